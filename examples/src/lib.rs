@@ -1,0 +1,1 @@
+//! Shared glue for the runbook binaries in `src/bin/`: config loading and output helpers.

@@ -1,0 +1,3 @@
+//! Client for Infisical: machine-identity auth, secrets, and typed credential bundles.
+//!
+//! This crate is being built; see the workspace README for its status.
