@@ -1,3 +1,6 @@
-//! The backup matrix, schedules (cron and Proxmox calendar events), retention engines (restic forget, PBS prune, Velero TTL) and compliance, as a pure library.
-//!
-//! This crate is being built; see the workspace README for its status.
+//! The backup matrix, schedules, retention engines and compliance, as a pure library.
+
+pub mod error;
+pub mod restic;
+
+pub use error::{Error, Result};
