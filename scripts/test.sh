@@ -28,7 +28,7 @@ install_debian_packages() {
 
 install_garage() {
     local bin="$GARAGE_ROOT/bin/garage"
-    if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "v$GARAGE_VERSION"; then
+    if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qF "$GARAGE_VERSION"; then
         echo "garage $GARAGE_VERSION cached at $bin"
     else
         step "cargo install garage $GARAGE_VERSION into $GARAGE_ROOT (slow on 2 cores, cached afterwards)"
