@@ -1,3 +1,4 @@
 //! Drive restic locally or on remote hosts over SSH (russh), with typed commands and results.
-//!
-//! This crate is being built; see the workspace README for its status.
+
+#[cfg(feature = "testing")]
+pub mod testing;
