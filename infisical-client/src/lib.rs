@@ -1,3 +1,69 @@
-//! Client for Infisical: machine-identity auth, secrets, and typed credential bundles.
+//! Client for [Infisical](https://infisical.com): machine-identity auth, secrets, and typed
+//! credential bundles.
 //!
-//! This crate is being built; see the workspace README for its status.
+//! * **Auth**: Universal Auth (client id + secret), a given access token, or Kubernetes Auth
+//!   (identity id + the pod's service-account token file). Managed tokens are renewed at 70 % of
+//!   their lifetime and re-obtained by logging in when renewal would pass the max TTL; a token
+//!   the server rejects (401, or 403 `TokenError`) triggers exactly one fresh login.
+//! * **Secrets**: one list request per folder (`GET /api/v4/secrets`, falling back to
+//!   `/api/v3/secrets/raw` on older self-hosted servers), with environment, `recursive`, imports
+//!   and reference expansion always sent explicitly; imports merged like the Infisical CLI;
+//!   hidden values are an error, never a value; every value is a [`secrecy::SecretString`].
+//! * **Limits**: 429 waits for `Retry-After` (bounded in count and time); 5xx and connection
+//!   errors are retried for reads only.
+//! * **Bundles**: [`GarageCredentials`] from `/backups/garage`, any set of keys as a
+//!   [`Bundle`] or your own [`CredentialBundle`]; missing keys are reported together; a small
+//!   TTL cache; [`EnvMap`] for child processes.
+//! * **Configuration**: [`ClientBuilder`], or [`Client::from_env`] with the CLI's variables
+//!   (`INFISICAL_DOMAIN` / `INFISICAL_API_URL`, `INFISICAL_TOKEN`,
+//!   `INFISICAL_UNIVERSAL_AUTH_CLIENT_ID` / `_SECRET`, `INFISICAL_PROJECT_ID`, …). A base URL
+//!   works with or without its `/api` suffix.
+//!
+//! ```no_run
+//! use infisical_client::Client;
+//! use secrecy::ExposeSecret;
+//!
+//! # async fn run() -> infisical_client::Result<()> {
+//! // INFISICAL_API_URL=https://infisical.lan/api INFISICAL_UNIVERSAL_AUTH_CLIENT_ID=…
+//! // INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET=… INFISICAL_PROJECT_ID=… INFISICAL_ENVIRONMENT=prod
+//! let client = Client::from_env()?;
+//!
+//! // A typed bundle: all four keys or one error naming every missing key.
+//! let garage = client.garage_credentials().await?;
+//! println!("S3 endpoint {}", garage.endpoint);
+//!
+//! // Hand the S3 credentials to restic without putting them on a command line.
+//! let mut restic = std::process::Command::new("restic");
+//! restic.envs(garage.aws_env_map().exposed());
+//!
+//! // Or any folder, any keys.
+//! let secrets = client.list_secrets("/backups/restic").await?;
+//! if let Some(pw) = secrets.value("RESTIC_PASSWORD") {
+//!     let _len = pw.expose_secret().len();
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The `testing` feature adds [`testing::FakeInfisical`], a fake server on loopback that
+//! downstream tests can seed with secrets and identities.
+
+mod api;
+mod auth;
+mod builder;
+mod bundle;
+mod client;
+mod error;
+mod secrets;
+mod transport;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use api::HIDDEN_VALUE;
+pub use builder::{
+    Auth, ClientBuilder, DEFAULT_KUBERNETES_TOKEN_PATH, DEFAULT_SITE_URL, normalize_base_url,
+};
+pub use bundle::{Bundle, CredentialBundle, GarageCredentials};
+pub use client::Client;
+pub use error::{ApiErrorKind, Error, Result};
+pub use secrets::{EnvMap, Secret, SecretKind, SecretSource, Secrets, SecretsQuery};

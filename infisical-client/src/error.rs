@@ -1,0 +1,312 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The `error` field of Infisical's JSON error body, typed.
+///
+/// Infisical answers errors with `{"reqId", "statusCode", "message", "error"}`; `error` names the
+/// server-side error class. Names this crate does not know land in [`ApiErrorKind::Other`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// `TokenError` (403): the access token expired, is malformed or badly signed.
+    TokenError,
+    /// `UnauthorizedError` (401): missing, revoked or invalid credentials.
+    Unauthorized,
+    /// `PermissionDenied` (403, CASL) or `ForbiddenError` / `PermissionBoundaryError`.
+    PermissionDenied,
+    /// `NotFound` (404).
+    NotFound,
+    /// `BadRequest` (400).
+    BadRequest,
+    /// `ValidationFailure` (422): the request failed the server's schema; `message` lists the issues.
+    ValidationFailure,
+    /// `RateLimitExceeded` (429).
+    RateLimitExceeded,
+    /// `InternalServerError`, `DatabaseError`, `GatewayTimeoutError` (5xx).
+    ServerError,
+    /// The route does not exist on this server (the web framework's own 404, e.g. an older
+    /// self-hosted Infisical without the v4 endpoints).
+    RouteNotFound,
+    /// Any other name, kept verbatim.
+    Other(String),
+}
+
+impl ApiErrorKind {
+    /// Maps the server's `error` name (and status) to a kind.
+    pub fn from_name(name: &str, status: u16) -> Self {
+        match name {
+            "TokenError" => Self::TokenError,
+            "UnauthorizedError" => Self::Unauthorized,
+            "PermissionDenied" | "ForbiddenError" | "PermissionBoundaryError" => {
+                Self::PermissionDenied
+            }
+            "NotFound" => Self::NotFound,
+            "BadRequest" => Self::BadRequest,
+            "ValidationFailure" => Self::ValidationFailure,
+            "RateLimitExceeded" | "RateLimitError" => Self::RateLimitExceeded,
+            "InternalServerError" | "DatabaseError" | "GatewayTimeoutError" => Self::ServerError,
+            // Fastify's default answer for unknown routes: `{"error":"Not Found","message":"Route GET:/… not found"}`.
+            "Not Found" if status == 404 => Self::RouteNotFound,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for ApiErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::TokenError => "TokenError",
+            Self::Unauthorized => "UnauthorizedError",
+            Self::PermissionDenied => "PermissionDenied",
+            Self::NotFound => "NotFound",
+            Self::BadRequest => "BadRequest",
+            Self::ValidationFailure => "ValidationFailure",
+            Self::RateLimitExceeded => "RateLimitExceeded",
+            Self::ServerError => "ServerError",
+            Self::RouteNotFound => "RouteNotFound",
+            Self::Other(s) => s,
+        };
+        f.write_str(s)
+    }
+}
+
+/// Everything that can go wrong talking to Infisical.
+///
+/// Secrets never appear in an error: not in `Display`, not in `Debug`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client was configured inconsistently (builder or environment variables).
+    #[error("invalid configuration: {message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+
+    /// Infisical answered with an error status.
+    #[error("{endpoint}: HTTP {status} {kind}: {message}")]
+    Api {
+        /// Method and path of the request (no query, no credentials).
+        endpoint: String,
+        /// HTTP status code.
+        status: u16,
+        /// The typed `error` name from the body.
+        kind: ApiErrorKind,
+        /// The server's message (zod issue arrays are flattened to JSON text).
+        message: String,
+        /// The server's request id, for its logs.
+        req_id: Option<String>,
+    },
+
+    /// Still rate limited (HTTP 429) after the bounded number of waits, or asked to wait longer
+    /// than the client's cap.
+    #[error("{endpoint}: rate limited by Infisical (retry after {retry_after:?})")]
+    RateLimited {
+        /// Method and path of the request.
+        endpoint: String,
+        /// The server's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+    },
+
+    /// The identity may list the secret but not read its value (`secretValueHidden` /
+    /// `<hidden-by-infisical>`); the values are never returned as if they were real.
+    #[error("secret value hidden by Infisical (identity lacks read-value permission) at {path}: {}", keys.join(", "))]
+    HiddenValue {
+        /// The secret path that was read.
+        path: String,
+        /// The keys whose values were hidden.
+        keys: Vec<String>,
+    },
+
+    /// A credential bundle lacks keys; all missing keys are named at once.
+    #[error("{bundle} at {path} lacks {}", missing.join(", "))]
+    MissingKeys {
+        /// The bundle's name (e.g. `GarageCredentials`).
+        bundle: String,
+        /// The secret path that was read.
+        path: String,
+        /// Every missing key.
+        missing: Vec<String>,
+    },
+
+    /// A bundle value is present but unusable (e.g. an endpoint that is not a URL).
+    #[error("{bundle} at {path}: key {key} is invalid: {reason}")]
+    InvalidValue {
+        /// The bundle's name.
+        bundle: String,
+        /// The secret path that was read.
+        path: String,
+        /// The offending key (never its value).
+        key: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+
+    /// The Kubernetes service-account token file could not be read.
+    #[error("cannot read service-account token {}", path.display())]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The request failed below HTTP (connect, TLS, timeout, body read).
+    #[error("{endpoint}: request failed")]
+    Http {
+        /// Method and path of the request.
+        endpoint: String,
+        /// The transport error (its URL has the query removed).
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The response body did not have the documented shape.
+    #[error("{endpoint}: unexpected response body")]
+    Decode {
+        /// Method and path of the request.
+        endpoint: String,
+        /// Where in the JSON document decoding failed.
+        #[source]
+        source: serde_path_to_error::Error<serde_json::Error>,
+    },
+}
+
+impl Error {
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::Config {
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status, for errors that carry one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            Self::RateLimited { .. } => Some(429),
+            Self::Http { source, .. } => source.status().map(|s| s.as_u16()),
+            _ => None,
+        }
+    }
+
+    /// The typed server error kind, for [`Error::Api`].
+    pub fn api_kind(&self) -> Option<&ApiErrorKind> {
+        match self {
+            Self::Api { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// True when the secret, folder, project or route does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Api { status: 404, .. })
+    }
+
+    /// True when the credentials or token were rejected (401, or 403 `TokenError`).
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(
+            self,
+            Self::Api { status: 401, .. }
+                | Self::Api {
+                    kind: ApiErrorKind::TokenError,
+                    ..
+                }
+        )
+    }
+
+    /// True when the identity is authenticated but not allowed (403 other than `TokenError`).
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, Self::Api { status: 403, kind, .. } if *kind != ApiErrorKind::TokenError)
+    }
+
+    /// True when the same request may succeed later (429, 5xx, connect and timeout errors).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api { status, .. } => *status == 429 || matches!(status, 502..=504),
+            Self::RateLimited { .. } => true,
+            Self::Http { source, .. } => source.is_connect() || source.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// True when a secret's value was hidden from this identity.
+    pub fn is_hidden_value(&self) -> bool {
+        matches!(self, Self::HiddenValue { .. })
+    }
+
+    /// The missing keys of a [`Error::MissingKeys`], else empty.
+    pub fn missing_keys(&self) -> &[String] {
+        match self {
+            Self::MissingKeys { missing, .. } => missing,
+            _ => &[],
+        }
+    }
+
+    /// True when the route is missing on this server (an older Infisical without that API version).
+    pub(crate) fn is_route_missing(&self) -> bool {
+        matches!(
+            self,
+            Self::Api {
+                status: 404 | 405,
+                kind: ApiErrorKind::RouteNotFound,
+                ..
+            }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, name: &str) -> Error {
+        Error::Api {
+            endpoint: "GET /api/v4/secrets".into(),
+            status,
+            kind: ApiErrorKind::from_name(name, status),
+            message: "m".into(),
+            req_id: None,
+        }
+    }
+
+    #[test]
+    fn helpers_classify_statuses() {
+        assert!(api(404, "NotFound").is_not_found());
+        assert!(!api(404, "NotFound").is_route_missing());
+        assert!(api(404, "Not Found").is_route_missing());
+        assert!(api(403, "TokenError").is_unauthenticated());
+        assert!(!api(403, "TokenError").is_permission_denied());
+        assert!(api(403, "PermissionDenied").is_permission_denied());
+        assert!(api(401, "UnauthorizedError").is_unauthenticated());
+        assert!(api(429, "RateLimitExceeded").is_retryable());
+        assert!(api(503, "x").is_retryable());
+        assert!(!api(500, "InternalServerError").is_retryable());
+        assert!(!api(400, "BadRequest").is_retryable());
+        assert_eq!(api(422, "ValidationFailure").status(), Some(422));
+        assert_eq!(
+            api(418, "Teapot").api_kind(),
+            Some(&ApiErrorKind::Other("Teapot".into()))
+        );
+    }
+
+    #[test]
+    fn missing_keys_error_names_all() {
+        let e = Error::MissingKeys {
+            bundle: "GarageCredentials".into(),
+            path: "/backups/garage".into(),
+            missing: vec!["ENDPOINT".into(), "ADMIN_TOKEN".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "GarageCredentials at /backups/garage lacks ENDPOINT, ADMIN_TOKEN"
+        );
+        assert_eq!(e.missing_keys().len(), 2);
+    }
+}

@@ -1,0 +1,331 @@
+//! A faithful fake Infisical on loopback, for tests of this crate and of its users
+//! (feature `testing`).
+//!
+//! It serves the routes this crate uses, with the shapes of Infisical's own answers (see the
+//! crate README for the sources):
+//!
+//! * `POST /api/v1/auth/universal-auth/login`, `POST /api/v1/auth/kubernetes-auth/login`,
+//!   `POST /api/v1/auth/token/renew` → `{accessToken, expiresIn, accessTokenMaxTTL, tokenType}`;
+//!   tokens expire after the identity's TTL (→ 403 `TokenError`), renewal fails past the max TTL.
+//! * `GET /api/v4/secrets`, `GET /api/v4/secrets/{name}` (`projectId`; 2026 defaults:
+//!   `expandSecretReferences` and `includeImports` default to **true**) and the legacy
+//!   `GET /api/v3/secrets/raw[/{name}]` (`workspaceId`; defaults false) — folders, recursive
+//!   listing, secret imports, `${KEY}` / `${env.folder.KEY}` references, hidden values
+//!   (`secretValueHidden: true`, `<hidden-by-infisical>`), unknown extra fields.
+//! * zod-style 422 for booleans other than `"true"`/`"false"`, Fastify's own 404 for unknown
+//!   routes (and for v4 when [`FakeInfisical::disable_v4`] simulates an older server), a
+//!   fixed-window rate limiter answering 429 with `Retry-After`, and injected failures.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> infisical_client::Result<()> {
+//! use infisical_client::{testing::FakeInfisical, Client};
+//! use secrecy::{ExposeSecret, SecretString};
+//!
+//! let fake = FakeInfisical::start().await;
+//! fake.with_identity("cid", "csecret")
+//!     .with_secret("prod", "/backups/garage", "ACCESS_KEY_ID", "GK123")
+//!     .with_secret("prod", "/backups/garage", "SECRET_ACCESS_KEY", "s3cr3t")
+//!     .with_secret("prod", "/backups/garage", "ENDPOINT", "http://127.0.0.1:3900")
+//!     .with_secret("prod", "/backups/garage", "ADMIN_TOKEN", "adm1n");
+//! let client = Client::builder()
+//!     .with_base_url(fake.base_url())
+//!     .with_universal_auth("cid", SecretString::from("csecret"))
+//!     .with_project_id(fake.project_id())
+//!     .with_environment("prod")
+//!     .build()?;
+//! let garage = client.garage_credentials().await?;
+//! assert_eq!(garage.secret_access_key.expose_secret(), "s3cr3t");
+//! # Ok(()) }
+//! ```
+
+mod server;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+pub use server::RecordedRequest;
+use server::{FakeImport, FakeSecret, Identity, State};
+
+/// The project id the fake serves by default.
+pub const DEFAULT_PROJECT_ID: &str = "6f0c2d1e-backups-homelab";
+
+/// A fake Infisical listening on `127.0.0.1:<random port>`; stops when dropped.
+///
+/// Seeding methods take `&self` and return `&Self`, so they chain and can be called while a
+/// test runs (e.g. to expire tokens mid-test).
+pub struct FakeInfisical {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl fmt::Debug for FakeInfisical {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeInfisical")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakeInfisical {
+    /// Starts the fake on a random loopback port.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound (use [`FakeInfisical::try_start`] to handle that).
+    pub async fn start() -> Self {
+        match Self::try_start().await {
+            Ok(f) => f,
+            Err(e) => panic!("cannot start the fake Infisical on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Starts the fake on a random loopback port.
+    pub async fn try_start() -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = server::router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            addr,
+            state,
+            shutdown: Some(tx),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>` (the site URL; the client appends `/api/...`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:<port>/api`, the form the CLI's `INFISICAL_API_URL` uses.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The default project's id ([`DEFAULT_PROJECT_ID`]).
+    pub fn project_id(&self) -> &'static str {
+        DEFAULT_PROJECT_ID
+    }
+
+    /// Environment variables a runbook would get (`INFISICAL_API_URL`, client id/secret,
+    /// `INFISICAL_PROJECT_ID`), for [`crate::ClientBuilder::from_vars`] or a child process.
+    pub fn env_vars(&self, client_id: &str, client_secret: &str) -> Vec<(String, String)> {
+        vec![
+            ("INFISICAL_API_URL".into(), self.api_url()),
+            (
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID".into(),
+                client_id.into(),
+            ),
+            (
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET".into(),
+                client_secret.into(),
+            ),
+            ("INFISICAL_PROJECT_ID".into(), DEFAULT_PROJECT_ID.into()),
+        ]
+    }
+
+    // ------------------------------------------------------------------ seeding: secrets
+
+    /// Adds (or replaces) a shared secret in the default project.
+    pub fn with_secret(&self, env: &str, path: &str, key: &str, value: &str) -> &Self {
+        self.with_secret_in(DEFAULT_PROJECT_ID, env, path, key, value)
+    }
+
+    /// Adds (or replaces) a shared secret in `project`.
+    pub fn with_secret_in(
+        &self,
+        project: &str,
+        env: &str,
+        path: &str,
+        key: &str,
+        value: &str,
+    ) -> &Self {
+        self.state()
+            .put_secret(FakeSecret::new(project, env, path, key, value, false));
+        self
+    }
+
+    /// Adds a secret whose value this identity may not read (served as
+    /// `<hidden-by-infisical>` with `secretValueHidden: true`).
+    pub fn with_hidden_secret(&self, env: &str, path: &str, key: &str) -> &Self {
+        self.state().put_secret(FakeSecret::new(
+            DEFAULT_PROJECT_ID,
+            env,
+            path,
+            key,
+            "real-but-hidden",
+            true,
+        ));
+        self
+    }
+
+    /// Adds a personal secret (served by v3 only, never by v4 with
+    /// `includePersonalOverrides=false`).
+    pub fn with_personal_secret(&self, env: &str, path: &str, key: &str, value: &str) -> &Self {
+        let mut s = FakeSecret::new(DEFAULT_PROJECT_ID, env, path, key, value, false);
+        s.personal = true;
+        self.state().put_secret(s);
+        self
+    }
+
+    /// Removes a secret.
+    pub fn remove_secret(&self, env: &str, path: &str, key: &str) -> &Self {
+        self.state()
+            .remove_secret(DEFAULT_PROJECT_ID, env, path, key);
+        self
+    }
+
+    /// Makes folder `path` in `env` import the secrets of `from_path` in `from_env`
+    /// (imports are listed in the order they were added).
+    pub fn with_import(&self, env: &str, path: &str, from_env: &str, from_path: &str) -> &Self {
+        self.state().imports.push(FakeImport {
+            project: DEFAULT_PROJECT_ID.into(),
+            env: env.into(),
+            path: crate::api::normalize_secret_path(path),
+            from_env: from_env.into(),
+            from_path: crate::api::normalize_secret_path(from_path),
+        });
+        self
+    }
+
+    // ------------------------------------------------------------------ seeding: identities
+
+    /// A Universal Auth identity with Infisical's default token lifetime (30 days).
+    pub fn with_identity(&self, client_id: &str, client_secret: &str) -> &Self {
+        let ttl = Duration::from_secs(2_592_000);
+        self.with_identity_ttl(client_id, client_secret, ttl, ttl)
+    }
+
+    /// A Universal Auth identity with its token TTL and max TTL (whole seconds on the wire).
+    pub fn with_identity_ttl(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        ttl: Duration,
+        max_ttl: Duration,
+    ) -> &Self {
+        self.state().identities.push(Identity {
+            id: format!("identity-{client_id}"),
+            client_id: Some(client_id.into()),
+            secret: client_secret.into(),
+            kubernetes: false,
+            ttl,
+            max_ttl,
+        });
+        self
+    }
+
+    /// A Kubernetes Auth identity that accepts the service-account JWT `jwt`.
+    pub fn with_kubernetes_identity(&self, identity_id: &str, jwt: &str) -> &Self {
+        let ttl = Duration::from_secs(2_592_000);
+        self.state().identities.push(Identity {
+            id: identity_id.into(),
+            client_id: None,
+            secret: jwt.into(),
+            kubernetes: true,
+            ttl,
+            max_ttl: ttl,
+        });
+        self
+    }
+
+    /// An access token minted elsewhere (Token Auth); valid until [`Self::revoke_tokens`].
+    pub fn with_token(&self, token: &str) -> &Self {
+        self.state().add_static_token(token);
+        self
+    }
+
+    /// Expires every token issued so far (the next use answers 403 `TokenError`).
+    pub fn expire_tokens(&self) -> &Self {
+        self.state().expire_all();
+        self
+    }
+
+    /// Revokes every token (the next use answers 401 `UnauthorizedError`).
+    pub fn revoke_tokens(&self) -> &Self {
+        self.state().revoke_all();
+        self
+    }
+
+    // ------------------------------------------------------------------ behaviour knobs
+
+    /// Simulates a self-hosted Infisical from before the v4 secrets API: v4 routes answer
+    /// Fastify's "Route … not found" 404.
+    pub fn disable_v4(&self) -> &Self {
+        self.state().v4_enabled = false;
+        self
+    }
+
+    /// Limits the secrets routes to `limit` requests per fixed `window` (429 + `Retry-After`).
+    pub fn with_rate_limit(&self, limit: u32, window: Duration) -> &Self {
+        self.state().secrets_limit.configure(limit, window);
+        self
+    }
+
+    /// Limits the auth routes to `limit` requests per fixed `window`.
+    pub fn with_auth_rate_limit(&self, limit: u32, window: Duration) -> &Self {
+        self.state().auth_limit.configure(limit, window);
+        self
+    }
+
+    /// The next `n` requests (any route) fail with `status` and an Infisical error body.
+    pub fn fail_next(&self, n: u32, status: u16) -> &Self {
+        let mut s = self.state();
+        s.fail_next = n;
+        s.fail_status = status;
+        self
+    }
+
+    // ------------------------------------------------------------------ observation
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().log.clone()
+    }
+
+    /// How many requests went to a path starting with `prefix` (e.g. `/api/v4/secrets`).
+    pub fn count(&self, prefix: &str) -> usize {
+        self.state()
+            .log
+            .iter()
+            .filter(|r| r.path.starts_with(prefix))
+            .count()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) -> &Self {
+        self.state().log.clear();
+        self
+    }
+}
+
+impl Drop for FakeInfisical {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
