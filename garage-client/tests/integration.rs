@@ -1,0 +1,5 @@
+//! Integration tests against a real Garage 2.5 started by the tests (`testing::GarageServer`).
+
+mod integration {
+    mod smoke;
+}
