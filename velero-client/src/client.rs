@@ -1,0 +1,454 @@
+//! Clients per kube context, and the generic Kubernetes calls every operation uses.
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::NamespaceResourceScope;
+use kube::runtime::wait::await_condition;
+use kube::{Config, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::types::*;
+use crate::{Error, Result};
+
+/// Velero's default namespace.
+pub const DEFAULT_NAMESPACE: &str = "velero";
+
+/// The `User-Agent` sent on downloads and API calls.
+pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+/// A Velero kind this crate knows: plural name and a printable phase.
+pub trait VeleroResource:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + Send
+    + Sync
+    + Serialize
+    + DeserializeOwned
+    + 'static
+{
+    /// The plural resource name (`backups`).
+    const PLURAL: &'static str;
+    /// The object's phase as text (for messages).
+    fn phase_text(&self) -> String;
+}
+
+macro_rules! velero_resource {
+    ($($kind:ty => $plural:literal),+ $(,)?) => {$(
+        impl VeleroResource for $kind {
+            const PLURAL: &'static str = $plural;
+            fn phase_text(&self) -> String {
+                self.status
+                    .as_ref()
+                    .and_then(|s| s.phase.as_ref())
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "New".to_owned())
+            }
+        }
+    )+};
+}
+
+velero_resource!(
+    Backup => "backups",
+    Restore => "restores",
+    Schedule => "schedules",
+    BackupStorageLocation => "backupstoragelocations",
+    DeleteBackupRequest => "deletebackuprequests",
+    DownloadRequest => "downloadrequests",
+    PodVolumeBackup => "podvolumebackups",
+);
+
+/// One page of a paged list.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Page<K> {
+    /// Items on this page.
+    pub items: Vec<K>,
+    /// Token for the next page; `None` at the end (an empty token also means the end).
+    pub continue_token: Option<String>,
+    /// The apiserver's estimate of items after this page.
+    pub remaining_item_count: Option<i64>,
+}
+
+/// Options for list calls.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ListOptions {
+    /// Label selector, e.g. `velero.io/schedule-name=daily`.
+    pub label_selector: Option<String>,
+    /// Page size (`limit`); `None` means 500.
+    pub page_size: Option<u32>,
+}
+
+impl ListOptions {
+    /// Lists with this label selector.
+    pub fn with_labels(mut self, selector: impl Into<String>) -> Self {
+        self.label_selector = Some(selector.into());
+        self
+    }
+
+    /// Sets the page size.
+    pub fn with_page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    pub(crate) fn params(&self) -> ListParams {
+        let mut lp = ListParams::default().limit(self.page_size.unwrap_or(500));
+        if let Some(sel) = &self.label_selector {
+            lp = lp.labels(sel);
+        }
+        lp
+    }
+}
+
+/// Builds a [`VeleroClient`] for one kube context.
+#[derive(Clone, Debug, Default)]
+pub struct ClientBuilder {
+    kubeconfig_path: Option<PathBuf>,
+    kubeconfig: Option<Kubeconfig>,
+    context: Option<String>,
+    namespace: Option<String>,
+    connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    download_timeout: Option<Duration>,
+    download_url_timeout: Option<Duration>,
+    kube_retry: Option<bool>,
+}
+
+impl ClientBuilder {
+    /// Reads this kubeconfig file (default: `KUBECONFIG`, else `~/.kube/config`).
+    pub fn with_kubeconfig_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.kubeconfig_path = Some(path.into());
+        self
+    }
+
+    /// Uses an already parsed kubeconfig.
+    pub fn with_kubeconfig(mut self, kubeconfig: Kubeconfig) -> Self {
+        self.kubeconfig = Some(kubeconfig);
+        self
+    }
+
+    /// Uses this kube context (default: the current context).
+    pub fn with_context(mut self, context: impl Into<String>) -> Self {
+        self.context = Some(context.into());
+        self
+    }
+
+    /// Velero's namespace (default `velero`).
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// TCP connect timeout to the apiserver (default 10 s).
+    pub fn with_connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = Some(d);
+        self
+    }
+
+    /// Read timeout on apiserver connections (default 295 s, above the watch timeout of 290 s).
+    pub fn with_read_timeout(mut self, d: Duration) -> Self {
+        self.read_timeout = Some(d);
+        self
+    }
+
+    /// Total timeout of one object-store download (default 5 min).
+    pub fn with_download_timeout(mut self, d: Duration) -> Self {
+        self.download_timeout = Some(d);
+        self
+    }
+
+    /// How long to wait for a DownloadRequest's URL (default 1 min, like the CLI's `--timeout`).
+    pub fn with_download_url_timeout(mut self, d: Duration) -> Self {
+        self.download_url_timeout = Some(d);
+        self
+    }
+
+    /// Whether kube-rs retries 429/503/504 answers (default true).
+    pub fn with_kube_retry(mut self, retry: bool) -> Self {
+        self.kube_retry = Some(retry);
+        self
+    }
+
+    /// Reads the kubeconfig, selects the context and builds the client.
+    pub async fn build(self) -> Result<VeleroClient> {
+        let kubeconfig = match (self.kubeconfig, &self.kubeconfig_path) {
+            (Some(kc), _) => kc,
+            (None, Some(path)) => {
+                Kubeconfig::read_from(path).map_err(|source| Error::Kubeconfig {
+                    context: self.context.clone(),
+                    source,
+                })?
+            }
+            (None, None) => Kubeconfig::read().map_err(|source| Error::Kubeconfig {
+                context: self.context.clone(),
+                source,
+            })?,
+        };
+        let context = match &self.context {
+            Some(c) => c.clone(),
+            None => kubeconfig.current_context.clone().unwrap_or_default(),
+        };
+        if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+            return Err(Error::UnknownContext {
+                context,
+                available: kubeconfig.contexts.iter().map(|c| c.name.clone()).collect(),
+            });
+        }
+        let options = KubeConfigOptions {
+            context: Some(context.clone()),
+            cluster: None,
+            user: None,
+        };
+        let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|source| Error::Kubeconfig {
+                context: Some(context.clone()),
+                source,
+            })?;
+        config.connect_timeout = Some(self.connect_timeout.unwrap_or(Duration::from_secs(10)));
+        config.read_timeout = Some(self.read_timeout.unwrap_or(Duration::from_secs(295)));
+        config.write_timeout = Some(Duration::from_secs(30));
+        if let Some(retry) = self.kube_retry {
+            config.default_retry = retry;
+        }
+        if let Ok(value) = http::HeaderValue::from_str(USER_AGENT) {
+            config.headers.push((http::header::USER_AGENT, value));
+        }
+        let client = kube::Client::try_from(config)
+            .map_err(|source| Error::kube(&context, "connect", "apiserver", None, source))?;
+        let http = crate::download::http_client(
+            self.download_timeout.unwrap_or(Duration::from_secs(300)),
+        )?;
+        Ok(VeleroClient {
+            client,
+            namespace: self
+                .namespace
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            context,
+            http,
+            download_url_timeout: self.download_url_timeout.unwrap_or(Duration::from_secs(60)),
+        })
+    }
+}
+
+/// Velero in one cluster (one kube context and namespace).
+#[derive(Clone)]
+pub struct VeleroClient {
+    pub(crate) client: kube::Client,
+    pub(crate) namespace: String,
+    pub(crate) context: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) download_url_timeout: Duration,
+}
+
+impl Debug for VeleroClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VeleroClient")
+            .field("context", &self.context)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VeleroClient {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The current kube context of `KUBECONFIG` (or `~/.kube/config`), namespace from
+    /// `VELERO_NAMESPACE` (default `velero`).
+    pub async fn from_env() -> Result<Self> {
+        let mut builder = Self::builder();
+        if let Ok(ns) = std::env::var("VELERO_NAMESPACE")
+            && !ns.is_empty()
+        {
+            builder = builder.with_namespace(ns);
+        }
+        builder.build().await
+    }
+
+    /// Wraps an existing kube client (e.g. one built in-cluster).
+    pub fn from_kube(
+        client: kube::Client,
+        context: impl Into<String>,
+        namespace: impl Into<String>,
+    ) -> Result<Self> {
+        Ok(Self {
+            client,
+            namespace: namespace.into(),
+            context: context.into(),
+            http: crate::download::http_client(Duration::from_secs(300))?,
+            download_url_timeout: Duration::from_secs(60),
+        })
+    }
+
+    /// The kube context name.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// Velero's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The underlying kube client.
+    pub fn kube_client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// A typed `Api` for a Velero kind in Velero's namespace.
+    pub fn api<K: VeleroResource>(&self) -> Api<K> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    fn span(
+        &self,
+        verb: &'static str,
+        resource: &'static str,
+        name: Option<&str>,
+    ) -> tracing::Span {
+        tracing::debug_span!("velero", context = %self.context, namespace = %self.namespace, verb, resource, name)
+    }
+
+    /// GET one object.
+    pub async fn get<K: VeleroResource>(&self, name: &str) -> Result<K> {
+        self.api::<K>()
+            .get(name)
+            .instrument(self.span("get", K::PLURAL, Some(name)))
+            .await
+            .map_err(|e| Error::kube(&self.context, "get", K::PLURAL, Some(name), e))
+    }
+
+    /// GET one object, `None` on 404.
+    pub async fn get_opt<K: VeleroResource>(&self, name: &str) -> Result<Option<K>> {
+        match self.get::<K>(name).await {
+            Ok(k) => Ok(Some(k)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of a list; pass the previous page's token to continue.
+    pub async fn list_page<K: VeleroResource>(
+        &self,
+        opts: &ListOptions,
+        continue_token: Option<&str>,
+    ) -> Result<Page<K>> {
+        let mut lp = opts.params();
+        if let Some(tok) = continue_token {
+            lp = lp.continue_token(tok);
+        }
+        let list = self
+            .api::<K>()
+            .list(&lp)
+            .instrument(self.span("list", K::PLURAL, None))
+            .await
+            .map_err(|e| Error::kube(&self.context, "list", K::PLURAL, None, e))?;
+        Ok(Page {
+            continue_token: list.metadata.continue_.filter(|t| !t.is_empty()),
+            remaining_item_count: list.metadata.remaining_item_count,
+            items: list.items,
+        })
+    }
+
+    /// Every object, following continue tokens.
+    pub async fn list_all<K: VeleroResource>(&self, opts: &ListOptions) -> Result<Vec<K>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.list_page::<K>(opts, token.as_deref()).await?;
+            out.extend(page.items);
+            match page.continue_token {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// POST a new object (never with a status: Velero would keep it).
+    pub async fn create<K: VeleroResource>(&self, obj: &K) -> Result<K> {
+        let name = obj
+            .meta()
+            .name
+            .clone()
+            .or_else(|| obj.meta().generate_name.clone());
+        self.api::<K>()
+            .create(&PostParams::default(), obj)
+            .instrument(self.span("create", K::PLURAL, name.as_deref()))
+            .await
+            .map_err(|e| Error::kube(&self.context, "create", K::PLURAL, name.as_deref(), e))
+    }
+
+    /// JSON merge patch of the whole object (Velero has no status subresource).
+    pub async fn merge_patch<K: VeleroResource>(
+        &self,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<K> {
+        self.api::<K>()
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .instrument(self.span("patch", K::PLURAL, Some(name)))
+            .await
+            .map_err(|e| Error::kube(&self.context, "patch", K::PLURAL, Some(name), e))
+    }
+
+    /// DELETE an object (for Backups prefer [`VeleroClient::delete_backup`]).
+    pub async fn delete<K: VeleroResource>(&self, name: &str) -> Result<()> {
+        self.api::<K>()
+            .delete(name, &Default::default())
+            .instrument(self.span("delete", K::PLURAL, Some(name)))
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::kube(&self.context, "delete", K::PLURAL, Some(name), e))
+    }
+
+    /// Watches one object until `done` holds, bounded by `timeout`.
+    pub async fn wait_for<K, F>(&self, name: &str, timeout: Duration, done: F) -> Result<K>
+    where
+        K: VeleroResource,
+        F: Fn(&K) -> bool + Send + Sync,
+    {
+        // A deleted object ends the wait too; it becomes `Error::Deleted` below.
+        let cond = move |obj: Option<&K>| obj.is_none_or(&done);
+        let fut = await_condition(self.api::<K>(), name, cond).instrument(self.span(
+            "watch",
+            K::PLURAL,
+            Some(name),
+        ));
+        match tokio::time::timeout(timeout, fut).await {
+            Ok(Ok(Some(obj))) => Ok(obj),
+            Ok(Ok(None)) => Err(Error::Deleted {
+                context: self.context.clone(),
+                resource: K::PLURAL,
+                name: name.to_owned(),
+            }),
+            Ok(Err(kube::runtime::wait::Error::ProbeFailed(e))) => {
+                Err(Error::watch(&self.context, K::PLURAL, name, e))
+            }
+            Err(_) => {
+                let last_phase = match self.get_opt::<K>(name).await {
+                    Ok(Some(obj)) => obj.phase_text(),
+                    Ok(None) => "<deleted>".to_owned(),
+                    Err(_) => "<unknown>".to_owned(),
+                };
+                Err(Error::Timeout {
+                    context: self.context.clone(),
+                    resource: K::PLURAL,
+                    name: name.to_owned(),
+                    waited: timeout,
+                    last_phase,
+                })
+            }
+        }
+    }
+}

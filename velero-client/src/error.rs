@@ -1,0 +1,356 @@
+//! The crate's error type.
+
+use std::time::Duration;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to Velero.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The kubeconfig could not be read or a context could not be turned into a client config.
+    #[error("kubeconfig for context {context:?} is unusable")]
+    Kubeconfig {
+        /// The context asked for (`None`: the current context).
+        context: Option<String>,
+        /// Why.
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// The kube context does not exist in the kubeconfig.
+    #[error("kube context {context:?} is not in the kubeconfig (available: {available:?})")]
+    UnknownContext {
+        /// The context asked for.
+        context: String,
+        /// The contexts that exist.
+        available: Vec<String>,
+    },
+    /// No cluster handle for this context in a [`crate::Clusters`].
+    #[error("no client for kube context {0:?}")]
+    NoSuchCluster(String),
+    /// The apiserver answered with a Kubernetes `Status` failure (403, 404, 409, 422, …).
+    #[error("{verb} {resource} {name:?} in context {context:?}: HTTP {code} {reason}: {message}")]
+    Api {
+        /// Kube context.
+        context: String,
+        /// What was attempted (`get`, `list`, `create`, `patch`, `delete`, `watch`).
+        verb: &'static str,
+        /// Plural resource, e.g. `backups`.
+        resource: &'static str,
+        /// Object name, if the call had one.
+        name: Option<String>,
+        /// HTTP status code.
+        code: u16,
+        /// Kubernetes reason (`NotFound`, `Forbidden`, `AlreadyExists`, `Conflict`, …).
+        reason: String,
+        /// Server message.
+        message: String,
+    },
+    /// The apiserver could not be reached, or its answer could not be read.
+    #[error("{verb} {resource} in context {context:?} failed")]
+    Kube {
+        /// Kube context.
+        context: String,
+        /// What was attempted.
+        verb: &'static str,
+        /// Plural resource.
+        resource: &'static str,
+        /// The kube-rs error.
+        #[source]
+        source: kube::Error,
+    },
+    /// The watch used to wait for an object failed in a way that is not an API error.
+    #[error("watching {resource} {name:?} in context {context:?} failed")]
+    Watch {
+        /// Kube context.
+        context: String,
+        /// Plural resource.
+        resource: &'static str,
+        /// Object name.
+        name: String,
+        /// Cause.
+        #[source]
+        source: kube::runtime::watcher::Error,
+    },
+    /// Waiting for an object hit the timeout.
+    #[error(
+        "timed out after {waited:?} waiting for {resource} {name:?} in context {context:?} (last phase: {last_phase})"
+    )]
+    Timeout {
+        /// Kube context.
+        context: String,
+        /// Plural resource.
+        resource: &'static str,
+        /// Object name.
+        name: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The phase when we gave up.
+        last_phase: String,
+    },
+    /// The object was deleted while we waited for it.
+    #[error("{resource} {name:?} in context {context:?} was deleted while waiting")]
+    Deleted {
+        /// Kube context.
+        context: String,
+        /// Plural resource.
+        resource: &'static str,
+        /// Object name.
+        name: String,
+    },
+    /// A request that Velero (or its CLI) would refuse, e.g. an invalid restore source.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// A schedule has no backup usable for a restore.
+    #[error("no backups found for the schedule {schedule:?} in context {context:?}")]
+    NoBackups {
+        /// Kube context.
+        context: String,
+        /// Schedule.
+        schedule: String,
+    },
+    /// Logs or other downloads are not available in the object's current phase.
+    #[error("{what} for {name:?} are not available until it's finished processing (phase {phase})")]
+    NotFinished {
+        /// `logs`, `results`, …
+        what: &'static str,
+        /// Backup or restore name.
+        name: String,
+        /// Current phase.
+        phase: String,
+    },
+    /// The DownloadRequest got no URL in time.
+    #[error(
+        "download request {request:?} got no download URL within {waited:?} in context {context:?}; check the Velero server logs: the backup storage location may not be available"
+    )]
+    DownloadUrlTimeout {
+        /// Kube context.
+        context: String,
+        /// DownloadRequest name.
+        request: String,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// The server marked the DownloadRequest `Failed`.
+    #[error("download request {request:?} failed: {message}")]
+    DownloadFailed {
+        /// DownloadRequest name.
+        request: String,
+        /// Server message.
+        message: String,
+    },
+    /// The presigned URL's host could not be reached from here.
+    #[error(
+        "cannot reach {endpoint} to download {what}: the URL is signed for the storage location's s3Url, which may be reachable only inside the cluster (set config.publicUrl on the BackupStorageLocation)"
+    )]
+    DownloadUnreachable {
+        /// Scheme, host and port of the URL (no path or signature).
+        endpoint: String,
+        /// What was being downloaded.
+        what: String,
+        /// Transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The object store answered the download with an HTTP error (404: the file does not exist).
+    #[error("downloading {what} from {endpoint} failed with HTTP {status}: {body}")]
+    DownloadHttp {
+        /// Scheme, host and port.
+        endpoint: String,
+        /// What was being downloaded.
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// Start of the response body.
+        body: String,
+        /// The server's `Retry-After`, if any.
+        retry_after: Option<Duration>,
+    },
+    /// Reading or decompressing a download failed midway.
+    #[error("reading {what} failed")]
+    DownloadRead {
+        /// What was being downloaded.
+        what: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP client for downloads could not be built, or a download transfer broke.
+    #[error("download transport error for {what}")]
+    Http {
+        /// What was being done.
+        what: String,
+        /// Cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A download's JSON did not parse.
+    #[error("decoding {what} failed")]
+    Decode {
+        /// What was decoded.
+        what: String,
+        /// Cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A Go duration string did not parse.
+    #[error("invalid Go duration {input:?}")]
+    InvalidDuration {
+        /// The text.
+        input: String,
+    },
+    /// A schedule expression did not parse.
+    #[error("invalid schedule {expr:?}: {message}")]
+    InvalidSchedule {
+        /// The cron expression.
+        expr: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The HTTP status of an API or download error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { code, .. } => Some(*code),
+            Self::DownloadHttp { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The Kubernetes `reason` of an API error.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Api { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// 404 from the apiserver or the object store.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// 403 from the apiserver (RBAC).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, Self::Api { code: 403, .. })
+    }
+
+    /// 401 from the apiserver.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Api { code: 401, .. })
+    }
+
+    /// 409 `AlreadyExists` on create.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, Self::Api { code: 409, reason, .. } if reason == "AlreadyExists")
+    }
+
+    /// 409 `Conflict` (stale resourceVersion) on update.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Api { code: 409, reason, .. } if reason != "AlreadyExists")
+    }
+
+    /// A wait or download-URL timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::DownloadUrlTimeout { .. })
+    }
+
+    /// Worth retrying later: transport errors, 429, 5xx, 409 Conflict, timeouts.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api { code, .. } => *code == 429 || *code >= 500 || self.is_conflict(),
+            Self::Kube { source, .. } => !matches!(source, kube::Error::SerdeError(_)),
+            Self::DownloadHttp { status, .. } => *status == 429 || *status >= 500,
+            Self::DownloadUnreachable { .. } | Self::Http { .. } => true,
+            _ => self.is_timeout(),
+        }
+    }
+
+    pub(crate) fn kube(
+        context: &str,
+        verb: &'static str,
+        resource: &'static str,
+        name: Option<&str>,
+        err: kube::Error,
+    ) -> Self {
+        match err {
+            kube::Error::Api(status) => Self::Api {
+                context: context.to_owned(),
+                verb,
+                resource,
+                name: name.map(str::to_owned),
+                code: status.code,
+                reason: status.reason.clone(),
+                message: status.message.clone(),
+            },
+            other => Self::Kube {
+                context: context.to_owned(),
+                verb,
+                resource,
+                source: other,
+            },
+        }
+    }
+
+    pub(crate) fn watch(
+        context: &str,
+        resource: &'static str,
+        name: &str,
+        err: kube::runtime::watcher::Error,
+    ) -> Self {
+        use kube::runtime::watcher::Error as W;
+        match err {
+            W::InitialListFailed(e) => Self::kube(context, "list", resource, Some(name), e),
+            W::WatchStartFailed(e) | W::WatchFailed(e) => {
+                Self::kube(context, "watch", resource, Some(name), e)
+            }
+            W::WatchError(status) => Self::kube(
+                context,
+                "watch",
+                resource,
+                Some(name),
+                kube::Error::Api(status),
+            ),
+            other => Self::Watch {
+                context: context.to_owned(),
+                resource,
+                name: name.to_owned(),
+                source: other,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: u16, reason: &str) -> Error {
+        Error::Api {
+            context: "prod".into(),
+            verb: "get",
+            resource: "backups",
+            name: Some("b".into()),
+            code,
+            reason: reason.into(),
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn helpers_classify_statuses() {
+        assert!(api(404, "NotFound").is_not_found());
+        assert!(api(403, "Forbidden").is_forbidden());
+        assert!(api(409, "AlreadyExists").is_already_exists());
+        assert!(!api(409, "AlreadyExists").is_conflict());
+        assert!(api(409, "Conflict").is_conflict());
+        assert!(api(409, "Conflict").is_retryable());
+        assert!(!api(403, "Forbidden").is_retryable());
+        assert!(api(503, "ServiceUnavailable").is_retryable());
+        let msg = api(404, "NotFound").to_string();
+        assert!(msg.contains("HTTP 404 NotFound"), "{msg}");
+    }
+}

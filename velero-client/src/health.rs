@@ -1,0 +1,521 @@
+//! Health of Velero in a cluster, derived from the CRs (not from Prometheus counters, which reset
+//! when the Velero pod restarts).
+//!
+//! The assessment is pure ([`assess`]); [`VeleroClient::health`] lists the objects and calls it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use croner::parser::{CronParser, Seconds};
+use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+
+use crate::client::{ListOptions, VeleroClient};
+use crate::ops::{StorageLocationState, storage_location_state};
+use crate::types::*;
+use crate::{Error, Result};
+
+/// Thresholds for [`assess`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HealthOptions {
+    /// A backup New/Queued/InProgress for longer than this is stuck (default 6 h).
+    pub stuck_after: Duration,
+    /// Slack added to a schedule's interval before it counts as stopped (default 1 h).
+    pub grace: Duration,
+    /// "Now" (default: the system clock).
+    pub now: Option<Timestamp>,
+}
+
+impl Default for HealthOptions {
+    fn default() -> Self {
+        Self {
+            stuck_after: Duration::from_secs(6 * 3600),
+            grace: Duration::from_secs(3600),
+            now: None,
+        }
+    }
+}
+
+impl HealthOptions {
+    /// Sets the stuck threshold.
+    pub fn with_stuck_after(mut self, d: Duration) -> Self {
+        self.stuck_after = d;
+        self
+    }
+
+    /// Sets the grace period.
+    pub fn with_grace(mut self, d: Duration) -> Self {
+        self.grace = d;
+        self
+    }
+
+    /// Fixes "now".
+    pub fn with_now(mut self, now: Timestamp) -> Self {
+        self.now = Some(now);
+        self
+    }
+}
+
+/// The newest Completed backup of a schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LastSuccess {
+    /// Backup name.
+    pub backup: String,
+    /// Its completion time.
+    pub completed: Timestamp,
+}
+
+/// A backup that has been pending or running too long.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct StuckBackup {
+    /// Backup name.
+    pub name: String,
+    /// Phase.
+    pub phase: BackupPhase,
+    /// Start time, else creation time.
+    pub since: Timestamp,
+    /// How long it has been in this state.
+    pub age: Duration,
+    /// Its schedule.
+    pub schedule: Option<String>,
+    /// Item progress.
+    pub progress: Option<BackupProgress>,
+}
+
+/// Why a schedule counts as stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// Nothing new for longer than the interval plus grace.
+    NoNewBackup,
+    /// A New/InProgress backup of this schedule blocks new runs (Velero's overlap guard).
+    BlockedBy(String),
+    /// The schedule failed validation and never runs.
+    FailedValidation(Vec<String>),
+}
+
+/// One schedule's state.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ScheduleHealth {
+    /// Schedule name.
+    pub name: String,
+    /// Cron expression.
+    pub cron: String,
+    /// Paused.
+    pub paused: bool,
+    /// Phase.
+    pub phase: SchedulePhase,
+    /// Interval between runs (from the cron).
+    pub expected_interval: Option<Duration>,
+    /// When the controller last submitted a backup (`status.lastBackup`).
+    pub last_submitted: Option<Timestamp>,
+    /// Newest backup of the schedule, whatever its phase.
+    pub newest_backup: Option<String>,
+    /// Newest Completed backup.
+    pub last_success: Option<LastSuccess>,
+    /// Whether the last success is older than interval + grace.
+    pub success_overdue: bool,
+    /// Set when the schedule silently stopped.
+    pub stopped: Option<StopReason>,
+}
+
+/// Health of Velero in one cluster.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HealthReport {
+    /// Kube context.
+    pub context: String,
+    /// When it was assessed.
+    pub assessed_at: Timestamp,
+    /// Newest Completed backup per `velero.io/schedule-name` (`""` for ad-hoc backups).
+    pub last_success: BTreeMap<String, LastSuccess>,
+    /// Per schedule.
+    pub schedules: Vec<ScheduleHealth>,
+    /// Backups stuck New/Queued/InProgress.
+    pub stuck_backups: Vec<StuckBackup>,
+    /// Storage locations that are not Available.
+    pub unavailable_locations: Vec<StorageLocationState>,
+}
+
+impl HealthReport {
+    /// Nothing stuck, stopped, overdue or unavailable.
+    pub fn is_healthy(&self) -> bool {
+        self.stuck_backups.is_empty()
+            && self.unavailable_locations.is_empty()
+            && self
+                .schedules
+                .iter()
+                .all(|s| s.paused || (s.stopped.is_none() && !s.success_overdue))
+    }
+
+    /// Schedules that silently stopped.
+    pub fn stopped_schedules(&self) -> impl Iterator<Item = &ScheduleHealth> {
+        self.schedules.iter().filter(|s| s.stopped.is_some())
+    }
+}
+
+fn parse_cron(expr: &str) -> Result<croner::Cron> {
+    CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .build()
+        .parse(expr)
+        .map_err(|e| Error::InvalidSchedule {
+            expr: expr.to_owned(),
+            message: e.to_string(),
+        })
+}
+
+/// The next run strictly after `after`, as Velero computes it (cron in UTC, or `@every <dur>`).
+pub fn next_run(expr: &str, after: Timestamp) -> Result<Timestamp> {
+    let expr = expr.trim();
+    if let Some(every) = expr.strip_prefix("@every ") {
+        let d = parse_go_duration(every.trim())?;
+        let d = SignedDuration::try_from(d).map_err(|_| Error::InvalidDuration {
+            input: every.to_owned(),
+        })?;
+        return after.checked_add(d).map_err(|e| Error::InvalidSchedule {
+            expr: expr.to_owned(),
+            message: e.to_string(),
+        });
+    }
+    let cron = parse_cron(expr)?;
+    let next = cron
+        .find_next_occurrence(&after.to_zoned(TimeZone::UTC), false)
+        .map_err(|e| Error::InvalidSchedule {
+            expr: expr.to_owned(),
+            message: e.to_string(),
+        })?;
+    Ok(next.timestamp())
+}
+
+/// Interval between two runs: `next(next(now)) - next(now)`, as Velero main computes it.
+pub fn expected_interval(expr: &str, now: Timestamp) -> Result<Duration> {
+    let a = next_run(expr, now)?;
+    let b = next_run(expr, a)?;
+    Duration::try_from(b.duration_since(a)).map_err(|e| Error::InvalidSchedule {
+        expr: expr.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+use crate::types::common::parse_go_duration;
+
+/// Newest Completed backup by completion time, per schedule label (`""` for ad-hoc), like
+/// Velero's `velero_backup_last_successful_timestamp`.
+pub fn last_successful_by_schedule(backups: &[Backup]) -> BTreeMap<String, LastSuccess> {
+    let mut out: BTreeMap<String, LastSuccess> = BTreeMap::new();
+    for b in backups
+        .iter()
+        .filter(|b| b.phase() == BackupPhase::Completed)
+    {
+        let (Some(name), Some(completed)) = (b.metadata.name.clone(), b.completed()) else {
+            continue;
+        };
+        let key = b.schedule_name().unwrap_or("").to_owned();
+        let newer = out.get(&key).is_none_or(|cur| completed > cur.completed);
+        if newer {
+            out.insert(
+                key,
+                LastSuccess {
+                    backup: name,
+                    completed,
+                },
+            );
+        }
+    }
+    out
+}
+
+fn age(now: Timestamp, since: Timestamp) -> Duration {
+    Duration::try_from(now.duration_since(since)).unwrap_or(Duration::ZERO)
+}
+
+/// Backups New/Queued/ReadyToStart/InProgress for longer than `threshold`.
+pub fn stuck_backups(backups: &[Backup], now: Timestamp, threshold: Duration) -> Vec<StuckBackup> {
+    let mut out: Vec<StuckBackup> = backups
+        .iter()
+        .filter(|b| b.metadata.deletion_timestamp.is_none() && b.phase().is_pending())
+        .filter_map(|b| {
+            let since = b.started().or_else(|| b.created())?;
+            let age = age(now, since);
+            (age > threshold).then(|| StuckBackup {
+                name: b.metadata.name.clone().unwrap_or_default(),
+                phase: b.phase(),
+                since,
+                age,
+                schedule: b.schedule_name().map(str::to_owned),
+                progress: b.status.as_ref().and_then(|s| s.progress.clone()),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.since.cmp(&b.since));
+    out
+}
+
+fn schedule_health(
+    s: &Schedule,
+    backups: &[Backup],
+    last: &BTreeMap<String, LastSuccess>,
+    now: Timestamp,
+    opts: &HealthOptions,
+) -> ScheduleHealth {
+    let name = s.metadata.name.clone().unwrap_or_default();
+    let label = labels::valid_label_value(&name);
+    let own: Vec<&Backup> = backups
+        .iter()
+        .filter(|b| b.schedule_name() == Some(label.as_str()))
+        .collect();
+    let newest = own
+        .iter()
+        .max_by_key(|b| (b.created(), b.metadata.name.clone()));
+    let interval = expected_interval(&s.spec.schedule, now).ok();
+    let last_success = last.get(&label).cloned();
+    let grace = opts.grace;
+    let overdue = |t: Option<Timestamp>| match (interval, t) {
+        (Some(i), Some(t)) => age(now, t) > i + grace,
+        (Some(i), None) => s
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .is_some_and(|c| age(now, c.0) > i + grace),
+        _ => false,
+    };
+    let last_activity = [newest.and_then(|b| b.created()), s.last_backup()]
+        .into_iter()
+        .flatten()
+        .max();
+    let mut stopped = None;
+    if !s.is_paused() {
+        if s.phase() == SchedulePhase::FailedValidation {
+            let errs = s
+                .status
+                .as_ref()
+                .and_then(|st| st.validation_errors.clone())
+                .unwrap_or_default();
+            stopped = Some(StopReason::FailedValidation(errs));
+        } else if overdue(last_activity) {
+            stopped = Some(StopReason::NoNewBackup);
+        }
+        if stopped == Some(StopReason::NoNewBackup)
+            && let Some(blocker) = own.iter().find(|b| b.phase().is_pending())
+        {
+            stopped = Some(StopReason::BlockedBy(
+                blocker.metadata.name.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    ScheduleHealth {
+        cron: s.spec.schedule.clone(),
+        paused: s.is_paused(),
+        phase: s.phase(),
+        expected_interval: interval,
+        last_submitted: s.last_backup(),
+        newest_backup: newest.and_then(|b| b.metadata.name.clone()),
+        success_overdue: !s.is_paused() && overdue(last_success.as_ref().map(|l| l.completed)),
+        last_success,
+        stopped,
+        name,
+    }
+}
+
+/// Assesses schedules, backups and storage locations of one cluster.
+pub fn assess(
+    context: &str,
+    schedules: &[Schedule],
+    backups: &[Backup],
+    locations: Vec<BackupStorageLocation>,
+    opts: &HealthOptions,
+) -> HealthReport {
+    let now = opts.now.unwrap_or_else(Timestamp::now);
+    let last_success = last_successful_by_schedule(backups);
+    HealthReport {
+        context: context.to_owned(),
+        assessed_at: now,
+        schedules: schedules
+            .iter()
+            .map(|s| schedule_health(s, backups, &last_success, now, opts))
+            .collect(),
+        stuck_backups: stuck_backups(backups, now, opts.stuck_after),
+        unavailable_locations: locations
+            .into_iter()
+            .map(storage_location_state)
+            .filter(|l| !l.is_available())
+            .collect(),
+        last_success,
+    }
+}
+
+impl VeleroClient {
+    /// Lists schedules, backups and storage locations and assesses them.
+    pub async fn health(&self, opts: &HealthOptions) -> Result<HealthReport> {
+        let all = ListOptions::default();
+        let (schedules, backups, locations) = futures::try_join!(
+            self.list_all::<Schedule>(&all),
+            self.list_all::<Backup>(&all),
+            self.list_all::<BackupStorageLocation>(&all),
+        )?;
+        Ok(assess(&self.context, &schedules, &backups, locations, opts))
+    }
+
+    /// Newest Completed backup per schedule (by completion time).
+    pub async fn last_successful_backups(&self) -> Result<BTreeMap<String, LastSuccess>> {
+        let backups: Vec<Backup> = self.list_all(&ListOptions::default()).await?;
+        Ok(last_successful_by_schedule(&backups))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn backup(
+        name: &str,
+        schedule: Option<&str>,
+        phase: &str,
+        start: &str,
+        done: Option<&str>,
+    ) -> Backup {
+        let mut b = Backup::new(name, BackupSpec::default());
+        if let Some(s) = schedule {
+            b.metadata.labels = Some([(labels::SCHEDULE_NAME.to_owned(), s.to_owned())].into());
+        }
+        b.metadata.creation_timestamp = Some(Time(ts(start)));
+        let mut st = BackupStatus::default();
+        st.phase = Some(BackupPhase::from_text(phase));
+        st.start_timestamp = Some(Time(ts(start)));
+        st.completion_timestamp = done.map(|d| Time(ts(d)));
+        b.status = Some(st);
+        b
+    }
+
+    fn schedule(name: &str, cron: &str, created: &str) -> Schedule {
+        let mut spec = ScheduleSpec::default();
+        spec.schedule = cron.into();
+        let mut s = Schedule::new(name, spec);
+        s.metadata.creation_timestamp = Some(Time(ts(created)));
+        let mut st = ScheduleStatus::default();
+        st.phase = Some(SchedulePhase::Enabled);
+        s.status = Some(st);
+        s
+    }
+
+    #[test]
+    fn intervals_from_cron_and_every() {
+        let now = ts("2026-11-27T05:00:00Z");
+        assert_eq!(
+            expected_interval("0 2 * * *", now).unwrap(),
+            Duration::from_secs(86400)
+        );
+        assert_eq!(
+            expected_interval("0 3 * * 0", now).unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
+        assert_eq!(
+            expected_interval("@every 6h", now).unwrap(),
+            Duration::from_secs(6 * 3600)
+        );
+        assert_eq!(
+            expected_interval("@daily", now).unwrap(),
+            Duration::from_secs(86400)
+        );
+        assert_eq!(
+            next_run("30 2 * * *", now).unwrap(),
+            ts("2026-11-28T02:30:00Z")
+        );
+        assert!(expected_interval("not a cron", now).is_err());
+    }
+
+    #[test]
+    fn last_success_is_newest_completed_by_completion_time() {
+        let backups = vec![
+            backup(
+                "daily-1",
+                Some("daily"),
+                "Completed",
+                "2026-11-25T02:00:00Z",
+                Some("2026-11-25T02:10:00Z"),
+            ),
+            backup(
+                "daily-2",
+                Some("daily"),
+                "Completed",
+                "2026-11-26T02:00:00Z",
+                Some("2026-11-26T02:05:00Z"),
+            ),
+            backup(
+                "daily-3",
+                Some("daily"),
+                "PartiallyFailed",
+                "2026-11-27T02:00:00Z",
+                Some("2026-11-27T02:05:00Z"),
+            ),
+            backup(
+                "adhoc",
+                None,
+                "Completed",
+                "2026-11-20T10:00:00Z",
+                Some("2026-11-20T10:01:00Z"),
+            ),
+        ];
+        let last = last_successful_by_schedule(&backups);
+        assert_eq!(last["daily"].backup, "daily-2");
+        assert_eq!(last[""].backup, "adhoc");
+    }
+
+    #[test]
+    fn stuck_and_stopped_schedules() {
+        let now = ts("2026-11-27T12:00:00Z");
+        let backups = vec![
+            backup(
+                "daily-1",
+                Some("daily"),
+                "Completed",
+                "2026-11-25T02:00:00Z",
+                Some("2026-11-25T02:10:00Z"),
+            ),
+            backup(
+                "daily-2",
+                Some("daily"),
+                "InProgress",
+                "2026-11-26T02:00:00Z",
+                None,
+            ),
+            backup(
+                "hourly-1",
+                Some("hourly"),
+                "Completed",
+                "2026-11-27T11:00:00Z",
+                Some("2026-11-27T11:01:00Z"),
+            ),
+        ];
+        let schedules = vec![
+            schedule("daily", "0 2 * * *", "2026-11-01T00:00:00Z"),
+            schedule("hourly", "0 * * * *", "2026-11-01T00:00:00Z"),
+        ];
+        let report = assess(
+            "prod",
+            &schedules,
+            &backups,
+            vec![],
+            &HealthOptions::default().with_now(now),
+        );
+        assert_eq!(report.stuck_backups.len(), 1);
+        assert_eq!(report.stuck_backups[0].name, "daily-2");
+        assert_eq!(report.stuck_backups[0].age, Duration::from_secs(34 * 3600));
+        let daily = &report.schedules[0];
+        assert_eq!(daily.stopped, Some(StopReason::BlockedBy("daily-2".into())));
+        assert!(daily.success_overdue);
+        let hourly = &report.schedules[1];
+        assert_eq!(hourly.stopped, None);
+        assert!(!hourly.success_overdue);
+        assert!(!report.is_healthy());
+    }
+}

@@ -1,0 +1,83 @@
+//! One handle over several clusters.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use futures::future::join_all;
+
+use crate::client::{ClientBuilder, VeleroClient};
+use crate::health::{HealthOptions, HealthReport};
+use crate::{Error, Result};
+
+/// Velero clients keyed by kube context (e.g. `prod`, `agentic`, `monit`).
+#[derive(Clone, Debug, Default)]
+pub struct Clusters {
+    clients: BTreeMap<String, VeleroClient>,
+}
+
+impl Clusters {
+    /// One client per context of the kubeconfig at `path`, all in namespace `velero`.
+    pub async fn from_kubeconfig<S: AsRef<str>>(
+        path: impl AsRef<Path>,
+        contexts: &[S],
+    ) -> Result<Self> {
+        Self::from_builder(
+            VeleroClient::builder().with_kubeconfig_path(path.as_ref()),
+            contexts,
+        )
+        .await
+    }
+
+    /// One client per context, each built from a clone of `builder` with the context set.
+    pub async fn from_builder<S: AsRef<str>>(
+        builder: ClientBuilder,
+        contexts: &[S],
+    ) -> Result<Self> {
+        let mut clients = BTreeMap::new();
+        for ctx in contexts {
+            let client = builder.clone().with_context(ctx.as_ref()).build().await?;
+            clients.insert(ctx.as_ref().to_owned(), client);
+        }
+        Ok(Self { clients })
+    }
+
+    /// Adds (or replaces) a client under its context name.
+    pub fn insert(&mut self, client: VeleroClient) {
+        self.clients.insert(client.context().to_owned(), client);
+    }
+
+    /// The client for a context.
+    pub fn get(&self, context: &str) -> Result<&VeleroClient> {
+        self.clients
+            .get(context)
+            .ok_or_else(|| Error::NoSuchCluster(context.to_owned()))
+    }
+
+    /// Context names.
+    pub fn contexts(&self) -> impl Iterator<Item = &str> {
+        self.clients.keys().map(String::as_str)
+    }
+
+    /// All clients.
+    pub fn iter(&self) -> impl Iterator<Item = &VeleroClient> {
+        self.clients.values()
+    }
+
+    /// Runs `f` against every cluster concurrently; one result per context.
+    pub async fn each<'a, T, F, Fut>(&'a self, f: F) -> BTreeMap<String, Result<T>>
+    where
+        F: Fn(&'a VeleroClient) -> Fut,
+        Fut: Future<Output = Result<T>> + 'a,
+    {
+        let futs = self.clients.iter().map(|(ctx, c)| {
+            let fut = f(c);
+            async move { (ctx.clone(), fut.await) }
+        });
+        join_all(futs).await.into_iter().collect()
+    }
+
+    /// Health of every cluster.
+    pub async fn health(&self, opts: &HealthOptions) -> BTreeMap<String, Result<HealthReport>> {
+        self.each(|c| c.health(opts)).await
+    }
+}

@@ -1,0 +1,327 @@
+//! Operations at parity with the velero CLI.
+
+use std::time::Duration;
+
+use jiff::{Timestamp, Zoned};
+use serde_json::json;
+
+use crate::client::{ListOptions, Page, VeleroClient};
+use crate::download::BackupResults;
+use crate::naming::{self, RestoreOptions, RestoreSource};
+use crate::types::*;
+use crate::{Error, Result};
+
+/// What `velero backup describe` shows, as data.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BackupDescription {
+    /// The Backup.
+    pub backup: Backup,
+    /// Its phase (`Deleting` when a deletion is under way).
+    pub phase: BackupPhase,
+    /// Error count.
+    pub errors: i64,
+    /// Warning count.
+    pub warnings: i64,
+    /// Item progress.
+    pub progress: Option<BackupProgress>,
+    /// Expiration (status, else creation + TTL).
+    pub expiration: Option<Timestamp>,
+    /// Validation errors.
+    pub validation_errors: Vec<String>,
+    /// The error and warning messages (downloaded when there are any; `None` if not fetched or
+    /// the file does not exist).
+    pub results: Option<BackupResults>,
+    /// Pending or finished DeleteBackupRequests for this backup.
+    pub delete_requests: Vec<DeleteBackupRequest>,
+    /// Its PodVolumeBackups (file-system backups).
+    pub pod_volume_backups: Vec<PodVolumeBackup>,
+}
+
+/// A storage location and whether backups can use it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct StorageLocationState {
+    /// Name.
+    pub name: String,
+    /// Phase.
+    pub phase: BslPhase,
+    /// Default location.
+    pub default: bool,
+    /// Access mode.
+    pub access_mode: BslAccessMode,
+    /// Bucket.
+    pub bucket: String,
+    /// Why it is unavailable.
+    pub message: Option<String>,
+    /// Last validation.
+    pub last_validated: Option<Timestamp>,
+    /// The full object.
+    pub location: BackupStorageLocation,
+}
+
+impl StorageLocationState {
+    /// `Available`.
+    pub fn is_available(&self) -> bool {
+        self.phase == BslPhase::Available
+    }
+}
+
+impl VeleroClient {
+    // ---- backups ----
+
+    /// One page of backups (`limit`/`continue`).
+    pub async fn list_backups_page(
+        &self,
+        opts: &ListOptions,
+        continue_token: Option<&str>,
+    ) -> Result<Page<Backup>> {
+        self.list_page(opts, continue_token).await
+    }
+
+    /// Every backup matching `opts`, following pages.
+    pub async fn list_backups(&self, opts: &ListOptions) -> Result<Vec<Backup>> {
+        self.list_all(opts).await
+    }
+
+    /// Backups of one schedule (`velero.io/schedule-name=<schedule>`).
+    pub async fn list_backups_for_schedule(&self, schedule: &str) -> Result<Vec<Backup>> {
+        let sel = format!(
+            "{}={}",
+            labels::SCHEDULE_NAME,
+            labels::valid_label_value(schedule)
+        );
+        self.list_all(&ListOptions::default().with_labels(sel))
+            .await
+    }
+
+    /// GET a backup.
+    pub async fn get_backup(&self, name: &str) -> Result<Backup> {
+        self.get(name).await
+    }
+
+    /// `velero backup describe` data; downloads BackupResults when there are errors or warnings.
+    pub async fn describe_backup(&self, name: &str) -> Result<BackupDescription> {
+        let backup: Backup = self.get(name).await?;
+        let valid = labels::valid_label_value(name);
+        let mut dbr_sel = format!("{}={valid}", labels::BACKUP_NAME);
+        if let Some(uid) = &backup.metadata.uid {
+            dbr_sel.push_str(&format!(",{}={uid}", labels::BACKUP_UID));
+        }
+        let delete_requests = self
+            .list_all(&ListOptions::default().with_labels(dbr_sel))
+            .await?;
+        let pod_volume_backups = self
+            .list_all(
+                &ListOptions::default().with_labels(format!("{}={valid}", labels::BACKUP_NAME)),
+            )
+            .await?;
+        let phase = backup.phase();
+        let results = if backup.errors() + backup.warnings() > 0 {
+            match self.backup_results(name).await {
+                Ok(r) => Some(r),
+                // Like the CLI: a missing file falls back to the counts.
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
+        Ok(BackupDescription {
+            phase,
+            errors: backup.errors(),
+            warnings: backup.warnings(),
+            progress: backup.status.as_ref().and_then(|s| s.progress.clone()),
+            expiration: backup.expires(),
+            validation_errors: backup
+                .status
+                .as_ref()
+                .and_then(|s| s.validation_errors.clone())
+                .unwrap_or_default(),
+            results,
+            delete_requests,
+            pod_volume_backups,
+            backup,
+        })
+    }
+
+    /// Creates a backup with this name and spec.
+    pub async fn create_backup(&self, name: &str, spec: BackupSpec) -> Result<Backup> {
+        self.create(&Backup::new(name, spec)).await
+    }
+
+    /// `velero backup create --from-schedule S`: named `S-<UTC YYYYMMDDhhmmss>`, spec and labels
+    /// from the schedule.
+    pub async fn create_backup_from_schedule(&self, schedule: &str) -> Result<Backup> {
+        let sched: Schedule = self.get(schedule).await?;
+        let mut backup = naming::backup_from_schedule(&sched, Timestamp::now());
+        backup.metadata.namespace = Some(self.namespace.clone());
+        self.create(&backup).await
+    }
+
+    /// Waits until the backup reaches a terminal phase (`--wait`).
+    pub async fn wait_for_backup(&self, name: &str, timeout: Duration) -> Result<Backup> {
+        self.wait_for::<Backup, _>(name, timeout, |b| b.phase().is_terminal())
+            .await
+    }
+
+    /// `velero backup delete`: creates a DeleteBackupRequest (the server deletes the data and the
+    /// CR). Deleting the Backup CR directly would let object-store sync bring it back.
+    pub async fn delete_backup(&self, name: &str) -> Result<DeleteBackupRequest> {
+        let backup: Backup = self.get(name).await?;
+        let dbr = naming::delete_backup_request(name, backup.metadata.uid.as_deref());
+        self.create(&dbr).await
+    }
+
+    /// Waits until the backup is gone (after [`VeleroClient::delete_backup`]).
+    pub async fn wait_for_backup_deleted(&self, name: &str, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut delay = Duration::from_millis(20);
+        loop {
+            if self.get_opt::<Backup>(name).await?.is_none() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() + delay > deadline {
+                let last_phase = match self.get_opt::<Backup>(name).await? {
+                    Some(b) => b.phase().to_string(),
+                    None => return Ok(()),
+                };
+                return Err(Error::Timeout {
+                    context: self.context.clone(),
+                    resource: "backups",
+                    name: name.to_owned(),
+                    waited: timeout,
+                    last_phase,
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    // ---- restores ----
+
+    /// `velero restore create`: validates like the CLI (the backup exists; the schedule has
+    /// backups) and submits the Restore. With `allow_partially_failed`, picks the newest Completed
+    /// or PartiallyFailed backup of the schedule itself.
+    pub async fn create_restore(&self, opts: &RestoreOptions) -> Result<Restore> {
+        opts.validate()?;
+        let mut opts = opts.clone();
+        match &opts.source {
+            RestoreSource::Backup(b) => {
+                self.get::<Backup>(b).await?;
+            }
+            RestoreSource::Schedule(s) => {
+                let backups = self.list_backups_for_schedule(s).await?;
+                if backups.is_empty() {
+                    return Err(Error::NoBackups {
+                        context: self.context.clone(),
+                        schedule: s.clone(),
+                    });
+                }
+                if opts.allow_partially_failed {
+                    let phases = [BackupPhase::Completed, BackupPhase::PartiallyFailed];
+                    if let Some(name) = naming::newest_backup_in(&backups, &phases)
+                        .and_then(|b| b.metadata.name.clone())
+                    {
+                        if opts.name.is_none() {
+                            opts.name = Some(naming::timestamped_name_local(s, &Zoned::now()));
+                        }
+                        opts.source = RestoreSource::Backup(name);
+                    }
+                }
+            }
+        }
+        let restore = opts.to_restore(&Zoned::now());
+        self.create(&restore).await
+    }
+
+    /// Restores from the newest **Completed** backup of `schedule`, resolved here so the Restore
+    /// names its backup explicitly. The options' source is replaced.
+    pub async fn restore_from_latest(
+        &self,
+        schedule: &str,
+        opts: RestoreOptions,
+    ) -> Result<Restore> {
+        let backups = self.list_backups_for_schedule(schedule).await?;
+        let newest = naming::newest_backup_in(&backups, &[BackupPhase::Completed])
+            .and_then(|b| b.metadata.name.clone())
+            .ok_or_else(|| Error::NoBackups {
+                context: self.context.clone(),
+                schedule: schedule.to_owned(),
+            })?;
+        let mut opts = opts;
+        if opts.name.is_none() {
+            opts.name = Some(naming::timestamped_name_local(schedule, &Zoned::now()));
+        }
+        opts.source = RestoreSource::Backup(newest);
+        opts.allow_partially_failed = false;
+        self.create_restore(&opts).await
+    }
+
+    /// Waits until the restore reaches a terminal phase (`--wait`).
+    pub async fn wait_for_restore(&self, name: &str, timeout: Duration) -> Result<Restore> {
+        self.wait_for::<Restore, _>(name, timeout, |r| r.phase().is_terminal())
+            .await
+    }
+
+    /// GET a restore.
+    pub async fn get_restore(&self, name: &str) -> Result<Restore> {
+        self.get(name).await
+    }
+
+    /// Every restore matching `opts`.
+    pub async fn list_restores(&self, opts: &ListOptions) -> Result<Vec<Restore>> {
+        self.list_all(opts).await
+    }
+
+    // ---- schedules ----
+
+    /// Every schedule.
+    pub async fn list_schedules(&self) -> Result<Vec<Schedule>> {
+        self.list_all(&ListOptions::default()).await
+    }
+
+    /// GET a schedule.
+    pub async fn get_schedule(&self, name: &str) -> Result<Schedule> {
+        self.get(name).await
+    }
+
+    /// `velero schedule pause` (a merge patch instead of the CLI's read-modify-update).
+    pub async fn pause_schedule(&self, name: &str) -> Result<Schedule> {
+        self.merge_patch(name, &json!({ "spec": { "paused": true } }))
+            .await
+    }
+
+    /// `velero schedule unpause [--skip-immediately]`.
+    pub async fn unpause_schedule(&self, name: &str, skip_immediately: bool) -> Result<Schedule> {
+        let patch = if skip_immediately {
+            json!({ "spec": { "paused": false, "skipImmediately": true } })
+        } else {
+            json!({ "spec": { "paused": false } })
+        };
+        self.merge_patch(name, &patch).await
+    }
+
+    // ---- storage locations ----
+
+    /// Storage locations with their availability.
+    pub async fn storage_locations(&self) -> Result<Vec<StorageLocationState>> {
+        let locations: Vec<BackupStorageLocation> = self.list_all(&ListOptions::default()).await?;
+        Ok(locations.into_iter().map(storage_location_state).collect())
+    }
+}
+
+pub(crate) fn storage_location_state(location: BackupStorageLocation) -> StorageLocationState {
+    let status = location.status.clone().unwrap_or_default();
+    StorageLocationState {
+        name: location.metadata.name.clone().unwrap_or_default(),
+        phase: location.phase(),
+        default: location.is_default(),
+        access_mode: location.spec.access_mode.clone().unwrap_or_default(),
+        bucket: location.spec.object_storage.bucket.clone(),
+        message: status.message.filter(|m| !m.is_empty()),
+        last_validated: status.last_validation_time.map(|t| t.0),
+        location,
+    }
+}
