@@ -1,0 +1,561 @@
+//! The backup matrix as data: storages, targets with their tool, schedules and retention,
+//! exclusions and disaster-recovery scenarios. See the crate docs for the TOML format.
+
+use std::fmt;
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::error::{Error, Result};
+use crate::pbs::PruneOptions;
+use crate::restic::{ForgetPolicy, ResticDuration};
+use crate::schedule::Schedule;
+
+/// The seed matrix of the homelab (`matrix/homelab.toml`), embedded.
+pub const HOMELAB_TOML: &str = include_str!("../matrix/homelab.toml");
+
+/// What kind of system a target is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum TargetKind {
+    /// A Kubernetes cluster (PVCs and resources).
+    K8sCluster,
+    /// A virtual machine.
+    Vm,
+    /// An LXC container.
+    Lxc,
+    /// A bare-metal host or appliance.
+    Host,
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TargetKind::K8sCluster => "k8s cluster",
+            TargetKind::Vm => "VM",
+            TargetKind::Lxc => "LXC",
+            TargetKind::Host => "host",
+        })
+    }
+}
+
+/// The backup tool of a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Tool {
+    /// Velero schedules (TTL retention).
+    Velero,
+    /// restic run over SSH as a Backrest plan (restic `forget` retention).
+    Restic,
+    /// Proxmox Backup Server jobs (PBS prune retention).
+    Pbs,
+}
+
+impl Tool {
+    /// Default time a run is expected to take, for the storage-load lint and the timeline.
+    pub fn default_duration(self) -> SignedDuration {
+        match self {
+            Tool::Velero => SignedDuration::from_mins(30),
+            Tool::Restic => SignedDuration::from_mins(30),
+            Tool::Pbs => SignedDuration::from_mins(60),
+        }
+    }
+}
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Tool::Velero => "Velero",
+            Tool::Restic => "restic (Backrest)",
+            Tool::Pbs => "PBS",
+        })
+    }
+}
+
+/// Where backups land.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Storage {
+    /// Unique name, referenced by targets.
+    pub name: String,
+    /// Free text, e.g. `garage-s3` or `pbs-datastore`.
+    pub kind: String,
+    /// The physical device it sits on; schedules sharing a device compete for it.
+    pub device: String,
+    /// Endpoint (configuration data only; nothing here connects to it).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// PBS datastore name.
+    #[serde(default)]
+    pub datastore: Option<String>,
+    /// True if this storage is off-site.
+    #[serde(default)]
+    pub offsite: bool,
+    /// Free-text notes (capacity...).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// How long backups are kept. Which fields apply depends on the tool:
+/// Velero uses `ttl`; restic uses `keep_*`/`keep_within`; PBS uses `keep_last`…`keep_yearly`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Retention {
+    /// Velero TTL, e.g. `"7d"`, `"720h"`.
+    #[serde(default)]
+    pub ttl: Option<String>,
+    /// Keep the last n.
+    #[serde(default)]
+    pub keep_last: Option<i32>,
+    /// Keep n hourly.
+    #[serde(default)]
+    pub keep_hourly: Option<i32>,
+    /// Keep n daily.
+    #[serde(default)]
+    pub keep_daily: Option<i32>,
+    /// Keep n weekly.
+    #[serde(default)]
+    pub keep_weekly: Option<i32>,
+    /// Keep n monthly.
+    #[serde(default)]
+    pub keep_monthly: Option<i32>,
+    /// Keep n yearly.
+    #[serde(default)]
+    pub keep_yearly: Option<i32>,
+    /// restic `--keep-within` (`1y2m3d4h`).
+    #[serde(default)]
+    pub keep_within: Option<String>,
+}
+
+impl Retention {
+    /// The Velero TTL.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] if `ttl` is missing or not a duration.
+    pub fn ttl(&self) -> Result<SignedDuration> {
+        let s = self.ttl.as_deref().ok_or_else(|| Error::policy("Velero retention needs `ttl`"))?;
+        crate::velero::parse_ttl(s)
+    }
+
+    /// The restic forget policy this retention means.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] on a bad `keep_within`.
+    pub fn forget_policy(&self) -> Result<ForgetPolicy> {
+        let mut p = ForgetPolicy::default()
+            .with_last(self.keep_last.unwrap_or(0))
+            .with_hourly(self.keep_hourly.unwrap_or(0))
+            .with_daily(self.keep_daily.unwrap_or(0))
+            .with_weekly(self.keep_weekly.unwrap_or(0))
+            .with_monthly(self.keep_monthly.unwrap_or(0))
+            .with_yearly(self.keep_yearly.unwrap_or(0));
+        if let Some(w) = &self.keep_within {
+            p = p.with_within(w.parse::<ResticDuration>()?);
+        }
+        Ok(p)
+    }
+
+    /// The PBS prune options this retention means.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] on a negative count.
+    pub fn prune_options(&self) -> Result<PruneOptions> {
+        let c = |v: Option<i32>| -> Result<Option<u64>> {
+            v.map(|n| u64::try_from(n).map_err(|_| Error::policy("PBS keep counts must be ≥ 0")))
+                .transpose()
+        };
+        Ok(PruneOptions {
+            keep_last: c(self.keep_last)?,
+            keep_hourly: c(self.keep_hourly)?,
+            keep_daily: c(self.keep_daily)?,
+            keep_weekly: c(self.keep_weekly)?,
+            keep_monthly: c(self.keep_monthly)?,
+            keep_yearly: c(self.keep_yearly)?,
+        })
+    }
+}
+
+impl fmt::Display for Retention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(t) = &self.ttl {
+            parts.push(format!("ttl {t}"));
+        }
+        for (v, n) in [
+            (self.keep_last, "last"),
+            (self.keep_hourly, "hourly"),
+            (self.keep_daily, "daily"),
+            (self.keep_weekly, "weekly"),
+            (self.keep_monthly, "monthly"),
+            (self.keep_yearly, "yearly"),
+        ] {
+            if let Some(v) = v {
+                parts.push(if v < 0 { format!("all {n}") } else { format!("{v} {n}") });
+            }
+        }
+        if let Some(w) = &self.keep_within {
+            parts.push(format!("within {w}"));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// One schedule of a target, with its own retention.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ScheduleSpec {
+    /// Name, unique within the target (e.g. `daily`).
+    pub name: String,
+    /// A 5-field cron expression (Velero, Backrest).
+    #[serde(default)]
+    pub cron: Option<Spanned<String>>,
+    /// A Proxmox calendar event (PBS, PVE vzdump).
+    #[serde(default)]
+    pub calendar: Option<Spanned<String>>,
+    /// Retention of the backups this schedule makes.
+    pub retention: Retention,
+    /// How long a run is expected to take (default per tool).
+    #[serde(default)]
+    pub duration: Option<String>,
+    /// The Velero schedule / Backrest plan / PBS job name, if it differs from `target-name`.
+    #[serde(default)]
+    pub job: Option<String>,
+    #[serde(skip)]
+    parsed: Option<Schedule>,
+}
+
+impl ScheduleSpec {
+    /// The parsed schedule (always present in a matrix built by [`Matrix::from_toml`]).
+    pub fn schedule(&self) -> Option<&Schedule> {
+        self.parsed.as_ref()
+    }
+
+    /// The expression as written.
+    pub fn expr(&self) -> &str {
+        self.cron.as_ref().or(self.calendar.as_ref()).map(|s| s.get_ref().as_str()).unwrap_or("")
+    }
+
+    /// Expected run duration.
+    pub fn run_duration(&self, tool: Tool) -> SignedDuration {
+        self.duration
+            .as_deref()
+            .and_then(|d| crate::velero::parse_ttl(d).ok())
+            .unwrap_or_else(|| tool.default_duration())
+    }
+}
+
+/// A thing that is backed up by one tool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Target {
+    /// Unique name (observations refer to it).
+    pub name: String,
+    /// The protected system; several targets (tools) may protect one system. Defaults to `name`.
+    #[serde(default)]
+    pub system: Option<String>,
+    /// Kind of system.
+    pub kind: TargetKind,
+    /// Proxmox VMID or CTID.
+    #[serde(default)]
+    pub id: Option<u32>,
+    /// Host address (configuration data only).
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The tool.
+    pub tool: Tool,
+    /// kube context (Velero).
+    #[serde(default)]
+    pub kube_context: Option<String>,
+    /// Paths backed up (restic).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Storage name.
+    #[serde(default)]
+    pub storage: Option<Spanned<String>>,
+    /// Bucket within the storage (Garage).
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// Critical systems must be protected more often than weekly.
+    #[serde(default)]
+    pub critical: bool,
+    /// False for a disabled target.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Why the target is disabled.
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
+    /// Free-text purpose.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// Schedules, each with its retention.
+    #[serde(default)]
+    pub schedule: Vec<ScheduleSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Target {
+    /// The protected system's name.
+    pub fn system(&self) -> &str {
+        self.system.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The storage name, if any.
+    pub fn storage_name(&self) -> Option<&str> {
+        self.storage.as_ref().map(|s| s.get_ref().as_str())
+    }
+}
+
+/// Something deliberately not backed up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Exclusion {
+    /// What is excluded.
+    pub what: String,
+    /// Proxmox ids, if any.
+    #[serde(default)]
+    pub ids: Vec<u32>,
+    /// Why.
+    pub reason: String,
+}
+
+/// A disaster-recovery scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DrScenario {
+    /// What happened.
+    pub scenario: String,
+    /// How to recover.
+    pub method: String,
+    /// Recovery time objective (`"30m"`, `"4h"`); absent = to be determined.
+    #[serde(default)]
+    pub rto: Option<String>,
+    /// Tools the recovery relies on.
+    #[serde(default)]
+    pub tools: Vec<Tool>,
+    /// Something still missing for this scenario.
+    #[serde(default)]
+    pub todo: Option<String>,
+}
+
+/// The whole matrix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Matrix {
+    /// Title shown in reports.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// IANA time zone all schedules run in.
+    pub timezone: String,
+    /// Grace after a scheduled run before it counts as late (default `"2h"`).
+    #[serde(default)]
+    pub grace: Option<String>,
+    /// Storages.
+    #[serde(default)]
+    pub storage: Vec<Storage>,
+    /// Targets.
+    #[serde(default)]
+    pub target: Vec<Target>,
+    /// Exclusions.
+    #[serde(default)]
+    pub exclusion: Vec<Exclusion>,
+    /// DR scenarios.
+    #[serde(default)]
+    pub dr: Vec<DrScenario>,
+    #[serde(skip)]
+    tz: Option<TimeZone>,
+}
+
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |p| offset - p - 1) + 1;
+    (line, col)
+}
+
+impl Matrix {
+    /// The embedded seed matrix.
+    ///
+    /// # Errors
+    /// Never in practice (the embedded file is tested); kept fallible for uniformity.
+    pub fn homelab() -> Result<Self> {
+        Matrix::from_toml(HOMELAB_TOML, "<embedded homelab.toml>")
+    }
+
+    /// Parses and validates a matrix. `origin` names the source in errors.
+    ///
+    /// # Errors
+    /// [`Error::Config`] with line and column for syntax errors, unknown fields, bad schedules,
+    /// unknown storages or time zones; [`Error::Matrix`] for duplicate names.
+    pub fn from_toml(src: &str, origin: &str) -> Result<Self> {
+        let at = |span: Option<std::ops::Range<usize>>, message: String| {
+            let (line, column) = span.map_or((0, 0), |s| line_col(src, s.start));
+            Error::Config { origin: origin.to_string(), line, column, message }
+        };
+        let mut m: Matrix = toml::from_str(src).map_err(|e| at(e.span(), e.message().to_string()))?;
+        let tz = TimeZone::get(&m.timezone)
+            .map_err(|e| at(None, format!("unknown time zone {:?}: {e}", m.timezone)))?;
+        m.tz = Some(tz);
+        let mut names = std::collections::HashSet::new();
+        for s in &m.storage {
+            if !names.insert(s.name.clone()) {
+                return Err(Error::Matrix(format!("duplicate storage {:?}", s.name)));
+            }
+        }
+        let mut tnames = std::collections::HashSet::new();
+        let storages: Vec<String> = m.storage.iter().map(|s| s.name.clone()).collect();
+        for t in &mut m.target {
+            if !tnames.insert(t.name.clone()) {
+                return Err(Error::Matrix(format!("duplicate target {:?}", t.name)));
+            }
+            if let Some(s) = &t.storage {
+                if !storages.contains(s.get_ref()) {
+                    return Err(at(Some(s.span()), format!("unknown storage {:?}", s.get_ref())));
+                }
+            }
+            if t.enabled && t.schedule.is_empty() {
+                return Err(Error::Matrix(format!("enabled target {:?} has no schedule", t.name)));
+            }
+            let mut snames = std::collections::HashSet::new();
+            for sc in &mut t.schedule {
+                if !snames.insert(sc.name.clone()) {
+                    return Err(Error::Matrix(format!("duplicate schedule {:?} in {:?}", sc.name, t.name)));
+                }
+                let parsed = match (&sc.cron, &sc.calendar) {
+                    (Some(c), None) => Schedule::cron(c.get_ref()).map_err(|e| at(Some(c.span()), e.to_string()))?,
+                    (None, Some(c)) => {
+                        Schedule::calendar(c.get_ref()).map_err(|e| at(Some(c.span()), e.to_string()))?
+                    }
+                    _ => {
+                        return Err(Error::Matrix(format!(
+                            "schedule {:?} of {:?} needs exactly one of `cron` or `calendar`",
+                            sc.name, t.name
+                        )));
+                    }
+                };
+                sc.parsed = Some(parsed);
+                let r = &sc.retention;
+                let bad = |m: String| Error::Matrix(format!("{}/{}: {m}", t.name, sc.name));
+                match t.tool {
+                    Tool::Velero => {
+                        r.ttl().map_err(|e| bad(e.to_string()))?;
+                    }
+                    Tool::Restic => {
+                        r.forget_policy()
+                            .and_then(|p| p.validate(crate::restic::Semantics::Current))
+                            .map_err(|e| bad(e.to_string()))?;
+                    }
+                    Tool::Pbs => {
+                        r.prune_options().map_err(|e| bad(e.to_string()))?;
+                    }
+                }
+                if let Some(d) = &sc.duration {
+                    crate::velero::parse_ttl(d).map_err(|e| bad(e.to_string()))?;
+                }
+            }
+        }
+        if let Some(g) = &m.grace {
+            crate::velero::parse_ttl(g).map_err(|e| Error::Matrix(format!("grace: {e}")))?;
+        }
+        Ok(m)
+    }
+
+    /// The matrix's time zone.
+    pub fn tz(&self) -> TimeZone {
+        self.tz.clone().unwrap_or_else(|| TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC))
+    }
+
+    /// Grace after a scheduled run (default 2 h).
+    pub fn grace(&self) -> SignedDuration {
+        self.grace
+            .as_deref()
+            .and_then(|g| crate::velero::parse_ttl(g).ok())
+            .unwrap_or(SignedDuration::from_hours(2))
+    }
+
+    /// A target by name.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.target.iter().find(|t| t.name == name)
+    }
+
+    /// A storage by name.
+    pub fn storage(&self, name: &str) -> Option<&Storage> {
+        self.storage.iter().find(|s| s.name == name)
+    }
+
+    /// Every run of every enabled schedule in `[from, to)`, sorted by start time.
+    pub fn runs_between(&self, from: Timestamp, to: Timestamp) -> Vec<Run<'_>> {
+        let tz = self.tz();
+        let mut out = Vec::new();
+        for t in self.target.iter().filter(|t| t.enabled) {
+            for s in &t.schedule {
+                let mut cur = from.checked_sub(SignedDuration::from_secs(1)).unwrap_or(from);
+                let Some(sched) = s.schedule() else { continue };
+                while let Some(n) = sched.next_after(cur, &tz) {
+                    if n >= to {
+                        break;
+                    }
+                    out.push(Run { target: t, schedule: s, start: n, end: n.saturating_add(s.run_duration(t.tool)).unwrap_or(n) });
+                    cur = n;
+                }
+            }
+        }
+        out.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.target.name.cmp(&b.target.name)));
+        out
+    }
+}
+
+/// One expected run of a schedule.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Run<'a> {
+    /// The target.
+    pub target: &'a Target,
+    /// The schedule.
+    pub schedule: &'a ScheduleSpec,
+    /// Start instant.
+    pub start: Timestamp,
+    /// Expected end (start + expected duration).
+    pub end: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_parses() {
+        let m = Matrix::homelab().unwrap();
+        assert!(m.target.len() >= 9);
+        assert!(m.target.iter().any(|t| !t.enabled && t.disabled_reason.is_some()));
+    }
+
+    #[test]
+    fn unknown_field_has_line_and_column() {
+        let src = "timezone = \"UTC\"\n\n[[storage]]\nname = \"x\"\nkind = \"s3\"\ndevice = \"d\"\ncolour = \"red\"\n";
+        let e = Matrix::from_toml(src, "t.toml").unwrap_err();
+        assert_eq!(e.line_column(), Some((7, 1)), "{e}");
+        assert!(e.to_string().starts_with("t.toml:7:1:"), "{e}");
+    }
+
+    #[test]
+    fn bad_cron_points_at_it() {
+        let src = "timezone = \"UTC\"\n[[target]]\nname = \"a\"\nkind = \"vm\"\ntool = \"velero\"\n[[target.schedule]]\nname = \"d\"\ncron = \"0 25 * * *\"\nretention = { ttl = \"7d\" }\n";
+        let e = Matrix::from_toml(src, "t.toml").unwrap_err();
+        assert_eq!(e.line_column().map(|l| l.0), Some(8), "{e}");
+    }
+}
