@@ -44,7 +44,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The `testing` feature adds [`testing::FakeInfisical`], a fake server on loopback that
+//! The `testing` feature adds `testing::FakeInfisical`, a fake Infisical on loopback that
 //! downstream tests can seed with secrets and identities.
 
 mod api;

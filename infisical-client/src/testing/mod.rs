@@ -291,7 +291,9 @@ impl FakeInfisical {
         self
     }
 
-    /// The next `n` requests (any route) fail with `status` and an Infisical error body.
+    /// The next `n` requests (any route, auth included) fail with `status` and an Infisical
+    /// error body whose `error` name fits the status (403 → `TokenError`, 429 →
+    /// `RateLimitExceeded` without `Retry-After`, 5xx → `InternalServerError`).
     pub fn fail_next(&self, n: u32, status: u16) -> &Self {
         let mut s = self.state();
         s.fail_next = n;

@@ -348,8 +348,8 @@ async fn handle(
         );
         st.log.push(RecordedRequest {
             method: method.to_string(),
-            path: path.clone(),
-            query: query.clone(),
+            path,
+            query,
             authorized: bearer.is_some(),
             user_agent,
             status: reply.status,
@@ -379,10 +379,13 @@ fn route(
     if st.fail_next > 0 {
         st.fail_next -= 1;
         let status = st.fail_status;
-        let name = if status >= 500 {
-            "InternalServerError"
-        } else {
-            "BadRequest"
+        let name = match status {
+            401 => "UnauthorizedError",
+            403 => "TokenError",
+            404 => "NotFound",
+            429 => "RateLimitExceeded",
+            500.. => "InternalServerError",
+            _ => "BadRequest",
         };
         return Reply::error(status, name, "Injected failure");
     }

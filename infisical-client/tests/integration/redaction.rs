@@ -1,0 +1,211 @@
+//! Canary: no secret ever shows in Debug or Display of a public type, nor in an error chain.
+
+use crate::{CLIENT_ID, builder};
+use infisical_client::testing::FakeInfisical;
+use infisical_client::{
+    ApiErrorKind, Auth, Bundle, Client, ClientBuilder, EnvMap, Error, GarageCredentials,
+    SecretKind, SecretsQuery,
+};
+use secrecy::SecretString;
+use std::fmt::{Debug, Display};
+
+const CANARY: &str = "CANARY7f3a";
+
+fn canary(tag: &str) -> String {
+    format!("{CANARY}-{tag}")
+}
+
+#[track_caller]
+fn assert_debug_clean<T: Debug>(what: &str, v: &T) {
+    for s in [format!("{v:?}"), format!("{v:#?}")] {
+        assert!(!s.contains(CANARY), "{what} Debug leaks: {s}");
+    }
+}
+
+#[track_caller]
+fn assert_display_clean<T: Display>(what: &str, v: &T) {
+    let s = v.to_string();
+    assert!(!s.contains(CANARY), "{what} Display leaks: {s}");
+}
+
+#[track_caller]
+fn assert_error_clean(what: &str, e: &Error) {
+    assert_debug_clean(what, e);
+    assert_display_clean(what, e);
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        assert!(!s.to_string().contains(CANARY), "{what} source leaks: {s}");
+        assert!(
+            !format!("{s:?}").contains(CANARY),
+            "{what} source Debug leaks: {s:?}"
+        );
+        source = s.source();
+    }
+}
+
+#[tokio::test]
+async fn no_public_type_prints_a_secret() {
+    let fake = FakeInfisical::start().await;
+    let client_secret = canary("client-secret");
+    let static_token = canary("static-token");
+    let jwt = canary("sa-jwt");
+    fake.with_identity(CLIENT_ID, &client_secret)
+        .with_token(&static_token)
+        .with_kubernetes_identity("ident", &jwt)
+        .with_secret("prod", "/backups/garage", "ACCESS_KEY_ID", &canary("akid"))
+        .with_secret(
+            "prod",
+            "/backups/garage",
+            "SECRET_ACCESS_KEY",
+            &canary("sak"),
+        )
+        .with_secret(
+            "prod",
+            "/backups/garage",
+            "ENDPOINT",
+            "http://127.0.0.1:3900",
+        )
+        .with_secret("prod", "/backups/garage", "ADMIN_TOKEN", &canary("admin"))
+        .with_secret("prod", "/app", "ONLY", &canary("only"))
+        .with_hidden_secret("prod", "/hidden", "H");
+
+    // Configuration types.
+    let auths = [
+        Auth::universal(CLIENT_ID, SecretString::from(client_secret.clone())),
+        Auth::token(SecretString::from(static_token.clone())),
+        Auth::kubernetes(
+            "ident",
+            "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        ),
+    ];
+    for a in &auths {
+        assert_debug_clean("Auth", a);
+    }
+    let b =
+        builder(&fake).with_universal_auth(CLIENT_ID, SecretString::from(client_secret.clone()));
+    assert_debug_clean("ClientBuilder", &b);
+    let from_env = ClientBuilder::from_vars(fake.env_vars(CLIENT_ID, &client_secret)).unwrap();
+    assert_debug_clean("ClientBuilder::from_vars", &from_env);
+    let c = b.build().unwrap();
+    c.login().await.unwrap();
+    assert_debug_clean("Client (after login)", &c);
+    let q = SecretsQuery::new("/backups/garage");
+    assert_debug_clean("SecretsQuery", &q);
+    assert_debug_clean("FakeInfisical", &fake);
+
+    // Secrets and bundles.
+    let secrets = c.list_secrets("/backups/garage").await.unwrap();
+    assert_debug_clean("Secrets", &secrets);
+    for s in &secrets {
+        assert_debug_clean("Secret", s);
+        assert_display_clean("Secret", s);
+        assert_debug_clean("SecretKind", &s.kind);
+        assert_debug_clean("SecretSource", &s.source);
+    }
+    let one = c.get_secret("/app", "ONLY").await.unwrap();
+    assert_debug_clean("Secret (get)", &one);
+    let g: GarageCredentials = c.garage_credentials().await.unwrap();
+    assert_debug_clean("GarageCredentials", &g);
+    assert_debug_clean("EnvMap (raw)", &g.env_map());
+    assert_debug_clean("EnvMap (aws)", &g.aws_env_map());
+    let bundle: Bundle = c.bundle("/backups/garage", &["ADMIN_TOKEN"]).await.unwrap();
+    assert_debug_clean("Bundle", &bundle);
+    assert_debug_clean("EnvMap (bundle)", &bundle.to_env_map());
+    assert_debug_clean("EnvMap (secrets)", &secrets.to_env_map());
+    let mut manual = EnvMap::new();
+    manual.insert("X", SecretString::from(canary("manual")));
+    assert_debug_clean("EnvMap (manual)", &manual);
+    assert_debug_clean("SecretKind::Unknown", &SecretKind::Unknown("x".into()));
+    assert_debug_clean("ApiErrorKind", &ApiErrorKind::TokenError);
+    assert_display_clean("ApiErrorKind", &ApiErrorKind::Other("x".into()));
+
+    // Errors of every kind we can provoke.
+    let mut errors: Vec<(&str, Error)> = Vec::new();
+    let wrong = Client::builder()
+        .with_base_url(fake.base_url())
+        .with_universal_auth(CLIENT_ID, SecretString::from(canary("wrong-secret")))
+        .build()
+        .unwrap();
+    errors.push(("Api 401", wrong.login().await.unwrap_err()));
+    let bad_token = Client::builder()
+        .with_base_url(fake.base_url())
+        .with_token(SecretString::from(canary("bad-token")))
+        .with_project_id(fake.project_id())
+        .with_environment("prod")
+        .build()
+        .unwrap();
+    errors.push(("Api 403", bad_token.list_secrets("/app").await.unwrap_err()));
+    errors.push(("HiddenValue", c.list_secrets("/hidden").await.unwrap_err()));
+    fake.remove_secret("prod", "/backups/garage", "ENDPOINT");
+    c.clear_cache();
+    errors.push(("MissingKeys", c.garage_credentials().await.unwrap_err()));
+    fake.with_secret("prod", "/backups/garage", "ENDPOINT", &canary("not a url"));
+    errors.push(("InvalidValue", c.garage_credentials().await.unwrap_err()));
+    errors.push((
+        "Config (env)",
+        ClientBuilder::from_vars([("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", canary("env"))])
+            .unwrap_err(),
+    ));
+    errors.push((
+        "Config (url)",
+        Client::builder()
+            .with_base_url(format!("https://user:{}@infisical.lan", canary("url")))
+            .with_token(SecretString::from("t"))
+            .build()
+            .unwrap_err(),
+    ));
+    let k8s = Client::builder()
+        .with_base_url(fake.base_url())
+        .with_kubernetes_auth("ident", format!("/nonexistent/{}", "token"))
+        .build()
+        .unwrap();
+    errors.push(("TokenFile", k8s.login().await.unwrap_err()));
+    fake.with_rate_limit(0, std::time::Duration::from_secs(60));
+    let limited = builder(&fake)
+        .with_universal_auth(CLIENT_ID, SecretString::from(client_secret.clone()))
+        .with_max_retry_wait(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    errors.push((
+        "RateLimited",
+        limited.list_secrets("/app").await.unwrap_err(),
+    ));
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let unreachable = Client::builder()
+        .with_base_url(format!("http://{closed}"))
+        .with_universal_auth(CLIENT_ID, SecretString::from(client_secret.clone()))
+        .with_max_retries(0)
+        .build()
+        .unwrap();
+    errors.push(("Http", unreachable.login().await.unwrap_err()));
+
+    let kinds: Vec<&str> = errors.iter().map(|(k, _)| *k).collect();
+    for (what, e) in &errors {
+        assert_error_clean(what, e);
+    }
+    assert!(
+        matches!(errors[0].1, Error::Api { status: 401, .. }),
+        "{kinds:?}"
+    );
+    assert!(matches!(errors[1].1, Error::Api { status: 403, .. }));
+    assert!(matches!(errors[2].1, Error::HiddenValue { .. }));
+    assert!(matches!(errors[3].1, Error::MissingKeys { .. }));
+    assert!(matches!(errors[4].1, Error::InvalidValue { .. }));
+    assert!(matches!(errors[5].1, Error::Config { .. }));
+    assert!(matches!(errors[6].1, Error::Config { .. }));
+    assert!(matches!(errors[7].1, Error::TokenFile { .. }));
+    assert!(matches!(errors[8].1, Error::RateLimited { .. }));
+    assert!(
+        matches!(errors[9].1, Error::Http { .. }),
+        "{:?}",
+        errors[9].1
+    );
+
+    // What went over the wire is visible to the fake; its log keeps no secret either.
+    for r in fake.requests() {
+        assert_debug_clean("RecordedRequest", &r);
+    }
+}
