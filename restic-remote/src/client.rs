@@ -1,0 +1,715 @@
+//! The restic client: typed commands over a [`Transport`].
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::options::{
+    BackupOptions, CheckOptions, ForgetOptions, PruneOptions, RestoreOptions, SnapshotFilter,
+    StatsMode,
+};
+use crate::output::{
+    self, BackupEvent, BackupSummary, CheckReport, ForgetGroup, InitResult, LsEntry, ResticVersion,
+    RestoreEvent, RestoreProgress, Snapshot, Stats,
+};
+use crate::repository::{Repository, scrub};
+use crate::script::{PREAMBLE_FAILED, stdin_preamble};
+use crate::transport::{Msg, Process, Transport};
+
+/// Bound on the stderr kept for error messages.
+const STDERR_KEEP: usize = 64 * 1024;
+
+/// Drives restic on one host (local or SSH) against one repository.
+///
+/// Build it with [`Restic::builder`]. Cloning is cheap; clones share the transport and the
+/// detected version.
+#[derive(Debug, Clone)]
+pub struct Restic {
+    transport: Transport,
+    repo: Arc<Repository>,
+    restic_bin: String,
+    timeout: Option<Duration>,
+    progress_fps: f64,
+    version: Arc<OnceCell<ResticVersion>>,
+}
+
+/// Builds a [`Restic`].
+#[derive(Debug)]
+pub struct ResticBuilder {
+    transport: Option<Transport>,
+    repo: Option<Repository>,
+    restic_bin: String,
+    timeout: Option<Duration>,
+    progress_fps: f64,
+}
+
+impl ResticBuilder {
+    /// Where restic runs (default: locally).
+    pub fn with_transport(mut self, t: impl Into<Transport>) -> Self {
+        self.transport = Some(t.into());
+        self
+    }
+    /// The repository (required).
+    pub fn with_repository(mut self, r: Repository) -> Self {
+        self.repo = Some(r);
+        self
+    }
+    /// The restic binary on the target host (default `restic`, found on `PATH`).
+    pub fn with_restic_binary(mut self, path: impl Into<String>) -> Self {
+        self.restic_bin = path.into();
+        self
+    }
+    /// Timeout of every command (default: none). A command that exceeds it is cancelled (restic
+    /// is interrupted) and fails with [`Error::Timeout`].
+    pub fn with_timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
+    /// Progress events per second for `backup`/`restore` (`RESTIC_PROGRESS_FPS`, default 2).
+    pub fn with_progress_fps(mut self, fps: f64) -> Self {
+        self.progress_fps = fps;
+        self
+    }
+    /// Builds the client.
+    pub fn build(self) -> Result<Restic> {
+        let repo = self
+            .repo
+            .ok_or_else(|| Error::Config("no repository given".into()))?;
+        repo.variables()?;
+        for o in repo.options() {
+            crate::script::quote(o)?;
+        }
+        Ok(Restic {
+            transport: self.transport.unwrap_or_else(Transport::local),
+            repo: Arc::new(repo),
+            restic_bin: self.restic_bin,
+            timeout: self.timeout,
+            progress_fps: self.progress_fps,
+            version: Arc::new(OnceCell::new()),
+        })
+    }
+}
+
+impl Restic {
+    /// Starts building a client.
+    pub fn builder() -> ResticBuilder {
+        ResticBuilder {
+            transport: None,
+            repo: None,
+            restic_bin: "restic".into(),
+            timeout: None,
+            progress_fps: 2.0,
+        }
+    }
+
+    /// A local client for the repository in `RESTIC_REPOSITORY`/`RESTIC_PASSWORD`/`AWS_*`.
+    pub fn from_env() -> Result<Restic> {
+        Restic::builder()
+            .with_repository(Repository::from_env()?)
+            .build()
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    async fn start(
+        &self,
+        args: Vec<String>,
+        with_repo: bool,
+        extra: &[(&str, &str)],
+    ) -> Result<Running> {
+        let command = args.first().cloned().unwrap_or_default();
+        let mut argv = vec![self.restic_bin.clone()];
+        if with_repo {
+            argv.push("--json".into());
+            for o in self.repo.options() {
+                argv.push(format!("--option={o}"));
+            }
+        }
+        argv.extend(args);
+        let extra_secrets: Vec<(&str, SecretString)> = extra
+            .iter()
+            .map(|(k, v)| (*k, SecretString::from(v.to_string())))
+            .collect();
+        let mut vars = if with_repo {
+            self.repo.variables()?
+        } else {
+            Vec::new()
+        };
+        for (k, v) in &extra_secrets {
+            crate::script::check_variable(k, secrecy::ExposeSecret::expose_secret(v))?;
+            vars.push((k, v));
+        }
+        let preamble = stdin_preamble(&vars);
+        let span = tracing::info_span!("restic", command = %command, transport = %self.transport.describe());
+        let _e = span.enter();
+        tracing::debug!("starting");
+        let process = self.transport.spawn(&argv, preamble).await?;
+        Ok(Running {
+            process: Some(process),
+            command,
+            stdout_buf: Vec::new(),
+            stderr: Vec::new(),
+            stderr_line: Vec::new(),
+            stderr_json: VecDeque::new(),
+            exit: None,
+            deadline: self.timeout.map(|t| (Instant::now() + t, t)),
+            secrets: self
+                .repo
+                .secret_values()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            version: self.version.get().cloned(),
+        })
+    }
+
+    /// Runs a command to completion, collecting stdout.
+    async fn run(&self, args: Vec<String>, extra: &[(&str, &str)]) -> Result<(Vec<u8>, Finished)> {
+        let mut r = self.start(args, true, extra).await?;
+        let mut out = Vec::new();
+        while let Some(line) = r.next_line().await? {
+            out.extend_from_slice(&line);
+            out.push(b'\n');
+        }
+        let f = r.finish().await?;
+        Ok((out, f))
+    }
+
+    /// The restic version on the target host, detected once per client.
+    pub async fn version(&self) -> Result<ResticVersion> {
+        self.version
+            .get_or_try_init(|| async {
+                let mut r = self.start(vec!["version".into()], false, &[]).await?;
+                let mut out = Vec::new();
+                while let Some(line) = r.next_line().await? {
+                    out.extend_from_slice(&line);
+                    out.push(b'\n');
+                }
+                r.finish().await?.into_result()?;
+                ResticVersion::parse(&String::from_utf8_lossy(&out))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn ensure_version(&self) -> Result<ResticVersion> {
+        self.version().await
+    }
+
+    /// `restic init`.
+    pub async fn init(&self) -> Result<InitResult> {
+        self.ensure_version().await?;
+        let (out, f) = self.run(vec!["init".into()], &[]).await?;
+        f.into_result()?;
+        output::parse_init(&out)
+    }
+
+    /// Whether the repository exists (`restic cat config`).
+    pub async fn exists(&self) -> Result<bool> {
+        self.ensure_version().await?;
+        let (_, f) = self.run(vec!["cat".into(), "config".into()], &[]).await?;
+        match f.into_result() {
+            Ok(()) => Ok(true),
+            Err(Error::NoRepository { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts `restic backup`; read its events with [`BackupRun::next_event`], then
+    /// [`BackupRun::finish`].
+    pub async fn backup(&self, options: &BackupOptions) -> Result<BackupRun> {
+        self.ensure_version().await?;
+        let fps = format!("{}", self.progress_fps);
+        let mut extra = vec![("RESTIC_PROGRESS_FPS", fps.as_str())];
+        if options.time.is_some() {
+            // --time is parsed in the local zone; make that UTC, as the options format it.
+            extra.push(("TZ", "UTC"));
+        }
+        let running = self.start(options.args()?, true, &extra).await?;
+        Ok(BackupRun {
+            running,
+            summary: None,
+            errors: Vec::new(),
+        })
+    }
+
+    /// `restic snapshots --json`.
+    pub async fn snapshots(&self, filter: &SnapshotFilter) -> Result<Vec<Snapshot>> {
+        self.ensure_version().await?;
+        let mut args = vec!["snapshots".to_owned()];
+        filter.push_args(&mut args)?;
+        let (out, f) = self.run(args, &[]).await?;
+        f.into_result()?;
+        output::parse_snapshots(&out)
+    }
+
+    /// `restic forget --json` with a typed policy (`dry_run` to preview).
+    pub async fn forget(&self, options: &ForgetOptions) -> Result<Vec<ForgetGroup>> {
+        let v = self.ensure_version().await?;
+        let (out, f) = self.run(options.args(&v)?, &[]).await?;
+        f.into_result()?;
+        output::parse_forget(&out)
+    }
+
+    /// `restic prune`; returns restic's text report (prune has no JSON before 0.20).
+    pub async fn prune(&self, options: &PruneOptions) -> Result<String> {
+        self.ensure_version().await?;
+        let (out, f) = self.run(options.args(), &[]).await?;
+        f.into_result()?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// `restic check`.
+    pub async fn check(&self, options: &CheckOptions) -> Result<CheckReport> {
+        self.ensure_version().await?;
+        let (out, f) = self.run_all_stdout(options.args()).await?;
+        f.into_result()?;
+        Ok(output::parse_check(&out))
+    }
+
+    async fn run_all_stdout(&self, args: Vec<String>) -> Result<(Vec<u8>, Finished)> {
+        self.run(args, &[]).await
+    }
+
+    /// Starts `restic restore`; progress events are JSON from restic 0.16, text lines before.
+    pub async fn restore(&self, options: &RestoreOptions) -> Result<RestoreRun> {
+        self.ensure_version().await?;
+        let fps = format!("{}", self.progress_fps);
+        let running = self
+            .start(
+                options.args()?,
+                true,
+                &[("RESTIC_PROGRESS_FPS", fps.as_str())],
+            )
+            .await?;
+        Ok(RestoreRun {
+            running,
+            summary: None,
+        })
+    }
+
+    /// Streams `restic ls --json <snapshot> [paths…]` one entry at a time (memory stays flat).
+    pub async fn ls(&self, snapshot: &str, paths: &[String]) -> Result<LsStream> {
+        self.ensure_version().await?;
+        let mut args = vec!["ls".to_owned(), "--".into(), snapshot.to_owned()];
+        args.extend(paths.iter().cloned());
+        Ok(LsStream {
+            running: self.start(args, true, &[]).await?,
+        })
+    }
+
+    /// `restic stats --json` over `snapshots` (all when empty).
+    pub async fn stats(&self, snapshots: &[String], mode: StatsMode) -> Result<Stats> {
+        self.ensure_version().await?;
+        let mut args = vec![
+            "stats".to_owned(),
+            format!("--mode={}", mode.as_str()),
+            "--".into(),
+        ];
+        args.extend(snapshots.iter().cloned());
+        let (out, f) = self.run(args, &[]).await?;
+        f.into_result()?;
+        output::parse_stats(&out)
+    }
+
+    /// `restic unlock` (`remove_all` also removes locks that are not stale); returns how many
+    /// locks restic reported removing.
+    pub async fn unlock(&self, remove_all: bool) -> Result<u64> {
+        self.ensure_version().await?;
+        let mut args = vec!["unlock".to_owned()];
+        if remove_all {
+            args.push("--remove-all".into());
+        }
+        let (out, f) = self.run(args, &[]).await?;
+        let mut all = out;
+        all.extend_from_slice(f.stderr.as_bytes());
+        f.into_result()?;
+        Ok(output::parse_unlock(&all))
+    }
+}
+
+/// A finished process.
+#[derive(Debug)]
+struct Finished {
+    command: String,
+    code: Option<u32>,
+    signal: Option<String>,
+    stderr: String,
+    version: Option<ResticVersion>,
+}
+
+impl Finished {
+    fn into_result(self) -> Result<()> {
+        if self.code == Some(0) {
+            return Ok(());
+        }
+        Err(map_failure(
+            &self.command,
+            self.version.as_ref(),
+            self.code,
+            self.signal,
+            self.stderr,
+        ))
+    }
+}
+
+/// Maps a failed restic run to a typed error: by exit code where the version has dedicated
+/// codes (0.17+), by message otherwise.
+pub(crate) fn map_failure(
+    command: &str,
+    version: Option<&ResticVersion>,
+    code: Option<u32>,
+    signal: Option<String>,
+    stderr: String,
+) -> Error {
+    let modern = version.is_some_and(|v| v.at_least(0, 17, 0));
+    let msg = stderr.as_str();
+    let no_repo = || Error::NoRepository {
+        message: first_fatal(msg),
+    };
+    let locked = || Error::LockHeld {
+        lock: output::parse_lock(msg),
+        message: first_fatal(msg),
+    };
+    match code {
+        Some(10) if modern => return no_repo(),
+        Some(11) if modern => return locked(),
+        Some(12) if modern => return Error::WrongPassword,
+        Some(130) => return Error::Interrupted,
+        _ => {}
+    }
+    if code == Some(1) || !modern {
+        if msg.contains("wrong password or no key found") {
+            return Error::WrongPassword;
+        }
+        if msg.contains("Is there a repository at the following location?")
+            || msg.contains("unable to open config file")
+            || msg.contains("repository does not exist")
+        {
+            return no_repo();
+        }
+        if msg.contains("repository is already locked") || msg.contains("unable to create lock") {
+            return locked();
+        }
+    }
+    if code.is_none() && signal.is_some() {
+        // sh reports restic killed by a signal as 128+n; a signal on the script itself:
+        return Error::Interrupted;
+    }
+    if code == Some(PREAMBLE_FAILED) && msg.contains("restic-remote:") {
+        return Error::InvalidArgument(first_fatal(msg));
+    }
+    Error::CommandFailed {
+        command: command.to_owned(),
+        code,
+        signal,
+        stderr: msg.trim().to_owned(),
+    }
+}
+
+fn first_fatal(msg: &str) -> String {
+    msg.lines()
+        .find(|l| l.contains("Fatal:") || l.contains("unable to") || l.contains("already locked"))
+        .unwrap_or_else(|| msg.lines().next().unwrap_or_default())
+        .trim()
+        .to_owned()
+}
+
+/// A running command, reading stdout line by line.
+#[derive(Debug)]
+struct Running {
+    process: Option<Process>,
+    command: String,
+    stdout_buf: Vec<u8>,
+    stderr: Vec<u8>,
+    stderr_line: Vec<u8>,
+    stderr_json: VecDeque<Vec<u8>>,
+    exit: Option<(Option<u32>, Option<String>)>,
+    deadline: Option<(Instant, Duration)>,
+    secrets: Vec<String>,
+    version: Option<ResticVersion>,
+}
+
+impl Running {
+    fn timeout_error(&mut self) -> Error {
+        // Dropping the process interrupts restic.
+        self.process = None;
+        Error::Timeout {
+            command: self.command.clone(),
+            after: self.deadline.map(|d| d.1).unwrap_or_default(),
+        }
+    }
+
+    async fn recv(&mut self) -> Result<Option<Msg>> {
+        let Some(p) = self.process.as_mut() else {
+            return Ok(None);
+        };
+        match self.deadline {
+            Some((at, _)) => match tokio::time::timeout_at(at, p.rx.recv()).await {
+                Ok(m) => Ok(m),
+                Err(_) => Err(self.timeout_error()),
+            },
+            None => Ok(p.rx.recv().await),
+        }
+    }
+
+    fn take_line(&mut self) -> Option<Vec<u8>> {
+        let pos = self.stdout_buf.iter().position(|b| *b == b'\n')?;
+        let mut line: Vec<u8> = self.stdout_buf.drain(..=pos).collect();
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Some(line)
+    }
+
+    fn push_stderr(&mut self, data: &[u8]) {
+        for &b in data {
+            if b == b'\n' {
+                let line = std::mem::take(&mut self.stderr_line);
+                if output::is_json_line(&line) && self.stderr_json.len() < 10_000 {
+                    self.stderr_json.push_back(line.clone());
+                }
+                self.stderr.extend_from_slice(&line);
+                self.stderr.push(b'\n');
+            } else if self.stderr_line.len() < STDERR_KEEP {
+                self.stderr_line.push(b);
+            }
+        }
+        if self.stderr.len() > STDERR_KEEP {
+            let cut = self.stderr.len() - STDERR_KEEP;
+            self.stderr.drain(..cut);
+        }
+    }
+
+    /// The next complete stdout line, or `None` once the process exited.
+    async fn next_line(&mut self) -> Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(l) = self.take_line() {
+                return Ok(Some(l));
+            }
+            if self.exit.is_some() || self.process.is_none() {
+                if self.stdout_buf.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(std::mem::take(&mut self.stdout_buf)));
+            }
+            match self.recv().await? {
+                Some(Msg::Stdout(b)) => self.stdout_buf.extend_from_slice(&b),
+                Some(Msg::Stderr(b)) => self.push_stderr(&b),
+                Some(Msg::Exit { code, signal }) => self.exit = Some((code, signal)),
+                Some(Msg::Lost(reason)) => {
+                    tracing::warn!(command = %self.command, %reason, "connection lost");
+                    self.process = None;
+                    return Err(Error::ConnectionLost {
+                        command: self.command.clone(),
+                    });
+                }
+                None => {
+                    self.process = None;
+                    return Err(Error::ConnectionLost {
+                        command: self.command.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Drains the rest and returns the exit status and stderr.
+    async fn finish(mut self) -> Result<Finished> {
+        while self.next_line().await?.is_some() {}
+        let (code, signal) = self.exit.take().unwrap_or((None, None));
+        if !self.stderr_line.is_empty() {
+            self.push_stderr(b"\n");
+        }
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        let stderr = scrub(&String::from_utf8_lossy(&self.stderr), &secrets);
+        tracing::debug!(command = %self.command, ?code, "finished");
+        Ok(Finished {
+            command: self.command.clone(),
+            code,
+            signal,
+            stderr,
+            version: self.version.clone(),
+        })
+    }
+}
+
+/// A running `restic backup`. Dropping it cancels the backup (restic is interrupted and
+/// removes its lock).
+#[derive(Debug)]
+pub struct BackupRun {
+    running: Running,
+    summary: Option<BackupSummary>,
+    errors: Vec<String>,
+}
+
+impl BackupRun {
+    /// The next progress event, `None` when restic has finished (then call [`Self::finish`]).
+    pub async fn next_event(&mut self) -> Result<Option<BackupEvent>> {
+        loop {
+            if let Some(line) = self.running.stderr_json.pop_front()
+                && let Ok(Some(ev)) = output::parse_backup_line(&line)
+            {
+                if let BackupEvent::Error(e) = &ev {
+                    self.errors.push(if e.error.message.is_empty() {
+                        format!("{} ({})", e.item, e.during)
+                    } else {
+                        format!("{}: {}", e.item, e.error.message)
+                    });
+                }
+                return Ok(Some(ev));
+            }
+            let Some(line) = self.running.next_line().await? else {
+                return Ok(None);
+            };
+            if let Some(ev) = output::parse_backup_line(&line)? {
+                if let BackupEvent::Summary(s) = &ev {
+                    self.summary = Some(s.clone());
+                }
+                return Ok(Some(ev));
+            }
+        }
+    }
+
+    /// Waits for the end; the summary, or the typed failure (exit 3 →
+    /// [`Error::IncompleteBackup`]).
+    pub async fn finish(mut self) -> Result<BackupSummary> {
+        while self.next_event().await?.is_some() {}
+        let f = self.running.finish().await?;
+        if f.code == Some(3) {
+            return Err(Error::IncompleteBackup {
+                summary: self.summary.map(Box::new),
+                errors: self.errors,
+            });
+        }
+        f.into_result()?;
+        self.summary
+            .ok_or_else(|| output::parse_err("backup", "no summary line"))
+    }
+}
+
+/// A running `restic restore`. Dropping it cancels the restore.
+#[derive(Debug)]
+pub struct RestoreRun {
+    running: Running,
+    summary: Option<RestoreProgress>,
+}
+
+impl RestoreRun {
+    /// The next event, `None` at the end.
+    pub async fn next_event(&mut self) -> Result<Option<RestoreEvent>> {
+        loop {
+            let Some(line) = self.running.next_line().await? else {
+                return Ok(None);
+            };
+            if let Some(ev) = output::parse_restore_line(&line)? {
+                if let RestoreEvent::Summary(s) = &ev {
+                    self.summary = Some(s.clone());
+                }
+                return Ok(Some(ev));
+            }
+        }
+    }
+
+    /// Waits for the end; the JSON summary on restic ≥ 0.16, `None` before.
+    pub async fn finish(mut self) -> Result<Option<RestoreProgress>> {
+        while self.next_event().await?.is_some() {}
+        self.running.finish().await?.into_result()?;
+        Ok(self.summary)
+    }
+}
+
+/// Streamed `ls` entries. Dropping it early cancels `ls`.
+#[derive(Debug)]
+pub struct LsStream {
+    running: Running,
+}
+
+impl LsStream {
+    /// The next entry (the snapshot first, then nodes), `None` at the end. A failure of restic
+    /// is reported here, after the last entry.
+    pub async fn next(&mut self) -> Result<Option<LsEntry>> {
+        loop {
+            match self.running.next_line().await? {
+                Some(line) => {
+                    if let Some(e) = output::parse_ls_line(&line)? {
+                        return Ok(Some(e));
+                    }
+                }
+                None => {
+                    if let Some((code, signal)) = self.running.exit.clone()
+                        && code != Some(0)
+                    {
+                        let secrets: Vec<&str> =
+                            self.running.secrets.iter().map(String::as_str).collect();
+                        let stderr =
+                            scrub(&String::from_utf8_lossy(&self.running.stderr), &secrets);
+                        return Err(map_failure(
+                            "ls",
+                            self.running.version.as_ref(),
+                            code,
+                            signal,
+                            stderr,
+                        ));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_map_by_message_on_0_14_and_by_code_later() {
+        let v14 = ResticVersion::new(0, 14, 0);
+        let v17 = ResticVersion::new(0, 17, 1);
+        let e = map_failure(
+            "snapshots",
+            Some(&v14),
+            Some(1),
+            None,
+            "Fatal: wrong password or no key found\n".into(),
+        );
+        assert!(e.is_wrong_password());
+        let e = map_failure("snapshots", Some(&v17), Some(12), None, "whatever".into());
+        assert!(e.is_wrong_password());
+        let e = map_failure("snapshots", Some(&v14), Some(1), None,
+            "Fatal: unable to open config file: stat /x/config: no such file or directory\nIs there a repository at the following location?\n/x\n".into());
+        assert!(e.is_no_repository());
+        let e = map_failure("snapshots", Some(&v17), Some(10), None, String::new());
+        assert!(e.is_no_repository());
+        let lock = "unable to create lock in backend: repository is already locked exclusively by PID 4242 on web1 by root (UID 0, GID 0)\nlock was created at 2026-11-27 05:00:00 (45m3.2s ago)\nstorage ID 1a2b3c4d\nthe `unlock` command can be used to remove stale locks\n";
+        let e = map_failure("prune", Some(&v14), Some(1), None, lock.into());
+        assert!(e.is_locked() && e.is_stale_lock(), "{e:?}");
+        if let Error::LockHeld { lock: Some(l), .. } = &e {
+            assert_eq!(l.pid, Some(4242));
+            assert_eq!(l.host.as_deref(), Some("web1"));
+            assert_eq!(l.user.as_deref(), Some("root"));
+            assert!(l.exclusive);
+            assert_eq!(l.storage_id.as_deref(), Some("1a2b3c4d"));
+        }
+        let e = map_failure("backup", Some(&v14), Some(130), None, String::new());
+        assert!(matches!(e, Error::Interrupted));
+        let e = map_failure(
+            "check",
+            Some(&v14),
+            Some(1),
+            None,
+            "Fatal: repository contains errors".into(),
+        );
+        assert!(matches!(e, Error::CommandFailed { code: Some(1), .. }));
+    }
+}

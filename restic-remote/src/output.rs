@@ -1,0 +1,703 @@
+//! Typed results parsed from restic's output (`--json`), tolerant of every version 0.14–0.19.
+//!
+//! Every field that some version omits is an `Option` or defaults; unknown fields are ignored;
+//! unknown message types become `Other`. Pure code, unit-tested without restic.
+
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// A restic version, detected once per client from `restic version`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub struct ResticVersion {
+    /// Major.
+    pub major: u32,
+    /// Minor.
+    pub minor: u32,
+    /// Patch.
+    pub patch: u32,
+}
+
+impl ResticVersion {
+    /// Builds a version.
+    pub fn new(major: u32, minor: u32, patch: u32) -> Self {
+        ResticVersion {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// `self >= major.minor.patch`.
+    pub fn at_least(&self, major: u32, minor: u32, patch: u32) -> bool {
+        (self.major, self.minor, self.patch) >= (major, minor, patch)
+    }
+
+    /// Parses the first line of `restic version` (`restic 0.14.0 compiled with go1.19.8 on
+    /// linux/amd64`) or `restic version --json` (`{"message_type":"version","version":"0.17.3",…}`).
+    pub fn parse(output: &str) -> Result<Self> {
+        let text = output.trim();
+        let number = if text.starts_with('{') {
+            #[derive(Deserialize)]
+            struct V {
+                version: String,
+            }
+            serde_json::from_str::<V>(text.lines().next().unwrap_or_default())
+                .map_err(|e| parse_err("version", e))?
+                .version
+        } else {
+            text.split_whitespace()
+                .skip_while(|w| *w != "restic")
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut parts = number
+            .trim_start_matches('v')
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|p| p.parse::<u32>());
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(Ok(major)), Some(Ok(minor)), patch) => Ok(ResticVersion {
+                major,
+                minor,
+                patch: patch.and_then(|p| p.ok()).unwrap_or(0),
+            }),
+            _ => Err(Error::Parse {
+                command: "version".into(),
+                reason: format!("no version number in {:?}", truncate(text, 200)),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for ResticVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+pub(crate) fn parse_err(command: &str, e: impl std::fmt::Display) -> Error {
+    Error::Parse {
+        command: command.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Whether a stdout line looks like JSON; restic occasionally prints plain warnings on stdout.
+pub(crate) fn is_json_line(line: &[u8]) -> bool {
+    line.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{' || *b == b'[')
+}
+
+#[derive(Deserialize)]
+struct MessageType {
+    #[serde(default)]
+    message_type: Option<String>,
+    #[serde(default)]
+    struct_type: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// backup
+
+/// One event of a running `restic backup --json`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum BackupEvent {
+    /// Periodic progress.
+    Status(BackupStatus),
+    /// An item could not be read (stderr; the message is empty on restic < 0.17.1).
+    Error(BackupItemError),
+    /// `-vv` per-file output.
+    Verbose(serde_json::Value),
+    /// The final summary.
+    Summary(BackupSummary),
+    /// A message type this crate does not know (newer restic).
+    Other(serde_json::Value),
+}
+
+/// A `status` line of `backup --json`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct BackupStatus {
+    /// Seconds since the start.
+    pub seconds_elapsed: u64,
+    /// Estimated seconds left.
+    pub seconds_remaining: u64,
+    /// 0.0–1.0.
+    pub percent_done: f64,
+    /// Files found so far.
+    pub total_files: u64,
+    /// Files done.
+    pub files_done: u64,
+    /// Bytes found so far.
+    pub total_bytes: u64,
+    /// Bytes done.
+    pub bytes_done: u64,
+    /// Errors so far.
+    pub error_count: u64,
+    /// Files being read now.
+    pub current_files: Vec<String>,
+}
+
+/// An `error` line of `backup --json` (written to stderr).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct BackupItemError {
+    /// The error; `{}` (no message) on restic < 0.17.1.
+    pub error: ErrorMessage,
+    /// `scan` or `archival`.
+    pub during: String,
+    /// The path concerned.
+    pub item: String,
+}
+
+/// `{"message": …}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ErrorMessage {
+    /// The message, empty when restic did not serialise it.
+    pub message: String,
+}
+
+/// The `summary` line of `backup --json`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct BackupSummary {
+    /// New files.
+    pub files_new: u64,
+    /// Changed files.
+    pub files_changed: u64,
+    /// Unmodified files.
+    pub files_unmodified: u64,
+    /// New directories.
+    pub dirs_new: u64,
+    /// Changed directories.
+    pub dirs_changed: u64,
+    /// Unmodified directories.
+    pub dirs_unmodified: u64,
+    /// Data blobs added.
+    pub data_blobs: i64,
+    /// Tree blobs added.
+    pub tree_blobs: i64,
+    /// Bytes added (uncompressed).
+    pub data_added: u64,
+    /// Bytes added as stored (0.17+).
+    pub data_added_packed: Option<u64>,
+    /// Files processed.
+    pub total_files_processed: u64,
+    /// Bytes processed.
+    pub total_bytes_processed: u64,
+    /// Seconds.
+    pub total_duration: f64,
+    /// Start (0.18+).
+    pub backup_start: Option<Timestamp>,
+    /// End (0.18+).
+    pub backup_end: Option<Timestamp>,
+    /// The new snapshot: 8 hex on 0.14, 64 hex from 0.15; absent when no snapshot was written.
+    pub snapshot_id: Option<String>,
+    /// `--dry-run`.
+    pub dry_run: bool,
+}
+
+pub(crate) fn parse_backup_line(line: &[u8]) -> Result<Option<BackupEvent>> {
+    if !is_json_line(line) {
+        return Ok(None);
+    }
+    let kind: MessageType = serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?;
+    let ev = match kind.message_type.as_deref() {
+        Some("status") => {
+            // Up to 0.15 the `scan_finished` verbose line was mislabelled `status`.
+            let v: serde_json::Value =
+                serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?;
+            if v.get("action").is_some() {
+                BackupEvent::Verbose(v)
+            } else {
+                BackupEvent::Status(serde_json::from_value(v).map_err(|e| parse_err("backup", e))?)
+            }
+        }
+        Some("summary") => {
+            BackupEvent::Summary(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?)
+        }
+        Some("error") => {
+            BackupEvent::Error(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?)
+        }
+        Some("verbose_status") => {
+            BackupEvent::Verbose(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?)
+        }
+        _ => BackupEvent::Other(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?),
+    };
+    Ok(Some(ev))
+}
+
+// ---------------------------------------------------------------------------------------------
+// snapshots, forget
+
+/// A snapshot as `snapshots --json` (and `forget --json`, `ls --json`) print it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// Full id (64 hex). Absent inside `forget` reasons before 0.17.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Short id (8 hex).
+    #[serde(default)]
+    pub short_id: Option<String>,
+    /// When the snapshot was taken.
+    pub time: Timestamp,
+    /// Parent snapshot.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Root tree.
+    #[serde(default)]
+    pub tree: Option<String>,
+    /// Backed-up paths.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Host.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// User.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Uid.
+    #[serde(default)]
+    pub uid: Option<u32>,
+    /// Gid.
+    #[serde(default)]
+    pub gid: Option<u32>,
+    /// Exclude patterns used.
+    #[serde(default)]
+    pub excludes: Vec<String>,
+    /// Tags.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tags: Vec<String>,
+    /// Original snapshot (after `rewrite`).
+    #[serde(default)]
+    pub original: Option<String>,
+    /// restic version that wrote it (0.16+).
+    #[serde(default)]
+    pub program_version: Option<String>,
+    /// Backup statistics (snapshots created by 0.17+).
+    #[serde(default)]
+    pub summary: Option<serde_json::Value>,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+pub(crate) fn parse_snapshots(out: &[u8]) -> Result<Vec<Snapshot>> {
+    let start = out.iter().position(|b| *b == b'[').unwrap_or(out.len());
+    if start == out.len() {
+        return Err(parse_err("snapshots", "no JSON array in output"));
+    }
+    serde_json::from_slice(&out[start..]).map_err(|e| parse_err("snapshots", e))
+}
+
+/// One group of `forget --json`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct ForgetGroup {
+    /// Group tags (when grouping by tags).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub tags: Vec<String>,
+    /// Group host (when grouping by host).
+    #[serde(default)]
+    pub host: String,
+    /// Group paths (when grouping by paths).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub paths: Vec<String>,
+    /// Kept snapshots, newest first.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub keep: Vec<Snapshot>,
+    /// Removed snapshots.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub remove: Vec<Snapshot>,
+    /// Why each kept snapshot was kept.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub reasons: Vec<KeepReason>,
+}
+
+/// Why `forget` keeps a snapshot.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct KeepReason {
+    /// The snapshot (without ids before 0.17).
+    pub snapshot: Snapshot,
+    /// E.g. `daily snapshot`, `oldest monthly snapshot` (0.18+).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub matches: Vec<String>,
+}
+
+pub(crate) fn parse_forget(out: &[u8]) -> Result<Vec<ForgetGroup>> {
+    // 0.14 prints nothing for an empty policy; with --prune, prune's text may follow the array.
+    let Some(start) = out.iter().position(|b| *b == b'[') else {
+        return Ok(Vec::new());
+    };
+    let mut de =
+        serde_json::Deserializer::from_slice(&out[start..]).into_iter::<Vec<ForgetGroup>>();
+    match de.next() {
+        Some(r) => r.map_err(|e| parse_err("forget", e)),
+        None => Ok(Vec::new()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ls
+
+/// The kind of an `ls` node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NodeType {
+    /// Regular file.
+    File,
+    /// Directory.
+    Dir,
+    /// Symbolic link.
+    Symlink,
+    /// Anything else (`dev`, `chardev`, `fifo`, `socket`, …).
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for NodeType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "file" => NodeType::File,
+            "dir" => NodeType::Dir,
+            "symlink" => NodeType::Symlink,
+            _ => NodeType::Other(s),
+        })
+    }
+}
+
+/// One entry of `ls --json`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct LsNode {
+    /// Base name.
+    pub name: String,
+    /// Kind.
+    #[serde(rename = "type")]
+    pub node_type: NodeType,
+    /// Full path inside the snapshot.
+    pub path: String,
+    /// Owner.
+    #[serde(default)]
+    pub uid: u32,
+    /// Group.
+    #[serde(default)]
+    pub gid: u32,
+    /// Size (files only).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Mode bits as Go prints them.
+    #[serde(default)]
+    pub mode: Option<u32>,
+    /// `-rw-r--r--` style.
+    #[serde(default)]
+    pub permissions: Option<String>,
+    /// Modification time.
+    #[serde(default)]
+    pub mtime: Option<Timestamp>,
+    /// Inode (0.16.1+).
+    #[serde(default)]
+    pub inode: Option<u64>,
+}
+
+/// A line of `ls --json`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum LsEntry {
+    /// The first line: the snapshot listed.
+    Snapshot(Box<Snapshot>),
+    /// A file, directory, link, ….
+    Node(LsNode),
+}
+
+pub(crate) fn parse_ls_line(line: &[u8]) -> Result<Option<LsEntry>> {
+    if !is_json_line(line) {
+        return Ok(None);
+    }
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        message_type: Option<String>,
+        #[serde(default)]
+        struct_type: Option<String>,
+    }
+    let p: Probe = serde_json::from_slice(line).map_err(|e| parse_err("ls", e))?;
+    let kind = p.message_type.or(p.struct_type).unwrap_or_default();
+    match kind.as_str() {
+        "snapshot" => Ok(Some(LsEntry::Snapshot(Box::new(
+            serde_json::from_slice(line).map_err(|e| parse_err("ls", e))?,
+        )))),
+        "node" => Ok(Some(LsEntry::Node(
+            serde_json::from_slice(line).map_err(|e| parse_err("ls", e))?,
+        ))),
+        _ => Ok(None),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// stats, restore, check, init, unlock
+
+/// `stats --json`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Total size for the mode asked.
+    pub total_size: u64,
+    /// Uncompressed size (0.15+, raw-data).
+    pub total_uncompressed_size: Option<u64>,
+    /// Compression ratio (0.15+).
+    pub compression_ratio: Option<f64>,
+    /// Files counted.
+    pub total_file_count: Option<u64>,
+    /// Blobs counted.
+    pub total_blob_count: Option<u64>,
+    /// Snapshots considered.
+    pub snapshots_count: u64,
+}
+
+pub(crate) fn parse_stats(out: &[u8]) -> Result<Stats> {
+    let line = out
+        .split(|b| *b == b'\n')
+        .rfind(|l| is_json_line(l))
+        .ok_or_else(|| parse_err("stats", "no JSON object in output"))?;
+    serde_json::from_slice(line).map_err(|e| parse_err("stats", e))
+}
+
+/// Progress of `restore` (JSON only from restic 0.16).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct RestoreProgress {
+    /// Seconds since start.
+    pub seconds_elapsed: u64,
+    /// 0.0–1.0.
+    pub percent_done: f64,
+    /// Files to restore.
+    pub total_files: u64,
+    /// Files restored.
+    pub files_restored: u64,
+    /// Files skipped (0.17+).
+    pub files_skipped: u64,
+    /// Bytes to restore.
+    pub total_bytes: u64,
+    /// Bytes restored.
+    pub bytes_restored: u64,
+}
+
+/// One event of a running `restore`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RestoreEvent {
+    /// Periodic progress (0.16+).
+    Status(RestoreProgress),
+    /// Final summary (0.16+).
+    Summary(RestoreProgress),
+    /// A plain-text line (restic < 0.16 prints `restoring <Snapshot …> to …`).
+    Text(String),
+    /// Anything else.
+    Other(serde_json::Value),
+}
+
+pub(crate) fn parse_restore_line(line: &[u8]) -> Result<Option<RestoreEvent>> {
+    if !is_json_line(line) {
+        let text = String::from_utf8_lossy(line).trim().to_owned();
+        return Ok((!text.is_empty()).then_some(RestoreEvent::Text(text)));
+    }
+    let kind: MessageType = serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?;
+    let _ = kind.struct_type;
+    Ok(Some(match kind.message_type.as_deref() {
+        Some("status") => {
+            RestoreEvent::Status(serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?)
+        }
+        Some("summary") => RestoreEvent::Summary(
+            serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?,
+        ),
+        _ => {
+            RestoreEvent::Other(serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?)
+        }
+    }))
+}
+
+/// The result of `check`.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// Errors found (from the 0.18+ JSON summary; 0 on success otherwise).
+    pub num_errors: u64,
+    /// Whether restic suggests `repair index`.
+    pub suggest_repair_index: bool,
+    /// Whether restic suggests `prune`.
+    pub suggest_prune: bool,
+    /// restic's text output (< 0.18).
+    pub text: String,
+}
+
+pub(crate) fn parse_check(out: &[u8]) -> CheckReport {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Summary {
+        message_type: String,
+        num_errors: u64,
+        suggest_repair_index: bool,
+        suggest_prune: bool,
+    }
+    let mut report = CheckReport {
+        text: String::from_utf8_lossy(out).into_owned(),
+        ..CheckReport::default()
+    };
+    for line in out.split(|b| *b == b'\n').filter(|l| is_json_line(l)) {
+        if let Ok(s) = serde_json::from_slice::<Summary>(line)
+            && s.message_type == "summary"
+        {
+            report.num_errors = s.num_errors;
+            report.suggest_repair_index = s.suggest_repair_index;
+            report.suggest_prune = s.suggest_prune;
+        }
+    }
+    report
+}
+
+/// The result of `init`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InitResult {
+    /// The repository id: 64 hex from 0.15 (JSON), the 10-hex prefix 0.14 prints otherwise.
+    pub id: String,
+}
+
+pub(crate) fn parse_init(out: &[u8]) -> Result<InitResult> {
+    let text = String::from_utf8_lossy(out);
+    for line in text.lines() {
+        if is_json_line(line.as_bytes()) {
+            #[derive(Deserialize)]
+            struct Init {
+                id: String,
+            }
+            if let Ok(i) = serde_json::from_str::<Init>(line) {
+                return Ok(InitResult { id: i.id });
+            }
+        } else if let Some(rest) = line.trim().strip_prefix("created restic repository ") {
+            let id = rest.split_whitespace().next().unwrap_or_default();
+            return Ok(InitResult { id: id.to_owned() });
+        }
+    }
+    Err(parse_err(
+        "init",
+        format!("unexpected output {:?}", truncate(&text, 200)),
+    ))
+}
+
+/// How many locks `unlock` removed (restic ≥ 0.15 prints nothing when there were none).
+pub(crate) fn parse_unlock(out: &[u8]) -> u64 {
+    let text = String::from_utf8_lossy(out);
+    text.lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("successfully removed ")
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// locks
+
+/// A lock restic reported as being in the way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LockInfo {
+    /// PID of the locking restic.
+    pub pid: Option<u32>,
+    /// Host it ran on.
+    pub host: Option<String>,
+    /// User it ran as.
+    pub user: Option<String>,
+    /// `exclusively`.
+    pub exclusive: bool,
+    /// When it was created, as restic printed it.
+    pub created: Option<String>,
+    /// Age as restic printed it (e.g. `1m2s`).
+    pub age: Option<String>,
+    /// Storage id of the lock file.
+    pub storage_id: Option<String>,
+    /// restic calls this lock stale (it prints so from 0.17), or it is older than 30 minutes,
+    /// or its process is known to be gone: `unlock` removes it.
+    pub stale: bool,
+}
+
+/// Parses restic's "repository is already locked" message.
+pub(crate) fn parse_lock(stderr: &str) -> Option<LockInfo> {
+    let idx = stderr.find("already locked")?;
+    let rest = &stderr[idx..];
+    let mut info = LockInfo {
+        exclusive: rest.starts_with("already locked exclusively"),
+        ..LockInfo::default()
+    };
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    for w in words.windows(2) {
+        match w {
+            ["PID", pid] => info.pid = pid.parse().ok(),
+            ["on", host] if info.host.is_none() => info.host = Some((*host).to_owned()),
+            ["by", user] if *user != "PID" && info.user.is_none() => {
+                info.user = Some((*user).to_owned())
+            }
+            ["ID", id] => info.storage_id = Some((*id).to_owned()),
+            _ => {}
+        }
+    }
+    if let Some(c) = rest.find("lock was created at ") {
+        let line = rest[c + "lock was created at ".len()..]
+            .lines()
+            .next()
+            .unwrap_or_default();
+        if let Some((when, age)) = line.split_once(" (") {
+            info.created = Some(when.trim().to_owned());
+            let age = age
+                .trim_end_matches(')')
+                .trim_end_matches(" ago")
+                .to_owned();
+            info.stale = age_at_least_30_minutes(&age);
+            info.age = Some(age);
+        }
+    }
+    if rest.contains("stale") && rest.contains("lock is stale") {
+        info.stale = true;
+    }
+    Some(info)
+}
+
+fn age_at_least_30_minutes(age: &str) -> bool {
+    // Go durations: "1h2m3.5s", "45m0s", "12.3s".
+    if age.contains('h') {
+        return true;
+    }
+    age.split_once('m')
+        .and_then(|(m, _)| m.parse::<u64>().ok())
+        .is_some_and(|m| m >= 30)
+}

@@ -1,0 +1,132 @@
+//! The repository: its location, password and backend credentials, all secret.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret as _, SecretString};
+
+use crate::error::{Error, Result};
+
+/// A restic repository and the secrets needed to open it.
+///
+/// The URI, password and every backend variable are [`SecretString`]s: they reach restic only
+/// through its environment, which the remote shell fills from standard input (see
+/// [`crate::script`]). They never appear on a command line, in `Debug` output, logs or errors.
+#[derive(Clone)]
+pub struct Repository {
+    uri: SecretString,
+    password: SecretString,
+    env: Vec<(String, SecretString)>,
+    options: Vec<String>,
+}
+
+impl fmt::Debug for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Repository")
+            .field("uri", &"[redacted]")
+            .field(
+                "env",
+                &self.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            )
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Repository {
+    /// A repository at `uri` (`/srv/restic`, `s3:http://host:3900/bucket/path`, `sftp:…`, …).
+    pub fn new(uri: impl Into<SecretString>, password: impl Into<SecretString>) -> Self {
+        Repository {
+            uri: uri.into(),
+            password: password.into(),
+            env: Vec::new(),
+            options: Vec::new(),
+        }
+    }
+
+    /// An S3 repository (Garage, MinIO, AWS): sets `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_DEFAULT_REGION`.
+    pub fn with_s3_credentials(
+        self,
+        access_key_id: impl Into<SecretString>,
+        secret_access_key: impl Into<SecretString>,
+        region: &str,
+    ) -> Self {
+        self.with_env("AWS_ACCESS_KEY_ID", access_key_id)
+            .with_env("AWS_SECRET_ACCESS_KEY", secret_access_key)
+            .with_env("AWS_DEFAULT_REGION", region.to_owned())
+    }
+
+    /// Adds a backend variable (`AWS_*`, `B2_*`, `AZURE_*`, `GOOGLE_*`, `RESTIC_*`, …). Names
+    /// must match `[A-Z_][A-Z0-9_]*`; this is checked when a command is built.
+    pub fn with_env(mut self, name: &str, value: impl Into<SecretString>) -> Self {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Adds an extended option, passed as `-o <option>` (e.g. `s3.bucket-lookup=path`). Options
+    /// appear on the command line: never put secrets in them.
+    pub fn with_option(mut self, option: impl Into<String>) -> Self {
+        self.options.push(option.into());
+        self
+    }
+
+    /// Reads `RESTIC_REPOSITORY`, `RESTIC_PASSWORD` and, when set, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and `AWS_DEFAULT_REGION`.
+    pub fn from_env() -> Result<Self> {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let uri = get("RESTIC_REPOSITORY")
+            .ok_or_else(|| Error::Config("RESTIC_REPOSITORY is not set".into()))?;
+        let password = get("RESTIC_PASSWORD")
+            .ok_or_else(|| Error::Config("RESTIC_PASSWORD is not set".into()))?;
+        let mut repo = Repository::new(uri, password);
+        for k in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_DEFAULT_REGION",
+        ] {
+            if let Some(v) = get(k) {
+                repo = repo.with_env(k, v);
+            }
+        }
+        Ok(repo)
+    }
+
+    /// The `-o` options.
+    pub fn options(&self) -> &[String] {
+        &self.options
+    }
+
+    /// Every secret value (for scrubbing restic's messages before they reach an error).
+    pub(crate) fn secret_values(&self) -> Vec<&str> {
+        let mut v = vec![self.uri.expose_secret(), self.password.expose_secret()];
+        v.extend(self.env.iter().map(|(_, s)| s.expose_secret()));
+        v.retain(|s| s.len() >= 4);
+        v
+    }
+
+    /// The variables restic gets, in order, validated.
+    pub(crate) fn variables(&self) -> Result<Vec<(&str, &SecretString)>> {
+        let mut vars: Vec<(&str, &SecretString)> = vec![
+            ("RESTIC_REPOSITORY", &self.uri),
+            ("RESTIC_PASSWORD", &self.password),
+        ];
+        vars.extend(self.env.iter().map(|(k, v)| (k.as_str(), v)));
+        for (name, value) in &vars {
+            crate::script::check_variable(name, value.expose_secret())?;
+        }
+        Ok(vars)
+    }
+}
+
+/// Removes every occurrence of the repository's secrets from `text`.
+pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets {
+        if out.contains(s) {
+            out = out.replace(s, "[redacted]");
+        }
+    }
+    out
+}

@@ -1,0 +1,125 @@
+//! The remote command line: a constant POSIX `sh` script plus restic's quoted argv.
+//!
+//! What the remote login shell receives as its `-c` argument (and so what any user can see in
+//! `ps`) is
+//!
+//! ```text
+//! exec /bin/sh -c '<SCRIPT>' restic-remote restic <quoted args…>
+//! ```
+//!
+//! with no secret in it. The client then writes `NAME=value` lines and an empty line on the
+//! channel's standard input; the script reads them with the `read` builtin (no new process, no
+//! argv), `export`s them, and starts restic with its standard input from `/dev/null`. The script
+//! keeps reading its standard input: when it reaches end-of-file — the client dropped the command,
+//! hit its timeout, or the connection died — it sends restic `SIGINT` (restic removes its lock
+//! and exits 130), then `SIGKILL` ten seconds later if restic is still there. So no restic
+//! outlives its caller.
+
+use crate::error::{Error, Result};
+
+/// The script run by `/bin/sh -c`. `$@` is restic's argv.
+pub const SCRIPT: &str = r#"umask 077
+while IFS= read -r l; do
+  [ -z "$l" ] && break
+  n=${l%%=*}; v=${l#*=}
+  case $n in
+    *[!A-Z0-9_]*|[0-9]*|'') echo "restic-remote: invalid variable name" >&2; exit 125 ;;
+  esac
+  export "$n=$v"
+done
+exec 3<&0
+"$@" </dev/null 3<&- &
+pid=$!
+{ while IFS= read -r l; do :; done; kill -INT "$pid"; sleep 10; kill -KILL "$pid"; } <&3 >/dev/null 2>&1 &
+wid=$!
+exec 3<&-
+wait "$pid"; rc=$?
+kill "$wid" 2>/dev/null
+exit "$rc""#;
+
+/// Exit status of the script when its preamble fails (bad variable line).
+pub const PREAMBLE_FAILED: u32 = 125;
+
+/// Checks a variable for the stdin protocol: a shell-safe name, a value without NUL or newline.
+pub(crate) fn check_variable(name: &str, value: &str) -> Result<()> {
+    let valid_name = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !valid_name {
+        return Err(Error::InvalidArgument(format!(
+            "environment variable name {name:?} must match [A-Z_][A-Z0-9_]*"
+        )));
+    }
+    if value.contains(['\0', '\n', '\r']) {
+        return Err(Error::InvalidArgument(format!(
+            "the value of {name} contains a NUL byte or a line break"
+        )));
+    }
+    Ok(())
+}
+
+/// Quotes one argument for a POSIX shell; NUL bytes are rejected.
+pub fn quote(arg: &str) -> Result<String> {
+    shlex::try_quote(arg)
+        .map(|c| c.into_owned())
+        .map_err(|_| Error::InvalidArgument("argument contains a NUL byte".into()))
+}
+
+/// The full command line for the remote login shell: `exec /bin/sh -c SCRIPT restic-remote ARGV…`.
+pub fn remote_command_line(argv: &[String]) -> Result<String> {
+    let mut words: Vec<&str> = vec!["exec", "/bin/sh", "-c", SCRIPT, "restic-remote"];
+    words.extend(argv.iter().map(String::as_str));
+    shlex::try_join(words)
+        .map_err(|_| Error::InvalidArgument("argument contains a NUL byte".into()))
+}
+
+/// The bytes written on standard input: `NAME=value` lines, then an empty line.
+pub(crate) fn stdin_preamble(vars: &[(&str, &secrecy::SecretString)]) -> secrecy::SecretString {
+    use secrecy::ExposeSecret as _;
+    let mut s = String::new();
+    for (k, v) in vars {
+        s.push_str(k);
+        s.push('=');
+        s.push_str(v.expose_secret());
+        s.push('\n');
+    }
+    s.push('\n');
+    s.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_has_no_secret_and_quotes_args() {
+        let line =
+            remote_command_line(&["restic".into(), "backup".into(), "/srv/it's $(x)".into()])
+                .unwrap();
+        assert!(line.starts_with("exec /bin/sh -c '"), "{line}");
+        assert!(
+            line.ends_with(r#"restic-remote restic backup "/srv/it's \$(x)""#)
+                || line.contains("'$(x)'")
+                || line.contains(r"\$(x)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn nul_is_rejected() {
+        assert!(remote_command_line(&["a\0b".into()]).is_err());
+        assert!(quote("a\0b").is_err());
+    }
+
+    #[test]
+    fn variables_are_validated() {
+        assert!(check_variable("AWS_SECRET_ACCESS_KEY", "x/y+z=").is_ok());
+        assert!(check_variable("aws", "x").is_err());
+        assert!(check_variable("1A", "x").is_err());
+        assert!(check_variable("A;B", "x").is_err());
+        assert!(check_variable("A", "x\ny").is_err());
+        assert!(check_variable("A", "x\0y").is_err());
+    }
+}

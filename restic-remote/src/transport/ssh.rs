@@ -1,0 +1,425 @@
+//! SSH transport through russh: one connection, one session channel per command.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::{ChannelMsg, Disconnect, client};
+use secrecy::{ExposeSecret as _, SecretString};
+use tokio::sync::mpsc;
+use tracing::Instrument as _;
+
+use super::{CHANNEL_DEPTH, Msg, Process};
+use crate::error::{Error, Result};
+
+/// How the server's host key is verified.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum HostKeyPolicy {
+    /// Must be listed for `[host]:port` (or `host` on port 22) in this OpenSSH `known_hosts`
+    /// file. Unknown or changed keys are refused.
+    KnownHosts(PathBuf),
+    /// Must have this SHA-256 fingerprint (`SHA256:…` as `ssh-keygen -l` prints it).
+    Fingerprint(String),
+    /// Accept any key. Only with an explicit opt-in: [`SshTransportBuilder::danger_accept_any_host_key`].
+    AcceptAny,
+}
+
+enum KeySource {
+    File(PathBuf),
+    Memory(SecretString),
+}
+
+/// Builds an [`SshTransport`]; see [`SshTransport::builder`].
+pub struct SshTransportBuilder {
+    host: String,
+    port: u16,
+    user: Option<String>,
+    key: Option<KeySource>,
+    passphrase: Option<SecretString>,
+    host_key: Option<HostKeyPolicy>,
+    connect_timeout: Duration,
+    keepalive_interval: Duration,
+    keepalive_max: usize,
+    inactivity_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for SshTransportBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshTransportBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("host_key", &self.host_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SshTransportBuilder {
+    /// Port (default 22).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+    /// User to log in as (default `$USER`).
+    pub fn with_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+    /// Private key file (OpenSSH format; ed25519, ECDSA or RSA).
+    pub fn with_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key = Some(KeySource::File(path.into()));
+        self
+    }
+    /// Private key from memory (e.g. a Kubernetes secret), OpenSSH PEM text.
+    pub fn with_key(mut self, openssh_private_key: SecretString) -> Self {
+        self.key = Some(KeySource::Memory(openssh_private_key));
+        self
+    }
+    /// Passphrase of an encrypted key.
+    pub fn with_key_passphrase(mut self, passphrase: SecretString) -> Self {
+        self.passphrase = Some(passphrase);
+        self
+    }
+    /// Verify the host key against a `known_hosts` file.
+    pub fn with_known_hosts(mut self, path: impl Into<PathBuf>) -> Self {
+        self.host_key = Some(HostKeyPolicy::KnownHosts(path.into()));
+        self
+    }
+    /// Verify the host key against a pinned `SHA256:…` fingerprint.
+    pub fn with_host_key_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.host_key = Some(HostKeyPolicy::Fingerprint(fingerprint.into()));
+        self
+    }
+    /// Accept any host key. This defeats SSH's protection against a man in the middle.
+    pub fn danger_accept_any_host_key(mut self) -> Self {
+        self.host_key = Some(HostKeyPolicy::AcceptAny);
+        self
+    }
+    /// TCP connect + handshake + authentication timeout (default 15 s).
+    pub fn with_connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+    /// Keepalive interval (default 15 s) and how many unanswered keepalives end the
+    /// connection (default 3).
+    pub fn with_keepalive(mut self, interval: Duration, max: usize) -> Self {
+        self.keepalive_interval = interval;
+        self.keepalive_max = max;
+        self
+    }
+    /// Close the connection after this long without traffic (default: never).
+    pub fn with_inactivity_timeout(mut self, t: Option<Duration>) -> Self {
+        self.inactivity_timeout = t;
+        self
+    }
+
+    /// Connects, verifies the host key and authenticates.
+    pub async fn connect(self) -> Result<SshTransport> {
+        let host_key = self.host_key.clone().ok_or_else(|| {
+            Error::Config(
+                "no host key verification configured: use with_known_hosts, \
+                 with_host_key_fingerprint or (explicitly) danger_accept_any_host_key"
+                    .into(),
+            )
+        })?;
+        let user = match self.user.clone() {
+            Some(u) => u,
+            None => std::env::var("USER")
+                .map_err(|_| Error::Config("no SSH user given and $USER is not set".into()))?,
+        };
+        let passphrase = self
+            .passphrase
+            .as_ref()
+            .map(|p| p.expose_secret().to_owned());
+        let key = match &self.key {
+            Some(KeySource::File(p)) => russh::keys::load_secret_key(p, passphrase.as_deref())
+                .map_err(|e| Error::Key(format!("{}: {e}", p.display())))?,
+            Some(KeySource::Memory(k)) => {
+                russh::keys::decode_secret_key(k.expose_secret(), passphrase.as_deref())
+                    .map_err(|e| Error::Key(e.to_string()))?
+            }
+            None => return Err(Error::Config("no SSH private key given".into())),
+        };
+        let config = Arc::new(client::Config {
+            inactivity_timeout: self.inactivity_timeout,
+            keepalive_interval: Some(self.keepalive_interval),
+            keepalive_max: self.keepalive_max,
+            nodelay: true,
+            ..Default::default()
+        });
+        let verdict = Arc::new(Mutex::new(None));
+        let verifier = Verifier {
+            host: self.host.clone(),
+            port: self.port,
+            policy: host_key,
+            verdict: verdict.clone(),
+        };
+        let host = self.host.clone();
+        let port = self.port;
+        let span = tracing::debug_span!("ssh_connect", host = %host, port, user = %user);
+        let fut = async {
+            let mut handle = client::connect(config, (host.as_str(), port), verifier)
+                .await
+                .map_err(|e| {
+                    if let Some((presented, reason)) =
+                        verdict.lock().ok().and_then(|mut v| v.take())
+                    {
+                        Error::HostKey {
+                            host: host.clone(),
+                            port,
+                            presented,
+                            reason,
+                        }
+                    } else if let russh::Error::IO(io) = &e {
+                        Error::Connect {
+                            host: host.clone(),
+                            port,
+                            reason: io.to_string(),
+                        }
+                    } else {
+                        Error::Ssh(e)
+                    }
+                })?;
+            let hash = handle
+                .best_supported_rsa_hash()
+                .await
+                .map_err(Error::Ssh)?
+                .flatten();
+            let res = handle
+                .authenticate_publickey(
+                    user.clone(),
+                    PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+                )
+                .await
+                .map_err(Error::Ssh)?;
+            if !res.success() {
+                return Err(Error::AuthRejected {
+                    user: user.clone(),
+                    host: host.clone(),
+                });
+            }
+            Ok(handle)
+        }
+        .instrument(span);
+        let handle = tokio::time::timeout(self.connect_timeout, fut)
+            .await
+            .map_err(|_| Error::Connect {
+                host: self.host.clone(),
+                port: self.port,
+                reason: format!("timed out after {:?}", self.connect_timeout),
+            })??;
+        Ok(SshTransport {
+            inner: Arc::new(Conn {
+                handle,
+                host: self.host,
+                port: self.port,
+                user,
+            }),
+        })
+    }
+}
+
+struct Verifier {
+    host: String,
+    port: u16,
+    policy: HostKeyPolicy,
+    verdict: Arc<Mutex<Option<(String, String)>>>,
+}
+
+impl Verifier {
+    fn refuse(&self, presented: String, reason: String) -> bool {
+        if let Ok(mut v) = self.verdict.lock() {
+            *v = Some((presented, reason));
+        }
+        false
+    }
+}
+
+/// Normalises a fingerprint for comparison (`SHA256:` prefix optional, base64 padding ignored).
+fn normalise_fingerprint(f: &str) -> &str {
+    f.trim().trim_start_matches("SHA256:").trim_end_matches('=')
+}
+
+impl client::Handler for Verifier {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> std::result::Result<bool, Self::Error> {
+        let PublicKeyOrCertificate::PublicKey { key, .. } = key else {
+            return Ok(self.refuse(
+                "certificate".into(),
+                "host certificates are not supported; pin the host key".into(),
+            ));
+        };
+        let presented = key.fingerprint(HashAlg::Sha256).to_string();
+        let ok = match &self.policy {
+            HostKeyPolicy::AcceptAny => true,
+            HostKeyPolicy::Fingerprint(f) => {
+                normalise_fingerprint(f) == normalise_fingerprint(&presented)
+                    || self.refuse(presented.clone(), format!("does not match the pinned {f}"))
+            }
+            HostKeyPolicy::KnownHosts(path) => {
+                match russh::keys::check_known_hosts_path(&self.host, self.port, key, path) {
+                    Ok(true) => true,
+                    Ok(false) => self.refuse(
+                        presented.clone(),
+                        format!("no matching key in {}", path.display()),
+                    ),
+                    Err(russh::keys::Error::KeyChanged { line }) => self.refuse(
+                        presented.clone(),
+                        format!(
+                            "HOST KEY CHANGED: {} line {line} lists a different key",
+                            path.display()
+                        ),
+                    ),
+                    Err(e) => self.refuse(
+                        presented.clone(),
+                        format!("cannot check {}: {e}", path.display()),
+                    ),
+                }
+            }
+        };
+        tracing::debug!(fingerprint = %presented, accepted = ok, "ssh host key");
+        Ok(ok)
+    }
+}
+
+struct Conn {
+    handle: client::Handle<Verifier>,
+    host: String,
+    port: u16,
+    user: String,
+}
+
+/// An authenticated SSH connection; every command opens a session channel on it. Clones share
+/// the connection.
+#[derive(Clone)]
+pub struct SshTransport {
+    inner: Arc<Conn>,
+}
+
+impl std::fmt::Debug for SshTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshTransport")
+            .field("target", &self.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SshTransport {
+    /// Starts building a connection to `host`.
+    pub fn builder(host: impl Into<String>) -> SshTransportBuilder {
+        SshTransportBuilder {
+            host: host.into(),
+            port: 22,
+            user: None,
+            key: None,
+            passphrase: None,
+            host_key: None,
+            connect_timeout: Duration::from_secs(15),
+            keepalive_interval: Duration::from_secs(15),
+            keepalive_max: 3,
+            inactivity_timeout: None,
+        }
+    }
+
+    /// `ssh://user@host:port`.
+    pub fn describe(&self) -> String {
+        format!(
+            "ssh://{}@{}:{}",
+            self.inner.user, self.inner.host, self.inner.port
+        )
+    }
+
+    /// Whether the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.handle.is_closed()
+    }
+
+    /// Closes the connection (commands still running are interrupted remotely).
+    pub async fn disconnect(&self) -> Result<()> {
+        self.inner
+            .handle
+            .disconnect(Disconnect::ByApplication, "", "en")
+            .await
+            .map_err(Error::Ssh)
+    }
+
+    pub(crate) async fn spawn(&self, argv: &[String], preamble: SecretString) -> Result<Process> {
+        let line = crate::script::remote_command_line(argv)?;
+        let lost = |e: russh::Error| {
+            if self.inner.handle.is_closed() {
+                Error::ConnectionLost {
+                    command: argv.get(1).cloned().unwrap_or_default(),
+                }
+            } else {
+                Error::Ssh(e)
+            }
+        };
+        let mut ch = self
+            .inner
+            .handle
+            .channel_open_session()
+            .await
+            .map_err(lost)?;
+        ch.exec(true, line.into_bytes()).await.map_err(lost)?;
+        ch.data_bytes(bytes::Bytes::copy_from_slice(
+            preamble.expose_secret().as_bytes(),
+        ))
+        .await
+        .map_err(lost)?;
+        drop(preamble);
+        let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+        tokio::spawn(async move {
+            let mut code = None;
+            let mut signal = None;
+            loop {
+                let msg = tokio::select! {
+                    m = ch.wait() => m,
+                    _ = tx.closed() => {
+                        // Cancelled: EOF on the script's input interrupts restic remotely.
+                        let _ = ch.eof().await;
+                        let _ = ch.close().await;
+                        return;
+                    }
+                };
+                let forward = match msg {
+                    None | Some(ChannelMsg::Close) => break,
+                    Some(ChannelMsg::Data { data }) => Msg::Stdout(data),
+                    Some(ChannelMsg::ExtendedData { data, ext: 1 }) => Msg::Stderr(data),
+                    Some(ChannelMsg::ExitStatus { exit_status }) => {
+                        code = Some(exit_status);
+                        continue;
+                    }
+                    Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
+                        signal = Some(format!("{signal_name:?}"));
+                        continue;
+                    }
+                    Some(ChannelMsg::Failure) => {
+                        let _ = tx
+                            .send(Msg::Lost("the server refused to run the command".into()))
+                            .await;
+                        return;
+                    }
+                    Some(_) => continue,
+                };
+                if tx.send(forward).await.is_err() {
+                    let _ = ch.eof().await;
+                    let _ = ch.close().await;
+                    return;
+                }
+            }
+            let msg = if code.is_some() || signal.is_some() {
+                Msg::Exit { code, signal }
+            } else {
+                Msg::Lost("the SSH channel closed without an exit status".into())
+            };
+            let _ = tx.send(msg).await;
+        });
+        Ok(Process { rx })
+    }
+}
