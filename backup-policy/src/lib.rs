@@ -1,12 +1,93 @@
-//! The backup matrix, schedules, retention engines and compliance, as a pure library.
+//! The homelab's backup matrix, schedules, retention engines and compliance — as a pure library:
+//! no I/O, no async, the clock is always passed in.
+//!
+//! * [`matrix`]: the backup matrix as TOML ([`Matrix::from_toml`], the seed embedded as
+//!   [`Matrix::homelab`]); errors carry line and column.
+//! * [`schedule`]: 5-field cron (Velero, Backrest; via croner) and Proxmox calendar events
+//!   ([`calendar`], hand-written) evaluated in the matrix's time zone across DST changes.
+//! * [`restic`]: `restic forget`, bit-exact with restic's `ApplyPolicy` in two semantics
+//!   (current and 0.14/0.15); [`pbs`]: PBS prune; [`velero`]: TTL expiry; [`backrest`]: Backrest's
+//!   retention mapped onto restic.
+//! * [`compliance`]: [`Observation`]s from any tool → [`evaluate`] → per-schedule [`Status`].
+//! * [`lint`]: findings about the matrix itself; [`reach`]: how far back each retention reaches.
+//!
+//! # Example
+//!
+//! ```
+//! use backup_policy::{evaluate, lint, Matrix, Observation, Outcome, Status};
+//!
+//! let matrix = Matrix::homelab()?;                       // the embedded seed matrix
+//! let now = "2026-11-27T09:00:00Z".parse()?;
+//! let tz = matrix.tz();
+//! let prod = matrix.target("velero-prod").unwrap();
+//! let daily = &prod.schedule[0];
+//! let next = daily.schedule().unwrap().next_after(now, &tz).unwrap();
+//! assert_eq!(next.to_string(), "2026-11-28T02:00:00Z");
+//!
+//! let obs = [Observation::new("velero-prod", "2026-11-27T02:00:07Z".parse()?, Outcome::Success)
+//!     .with_schedule("daily")
+//!     .with_id("prod-daily-20261127020007")];
+//! let report = evaluate(&matrix, &obs, now);
+//! assert_eq!(report[0].status, Status::Ok);
+//! assert!(!lint(&matrix, now).is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Matrix format
+//!
+//! A TOML document; unknown keys are errors. Top level:
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `title` | optional report title |
+//! | `timezone` | IANA zone every schedule runs in (`Europe/London`) |
+//! | `grace` | how long after a scheduled run a backup may still arrive (default `2h`) |
+//! | `[[storage]]` | `name`, `kind` (free text), `device` (physical disk — runs on one device compete), `address`, `datastore`, `offsite` (bool), `note` |
+//! | `[[target]]` | `name` (unique), `system` (the protected system; several tools may protect one), `kind` = `k8s-cluster`/`vm`/`lxc`/`host`, `id` (VMID/CTID), `host`, `tool` = `velero`/`restic`/`pbs`, `kube_context`, `paths`, `storage`, `bucket`, `critical`, `enabled` (default true), `disabled_reason`, `purpose` |
+//! | `[[target.schedule]]` | `name`, exactly one of `cron` (5 fields) or `calendar` (Proxmox event), `retention`, `duration` (expected run time; default 30m, PBS 60m), `job` |
+//! | `retention` | Velero: `ttl` (`168h`, `7d`, `720h0m0s`); restic: `keep_last`/`keep_hourly`/`keep_daily`/`keep_weekly`/`keep_monthly`/`keep_yearly` (−1 = unlimited), `keep_within` (`1y2m3d4h`); PBS: `keep_last`…`keep_yearly` |
+//! | `[[exclusion]]` | `what`, `ids`, `reason` — deliberately not backed up |
+//! | `[[dr]]` | `scenario`, `method`, `rto` (`30m`; absent = TBD), `tools`, `todo` |
+//!
+//! ```toml
+//! timezone = "Europe/London"
+//!
+//! [[storage]]
+//! name = "garage"
+//! kind = "garage-s3"
+//! device = "truenas-hdd"
+//!
+//! [[target]]
+//! name = "iac-daily"
+//! system = "iac-lxc"
+//! kind = "lxc"
+//! id = 100
+//! tool = "restic"
+//! paths = ["/home", "/root", "/etc"]
+//! storage = "garage"
+//!
+//!   [[target.schedule]]
+//!   name = "daily"
+//!   cron = "0 3 * * *"
+//!   retention = { keep_daily = 14, keep_weekly = 4 }
+//! ```
+//!
+//! The whole seed is `matrix/homelab.toml` in this crate ([`matrix::HOMELAB_TOML`]).
 
 pub mod backrest;
 pub mod calendar;
+pub mod compliance;
 pub mod error;
+pub mod lint;
 pub mod matrix;
 pub mod pbs;
+pub mod reach;
 pub mod restic;
 pub mod schedule;
 pub mod velero;
 
+pub use compliance::{Observation, Outcome, ScheduleReport, Status, evaluate};
 pub use error::{Error, Result};
+pub use lint::{Finding, LintKind, Severity, lint};
+pub use matrix::Matrix;
+pub use schedule::Schedule;

@@ -4,7 +4,7 @@
 //! use a slot, and only an unfinished snapshot newer than every finished one survives.
 //!
 //! ```
-//! use backup_policy::pbs::{compute_prune_info, PruneMark, PruneOptions, PruneSnapshot};
+//! use backup_policy::pbs::{compute_prune_info, PruneOptions, PruneSnapshot};
 //! use jiff::tz::TimeZone;
 //!
 //! let snaps: Vec<PruneSnapshot> = ["2019-12-02T11:59:15Z", "2019-12-03T11:59:15Z", "2019-12-04T11:59:15Z", "2019-12-04T12:59:15Z"]
@@ -57,7 +57,6 @@ impl PruneSnapshot {
 /// PBS keep options (`keep-last` … `keep-yearly`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub struct PruneOptions {
     /// keep-last.
     pub keep_last: Option<u64>,
