@@ -35,6 +35,7 @@ pub struct Restic {
     restic_bin: String,
     timeout: Option<Duration>,
     progress_fps: f64,
+    global_args: Arc<Vec<String>>,
     version: Arc<OnceCell<ResticVersion>>,
 }
 
@@ -46,9 +47,26 @@ pub struct ResticBuilder {
     restic_bin: String,
     timeout: Option<Duration>,
     progress_fps: f64,
+    global_args: Vec<String>,
 }
 
 impl ResticBuilder {
+    /// Limits restic's upload rate (`--limit-upload`, KiB/s).
+    pub fn with_limit_upload(mut self, kib_per_s: u32) -> Self {
+        self.global_args.push(format!("--limit-upload={kib_per_s}"));
+        self
+    }
+    /// Limits restic's download rate (`--limit-download`, KiB/s).
+    pub fn with_limit_download(mut self, kib_per_s: u32) -> Self {
+        self.global_args
+            .push(format!("--limit-download={kib_per_s}"));
+        self
+    }
+    /// Sets restic's cache directory (`--cache-dir`) on the target host.
+    pub fn with_cache_dir(mut self, dir: impl Into<String>) -> Self {
+        self.global_args.push(format!("--cache-dir={}", dir.into()));
+        self
+    }
     /// Where restic runs (default: locally).
     pub fn with_transport(mut self, t: impl Into<Transport>) -> Self {
         self.transport = Some(t.into());
@@ -90,6 +108,7 @@ impl ResticBuilder {
             restic_bin: self.restic_bin,
             timeout: self.timeout,
             progress_fps: self.progress_fps,
+            global_args: Arc::new(self.global_args),
             version: Arc::new(OnceCell::new()),
         })
     }
@@ -104,6 +123,7 @@ impl Restic {
             restic_bin: "restic".into(),
             timeout: None,
             progress_fps: 2.0,
+            global_args: Vec::new(),
         }
     }
 
@@ -132,6 +152,7 @@ impl Restic {
             for o in self.repo.options() {
                 argv.push(format!("--option={o}"));
             }
+            argv.extend(self.global_args.iter().cloned());
         }
         argv.extend(args);
         let extra_secrets: Vec<(&str, SecretString)> = extra

@@ -6,4 +6,4 @@
 
 mod sshd;
 
-pub use sshd::{Sshd, SshdError};
+pub use sshd::{DEFAULT_SSHD, ENCRYPTED_KEY_PASSPHRASE, Sshd, SshdError};
