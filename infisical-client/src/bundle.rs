@@ -84,6 +84,11 @@ impl Bundle {
         self.values.keys().map(String::as_str)
     }
 
+    /// The values by key (for callers that keep their own map of secrets).
+    pub fn to_map(&self) -> BTreeMap<String, SecretString> {
+        self.values.clone()
+    }
+
     /// The values as environment variables under their Infisical names (reserved names such
     /// as `PATH` are left out, like `infisical run`).
     pub fn to_env_map(&self) -> EnvMap {

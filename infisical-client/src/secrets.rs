@@ -153,6 +153,19 @@ impl Secrets {
         env
     }
 
+    /// Every key with its value (the folder's own secret wins over a subfolder's of the same
+    /// name, like [`Secrets::get`]).
+    pub fn to_map(&self) -> BTreeMap<String, SecretString> {
+        let mut map = BTreeMap::new();
+        for s in &self.items {
+            if let Some(chosen) = self.get(&s.key) {
+                map.entry(s.key.clone())
+                    .or_insert_with(|| chosen.value.clone());
+            }
+        }
+        map
+    }
+
     /// Consumes the listing.
     pub fn into_vec(self) -> Vec<Secret> {
         self.items
@@ -386,6 +399,9 @@ mod tests {
         assert_eq!(env.names().collect::<Vec<_>>(), vec!["A", "B"]);
         assert_eq!(env.get("A").map(|v| v.expose_secret()), Some("own"));
         assert_eq!(s.value("A").map(|v| v.expose_secret()), Some("own"));
+        let map = s.to_map();
+        assert_eq!(map.len(), 4);
+        assert_eq!(map.get("A").map(|v| v.expose_secret()), Some("own"));
         let dbg = format!("{env:?}");
         assert!(dbg.contains("\"A\"") && !dbg.contains("own"), "{dbg}");
     }

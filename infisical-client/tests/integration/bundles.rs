@@ -129,6 +129,7 @@ async fn generic_bundle_of_named_keys() {
         Some("pw")
     );
     assert_eq!(b.to_env_map().len(), 2);
+    assert_eq!(b.to_map().len(), 2);
     let err = c
         .bundle("/backups/restic", &["RESTIC_PASSWORD", "NOPE1", "NOPE2"])
         .await
