@@ -1,3 +1,75 @@
-//! Client for the Proxmox Backup Server REST API, with token and ticket auth and certificate pinning.
+//! Client for the [Proxmox Backup Server](https://pbs.proxmox.com) REST API (`/api2/json`),
+//! with API-token and ticket auth and certificate pinning.
 //!
-//! This crate is being built; see the workspace README for its status.
+//! * **Auth**: [`Credentials::Token`] (`PBSAPIToken=user@realm!name:SECRET`) or
+//!   [`Credentials::Password`] (ticket cookie, CSRF header on writes, renewed before the 2 h
+//!   lifetime ends and re-obtained after a 401). Secrets are [`secrecy::SecretString`] throughout.
+//! * **TLS**: [`TlsVerification::Pinned`] accepts exactly the certificate with this SHA-256
+//!   [`Fingerprint`] (PBS's colon hex), still checking the handshake signature; without a pin the
+//!   system CAs are used; accepting anything needs [`ClientBuilder::danger_accept_invalid_certs`].
+//! * **Endpoints**: version, datastores, status and usage, namespaces, groups, snapshots, prune
+//!   (group with dry-run, datastore), verify, GC, tasks (list, status, log, wait) with the
+//!   [`Upid`] type, and prune/verify/sync jobs with their last-run state.
+//! * **Errors**: PBS's plain-text error bodies become typed [`Error`]s ([`Error::is_not_found`],
+//!   [`Error::is_auth`], [`Error::is_permission_denied`], [`Error::is_tls`]).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use pbs_client::{Client, KeepOptions, GroupRef, BackupType, PruneDatastoreOptions};
+//!
+//! # async fn run() -> pbs_client::Result<()> {
+//! // PBS_REPOSITORY=monitor@pbs!ro@pbs.example:8007:store1 PBS_PASSWORD=<token secret>
+//! // PBS_FINGERPRINT=ab:cd:…
+//! let client = Client::from_env()?;
+//! let store = client.datastore().unwrap_or("store1").to_owned();
+//! println!("PBS {}", client.version().await?.version);
+//! for ns in client.namespaces(&store, None, None).await? {
+//!     for group in client.groups(&store, Some(&ns.ns)).await? {
+//!         println!("{}/{} last {}", group.backup_type, group.backup_id, group.last_backup);
+//!     }
+//! }
+//! let keep = KeepOptions::new().with_daily(7).with_weekly(4);
+//! let plan = client
+//!     .prune_group(&store, &GroupRef::new(BackupType::Vm, "100"), &keep, true)
+//!     .await?;
+//! println!("{} of {} would be removed", plan.iter().filter(|p| !p.keep).count(), plan.len());
+//! let upid = client.start_gc(&store).await?;
+//! let done = client.wait_task(&upid, Duration::from_secs(3600)).await?;
+//! println!("GC: {:?}", done.exitstatus);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Crate features
+//!
+//! * `testing`: [`testing::FakePbs`], an in-memory Proxmox Backup Server over real TLS on
+//!   127.0.0.1, used by this crate's tests and available to downstream tests.
+
+mod auth;
+mod client;
+mod error;
+mod fingerprint;
+mod tls;
+mod transport;
+pub mod types;
+mod upid;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use auth::{Credentials, Repository};
+pub use client::{Client, ClientBuilder, DEFAULT_TICKET_RENEW_AFTER, DEFAULT_TIMEOUT, JobKind};
+pub use error::{Error, Result};
+pub use fingerprint::Fingerprint;
+pub use secrecy::SecretString;
+pub use tls::TlsVerification;
+pub use types::{
+    BackupContent, BackupType, DataStoreListItem, DataStoreStatus, DataStoreUsage,
+    GarbageCollectionJobStatus, GarbageCollectionStatus, GroupListItem, GroupRef, KeepOptions,
+    NamespaceListItem, PruneDatastoreOptions, PruneJobStatus, PruneResult, SnapshotFilter,
+    SnapshotListItem, SyncJobStatus, TaskFilter, TaskListItem, TaskLog, TaskState, TaskStatus,
+    VerificationJobStatus, VerifyOptions, VersionInfo,
+};
+pub use upid::{Upid, escape_id, unescape_id};

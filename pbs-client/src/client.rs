@@ -1,0 +1,622 @@
+//! The client, its builder and the endpoints.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::auth::{Credentials, Repository, encode_component};
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use crate::tls::{self, TlsVerification};
+use crate::transport::Transport;
+use crate::types::*;
+use crate::upid::Upid;
+
+/// Default request timeout. PBS delays 401 answers by 3 s; PVE uses 7 s. Listing snapshots
+/// reads every manifest, so we allow more.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Tickets live 2 h; renew after 1 h like proxmoxer (the official client renews every 15 min).
+pub const DEFAULT_TICKET_RENEW_AFTER: Duration = Duration::from_secs(3600);
+
+/// A Proxmox Backup Server API client. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Transport>,
+    datastore: Option<String>,
+    poll_interval: Duration,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base.as_str())
+            .field("auth_id", &self.inner.credentials.auth_id())
+            .field("datastore", &self.datastore)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder for [`Client`].
+#[must_use]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    credentials: Option<Credentials>,
+    tls: TlsVerification,
+    timeout: Duration,
+    connect_timeout: Duration,
+    ticket_renew_after: Duration,
+    poll_interval: Duration,
+    max_retries: usize,
+    max_retry_delay: Duration,
+    datastore: Option<String>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials)
+            .field("tls", &self.tls)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: None,
+            credentials: None,
+            tls: TlsVerification::SystemRoots,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: Duration::from_secs(10),
+            ticket_renew_after: DEFAULT_TICKET_RENEW_AFTER,
+            poll_interval: Duration::from_secs(1),
+            max_retries: 3,
+            max_retry_delay: Duration::from_secs(10),
+            datastore: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Server URL, e.g. `https://pbs.example:8007` (port 8007 is added when missing).
+    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Credentials (token or password).
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// API token `user@realm!name` with its secret.
+    pub fn with_token(self, id: impl Into<String>, secret: SecretString) -> Self {
+        self.with_credentials(Credentials::token(id, secret))
+    }
+
+    /// User `user@realm` with a password (ticket auth).
+    pub fn with_password(self, username: impl Into<String>, password: SecretString) -> Self {
+        self.with_credentials(Credentials::password(username, password))
+    }
+
+    /// Pin the server certificate by its SHA-256 fingerprint.
+    pub fn with_fingerprint(mut self, fingerprint: Fingerprint) -> Self {
+        self.tls = TlsVerification::Pinned(fingerprint);
+        self
+    }
+
+    /// Certificate verification mode (default: system CA roots).
+    pub fn with_tls(mut self, tls: TlsVerification) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Accept any server certificate. Insecure; prefer [`ClientBuilder::with_fingerprint`].
+    pub fn danger_accept_invalid_certs(mut self) -> Self {
+        self.tls = TlsVerification::DangerAcceptInvalidCerts;
+        self
+    }
+
+    /// Total timeout per request (default 30 s; keep it above PBS's 3 s delay on 401).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connect timeout (default 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Renew the ticket once it is older than this (default 1 h; PBS tickets live 2 h).
+    pub fn with_ticket_renew_after(mut self, age: Duration) -> Self {
+        self.ticket_renew_after = age;
+        self
+    }
+
+    /// Interval between status polls in [`Client::wait_task`] (default 1 s).
+    pub fn with_task_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Retries of idempotent requests (default 3, 0 disables) and the longest single delay.
+    pub fn with_retries(mut self, max_retries: usize, max_delay: Duration) -> Self {
+        self.max_retries = max_retries;
+        self.max_retry_delay = max_delay;
+        self
+    }
+
+    /// Default datastore (from `PBS_REPOSITORY`), see [`Client::datastore`].
+    pub fn with_datastore(mut self, store: impl Into<String>) -> Self {
+        self.datastore = Some(store.into());
+        self
+    }
+
+    /// Configures the builder from `PBS_REPOSITORY`, `PBS_PASSWORD` (or the first line of
+    /// `PBS_PASSWORD_FILE`) and `PBS_FINGERPRINT`, like proxmox-backup-client. A repository
+    /// user containing `!` is an API token and `PBS_PASSWORD` is its secret.
+    pub fn from_env() -> Result<Self> {
+        Self::from_env_with(|k| std::env::var(k).ok())
+    }
+
+    /// [`ClientBuilder::from_env`] with a custom variable lookup (for tests and config layers).
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let repo: Repository = lookup("PBS_REPOSITORY")
+            .ok_or_else(|| Error::config("PBS_REPOSITORY is not set"))?
+            .parse()?;
+        let secret = match lookup("PBS_PASSWORD") {
+            Some(p) => p,
+            None => match lookup("PBS_PASSWORD_FILE") {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|e| Error::config(format!("reading PBS_PASSWORD_FILE: {e}")))?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                None => return Err(Error::config("PBS_PASSWORD is not set")),
+            },
+        };
+        let secret = SecretString::from(secret);
+        let mut b = ClientBuilder::default()
+            .with_base_url(repo.base_url())
+            .with_datastore(repo.datastore.clone());
+        b = if repo.is_token() {
+            b.with_token(repo.auth_id, secret)
+        } else {
+            b.with_password(repo.auth_id, secret)
+        };
+        if let Some(fp) = lookup("PBS_FINGERPRINT").filter(|f| !f.trim().is_empty()) {
+            b = b.with_fingerprint(fp.parse()?);
+        }
+        Ok(b)
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client> {
+        let raw = self
+            .base_url
+            .ok_or_else(|| Error::config("no base URL (with_base_url)"))?;
+        let credentials = self
+            .credentials
+            .ok_or_else(|| Error::config("no credentials (with_token or with_password)"))?;
+        let mut base =
+            Url::parse(&raw).map_err(|e| Error::config(format!("base URL {raw:?}: {e}")))?;
+        if base.scheme() != "https" {
+            return Err(Error::config("PBS only speaks https"));
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(Error::config(
+                "put credentials in with_token/with_password, not in the URL",
+            ));
+        }
+        if base.port().is_none() {
+            base.set_port(Some(8007))
+                .map_err(|()| Error::config("cannot set port"))?;
+        }
+        base.set_path("/api2/json/");
+        base.set_query(None);
+        let http = reqwest::Client::builder()
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        let http = tls::configure(http, &self.tls)?
+            .build()
+            .map_err(|e| Error::config(format!("HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Transport::new(
+                http,
+                base,
+                credentials,
+                self.ticket_renew_after,
+                self.max_retries,
+                self.max_retry_delay,
+            )),
+            datastore: self.datastore,
+            poll_interval: self.poll_interval,
+        })
+    }
+}
+
+fn ds(store: &str, rest: &str) -> String {
+    format!("admin/datastore/{}/{rest}", encode_component(store))
+}
+
+fn task_path(upid: &Upid, rest: &str) -> String {
+    format!(
+        "nodes/localhost/tasks/{}{rest}",
+        encode_component(&upid.to_string())
+    )
+}
+
+fn group_query(group: &GroupRef) -> Vec<(&'static str, String)> {
+    let mut q = vec![
+        ("backup-type", group.backup_type.to_string()),
+        ("backup-id", group.backup_id.clone()),
+    ];
+    if let Some(ns) = &group.ns {
+        q.push(("ns", ns.clone()));
+    }
+    q
+}
+
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `PBS_REPOSITORY`, `PBS_PASSWORD` and `PBS_FINGERPRINT`.
+    pub fn from_env() -> Result<Client> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The datastore named by `PBS_REPOSITORY` or [`ClientBuilder::with_datastore`].
+    pub fn datastore(&self) -> Option<&str> {
+        self.datastore.as_deref()
+    }
+
+    /// The API base URL (`https://host:port/api2/json/`).
+    pub fn base_url(&self) -> &str {
+        self.inner.base.as_str()
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
+        let body = self.inner.request(Method::GET, path, query, None).await?;
+        decode_data(&format!("GET /{path}"), &body)
+    }
+
+    async fn write<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T> {
+        let endpoint = format!("{method} /{path}");
+        let bytes = self.inner.request(method, path, &[], body.as_ref()).await?;
+        decode_data(&endpoint, &bytes)
+    }
+
+    async fn start_task(&self, path: &str, body: serde_json::Value) -> Result<Upid> {
+        let text: String = self.write(Method::POST, path, Some(body)).await?;
+        text.parse().map_err(|e: Error| Error::Decode {
+            endpoint: format!("POST /{path}"),
+            message: e.to_string(),
+        })
+    }
+
+    /// `GET /version`.
+    pub async fn version(&self) -> Result<VersionInfo> {
+        self.get("version", &[]).await
+    }
+
+    /// `GET /admin/datastore`.
+    pub async fn datastores(&self) -> Result<Vec<DataStoreListItem>> {
+        self.get("admin/datastore", &[]).await
+    }
+
+    /// `GET /admin/datastore/{store}/status` (`verbose` adds GC status and counts).
+    pub async fn datastore_status(&self, store: &str, verbose: bool) -> Result<DataStoreStatus> {
+        self.get(&ds(store, "status"), &[("verbose", verbose.to_string())])
+            .await
+    }
+
+    /// `GET /status/datastore-usage`: usage, history and estimated full date of every store.
+    pub async fn datastore_usage(&self) -> Result<Vec<DataStoreUsage>> {
+        self.get("status/datastore-usage", &[]).await
+    }
+
+    /// `GET /admin/datastore/{store}/namespace`: `parent` and everything below it up to
+    /// `max_depth` (the anchor itself is included; the root is `""`).
+    pub async fn namespaces(
+        &self,
+        store: &str,
+        parent: Option<&str>,
+        max_depth: Option<u8>,
+    ) -> Result<Vec<NamespaceListItem>> {
+        let mut q = Vec::new();
+        if let Some(p) = parent {
+            q.push(("parent", p.to_owned()));
+        }
+        if let Some(d) = max_depth {
+            q.push(("max-depth", d.to_string()));
+        }
+        self.get(&ds(store, "namespace"), &q).await
+    }
+
+    /// `GET /admin/datastore/{store}/groups` of one namespace (not recursive).
+    pub async fn groups(&self, store: &str, ns: Option<&str>) -> Result<Vec<GroupListItem>> {
+        let q: Vec<_> = ns.map(|n| ("ns", n.to_owned())).into_iter().collect();
+        self.get(&ds(store, "groups"), &q).await
+    }
+
+    /// `GET /admin/datastore/{store}/snapshots`, filtered.
+    pub async fn snapshots(
+        &self,
+        store: &str,
+        filter: &SnapshotFilter,
+    ) -> Result<Vec<SnapshotListItem>> {
+        self.get(&ds(store, "snapshots"), &filter.query()).await
+    }
+
+    /// `GET /admin/datastore/{store}/files` of one snapshot.
+    pub async fn snapshot_files(
+        &self,
+        store: &str,
+        group: &GroupRef,
+        backup_time: i64,
+    ) -> Result<Vec<BackupContent>> {
+        let mut q = group_query(group);
+        q.push(("backup-time", backup_time.to_string()));
+        self.get(&ds(store, "files"), &q).await
+    }
+
+    /// `POST /admin/datastore/{store}/prune` for one group; with `dry_run` nothing is removed.
+    /// The answer lists every snapshot, oldest first, with its keep/remove decision.
+    pub async fn prune_group(
+        &self,
+        store: &str,
+        group: &GroupRef,
+        keep: &KeepOptions,
+        dry_run: bool,
+    ) -> Result<Vec<PruneResult>> {
+        let mut body = serde_json::to_value(keep).map_err(|e| Error::config(e.to_string()))?;
+        if let serde_json::Value::Object(map) = &mut body {
+            for (k, v) in group_query(group) {
+                map.insert(k.to_owned(), v.into());
+            }
+            map.insert("dry-run".to_owned(), dry_run.into());
+        }
+        self.write(Method::POST, &ds(store, "prune"), Some(body))
+            .await
+    }
+
+    /// `POST /admin/datastore/{store}/prune-datastore`: a task pruning every group.
+    pub async fn prune_datastore(
+        &self,
+        store: &str,
+        options: &PruneDatastoreOptions,
+    ) -> Result<Upid> {
+        let body = serde_json::to_value(options).map_err(|e| Error::config(e.to_string()))?;
+        self.start_task(&ds(store, "prune-datastore"), body).await
+    }
+
+    /// `POST /admin/datastore/{store}/verify`: starts a verify task.
+    pub async fn verify(&self, store: &str, options: &VerifyOptions) -> Result<Upid> {
+        let body = serde_json::to_value(options).map_err(|e| Error::config(e.to_string()))?;
+        self.start_task(&ds(store, "verify"), body).await
+    }
+
+    /// `POST /admin/datastore/{store}/gc`: starts garbage collection.
+    pub async fn start_gc(&self, store: &str) -> Result<Upid> {
+        self.start_task(&ds(store, "gc"), serde_json::json!({}))
+            .await
+    }
+
+    /// `GET /admin/datastore/{store}/gc`: status of the last garbage collection.
+    pub async fn gc_status(&self, store: &str) -> Result<GarbageCollectionJobStatus> {
+        self.get(&ds(store, "gc"), &[]).await
+    }
+
+    /// `GET /nodes/localhost/tasks`: one page of tasks and the total count.
+    pub async fn tasks(&self, filter: &TaskFilter) -> Result<(Vec<TaskListItem>, u64)> {
+        let path = "nodes/localhost/tasks";
+        let body = self
+            .inner
+            .request(Method::GET, path, &filter.query(), None)
+            .await?;
+        decode_list_with_total(&format!("GET /{path}"), &body)
+    }
+
+    /// `GET /nodes/localhost/tasks/{upid}/status`.
+    pub async fn task_status(&self, upid: &Upid) -> Result<TaskStatus> {
+        self.get(&task_path(upid, "/status"), &[]).await
+    }
+
+    /// `GET /nodes/localhost/tasks/{upid}/log` from line `start` (1-based), at most `limit`
+    /// lines (0 = all), with the running state.
+    pub async fn task_log(&self, upid: &Upid, start: u64, limit: u64) -> Result<TaskLog> {
+        let path = task_path(upid, "/log");
+        let q = [
+            ("start", start.to_string()),
+            ("limit", limit.to_string()),
+            ("test-status", "true".to_owned()),
+        ];
+        let body = self.inner.request(Method::GET, &path, &q, None).await?;
+        decode_task_log(&format!("GET /{path}"), &body)
+    }
+
+    /// `DELETE /nodes/localhost/tasks/{upid}`: asks the task to stop.
+    pub async fn stop_task(&self, upid: &Upid) -> Result<()> {
+        let _: serde_json::Value = self
+            .write(Method::DELETE, &task_path(upid, ""), None)
+            .await?;
+        Ok(())
+    }
+
+    /// Polls the task status until it is stopped. Returns the final status when the task
+    /// ended `OK` or with warnings, [`Error::TaskFailed`] when it failed, and
+    /// [`Error::TaskTimeout`] when it still runs after `timeout`.
+    pub async fn wait_task(&self, upid: &Upid, timeout: Duration) -> Result<TaskStatus> {
+        let started = Instant::now();
+        loop {
+            let status = self.task_status(upid).await?;
+            if !status.is_running() {
+                return match &status.exitstatus {
+                    Some(state) if !state.is_success() => Err(Error::TaskFailed {
+                        upid: upid.to_string(),
+                        exit_status: state.to_string(),
+                    }),
+                    _ => Ok(status),
+                };
+            }
+            let waited = started.elapsed();
+            if waited >= timeout {
+                return Err(Error::TaskTimeout {
+                    upid: upid.to_string(),
+                    waited,
+                });
+            }
+            tokio::time::sleep(self.poll_interval.min(timeout - waited)).await;
+        }
+    }
+
+    /// `GET /admin/prune`: prune jobs with their last-run state.
+    pub async fn prune_jobs(&self, store: Option<&str>) -> Result<Vec<PruneJobStatus>> {
+        let q: Vec<_> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
+        self.get("admin/prune", &q).await
+    }
+
+    /// `GET /admin/verify`: verification jobs with their last-run state.
+    pub async fn verify_jobs(&self, store: Option<&str>) -> Result<Vec<VerificationJobStatus>> {
+        let q: Vec<_> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
+        self.get("admin/verify", &q).await
+    }
+
+    /// `GET /admin/sync`: sync jobs with their last-run state.
+    pub async fn sync_jobs(&self, store: Option<&str>) -> Result<Vec<SyncJobStatus>> {
+        let q: Vec<_> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
+        self.get("admin/sync", &q).await
+    }
+
+    /// `POST /admin/{prune,verify,sync}/{id}/run`: runs a job now.
+    pub async fn run_job(&self, kind: JobKind, id: &str) -> Result<Upid> {
+        let path = format!("admin/{}/{}/run", kind.as_path(), encode_component(id));
+        self.start_task(&path, serde_json::json!({})).await
+    }
+}
+
+/// Kinds of scheduled jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JobKind {
+    /// Prune job.
+    Prune,
+    /// Verification job.
+    Verify,
+    /// Sync job.
+    Sync,
+}
+
+impl JobKind {
+    fn as_path(self) -> &'static str {
+        match self {
+            JobKind::Prune => "prune",
+            JobKind::Verify => "verify",
+            JobKind::Sync => "sync",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn from_env_token_and_fingerprint() {
+        let fp = "ab:".repeat(31) + "cd";
+        let env = |k: &str| match k {
+            "PBS_REPOSITORY" => Some("mon@pbs!ro@pbs.example:store1".to_owned()),
+            "PBS_PASSWORD" => Some("tok-secret".to_owned()),
+            "PBS_FINGERPRINT" => Some(fp.clone()),
+            _ => None,
+        };
+        let b = ClientBuilder::from_env_with(env).unwrap();
+        assert_eq!(b.base_url.as_deref(), Some("https://pbs.example:8007"));
+        assert_eq!(b.datastore.as_deref(), Some("store1"));
+        match &b.credentials {
+            Some(Credentials::Token { id, secret }) => {
+                assert_eq!(id, "mon@pbs!ro");
+                assert_eq!(secret.expose_secret(), "tok-secret");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(b.tls, TlsVerification::Pinned(fp.parse().unwrap()));
+        let c = b.build().unwrap();
+        assert_eq!(c.base_url(), "https://pbs.example:8007/api2/json/");
+        assert!(!format!("{c:?}").contains("tok-secret"));
+    }
+
+    #[test]
+    fn from_env_password_file_and_errors() {
+        let dir = std::env::temp_dir().join(format!("pbs-client-pw-{}", std::process::id()));
+        std::fs::write(&dir, "pw-line\nsecond\n").unwrap();
+        let path = dir.to_string_lossy().into_owned();
+        let b = ClientBuilder::from_env_with(|k| match k {
+            "PBS_REPOSITORY" => Some("store".to_owned()),
+            "PBS_PASSWORD_FILE" => Some(path.clone()),
+            _ => None,
+        })
+        .unwrap();
+        std::fs::remove_file(&dir).ok();
+        match &b.credentials {
+            Some(Credentials::Password { username, password }) => {
+                assert_eq!(username, "root@pam");
+                assert_eq!(password.expose_secret(), "pw-line");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(ClientBuilder::from_env_with(|_| None).is_err());
+        let bad_fp = ClientBuilder::from_env_with(|k| match k {
+            "PBS_REPOSITORY" => Some("h:s".to_owned()),
+            "PBS_PASSWORD" => Some("x".to_owned()),
+            "PBS_FINGERPRINT" => Some("nope".to_owned()),
+            _ => None,
+        });
+        assert!(matches!(bad_fp, Err(Error::InvalidFingerprint { .. })));
+    }
+
+    #[test]
+    fn build_rejects_bad_urls() {
+        let t = || Client::builder().with_token("a@pbs!t", SecretString::from("s"));
+        assert!(t().with_base_url("http://x").build().is_err());
+        assert!(t().with_base_url("https://u:p@x").build().is_err());
+        assert!(
+            Client::builder()
+                .with_base_url("https://x")
+                .build()
+                .is_err()
+        );
+        let c = t()
+            .with_base_url("https://x:9/ignored?q=1")
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url(), "https://x:9/api2/json/");
+    }
+}

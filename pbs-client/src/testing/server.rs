@@ -1,0 +1,1739 @@
+//! The fake PBS server.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::Response;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use jiff::tz::TimeZone;
+use secrecy::SecretString;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use super::prune::{PruneItem, PruneMark, compute_prune_marks};
+use crate::client::ClientBuilder;
+use crate::fingerprint::Fingerprint;
+use crate::types::{KeepOptions, TaskState};
+use crate::upid::Upid;
+
+/// Settings of a [`FakePbs`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct FakePbsConfig {
+    /// Ticket lifetime (PBS: 2 h).
+    pub ticket_lifetime: Duration,
+    /// Delay before a 401 answer (PBS: 3 s after the request started).
+    pub auth_failure_delay: Duration,
+    /// Delay before a 403 answer (PBS: 0.5 s).
+    pub permission_failure_delay: Duration,
+    /// How long each task runs before it stops.
+    pub task_duration: Duration,
+    /// The server's local time zone (prune periods).
+    pub time_zone: TimeZone,
+    /// Add unknown fields to every answer, as newer PBS versions would.
+    pub extra_fields: bool,
+    /// Seed the default datastores, snapshots and jobs.
+    pub seed: bool,
+}
+
+impl Default for FakePbsConfig {
+    fn default() -> Self {
+        FakePbsConfig {
+            ticket_lifetime: Duration::from_secs(7200),
+            auth_failure_delay: Duration::from_secs(3),
+            permission_failure_delay: Duration::from_millis(500),
+            task_duration: Duration::from_millis(300),
+            time_zone: TimeZone::UTC,
+            extra_fields: true,
+            seed: true,
+        }
+    }
+}
+
+impl FakePbsConfig {
+    /// Ticket lifetime.
+    pub fn with_ticket_lifetime(mut self, d: Duration) -> Self {
+        self.ticket_lifetime = d;
+        self
+    }
+    /// Delay of 401 answers.
+    pub fn with_auth_failure_delay(mut self, d: Duration) -> Self {
+        self.auth_failure_delay = d;
+        self
+    }
+    /// Task run time.
+    pub fn with_task_duration(mut self, d: Duration) -> Self {
+        self.task_duration = d;
+        self
+    }
+    /// Server time zone.
+    pub fn with_time_zone(mut self, tz: TimeZone) -> Self {
+        self.time_zone = tz;
+        self
+    }
+    /// Whether to add unknown fields.
+    pub fn with_extra_fields(mut self, on: bool) -> Self {
+        self.extra_fields = on;
+        self
+    }
+    /// Whether to seed data.
+    pub fn with_seed(mut self, on: bool) -> Self {
+        self.seed = on;
+        self
+    }
+}
+
+/// A snapshot held by the fake.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct FakeSnapshot {
+    /// Namespace (`""` = root).
+    pub ns: String,
+    /// `vm`, `ct` or `host`.
+    pub backup_type: String,
+    /// Backup id.
+    pub backup_id: String,
+    /// Epoch seconds.
+    pub time: i64,
+    /// Protected.
+    pub protected: bool,
+    /// Has a manifest.
+    pub finished: bool,
+    /// Verification `(state, upid)`.
+    pub verification: Option<(String, String)>,
+    /// Verification would fail (bad chunks).
+    pub corrupt: bool,
+    /// First line of the notes.
+    pub comment: Option<String>,
+    /// Owner.
+    pub owner: String,
+    /// Files and sizes.
+    pub files: Vec<(String, u64)>,
+}
+
+impl FakeSnapshot {
+    /// A finished snapshot owned by `root@pam` with a manifest and one archive.
+    pub fn new(ns: &str, backup_type: &str, backup_id: &str, time: i64) -> Self {
+        let archive = match backup_type {
+            "vm" => "drive-scsi0.img.fidx",
+            "ct" => "root.pxar.didx",
+            _ => "data.pxar.didx",
+        };
+        FakeSnapshot {
+            ns: ns.to_owned(),
+            backup_type: backup_type.to_owned(),
+            backup_id: backup_id.to_owned(),
+            time,
+            protected: false,
+            finished: true,
+            verification: None,
+            corrupt: false,
+            comment: None,
+            owner: "root@pam".to_owned(),
+            files: vec![
+                ("index.json.blob".to_owned(), 512),
+                (archive.to_owned(), 1 << 30),
+            ],
+        }
+    }
+
+    /// Marks it protected.
+    pub fn protected(mut self) -> Self {
+        self.protected = true;
+        self
+    }
+
+    fn size(&self) -> u64 {
+        self.files.iter().map(|f| f.1).sum()
+    }
+
+    fn json(&self) -> Value {
+        let mut v = json!({
+            "backup-type": self.backup_type,
+            "backup-id": self.backup_id,
+            "backup-time": self.time,
+            "files": self.files.iter().map(|(n, s)| json!({"filename": n, "crypt-mode": "none", "size": s})).collect::<Vec<_>>(),
+            "size": self.size(),
+            "owner": self.owner,
+            "protected": self.protected,
+        });
+        if let Some((state, upid)) = &self.verification {
+            v["verification"] = json!({"state": state, "upid": upid});
+        }
+        if let Some(c) = &self.comment {
+            v["comment"] = json!(c);
+        }
+        v
+    }
+}
+
+struct Store {
+    comment: Option<String>,
+    maintenance: Option<String>,
+    namespaces: BTreeSet<String>,
+    snapshots: Vec<FakeSnapshot>,
+    total: u64,
+    gc_upid: Option<String>,
+    gc_removed_bytes: u64,
+}
+
+struct Task {
+    upid: Upid,
+    started: Instant,
+    duration: Duration,
+    log: Vec<String>,
+    result: TaskState,
+    aborted_at: Option<i64>,
+}
+
+impl Task {
+    fn running(&self) -> bool {
+        self.aborted_at.is_none() && self.started.elapsed() < self.duration
+    }
+    fn state(&self) -> Option<TaskState> {
+        if self.aborted_at.is_some() {
+            Some(TaskState::Error("task aborted".to_owned()))
+        } else if self.running() {
+            None
+        } else {
+            Some(self.result.clone())
+        }
+    }
+    fn endtime(&self) -> Option<i64> {
+        self.aborted_at.or_else(|| {
+            (!self.running())
+                .then(|| self.upid.starttime + i64::try_from(self.duration.as_secs()).unwrap_or(0))
+        })
+    }
+}
+
+struct Job {
+    kind: &'static str,
+    config: Value,
+    last_upid: Option<String>,
+    last_state: Option<String>,
+    last_endtime: Option<i64>,
+}
+
+struct TicketRecord {
+    user: String,
+    issued: Instant,
+    csrf: String,
+}
+
+struct Injected {
+    path_contains: String,
+    status: u16,
+    body: Vec<u8>,
+    retry_after: Option<u64>,
+}
+
+#[derive(Default)]
+struct StateData {
+    stores: HashMap<String, Store>,
+    tasks: Vec<Task>,
+    jobs: Vec<Job>,
+    tickets: HashMap<String, TicketRecord>,
+    injected: Vec<Injected>,
+    next_task_id: u64,
+}
+
+struct Shared {
+    config: FakePbsConfig,
+    state: Mutex<StateData>,
+    key: [u8; 32],
+    logins: AtomicU64,
+    renewals: AtomicU64,
+    requests: AtomicU64,
+    handshake_failures: AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, StateData> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The default full-privilege API token id of the fake.
+pub const TOKEN_ID: &str = "root@pam!test";
+const TOKEN_SECRET: &str = "0b5e1c4a-8a2f-4d1e-9f3c-6d7e8f9a0b1c";
+/// An audit-only token (reads allowed, writes answered 403).
+pub const AUDIT_TOKEN_ID: &str = "audit@pbs!monitor";
+const AUDIT_TOKEN_SECRET: &str = "a11d17ed-0000-4000-8000-000000000001";
+/// The fake's password user.
+pub const USER: &str = "root@pam";
+const PASSWORD: &str = "fake-pbs-password";
+
+/// A running fake PBS. Dropping it stops accepting connections.
+pub struct FakePbs {
+    addr: SocketAddr,
+    fingerprint: Fingerprint,
+    shared: Arc<Shared>,
+    accept_loop: JoinHandle<()>,
+}
+
+impl fmt::Debug for FakePbs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakePbs")
+            .field("addr", &self.addr)
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FakePbs {
+    fn drop(&mut self) {
+        self.accept_loop.abort();
+    }
+}
+
+fn now_epoch() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+impl FakePbs {
+    /// Starts a fake with the default configuration (401 answers delayed 3 s like PBS).
+    pub async fn start() -> std::io::Result<FakePbs> {
+        Self::start_with(FakePbsConfig::default()).await
+    }
+
+    /// Starts a fake with `config`.
+    pub async fn start_with(config: FakePbsConfig) -> std::io::Result<FakePbs> {
+        let io_err = |e: &dyn fmt::Display| std::io::Error::other(e.to_string());
+        let cert =
+            rcgen::generate_simple_self_signed(vec!["pbs-fake".to_owned(), "localhost".to_owned()])
+                .map_err(|e| io_err(&e))?;
+        let cert_der = cert.cert.der().clone();
+        let fingerprint = Fingerprint::of_der(cert_der.as_ref());
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+            rustls::pki_types::PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()),
+        );
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| io_err(&e))?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert_der], key)
+            .map_err(|e| io_err(&e))?;
+        let acceptor = TlsAcceptor::from(Arc::new(tls));
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+
+        let mut hmac_key = [0u8; 32];
+        hmac_key.copy_from_slice(&Sha256::digest(format!(
+            "{addr}{:?}{}",
+            Instant::now(),
+            std::process::id()
+        )));
+        let seed = config.seed;
+        let shared = Arc::new(Shared {
+            config,
+            state: Mutex::new(StateData::default()),
+            key: hmac_key,
+            logins: AtomicU64::new(0),
+            renewals: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            handshake_failures: AtomicU64::new(0),
+        });
+        if seed {
+            seed_data(&mut shared.lock());
+        }
+        let router = Router::new().fallback(handle).with_state(shared.clone());
+        let loop_shared = shared.clone();
+        let accept_loop = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                let router = router.clone();
+                let shared = loop_shared.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    };
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(router))
+                        .await;
+                });
+            }
+        });
+        Ok(FakePbs {
+            addr,
+            fingerprint,
+            shared,
+            accept_loop,
+        })
+    }
+
+    /// `https://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// The SHA-256 fingerprint of the server certificate.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+
+    /// The full-privilege token secret (id [`TOKEN_ID`]).
+    pub fn token_secret(&self) -> SecretString {
+        SecretString::from(TOKEN_SECRET)
+    }
+
+    /// The audit-only token secret (id [`AUDIT_TOKEN_ID`]).
+    pub fn audit_token_secret(&self) -> SecretString {
+        SecretString::from(AUDIT_TOKEN_SECRET)
+    }
+
+    /// The password of [`USER`].
+    pub fn password(&self) -> SecretString {
+        SecretString::from(PASSWORD)
+    }
+
+    /// A client builder for this fake: base URL, pinned fingerprint, the full token, fast polls.
+    pub fn client_builder(&self) -> ClientBuilder {
+        ClientBuilder::default()
+            .with_base_url(self.base_url())
+            .with_fingerprint(self.fingerprint)
+            .with_token(TOKEN_ID, self.token_secret())
+            .with_task_poll_interval(Duration::from_millis(50))
+            .with_timeout(Duration::from_secs(20))
+    }
+
+    /// Password logins served so far.
+    pub fn logins(&self) -> u64 {
+        self.shared.logins.load(Ordering::Relaxed)
+    }
+
+    /// Ticket renewals (a ticket presented as the password) served so far.
+    pub fn renewals(&self) -> u64 {
+        self.shared.renewals.load(Ordering::Relaxed)
+    }
+
+    /// HTTP requests served so far.
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// TLS handshakes that failed (e.g. the client refused the certificate).
+    pub fn handshake_failures(&self) -> u64 {
+        self.shared.handshake_failures.load(Ordering::Relaxed)
+    }
+
+    /// Answers the next request whose path contains `path_contains` with this raw status and
+    /// body (JSON content type, like PBS), e.g. garbage or a 503 with `Retry-After`.
+    pub fn inject_response(
+        &self,
+        path_contains: &str,
+        status: u16,
+        body: impl Into<Vec<u8>>,
+        retry_after: Option<u64>,
+    ) {
+        self.shared.lock().injected.push(Injected {
+            path_contains: path_contains.to_owned(),
+            status,
+            body: body.into(),
+            retry_after,
+        });
+    }
+
+    /// Adds a datastore.
+    pub fn add_datastore(&self, name: &str) {
+        self.shared
+            .lock()
+            .stores
+            .insert(name.to_owned(), new_store(None));
+    }
+
+    /// Adds a snapshot (creating its namespace chain; the store must exist).
+    pub fn add_snapshot(&self, store: &str, snapshot: FakeSnapshot) {
+        let mut st = self.shared.lock();
+        if let Some(s) = st.stores.get_mut(store) {
+            add_ns_chain(&mut s.namespaces, &snapshot.ns);
+            s.snapshots.push(snapshot);
+        }
+    }
+
+    /// The snapshots currently held for `store`.
+    pub fn snapshots(&self, store: &str) -> Vec<FakeSnapshot> {
+        self.shared
+            .lock()
+            .stores
+            .get(store)
+            .map(|s| s.snapshots.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn new_store(comment: Option<&str>) -> Store {
+    Store {
+        comment: comment.map(str::to_owned),
+        maintenance: None,
+        namespaces: BTreeSet::from([String::new()]),
+        snapshots: Vec::new(),
+        total: 4 << 40,
+        gc_upid: None,
+        gc_removed_bytes: 0,
+    }
+}
+
+fn add_ns_chain(set: &mut BTreeSet<String>, ns: &str) {
+    let mut cur = String::new();
+    for part in ns.split('/').filter(|p| !p.is_empty()) {
+        if !cur.is_empty() {
+            cur.push('/');
+        }
+        cur.push_str(part);
+        set.insert(cur.clone());
+    }
+}
+
+fn seed_data(st: &mut StateData) {
+    let mut store = new_store(Some("main store"));
+    let day = 86_400;
+    // 2024-03-31T02:00:00Z; 30 daily vm/100 snapshots, the oldest protected.
+    let newest = 1_711_850_400;
+    for d in 0..30 {
+        let mut s = FakeSnapshot::new("", "vm", "100", newest - d * day);
+        s.protected = d == 29;
+        if d % 7 == 0 {
+            s.verification = Some(("ok".to_owned(), "UPID:pbs:00000001:00000001:00000001:65F00000:verify_snapshot:store1\\x3a-vm-100:root@pam:".to_owned()));
+        }
+        if d == 0 {
+            s.comment = Some("before upgrade".to_owned());
+        }
+        store.snapshots.push(s);
+    }
+    for d in 0..5 {
+        store
+            .snapshots
+            .push(FakeSnapshot::new("", "ct", "200", newest - d * day + 600));
+    }
+    for d in 0..3 {
+        let mut s = FakeSnapshot::new("prod", "host", "nas", newest - d * day + 1200);
+        s.owner = "backup@pbs!nas".to_owned();
+        s.corrupt = d == 1;
+        store.snapshots.push(s);
+    }
+    store
+        .snapshots
+        .push(FakeSnapshot::new("prod/db", "vm", "300", newest + 1800));
+    for ns in ["prod", "prod/db", "dev"] {
+        add_ns_chain(&mut store.namespaces, ns);
+    }
+    st.stores.insert("store1".to_owned(), store);
+    let mut archive = new_store(None);
+    archive.maintenance = Some("type=read-only".to_owned());
+    st.stores.insert("archive".to_owned(), archive);
+
+    st.jobs.push(Job {
+        kind: "prune",
+        config: json!({"id": "daily-prune", "store": "store1", "schedule": "daily",
+            "keep-daily": 7, "keep-weekly": 4, "keep-monthly": 6, "comment": "main retention"}),
+        last_upid: Some(
+            "UPID:pbs:00000100:00000200:00000001:66090A00:prunejob:store1:root@pam:".to_owned(),
+        ),
+        last_state: Some("OK".to_owned()),
+        last_endtime: Some(newest + 3600),
+    });
+    st.jobs.push(Job {
+        kind: "verify",
+        config: json!({"id": "weekly-verify", "store": "store1", "schedule": "sat 03:00",
+            "ignore-verified": true, "outdated-after": 30, "ns": "", "max-depth": 7}),
+        last_upid: Some("UPID:pbs:00000100:00000200:00000002:66090B00:verificationjob:store1\\x3aweekly\\x2dverify:root@pam:".to_owned()),
+        last_state: Some("verification failed - please check the log for details".to_owned()),
+        last_endtime: Some(newest + 7200),
+    });
+    st.jobs.push(Job {
+        kind: "sync",
+        config: json!({"id": "offsite", "store": "store1", "remote": "offsite-pbs", "remote-store": "backup",
+            "schedule": "hourly", "remove-vanished": false, "group-filter": ["type:vm", "exclude:group:vm/999"],
+            "owner": "sync@pbs", "transfer-last": 3, "rate-in": "10MiB"}),
+        last_upid: None,
+        last_state: None,
+        last_endtime: None,
+    });
+}
+
+/// An error answer: status and PBS's plain-text message.
+struct ApiErr(StatusCode, String);
+
+fn bad_request(msg: impl Into<String>) -> ApiErr {
+    ApiErr(StatusCode::BAD_REQUEST, msg.into())
+}
+
+/// A success answer.
+struct Answer {
+    data: Value,
+    total: Option<u64>,
+    active: Option<bool>,
+}
+
+impl From<Value> for Answer {
+    fn from(data: Value) -> Self {
+        Answer {
+            data,
+            total: None,
+            active: None,
+        }
+    }
+}
+
+type Reply = Result<Answer, ApiErr>;
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json;charset=UTF-8")
+        .body(Body::from(body))
+        .unwrap_or_default()
+}
+
+fn pct_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[derive(Clone, Debug)]
+enum Identity {
+    Token { id: String, audit_only: bool },
+    Ticket { user: String },
+}
+
+impl Identity {
+    fn auth_id(&self) -> &str {
+        match self {
+            Identity::Token { id, .. } => id,
+            Identity::Ticket { user } => user,
+        }
+    }
+}
+
+/// Request parameters: query and body merged, JSON types kept.
+struct Params(Map<String, Value>);
+
+impl Params {
+    fn parse(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiErr> {
+        let mut map = Map::new();
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            let k = k.into_owned();
+            if k == "_dc" {
+                continue;
+            }
+            match map.get_mut(&k) {
+                Some(Value::Array(a)) => a.push(Value::String(v.into_owned())),
+                Some(prev) => {
+                    let p = prev.take();
+                    *prev = Value::Array(vec![p, Value::String(v.into_owned())]);
+                }
+                None => {
+                    map.insert(k, Value::String(v.into_owned()));
+                }
+            }
+        }
+        if !body.is_empty() {
+            if body.len() > 64 * 1024 {
+                return Err(bad_request("request body too large"));
+            }
+            let ct = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if ct.starts_with("application/json") {
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(Value::Object(o)) => map.extend(o),
+                    Ok(_) => {
+                        return Err(bad_request(
+                            "parameter verification errors\nbody: expected object",
+                        ));
+                    }
+                    Err(e) => return Err(bad_request(format!("unable to parse json body - {e}"))),
+                }
+            } else if ct.starts_with("application/x-www-form-urlencoded") {
+                for (k, v) in url::form_urlencoded::parse(body) {
+                    map.insert(k.into_owned(), Value::String(v.into_owned()));
+                }
+            } else {
+                return Err(bad_request("unsupported content type"));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    fn verr(name: &str, msg: &str) -> ApiErr {
+        bad_request(format!("parameter verification errors\n\n{name}: {msg}"))
+    }
+
+    fn str(&self, name: &str) -> Result<Option<String>, ApiErr> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Array(_)) => Err(bad_request("duplicate parameter.")),
+            Some(_) => Err(Self::verr(name, "Expected string value.")),
+        }
+    }
+
+    fn req_str(&self, name: &str) -> Result<String, ApiErr> {
+        self.str(name)?
+            .ok_or_else(|| Self::verr(name, "parameter is missing and it is not optional."))
+    }
+
+    fn int(&self, name: &str, min: i64) -> Result<Option<i64>, ApiErr> {
+        let v = match self.0.get(name) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .ok_or_else(|| Self::verr(name, "Expected integer value."))?,
+            Some(Value::String(s)) => s
+                .parse()
+                .map_err(|_| Self::verr(name, "Expected integer value."))?,
+            Some(Value::Array(_)) => return Err(bad_request("duplicate parameter.")),
+            Some(_) => return Err(Self::verr(name, "Expected integer value.")),
+        };
+        if v < min {
+            return Err(Self::verr(
+                name,
+                &format!("value must have a minimum value of {min}"),
+            ));
+        }
+        Ok(Some(v))
+    }
+
+    fn bool(&self, name: &str) -> Result<Option<bool>, ApiErr> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "1" | "on" | "yes" | "true" => Ok(Some(true)),
+                "0" | "off" | "no" | "false" => Ok(Some(false)),
+                _ => Err(Self::verr(name, "Unable to parse boolean option.")),
+            },
+            Some(_) => Err(Self::verr(name, "Expected boolean value.")),
+        }
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        match self.0.get(name) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn keep(&self) -> Result<KeepOptions, ApiErr> {
+        let k = |n: &str| -> Result<Option<u64>, ApiErr> {
+            Ok(self.int(n, 1)?.and_then(|v| u64::try_from(v).ok()))
+        };
+        Ok(KeepOptions {
+            keep_last: k("keep-last")?,
+            keep_hourly: k("keep-hourly")?,
+            keep_daily: k("keep-daily")?,
+            keep_weekly: k("keep-weekly")?,
+            keep_monthly: k("keep-monthly")?,
+            keep_yearly: k("keep-yearly")?,
+        })
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let injected = {
+        let mut st = shared.lock();
+        st.injected
+            .iter()
+            .position(|i| path.contains(&i.path_contains))
+            .map(|pos| st.injected.remove(pos))
+    };
+    if let Some(inj) = injected {
+        let mut resp = json_response(
+            StatusCode::from_u16(inj.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            inj.body,
+        );
+        if let Some(ra) = inj.retry_after
+            && let Ok(v) = header::HeaderValue::from_str(&ra.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let result = dispatch(
+        &shared,
+        &parts.method,
+        &path,
+        parts.uri.query(),
+        &parts.headers,
+        &body,
+    );
+    match result {
+        Ok(answer) => {
+            let mut data = answer.data;
+            let mut env = Map::new();
+            if shared.config.extra_fields {
+                add_extra_fields(&mut data);
+                env.insert("x-fake-envelope".to_owned(), json!({"ignored": true}));
+            }
+            env.insert("data".to_owned(), data);
+            if let Some(t) = answer.total {
+                env.insert("total".to_owned(), json!(t));
+            }
+            if let Some(a) = answer.active {
+                env.insert("active".to_owned(), json!(a));
+                env.insert("success".to_owned(), json!(1));
+            }
+            json_response(StatusCode::OK, Value::Object(env).to_string().into_bytes())
+        }
+        Err(ApiErr(status, msg)) => {
+            let delay = match status {
+                StatusCode::UNAUTHORIZED => shared.config.auth_failure_delay,
+                StatusCode::FORBIDDEN => shared.config.permission_failure_delay,
+                _ => Duration::ZERO,
+            };
+            if let Some(rest) = delay.checked_sub(started.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
+            json_response(status, msg.into_bytes())
+        }
+    }
+}
+
+fn add_extra_fields(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            o.insert(
+                "x-fake-future-field".to_owned(),
+                json!({"nested": [1, "two", null]}),
+            );
+        }
+        Value::Array(a) => a.iter_mut().for_each(add_extra_fields),
+        _ => {}
+    }
+}
+
+fn authenticate(shared: &Shared, method: &Method, headers: &HeaderMap) -> Result<Identity, ApiErr> {
+    let fail = |m: &str| {
+        ApiErr(
+            StatusCode::UNAUTHORIZED,
+            format!("authentication failed - {m}"),
+        )
+    };
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix("PBSAuthCookie="))
+        .next()
+        .map(str::to_owned);
+    if let Some(cookie) = cookie {
+        let ticket = pct_decode(&cookie).ok_or_else(|| fail("invalid ticket"))?;
+        let st = shared.lock();
+        let rec = st
+            .tickets
+            .get(&ticket)
+            .ok_or_else(|| fail("invalid ticket"))?;
+        if rec.issued.elapsed() >= shared.config.ticket_lifetime {
+            return Err(fail("ticket expired"));
+        }
+        if method != Method::GET {
+            let csrf = headers
+                .get("CSRFPreventionToken")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| fail("missing CSRF prevention token"))?;
+            if csrf != rec.csrf {
+                return Err(fail("invalid CSRF prevention token"));
+            }
+        }
+        return Ok(Identity::Ticket {
+            user: rec.user.clone(),
+        });
+    }
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| fail("no authentication credentials provided."))?;
+    let rest = auth
+        .strip_prefix("PBSAPIToken=")
+        .or_else(|| auth.strip_prefix("PBSAPIToken "))
+        .ok_or_else(|| fail("invalid authorization header"))?;
+    let (id, secret) = rest.split_once(':').ok_or_else(|| fail("invalid token"))?;
+    let secret = pct_decode(secret).ok_or_else(|| fail("invalid token"))?;
+    match (id, secret.as_str()) {
+        (TOKEN_ID, TOKEN_SECRET) => Ok(Identity::Token {
+            id: id.to_owned(),
+            audit_only: false,
+        }),
+        (AUDIT_TOKEN_ID, AUDIT_TOKEN_SECRET) => Ok(Identity::Token {
+            id: id.to_owned(),
+            audit_only: true,
+        }),
+        _ => Err(fail("invalid API token")),
+    }
+}
+
+fn create_ticket(shared: &Shared, params: &Params) -> Reply {
+    let fail = || {
+        ApiErr(
+            StatusCode::UNAUTHORIZED,
+            "permission check failed.".to_owned(),
+        )
+    };
+    let username = params.req_str("username")?;
+    let password = params.req_str("password")?;
+    let mut st = shared.lock();
+    let renewing = st
+        .tickets
+        .get(&password)
+        .is_some_and(|r| r.user == username && r.issued.elapsed() < shared.config.ticket_lifetime);
+    if renewing {
+        shared.renewals.fetch_add(1, Ordering::Relaxed);
+    } else if username == USER && password == PASSWORD {
+        shared.logins.fetch_add(1, Ordering::Relaxed);
+    } else {
+        return Err(fail());
+    }
+    let epoch = now_epoch();
+    let n = st.tickets.len();
+    let data = format!("PBS:{username}:{epoch:08X}");
+    let sig = hex::encode(Sha256::digest(
+        [&shared.key[..], data.as_bytes(), &n.to_le_bytes()].concat(),
+    ));
+    let ticket = format!("{data}::{sig}");
+    let csrf = format!(
+        "{epoch:08X}:{}",
+        &hex::encode(Sha256::digest(
+            [&shared.key[..], ticket.as_bytes()].concat()
+        ))[..43]
+    );
+    st.tickets.insert(
+        ticket.clone(),
+        TicketRecord {
+            user: username.clone(),
+            issued: Instant::now(),
+            csrf: csrf.clone(),
+        },
+    );
+    Ok(json!({"username": username, "ticket": ticket, "CSRFPreventionToken": csrf}).into())
+}
+
+fn dispatch(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Reply {
+    let not_found = || ApiErr(StatusCode::NOT_FOUND, format!("Path '{path}' not found."));
+    let Some(rest) = path.strip_prefix("/api2/json/") else {
+        if path.starts_with("/api2/") {
+            return Err(bad_request("Unsupported output format"));
+        }
+        return Err(not_found());
+    };
+    let segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| pct_decode(s).ok_or_else(not_found))
+        .collect::<Result<_, _>>()?;
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let params = Params::parse(query, headers, body)?;
+    let m = method.clone();
+    match (&m, segs.as_slice()) {
+        (&Method::GET, ["ping"]) => return Ok(json!({"pong": true}).into()),
+        (&Method::POST, ["access", "ticket"]) => return create_ticket(shared, &params),
+        _ => {}
+    }
+    let who = authenticate(shared, method, headers)?;
+    if m != Method::GET
+        && matches!(
+            who,
+            Identity::Token {
+                audit_only: true,
+                ..
+            }
+        )
+    {
+        return Err(ApiErr(
+            StatusCode::FORBIDDEN,
+            "permission check failed".to_owned(),
+        ));
+    }
+    let mut st = shared.lock();
+    let cfg = &shared.config;
+    match (&m, segs.as_slice()) {
+        (&Method::GET, ["version"]) => {
+            Ok(json!({"version": "3.2", "release": "4", "repoid": "4940514b"}).into())
+        }
+        (&Method::GET, ["admin", "datastore"]) => {
+            let mut names: Vec<&String> = st.stores.keys().collect();
+            names.sort();
+            Ok(Value::Array(
+                names
+                    .into_iter()
+                    .map(|n| {
+                        let s = &st.stores[n];
+                        let mut v = json!({"store": n, "comment": s.comment});
+                        if let Some(mm) = &s.maintenance {
+                            v["maintenance"] = json!(mm);
+                        }
+                        v
+                    })
+                    .collect(),
+            )
+            .into())
+        }
+        (&Method::GET, ["status", "datastore-usage"]) => {
+            let mut names: Vec<&String> = st.stores.keys().collect();
+            names.sort();
+            Ok(Value::Array(
+                names
+                    .into_iter()
+                    .map(|n| usage_json(n, &st.stores[n]))
+                    .collect(),
+            )
+            .into())
+        }
+        (_, ["admin", "datastore", store, rest @ ..]) => {
+            let store = (*store).to_owned();
+            if !st.stores.contains_key(&store) {
+                return Err(bad_request(format!("datastore '{store}' does not exist")));
+            }
+            datastore_endpoint(&mut st, cfg, &who, &m, &store, rest, &params)
+                .ok_or_else(not_found)?
+        }
+        (&Method::GET, ["nodes", "localhost", "tasks"]) => list_tasks(&st, &params),
+        (_, ["nodes", "localhost", "tasks", upid, rest @ ..]) => {
+            let pos = st
+                .tasks
+                .iter()
+                .position(|t| t.upid.to_string() == *upid)
+                .ok_or_else(|| bad_request(format!("no such task '{upid}'")))?;
+            match (&m, rest) {
+                (&Method::GET, ["status"]) => Ok(task_status_json(&st.tasks[pos]).into()),
+                (&Method::GET, ["log"]) => task_log(&st.tasks[pos], &params),
+                (&Method::DELETE, []) => {
+                    let t = &mut st.tasks[pos];
+                    if t.running() {
+                        t.aborted_at = Some(now_epoch());
+                    }
+                    Ok(Value::Null.into())
+                }
+                _ => Err(not_found()),
+            }
+        }
+        (&Method::GET, ["admin", kind @ ("prune" | "verify" | "sync")]) => {
+            let store = params.str("store")?;
+            let items: Vec<Value> = st
+                .jobs
+                .iter()
+                .filter(|j| j.kind == *kind)
+                .filter(|j| store.as_deref().is_none_or(|s| j.config["store"] == s))
+                .map(|j| job_json(&st, j))
+                .collect();
+            Ok(Value::Array(items).into())
+        }
+        (&Method::POST, ["admin", kind @ ("prune" | "verify" | "sync"), id, "run"]) => {
+            let pos = st
+                .jobs
+                .iter()
+                .position(|j| j.kind == *kind && j.config["id"] == *id)
+                .ok_or_else(|| bad_request(format!("job '{id}' does not exist")))?;
+            let store = st.jobs[pos].config["store"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let (wtype, wid) = match *kind {
+                "prune" => ("prunejob", store),
+                "verify" => ("verificationjob", format!("{store}:{id}")),
+                _ => ("syncjob", format!("offsite-pbs:backup:{store}:{id}")),
+            };
+            let upid = new_task(
+                &mut st,
+                cfg,
+                wtype,
+                &wid,
+                who.auth_id(),
+                vec![format!("starting {wtype} {id}")],
+                TaskState::Ok,
+            );
+            st.jobs[pos].last_upid = Some(upid.to_string());
+            Ok(json!(upid.to_string()).into())
+        }
+        _ => Err(not_found()),
+    }
+}
+
+fn usage_json(name: &str, s: &Store) -> Value {
+    let used = used_bytes(s);
+    let history: Vec<Value> = (0..10)
+        .map(|i| {
+            if i == 3 {
+                Value::Null
+            } else {
+                json!((used as f64 / s.total as f64) * (0.5 + f64::from(i) / 20.0))
+            }
+        })
+        .collect();
+    json!({"store": name, "total": s.total, "used": used, "avail": s.total - used,
+        "history": history, "history-start": 1_709_251_200u64, "history-delta": 259_200,
+        "estimated-full-date": 1_893_456_000i64, "gc-status": gc_status_json(s)})
+}
+
+fn used_bytes(s: &Store) -> u64 {
+    (s.snapshots.iter().map(FakeSnapshot::size).sum::<u64>() / 4).min(s.total)
+}
+
+fn gc_status_json(s: &Store) -> Value {
+    let used = used_bytes(s);
+    json!({"upid": s.gc_upid, "index-file-count": s.snapshots.len(), "index-data-bytes": used * 4,
+        "disk-bytes": used, "disk-chunks": used >> 22, "removed-bytes": s.gc_removed_bytes,
+        "removed-chunks": s.gc_removed_bytes >> 22, "pending-bytes": 0, "pending-chunks": 0,
+        "removed-bad": 0, "still-bad": 0})
+}
+
+fn ns_depth(ns: &str) -> usize {
+    ns.split('/').filter(|p| !p.is_empty()).count()
+}
+
+fn ns_below(ns: &str, parent: &str, max_depth: usize) -> bool {
+    let inside = parent.is_empty() || ns == parent || ns.starts_with(&format!("{parent}/"));
+    inside && ns_depth(ns) - ns_depth(parent).min(ns_depth(ns)) <= max_depth
+}
+
+fn datastore_endpoint(
+    st: &mut StateData,
+    cfg: &FakePbsConfig,
+    who: &Identity,
+    m: &Method,
+    store: &str,
+    rest: &[&str],
+    params: &Params,
+) -> Option<Reply> {
+    let ns_param = |p: &Params| -> Result<String, ApiErr> { Ok(p.str("ns")?.unwrap_or_default()) };
+    let check_ns = |s: &Store, ns: &str| -> Result<(), ApiErr> {
+        if s.namespaces.contains(ns) {
+            Ok(())
+        } else {
+            Err(bad_request(format!("namespace '{ns}' does not exist")))
+        }
+    };
+    let reply = (|| -> Reply {
+        let s = st
+            .stores
+            .get(store)
+            .ok_or_else(|| bad_request("datastore vanished"))?;
+        match (m, rest) {
+            (&Method::GET, ["status"]) => {
+                let used = used_bytes(s);
+                let mut v = json!({"total": s.total, "used": used, "avail": s.total - used});
+                if params.bool("verbose")?.unwrap_or(false) {
+                    v["gc-status"] = gc_status_json(s);
+                    let mut counts = Map::new();
+                    for t in ["vm", "ct", "host"] {
+                        let snaps: Vec<_> =
+                            s.snapshots.iter().filter(|x| x.backup_type == t).collect();
+                        let groups: BTreeSet<_> =
+                            snaps.iter().map(|x| (&x.ns, &x.backup_id)).collect();
+                        counts.insert(
+                            t.to_owned(),
+                            json!({"groups": groups.len(), "snapshots": snaps.len()}),
+                        );
+                    }
+                    v["counts"] = Value::Object(counts);
+                }
+                Ok(v.into())
+            }
+            (&Method::GET, ["namespace"]) => {
+                let parent = params.str("parent")?.unwrap_or_default();
+                check_ns(s, &parent)?;
+                let depth = params.int("max-depth", 0)?.unwrap_or(7);
+                if depth > 7 {
+                    return Err(Params::verr(
+                        "max-depth",
+                        "value must have a maximum value of 7",
+                    ));
+                }
+                let depth = usize::try_from(depth).unwrap_or(7);
+                Ok(Value::Array(
+                    s.namespaces
+                        .iter()
+                        .filter(|ns| ns_below(ns, &parent, depth))
+                        .map(|ns| json!({"ns": ns}))
+                        .collect(),
+                )
+                .into())
+            }
+            (&Method::GET, ["groups"]) => {
+                let ns = ns_param(params)?;
+                check_ns(s, &ns)?;
+                let mut groups: Vec<(String, String)> = s
+                    .snapshots
+                    .iter()
+                    .filter(|x| x.ns == ns)
+                    .map(|x| (x.backup_type.clone(), x.backup_id.clone()))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                groups.sort();
+                let items = groups
+                    .iter()
+                    .filter_map(|(t, id)| {
+                        let snaps: Vec<&FakeSnapshot> = s
+                            .snapshots
+                            .iter()
+                            .filter(|x| x.ns == ns && &x.backup_type == t && &x.backup_id == id)
+                            .collect();
+                        let last = snaps.iter().filter(|x| x.finished).max_by_key(|x| x.time)?;
+                        Some(
+                            json!({"backup-type": t, "backup-id": id, "last-backup": last.time,
+                            "backup-count": snaps.len(), "owner": last.owner,
+                            "files": last.files.iter().map(|f| f.0.clone()).collect::<Vec<_>>()}),
+                        )
+                    })
+                    .collect();
+                Ok(Value::Array(items).into())
+            }
+            (&Method::GET, ["snapshots"]) => {
+                let ns = ns_param(params)?;
+                check_ns(s, &ns)?;
+                let bt = params.str("backup-type")?;
+                let bid = params.str("backup-id")?;
+                let mut snaps: Vec<&FakeSnapshot> = s
+                    .snapshots
+                    .iter()
+                    .filter(|x| x.ns == ns)
+                    .filter(|x| bt.as_ref().is_none_or(|t| &x.backup_type == t))
+                    .filter(|x| bid.as_ref().is_none_or(|i| &x.backup_id == i))
+                    .collect();
+                snaps.sort_by_key(|x| (x.backup_type.clone(), x.backup_id.clone(), x.time));
+                Ok(Value::Array(snaps.iter().map(|x| x.json()).collect()).into())
+            }
+            (&Method::GET, ["files"]) => {
+                let ns = ns_param(params)?;
+                let t = params.req_str("backup-type")?;
+                let id = params.req_str("backup-id")?;
+                let time = params.int("backup-time", 0)?.ok_or_else(|| {
+                    Params::verr(
+                        "backup-time",
+                        "parameter is missing and it is not optional.",
+                    )
+                })?;
+                let snap = s
+                    .snapshots
+                    .iter()
+                    .find(|x| {
+                        x.ns == ns && x.backup_type == t && x.backup_id == id && x.time == time
+                    })
+                    .ok_or_else(|| {
+                        bad_request(format!("snapshot {t}/{id}/{time} does not exist"))
+                    })?;
+                Ok(snap.json()["files"].clone().into())
+            }
+            (&Method::GET, ["gc"]) => {
+                let mut v = gc_status_json(s);
+                v["store"] = json!(store);
+                v["schedule"] = json!("daily");
+                v["next-run"] = json!(now_epoch() + 3600);
+                if let Some(upid) = &s.gc_upid
+                    && let Some(t) = st.tasks.iter().find(|t| &t.upid.to_string() == upid)
+                {
+                    if let Some(state) = t.state() {
+                        v["last-run-state"] = json!(state.to_string());
+                    }
+                    if let Some(end) = t.endtime() {
+                        v["last-run-endtime"] = json!(end);
+                        v["duration"] = json!(end - t.upid.starttime);
+                    }
+                }
+                Ok(v.into())
+            }
+            _ => Err(ApiErr(StatusCode::IM_A_TEAPOT, String::new())),
+        }
+    })();
+    match reply {
+        Err(ApiErr(StatusCode::IM_A_TEAPOT, _)) => {}
+        other => return Some(other),
+    }
+    // Writes.
+    let reply = (|| -> Reply {
+        match (m, rest) {
+            (&Method::POST, ["prune"]) => prune_group(st, cfg, store, params),
+            (&Method::POST, ["prune-datastore"]) => prune_datastore(st, cfg, who, store, params),
+            (&Method::POST, ["verify"]) => verify(st, cfg, who, store, params),
+            (&Method::POST, ["gc"]) => {
+                let running = st.tasks.iter().any(|t| {
+                    t.running()
+                        && t.upid.worker_type == "garbage_collection"
+                        && t.upid.worker_id.as_deref() == Some(store)
+                });
+                if running {
+                    return Err(bad_request(
+                        "unable to start garbage collection job on datastore store1 - already running",
+                    ));
+                }
+                let upid = new_task(
+                    st,
+                    cfg,
+                    "garbage_collection",
+                    store,
+                    who.auth_id(),
+                    vec![
+                        "starting garbage collection on store store1".to_owned(),
+                        "Start GC phase1 (mark used chunks)".to_owned(),
+                        "Start GC phase2 (sweep unused chunks)".to_owned(),
+                    ],
+                    TaskState::Ok,
+                );
+                if let Some(s) = st.stores.get_mut(store) {
+                    s.gc_upid = Some(upid.to_string());
+                    s.gc_removed_bytes += 1 << 24;
+                }
+                Ok(json!(upid.to_string()).into())
+            }
+            _ => Err(ApiErr(StatusCode::IM_A_TEAPOT, String::new())),
+        }
+    })();
+    match reply {
+        Err(ApiErr(StatusCode::IM_A_TEAPOT, _)) => None,
+        other => Some(other),
+    }
+}
+
+fn group_items(s: &Store, ns: &str, t: &str, id: &str) -> Vec<(usize, PruneItem)> {
+    s.snapshots
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.ns == ns && x.backup_type == t && x.backup_id == id)
+        .map(|(i, x)| {
+            (
+                i,
+                PruneItem {
+                    time: x.time,
+                    finished: x.finished,
+                    protected: x.protected,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Runs the selection on one group; returns (snapshot index, mark) oldest first.
+fn select(
+    s: &Store,
+    ns: &str,
+    t: &str,
+    id: &str,
+    keep: &KeepOptions,
+    tz: &TimeZone,
+) -> Vec<(usize, PruneMark)> {
+    let items = group_items(s, ns, t, id);
+    let plain: Vec<PruneItem> = items.iter().map(|x| x.1).collect();
+    let marks = if keep.keeps_something() {
+        compute_prune_marks(&plain, keep, tz)
+    } else {
+        plain
+            .iter()
+            .map(|p| {
+                if p.protected {
+                    PruneMark::Protected
+                } else {
+                    PruneMark::Keep
+                }
+            })
+            .collect()
+    };
+    let mut out: Vec<(usize, PruneMark)> = items.iter().map(|x| x.0).zip(marks).collect();
+    out.sort_by_key(|(i, _)| s.snapshots[*i].time);
+    out
+}
+
+fn remove_indices(s: &mut Store, mut idx: Vec<usize>) {
+    idx.sort_unstable();
+    for i in idx.into_iter().rev() {
+        s.snapshots.remove(i);
+    }
+}
+
+fn prune_group(st: &mut StateData, cfg: &FakePbsConfig, store: &str, params: &Params) -> Reply {
+    let t = params.req_str("backup-type")?;
+    let id = params.req_str("backup-id")?;
+    let ns = params.str("ns")?.unwrap_or_default();
+    let dry_run = params.bool("dry-run")?.unwrap_or(false);
+    let keep = params.keep()?;
+    let s = st
+        .stores
+        .get_mut(store)
+        .ok_or_else(|| bad_request("no store"))?;
+    let sel = select(s, &ns, &t, &id, &keep, &cfg.time_zone);
+    if sel.is_empty() {
+        return Err(bad_request(format!(
+            "backup group '{t}/{id}' does not exist"
+        )));
+    }
+    let out: Vec<Value> = sel
+        .iter()
+        .map(|(i, mark)| {
+            let x = &s.snapshots[*i];
+            let mut v = json!({"backup-type": x.backup_type, "backup-id": x.backup_id, "backup-time": x.time,
+                "keep": mark.keep(), "protected": *mark == PruneMark::Protected});
+            if dry_run && !ns.is_empty() {
+                v["ns"] = json!(ns);
+            }
+            v
+        })
+        .collect();
+    if !dry_run {
+        remove_indices(
+            s,
+            sel.iter()
+                .filter(|(_, m)| !m.keep())
+                .map(|(i, _)| *i)
+                .collect(),
+        );
+    }
+    Ok(Value::Array(out).into())
+}
+
+fn prune_datastore(
+    st: &mut StateData,
+    cfg: &FakePbsConfig,
+    who: &Identity,
+    store: &str,
+    params: &Params,
+) -> Reply {
+    let keep = params.keep()?;
+    let ns = params.str("ns")?.unwrap_or_default();
+    let depth = usize::try_from(params.int("max-depth", 0)?.unwrap_or(7)).unwrap_or(7);
+    let dry_run = params.bool("dry-run")?.unwrap_or(false);
+    let s = st
+        .stores
+        .get_mut(store)
+        .ok_or_else(|| bad_request("no store"))?;
+    let groups: BTreeSet<(String, String, String)> = s
+        .snapshots
+        .iter()
+        .filter(|x| ns_below(&x.ns, &ns, depth))
+        .map(|x| (x.ns.clone(), x.backup_type.clone(), x.backup_id.clone()))
+        .collect();
+    let mut log = vec![format!(
+        "Starting datastore prune on datastore '{store}', root namespace"
+    )];
+    if !keep.keeps_something() {
+        log.push("No prune selection - keeping all files.".to_owned());
+    }
+    let mut remove = Vec::new();
+    let would = if dry_run { "would " } else { "" };
+    for (gns, t, id) in &groups {
+        log.push(format!("Pruning group {gns}:\"{t}/{id}\""));
+        for (i, mark) in select(s, gns, t, id, &keep, &cfg.time_zone) {
+            let word = match mark {
+                PruneMark::Protected => "protected",
+                PruneMark::Keep | PruneMark::KeepPartial => "keep",
+                PruneMark::Remove => "remove",
+            };
+            let x = &s.snapshots[i];
+            let time = jiff::Timestamp::from_second(x.time)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            log.push(format!("{would}{word} {t}/{id}/{time}"));
+            if mark == PruneMark::Remove {
+                remove.push(i);
+            }
+        }
+    }
+    if !dry_run {
+        remove_indices(s, remove);
+    }
+    let wid = if ns.is_empty() {
+        store.to_owned()
+    } else {
+        format!("{store}:{ns}")
+    };
+    let upid = new_task(st, cfg, "prune", &wid, who.auth_id(), log, TaskState::Ok);
+    Ok(json!(upid.to_string()).into())
+}
+
+fn verify(
+    st: &mut StateData,
+    cfg: &FakePbsConfig,
+    who: &Identity,
+    store: &str,
+    params: &Params,
+) -> Reply {
+    let ns = params.str("ns")?.unwrap_or_default();
+    let bt = params.str("backup-type")?;
+    let bid = params.str("backup-id")?;
+    let btime = params.int("backup-time", 0)?;
+    let ignore_verified = params.bool("ignore-verified")?.unwrap_or(true);
+    let _outdated = params.int("outdated-after", 0)?;
+    let depth = usize::try_from(params.int("max-depth", 0)?.unwrap_or(7)).unwrap_or(7);
+    let (wtype, wid) = match (&bt, &bid, btime) {
+        (Some(t), Some(id), Some(time)) => (
+            "verify_snapshot",
+            format!("{store}:{ns}/{t}/{id}/{time:08X}"),
+        ),
+        (Some(t), Some(id), None) => ("verify_group", format!("{store}:{ns}/{t}/{id}")),
+        (None, None, None) => (
+            "verify",
+            if ns.is_empty() {
+                store.to_owned()
+            } else {
+                format!("{store}:{ns}")
+            },
+        ),
+        _ => {
+            return Err(bad_request(
+                "parameter verification errors\n\nbackup-id: incomplete snapshot selector",
+            ));
+        }
+    };
+    let task_id = st.next_task_id;
+    let upid = make_upid(task_id, wtype, &wid, who.auth_id());
+    let s = st
+        .stores
+        .get_mut(store)
+        .ok_or_else(|| bad_request("no store"))?;
+    let mut log = vec![format!("verify datastore {store}")];
+    let mut failed = 0;
+    for x in s.snapshots.iter_mut().filter(|x| {
+        (if bt.is_some() {
+            x.ns == ns
+        } else {
+            ns_below(&x.ns, &ns, depth)
+        }) && bt.as_ref().is_none_or(|t| &x.backup_type == t)
+            && bid.as_ref().is_none_or(|i| &x.backup_id == i)
+            && btime.is_none_or(|t| x.time == t)
+    }) {
+        if ignore_verified && x.verification.as_ref().is_some_and(|v| v.0 == "ok") {
+            log.push(format!(
+                "SKIPPED: verify {store}:{}/{}/{} (recently verified)",
+                x.backup_type, x.backup_id, x.time
+            ));
+            continue;
+        }
+        let state = if x.corrupt { "failed" } else { "ok" };
+        if x.corrupt {
+            failed += 1;
+            log.push(format!(
+                "verify {}/{}/{} failed: chunk checksum mismatch",
+                x.backup_type, x.backup_id, x.time
+            ));
+        }
+        x.verification = Some((state.to_owned(), upid.to_string()));
+    }
+    let result = if failed > 0 {
+        log.push(format!(
+            "Failed to verify the following snapshots/groups: {failed}"
+        ));
+        TaskState::Error("verification failed - please check the log for details".to_owned())
+    } else {
+        TaskState::Ok
+    };
+    let upid = new_task(st, cfg, wtype, &wid, who.auth_id(), log, result);
+    Ok(json!(upid.to_string()).into())
+}
+
+fn make_upid(task_id: u64, wtype: &str, wid: &str, auth_id: &str) -> Upid {
+    Upid::new(
+        "pbs",
+        0x4F37,
+        0x0039_E469,
+        task_id,
+        now_epoch(),
+        wtype,
+        (!wid.is_empty()).then(|| wid.to_owned()),
+        auth_id,
+    )
+}
+
+fn new_task(
+    st: &mut StateData,
+    cfg: &FakePbsConfig,
+    wtype: &str,
+    wid: &str,
+    auth_id: &str,
+    log: Vec<String>,
+    result: TaskState,
+) -> Upid {
+    let upid = make_upid(st.next_task_id, wtype, wid, auth_id);
+    st.next_task_id += 1;
+    st.tasks.push(Task {
+        upid: upid.clone(),
+        started: Instant::now(),
+        duration: cfg.task_duration,
+        log,
+        result,
+        aborted_at: None,
+    });
+    upid
+}
+
+fn task_status_json(t: &Task) -> Value {
+    let u = &t.upid;
+    let (user, token) = match u.auth_id.split_once('!') {
+        Some((user, token)) => (user.to_owned(), Some(token.to_owned())),
+        None => (u.auth_id.clone(), None),
+    };
+    let mut v = json!({"upid": u.to_string(), "node": "localhost", "pid": u.pid, "pstart": u.pstart,
+        "starttime": u.starttime, "type": u.worker_type, "id": u.worker_id, "user": user,
+        "status": if t.running() { "running" } else { "stopped" }});
+    if let Some(token) = token {
+        v["tokenid"] = json!(token);
+    }
+    if let Some(state) = t.state() {
+        v["exitstatus"] = json!(state.to_string());
+    }
+    v
+}
+
+fn task_list_json(t: &Task) -> Value {
+    let u = &t.upid;
+    let mut v = json!({"upid": u.to_string(), "node": "localhost", "pid": u.pid, "pstart": u.pstart,
+        "starttime": u.starttime, "worker_type": u.worker_type, "worker_id": u.worker_id, "user": u.auth_id});
+    if let (Some(end), Some(state)) = (t.endtime(), t.state()) {
+        v["endtime"] = json!(end);
+        v["status"] = json!(state.to_string());
+    }
+    v
+}
+
+fn list_tasks(st: &StateData, params: &Params) -> Reply {
+    let start = usize::try_from(params.int("start", 0)?.unwrap_or(0)).unwrap_or(0);
+    let limit = usize::try_from(params.int("limit", 0)?.unwrap_or(50)).unwrap_or(50);
+    let running = params.bool("running")?.unwrap_or(false);
+    let errors = params.bool("errors")?.unwrap_or(false);
+    let store = params.str("store")?;
+    let typefilter = params.str("typefilter")?;
+    let statusfilter = params.list("statusfilter");
+    let matching: Vec<&Task> = st
+        .tasks
+        .iter()
+        .rev()
+        .filter(|t| !running || t.running())
+        .filter(|t| !errors || matches!(t.state(), Some(TaskState::Error(_))))
+        .filter(|t| {
+            typefilter
+                .as_ref()
+                .is_none_or(|f| t.upid.worker_type.contains(f.as_str()))
+        })
+        .filter(|t| {
+            store.as_ref().is_none_or(|s| {
+                t.upid
+                    .worker_id
+                    .as_deref()
+                    .is_some_and(|w| w == s || w.starts_with(&format!("{s}:")))
+            })
+        })
+        .filter(|t| {
+            statusfilter.is_empty()
+                || t.state().is_some_and(|s| {
+                    let kind = match s {
+                        TaskState::Ok => "ok",
+                        TaskState::Warnings(_) => "warning",
+                        TaskState::Unknown => "unknown",
+                        TaskState::Error(_) => "error",
+                    };
+                    statusfilter.iter().any(|f| f == kind)
+                })
+        })
+        .collect();
+    let total = matching.len() as u64;
+    let page: Vec<Value> = matching
+        .into_iter()
+        .skip(start)
+        .take(if limit == 0 { usize::MAX } else { limit })
+        .map(task_list_json)
+        .collect();
+    Ok(Answer {
+        data: Value::Array(page),
+        total: Some(total),
+        active: None,
+    })
+}
+
+fn task_log(t: &Task, params: &Params) -> Reply {
+    let start = params.int("start", 0)?.unwrap_or(0);
+    let limit = usize::try_from(params.int("limit", 0)?.unwrap_or(50)).unwrap_or(50);
+    let test_status = params.bool("test-status")?.unwrap_or(false);
+    let mut lines = t.log.clone();
+    if let Some(state) = t.state() {
+        lines.push(match state {
+            TaskState::Ok => "TASK OK".to_owned(),
+            TaskState::Warnings(n) => format!("TASK WARNINGS: {n}"),
+            TaskState::Unknown => "TASK unknown".to_owned(),
+            TaskState::Error(m) => format!("TASK ERROR: {m}"),
+        });
+    }
+    let total = lines.len() as u64;
+    let data: Vec<Value> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| (i as i64 + 1, l))
+        .filter(|(n, _)| *n >= start)
+        .take(if limit == 0 { usize::MAX } else { limit })
+        .map(|(n, l)| json!({"n": n, "t": l}))
+        .collect();
+    Ok(Answer {
+        data: Value::Array(data),
+        total: Some(total),
+        active: test_status.then(|| t.running()),
+    })
+}
+
+fn job_json(st: &StateData, j: &Job) -> Value {
+    let mut v = j.config.clone();
+    let mut state = j.last_state.clone();
+    let mut end = j.last_endtime;
+    if let Some(upid) = &j.last_upid
+        && let Some(t) = st.tasks.iter().find(|t| &t.upid.to_string() == upid)
+    {
+        state = t.state().map(|s| s.to_string());
+        end = t.endtime();
+    }
+    if let Some(upid) = &j.last_upid {
+        v["last-run-upid"] = json!(upid);
+    }
+    if let Some(s) = state {
+        v["last-run-state"] = json!(s);
+    }
+    if let Some(e) = end {
+        v["last-run-endtime"] = json!(e);
+        v["next-run"] = json!(e + 86_400);
+    }
+    v
+}

@@ -1,0 +1,269 @@
+//! The only module that talks HTTP (reqwest): auth headers, ticket renewal, retries, errors.
+
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderValue, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use tracing::Instrument;
+use url::Url;
+
+use crate::auth::{Credentials, encode_component};
+use crate::error::{Error, Result};
+
+/// A valid ticket and its CSRF token.
+struct Ticket {
+    ticket: SecretString,
+    csrf: SecretString,
+    obtained: Instant,
+}
+
+#[derive(Deserialize)]
+struct TicketAnswer {
+    ticket: SecretString,
+    #[serde(rename = "CSRFPreventionToken")]
+    csrf: SecretString,
+}
+
+pub(crate) struct Transport {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: Url,
+    pub(crate) credentials: Credentials,
+    pub(crate) ticket_renew_after: Duration,
+    pub(crate) max_retries: usize,
+    pub(crate) max_retry_delay: Duration,
+    ticket: Mutex<Option<Ticket>>,
+}
+
+impl Transport {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        base: Url,
+        credentials: Credentials,
+        ticket_renew_after: Duration,
+        max_retries: usize,
+        max_retry_delay: Duration,
+    ) -> Self {
+        Transport {
+            http,
+            base,
+            credentials,
+            ticket_renew_after,
+            max_retries,
+            max_retry_delay,
+            ticket: Mutex::new(None),
+        }
+    }
+
+    /// Sends a request and returns the body of a 2xx answer. GETs are retried on transport
+    /// errors, 429 and 502-504 (honouring `Retry-After`); writes are sent once.
+    pub(crate) async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>> {
+        let endpoint = format!("{method} /{path}");
+        let span = tracing::debug_span!("pbs_request", method = %method, path = %path);
+        let once = || self.request_authenticated(&method, path, query, body, &endpoint);
+        if method == Method::GET && self.max_retries > 0 {
+            let max_delay = self.max_retry_delay;
+            once.retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(200))
+                    .with_max_delay(max_delay)
+                    .with_max_times(self.max_retries)
+                    .with_total_delay(Some(max_delay * 3)),
+            )
+            .sleep(tokio::time::sleep)
+            .when(Error::is_retryable)
+            .adjust(move |e, d| match (e.retry_after(), d) {
+                (Some(ra), Some(_)) => Some(ra.min(max_delay)),
+                (_, d) => d,
+            })
+            .notify(|e, d| tracing::debug!(error = %e, delay = ?d, "retrying"))
+            .instrument(span)
+            .await
+        } else {
+            once().instrument(span).await
+        }
+    }
+
+    async fn request_authenticated(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        endpoint: &str,
+    ) -> Result<Vec<u8>> {
+        match self.send(method, path, query, body, endpoint).await {
+            // An expired or revoked ticket: log in again with the password, once.
+            Err(e) if e.is_auth() && matches!(self.credentials, Credentials::Password { .. }) => {
+                tracing::debug!("ticket rejected, logging in again");
+                *self.ticket.lock().await = None;
+                self.send(method, path, query, body, endpoint).await
+            }
+            other => other,
+        }
+    }
+
+    fn url(&self, path: &str, query: &[(&str, String)]) -> Result<Url> {
+        let mut url = self
+            .base
+            .join(path)
+            .map_err(|e| Error::config(format!("bad path {path:?}: {e}")))?;
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    async fn send(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        endpoint: &str,
+    ) -> Result<Vec<u8>> {
+        let mut req = self.http.request(method.clone(), self.url(path, query)?);
+        if let Some(header) = self.credentials.token_header() {
+            req = req.header(AUTHORIZATION, secret_header(&header)?);
+        } else {
+            let (cookie, csrf) = self.ticket_headers().await?;
+            req = req.header(COOKIE, cookie);
+            if method != Method::GET {
+                req = req.header("CSRFPreventionToken", csrf);
+            }
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.map_err(|e| transport_error(endpoint, e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(endpoint, e))?;
+        tracing::debug!(status = status.as_u16(), len = bytes.len(), "answer");
+        if status.is_success() {
+            Ok(bytes.to_vec())
+        } else {
+            Err(Error::from_response(
+                endpoint,
+                status.as_u16(),
+                &bytes,
+                retry_after,
+            ))
+        }
+    }
+
+    /// The cookie and CSRF header values, logging in or renewing the ticket when needed.
+    async fn ticket_headers(&self) -> Result<(HeaderValue, HeaderValue)> {
+        let Credentials::Password { username, password } = &self.credentials else {
+            return Err(Error::config("ticket requested for token credentials"));
+        };
+        let mut guard = self.ticket.lock().await;
+        let fresh = match guard.as_ref() {
+            Some(t) if t.obtained.elapsed() < self.ticket_renew_after => None,
+            Some(t) => {
+                // Renew by presenting the current ticket as the password (PBS's renewal).
+                match self.login(username, &t.ticket).await {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "ticket renewal failed, using the password");
+                        Some(self.login(username, password).await?)
+                    }
+                }
+            }
+            None => Some(self.login(username, password).await?),
+        };
+        if let Some(t) = fresh {
+            *guard = Some(t);
+        }
+        let t = guard
+            .as_ref()
+            .ok_or_else(|| Error::config("no ticket after login"))?;
+        let cookie = SecretString::from(format!(
+            "PBSAuthCookie={}",
+            encode_component(t.ticket.expose_secret())
+        ));
+        Ok((secret_header(&cookie)?, secret_header(&t.csrf)?))
+    }
+
+    async fn login(&self, username: &str, password: &SecretString) -> Result<Ticket> {
+        let endpoint = "POST /access/ticket";
+        let body = serde_json::json!({
+            "username": username,
+            "password": password.expose_secret(),
+        });
+        let resp = self
+            .http
+            .post(self.url("access/ticket", &[])?)
+            .json(&body)
+            .send()
+            .instrument(tracing::debug_span!("pbs_login", user = %username))
+            .await
+            .map_err(|e| transport_error(endpoint, e))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(endpoint, e))?;
+        if !status.is_success() {
+            return Err(Error::from_response(
+                endpoint,
+                status.as_u16(),
+                &bytes,
+                None,
+            ));
+        }
+        let answer: TicketAnswer = crate::types::decode_data(endpoint, &bytes)?;
+        if answer.csrf.expose_secret() == "invalid" {
+            return Err(Error::Auth {
+                endpoint: endpoint.to_owned(),
+                status: status.as_u16(),
+                message: "second factor (TFA) required; use an API token instead".to_owned(),
+            });
+        }
+        Ok(Ticket {
+            ticket: answer.ticket,
+            csrf: answer.csrf,
+            obtained: Instant::now(),
+        })
+    }
+}
+
+fn secret_header(value: &SecretString) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value.expose_secret())
+        .map_err(|_| Error::config("credential contains characters not allowed in a header"))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+fn transport_error(endpoint: &str, e: reqwest::Error) -> Error {
+    if let Some(message) = crate::tls::tls_failure(&e) {
+        return Error::Tls {
+            endpoint: endpoint.to_owned(),
+            message,
+        };
+    }
+    Error::Transport {
+        endpoint: endpoint.to_owned(),
+        source: e.without_url(),
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests against the fake PBS (real TLS on 127.0.0.1).
+
+mod integration {
+    mod auth;
+    mod common;
+    mod endpoints;
+    mod errors;
+    mod tasks;
+    mod tls;
+}

@@ -1,0 +1,79 @@
+use std::time::Duration;
+
+use pbs_client::{Fingerprint, TlsVerification};
+
+use super::common::fake;
+
+#[tokio::test]
+async fn right_pin_connects() {
+    let pbs = fake().await;
+    let client = pbs.client_builder().build().unwrap();
+    assert_eq!(client.version().await.unwrap().version, "3.2");
+}
+
+#[tokio::test]
+async fn pin_parsed_from_pbs_text_connects() {
+    let pbs = fake().await;
+    // As printed by `proxmox-backup-manager cert info`, and uppercased as PVE stores it.
+    let text = pbs.fingerprint().to_string().to_uppercase();
+    assert_eq!(text.len(), 95);
+    let fp: Fingerprint = text.parse().unwrap();
+    let client = pbs.client_builder().with_fingerprint(fp).build().unwrap();
+    client.version().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_pin_is_refused_with_a_clear_error() {
+    let pbs = fake().await;
+    let wrong = Fingerprint::from_bytes([0xab; 32]);
+    let client = pbs
+        .client_builder()
+        .with_fingerprint(wrong)
+        .build()
+        .unwrap();
+    let err = client.version().await.unwrap_err();
+    assert!(err.is_tls(), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("fingerprint does not match"), "{msg}");
+    assert!(msg.contains(&wrong.to_string()), "{msg}");
+    assert!(msg.contains(&pbs.fingerprint().to_string()), "{msg}");
+    // No request reached the server.
+    assert_eq!(pbs.requests(), 0);
+    wait_for_handshake_failure(&pbs).await;
+}
+
+#[tokio::test]
+async fn no_pin_against_self_signed_is_refused() {
+    let pbs = fake().await;
+    let client = pbs
+        .client_builder()
+        .with_tls(TlsVerification::SystemRoots)
+        .build()
+        .unwrap();
+    let err = client.datastores().await.unwrap_err();
+    assert!(err.is_tls(), "{err:?}");
+    assert!(err.to_string().contains("GET /admin/datastore"), "{err}");
+    assert_eq!(pbs.requests(), 0);
+    wait_for_handshake_failure(&pbs).await;
+}
+
+#[tokio::test]
+async fn insecure_needs_explicit_opt_in_and_then_connects() {
+    let pbs = fake().await;
+    let client = pbs
+        .client_builder()
+        .danger_accept_invalid_certs()
+        .build()
+        .unwrap();
+    client.version().await.unwrap();
+}
+
+async fn wait_for_handshake_failure(pbs: &pbs_client::testing::FakePbs) {
+    for _ in 0..100 {
+        if pbs.handshake_failures() > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server never saw the refused handshake");
+}
