@@ -304,7 +304,14 @@ pub(crate) fn api_error(endpoint: String, status: u16, body: &[u8]) -> Error {
         None => {
             let text = String::from_utf8_lossy(body);
             let text: String = text.chars().take(200).collect();
-            (ApiErrorKind::Other(String::new()), text, None)
+            // Not Infisical's own error body: for a 404 that means the route is unknown to
+            // whatever answered (an older server behind a proxy, say).
+            let kind = if status == 404 {
+                ApiErrorKind::RouteNotFound
+            } else {
+                ApiErrorKind::Other(String::new())
+            };
+            (kind, text, None)
         }
     };
     Error::Api {
@@ -574,6 +581,18 @@ mod tests {
             br#"{"message":"Route GET:/api/v4/secrets not found","error":"Not Found","statusCode":404}"#,
         );
         assert!(e.is_route_missing());
+        let e = api_error(
+            "GET /api/v4/secrets".into(),
+            404,
+            b"<html>404 Not Found</html>",
+        );
+        assert!(e.is_route_missing());
+        let e = api_error(
+            "GET /api/v4/secrets".into(),
+            404,
+            br#"{"reqId":"r","statusCode":404,"error":"NotFound","message":"Project with ID 'x' not found"}"#,
+        );
+        assert!(e.is_not_found() && !e.is_route_missing());
     }
 
     #[test]

@@ -73,29 +73,51 @@ impl fmt::Debug for FakeInfisical {
 impl FakeInfisical {
     /// Starts the fake on a random loopback port.
     ///
+    /// The server runs on its own thread with its own runtime, so a test may block (e.g. wait
+    /// for a child process that talks to the fake) without stalling it.
+    ///
     /// # Panics
     /// If no loopback port can be bound (use [`FakeInfisical::try_start`] to handle that).
     pub async fn start() -> Self {
-        match Self::try_start().await {
+        Self::start_blocking()
+    }
+
+    /// [`FakeInfisical::start`] for synchronous tests (no runtime needed).
+    ///
+    /// # Panics
+    /// If no loopback port can be bound.
+    pub fn start_blocking() -> Self {
+        match Self::try_start() {
             Ok(f) => f,
             Err(e) => panic!("cannot start the fake Infisical on 127.0.0.1: {e}"),
         }
     }
 
-    /// Starts the fake on a random loopback port.
-    pub async fn try_start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    /// Starts the fake on a random loopback port, on its own thread.
+    pub fn try_start() -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::new()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = server::router(state.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("fake-infisical".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = rx.await;
+                        })
+                        .await;
+                });
+            })?;
         Ok(Self {
             addr,
             state,

@@ -186,3 +186,30 @@ async fn custom_typed_bundles_and_imported_keys() {
         "{err}"
     );
 }
+
+#[test]
+fn fake_serves_while_the_test_thread_blocks() {
+    // Runbook tests wait synchronously for a child process that talks to the fake: the fake
+    // must not depend on the test's runtime.
+    let fake = infisical_client::testing::FakeInfisical::start_blocking();
+    fake.with_identity(crate::CLIENT_ID, crate::CLIENT_SECRET);
+    seed_garage(&fake);
+    let vars = fake.env_vars(crate::CLIENT_ID, crate::CLIENT_SECRET);
+    let child = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut vars = vars;
+            vars.push(("INFISICAL_ENVIRONMENT".into(), "prod".into()));
+            let c = infisical_client::ClientBuilder::from_vars(vars)
+                .unwrap()
+                .build()
+                .unwrap();
+            c.garage_credentials().await.map(|g| g.endpoint)
+        })
+    });
+    let endpoint = child.join().unwrap().unwrap();
+    assert_eq!(endpoint, "http://127.0.0.1:3900");
+}
