@@ -1,0 +1,687 @@
+//! Garage's admin API: v2 (`/v2/<Operation>`, Garage 2.x) with a fallback to v1 (Garage 1.x),
+//! detected once per client.
+
+mod types;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use url::Url;
+
+pub use types::*;
+
+use crate::config::{HttpConfig, first_var, parse_endpoint};
+use crate::error::{AdminError, Error, Result};
+use crate::transport::{Body, Request, Transport};
+
+/// Admin API version spoken by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiVersion {
+    /// `/v1/…` (Garage 0.9–1.x).
+    V1,
+    /// `/v2/…` (Garage ≥ 2.0).
+    V2,
+}
+
+impl ApiVersion {
+    /// `v1` or `v2`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V1 => "v1",
+            ApiVersion::V2 => "v2",
+        }
+    }
+}
+
+/// Which bucket `GetBucketInfo` should look up.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum BucketRef<'a> {
+    /// By id.
+    Id(&'a str),
+    /// By global alias.
+    GlobalAlias(&'a str),
+}
+
+/// A request in API-neutral form: the v2 operation name, its query and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Call {
+    pub op: &'static str,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+}
+
+impl Call {
+    fn new(op: &'static str) -> Self {
+        Call {
+            op,
+            query: Vec::new(),
+            body: None,
+        }
+    }
+    fn q(mut self, k: &'static str, v: impl Into<String>) -> Self {
+        self.query.push((k, v.into()));
+        self
+    }
+    fn body(mut self, v: Value) -> Self {
+        self.body = Some(v);
+        self
+    }
+}
+
+const V2_GETS: &[&str] = &[
+    "GetClusterHealth",
+    "GetClusterStatus",
+    "GetClusterStatistics",
+    "GetClusterLayout",
+    "ListBuckets",
+    "GetBucketInfo",
+    "ListKeys",
+    "GetKeyInfo",
+    "GetNodeInfo",
+];
+
+/// Method, path and query of one admin request.
+pub(crate) type Route = (Method, String, Vec<(String, String)>);
+
+/// Maps a call to method, path and query for the given version (pure; unit-tested).
+pub(crate) fn route(v: ApiVersion, call: &Call) -> Result<Route> {
+    let q: Vec<(String, String)> = call
+        .query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    if v == ApiVersion::V2 {
+        let m = if V2_GETS.contains(&call.op) {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        return Ok((m, format!("/v2/{}", call.op), q));
+    }
+    let (m, p) = match call.op {
+        "GetClusterHealth" => (Method::GET, "/v1/health"),
+        "GetClusterStatus" => (Method::GET, "/v1/status"),
+        "GetClusterLayout" => (Method::GET, "/v1/layout"),
+        "ListBuckets" | "GetBucketInfo" => (Method::GET, "/v1/bucket"),
+        "CreateBucket" => (Method::POST, "/v1/bucket"),
+        "UpdateBucket" => (Method::PUT, "/v1/bucket"),
+        "DeleteBucket" => (Method::DELETE, "/v1/bucket"),
+        "AllowBucketKey" => (Method::POST, "/v1/bucket/allow"),
+        "DenyBucketKey" => (Method::POST, "/v1/bucket/deny"),
+        "AddBucketAlias" => (Method::PUT, "/v1/bucket/alias/global"),
+        "RemoveBucketAlias" => (Method::DELETE, "/v1/bucket/alias/global"),
+        "ListKeys" | "GetKeyInfo" => (Method::GET, "/v1/key"),
+        "CreateKey" => (Method::POST, "/v1/key"),
+        "UpdateKey" => (Method::POST, "/v1/key"),
+        "ImportKey" => (Method::POST, "/v1/key/import"),
+        "DeleteKey" => (Method::DELETE, "/v1/key"),
+        op => {
+            return Err(Error::Unsupported {
+                operation: op,
+                version: "v1",
+            });
+        }
+    };
+    Ok((m, p.to_owned(), q))
+}
+
+/// Classifies the answer to the `GET /v2/GetClusterHealth` probe.
+pub(crate) fn classify_probe(status: u16, body: &str) -> Option<ApiVersion> {
+    match status {
+        200 => Some(ApiVersion::V2),
+        400 if body.contains("Unknown API endpoint") => Some(ApiVersion::V1),
+        _ => None,
+    }
+}
+
+/// Builds the typed error from an admin error response.
+pub(crate) fn parse_error(status: u16, body: &str, method: &str, path: &str) -> AdminError {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct E {
+        code: String,
+        message: String,
+    }
+    let (code, message) = match serde_json::from_str::<E>(body) {
+        Ok(e) => (e.code, e.message),
+        Err(_) => (String::new(), body.trim().chars().take(512).collect()),
+    };
+    AdminError {
+        status,
+        code,
+        message,
+        method: method.to_owned(),
+        path: path.to_owned(),
+    }
+}
+
+/// Builder of an [`AdminClient`].
+#[derive(Default)]
+pub struct AdminClientBuilder {
+    endpoint: Option<String>,
+    token: Option<SecretString>,
+    metrics_token: Option<SecretString>,
+    http: HttpConfig,
+    version: Option<ApiVersion>,
+}
+
+impl std::fmt::Debug for AdminClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminClientBuilder {
+    /// Admin endpoint, e.g. `http://127.0.0.1:3903`.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+    /// Bearer token (master `admin_token` or a scoped admin token).
+    pub fn with_token(mut self, token: SecretString) -> Self {
+        self.token = Some(token);
+        self
+    }
+    /// Token for `/metrics` (defaults to the admin token).
+    pub fn with_metrics_token(mut self, token: SecretString) -> Self {
+        self.metrics_token = Some(token);
+        self
+    }
+    /// Timeouts and retries.
+    pub fn with_http_config(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+    /// Skips detection and speaks this version.
+    pub fn with_api_version(mut self, v: ApiVersion) -> Self {
+        self.version = Some(v);
+        self
+    }
+    /// Builds the client.
+    pub fn build(self) -> Result<AdminClient> {
+        let endpoint = parse_endpoint(
+            self.endpoint
+                .as_deref()
+                .ok_or_else(|| Error::Config("admin endpoint missing".into()))?,
+            "admin endpoint",
+        )?;
+        let version = OnceCell::new();
+        if let Some(v) = self.version {
+            let _ = version.set(v);
+        }
+        Ok(AdminClient {
+            inner: Arc::new(AdminInner {
+                transport: Transport::new(&self.http)?,
+                endpoint,
+                token: self.token,
+                metrics_token: self.metrics_token,
+                version,
+            }),
+        })
+    }
+}
+
+struct AdminInner {
+    transport: Transport,
+    endpoint: Url,
+    token: Option<SecretString>,
+    metrics_token: Option<SecretString>,
+    version: OnceCell<ApiVersion>,
+}
+
+/// Client of Garage's admin API (cheap to clone).
+///
+/// ```no_run
+/// # async fn demo() -> garage_client::Result<()> {
+/// use garage_client::AdminClient;
+/// let admin = AdminClient::builder()
+///     .with_endpoint("http://127.0.0.1:3903")
+///     .with_token("admin-token".to_owned().into())
+///     .build()?;
+/// let health = admin.cluster_health().await?;
+/// for b in admin.list_buckets().await? {
+///     let info = admin.bucket_info(garage_client::admin::BucketRef::Id(&b.id)).await?;
+///     println!("{:?}: {} objects, {} bytes", b.global_aliases, info.objects, info.bytes);
+/// }
+/// # let _ = health; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AdminClient {
+    inner: Arc<AdminInner>,
+}
+
+impl std::fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminClient")
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("version", &self.inner.version.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminClient {
+    /// Starts a builder.
+    pub fn builder() -> AdminClientBuilder {
+        AdminClientBuilder::default()
+    }
+
+    /// From the environment: `GARAGE_ADMIN_ENDPOINT` (or `GARAGE_ADMIN_URL`), `GARAGE_ADMIN_TOKEN`,
+    /// optional `GARAGE_METRICS_TOKEN`.
+    pub fn from_env() -> Result<Self> {
+        Self::builder_from(&|n| std::env::var(n).ok())?.build()
+    }
+
+    pub(crate) fn builder_from(get: &dyn Fn(&str) -> Option<String>) -> Result<AdminClientBuilder> {
+        let endpoint = first_var(get, &["GARAGE_ADMIN_ENDPOINT", "GARAGE_ADMIN_URL"])
+            .ok_or_else(|| Error::Config("set GARAGE_ADMIN_ENDPOINT".into()))?;
+        let mut b = AdminClient::builder().with_endpoint(endpoint);
+        if let Some(t) = first_var(get, &["GARAGE_ADMIN_TOKEN"]) {
+            b = b.with_token(t.into());
+        }
+        if let Some(t) = first_var(get, &["GARAGE_METRICS_TOKEN"]) {
+            b = b.with_metrics_token(t.into());
+        }
+        Ok(b)
+    }
+
+    fn url(&self, path: &str, query: &[(String, String)]) -> Url {
+        let mut url = self.inner.endpoint.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}{path}"));
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        token: Option<&SecretString>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Bytes)> {
+        let url = self.url(path, query);
+        let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        let idempotent = matches!(method, Method::GET | Method::HEAD);
+        let timeout = Some(self.inner.transport.config().request_timeout);
+        let resp = self
+            .inner
+            .transport
+            .send(idempotent, || {
+                let mut h = HeaderMap::new();
+                if let Some(t) = token {
+                    let v = HeaderValue::from_str(&format!("Bearer {}", t.expose_secret().trim()))
+                        .map_err(|_| {
+                            Error::Config("admin token is not a valid header value".into())
+                        })?;
+                    let mut v = v;
+                    v.set_sensitive(true);
+                    h.insert(http::header::AUTHORIZATION, v);
+                }
+                if !body.is_empty() {
+                    h.insert(
+                        http::header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                }
+                Ok(Request {
+                    method: method.clone(),
+                    url: url.clone(),
+                    headers: h,
+                    body: if body.is_empty() {
+                        Body::Empty
+                    } else {
+                        Body::Bytes(body.clone())
+                    },
+                    timeout,
+                })
+            })
+            .await?;
+        let status = resp.status.as_u16();
+        Ok((status, resp.bytes().await?))
+    }
+
+    /// The admin API version (probed once with `GET /v2/GetClusterHealth`, then cached).
+    pub async fn api_version(&self) -> Result<ApiVersion> {
+        self.inner
+            .version
+            .get_or_try_init(|| async {
+                let (status, body) = self
+                    .raw(
+                        Method::GET,
+                        "/v2/GetClusterHealth",
+                        &[],
+                        self.inner.token.as_ref(),
+                        None,
+                    )
+                    .await?;
+                let text = String::from_utf8_lossy(&body);
+                classify_probe(status, &text).ok_or_else(|| {
+                    Error::Admin(Box::new(parse_error(
+                        status,
+                        &text,
+                        "GET",
+                        "/v2/GetClusterHealth",
+                    )))
+                })
+            })
+            .await
+            .copied()
+    }
+
+    async fn call_value(&self, call: Call) -> Result<Value> {
+        let v = self.api_version().await?;
+        let (method, path, query) = route(v, &call)?;
+        let (status, body) = self
+            .raw(
+                method.clone(),
+                &path,
+                &query,
+                self.inner.token.as_ref(),
+                call.body.as_ref(),
+            )
+            .await?;
+        if !(200..300).contains(&status) {
+            let text = String::from_utf8_lossy(&body);
+            return Err(Error::Admin(Box::new(parse_error(
+                status,
+                &text,
+                method.as_str(),
+                &path,
+            ))));
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&body).map_err(|e| Error::decode(format!("{} response", call.op), e))
+    }
+
+    async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T> {
+        let op = call.op;
+        let v = self.call_value(call).await?;
+        serde_path_to_error::deserialize(v).map_err(|e| Error::decode(format!("{op} response"), e))
+    }
+
+    /// Token-less `GET /health` (200 healthy or degraded, 503 unavailable).
+    pub async fn health(&self) -> Result<HealthCheck> {
+        let (status, body) = self.raw(Method::GET, "/health", &[], None, None).await?;
+        Ok(HealthCheck {
+            status,
+            message: String::from_utf8_lossy(&body).trim().to_owned(),
+        })
+    }
+
+    /// Prometheus metrics (`/metrics`) as text.
+    pub async fn metrics(&self) -> Result<String> {
+        let token = self
+            .inner
+            .metrics_token
+            .as_ref()
+            .or(self.inner.token.as_ref());
+        let (status, body) = self.raw(Method::GET, "/metrics", &[], token, None).await?;
+        let text = String::from_utf8_lossy(&body).into_owned();
+        if status != 200 {
+            return Err(Error::Admin(Box::new(parse_error(
+                status, &text, "GET", "/metrics",
+            ))));
+        }
+        Ok(text)
+    }
+
+    /// `GetClusterHealth`.
+    pub async fn cluster_health(&self) -> Result<ClusterHealth> {
+        self.call(Call::new("GetClusterHealth")).await
+    }
+
+    /// `GetClusterStatus`.
+    pub async fn cluster_status(&self) -> Result<ClusterStatus> {
+        self.call(Call::new("GetClusterStatus")).await
+    }
+
+    /// `GetClusterStatistics` (v2 only).
+    pub async fn cluster_statistics(&self) -> Result<ClusterStatistics> {
+        self.call(Call::new("GetClusterStatistics")).await
+    }
+
+    /// `GetClusterLayout`.
+    pub async fn cluster_layout(&self) -> Result<ClusterLayout> {
+        self.call(Call::new("GetClusterLayout")).await
+    }
+
+    /// `ListBuckets`.
+    pub async fn list_buckets(&self) -> Result<Vec<BucketListEntry>> {
+        self.call(Call::new("ListBuckets")).await
+    }
+
+    /// `GetBucketInfo` (objects, bytes, unfinished uploads, quotas, keys).
+    pub async fn bucket_info(&self, bucket: BucketRef<'_>) -> Result<BucketInfo> {
+        let call = match bucket {
+            BucketRef::Id(id) => Call::new("GetBucketInfo").q("id", id),
+            BucketRef::GlobalAlias(a) => Call::new("GetBucketInfo").q("globalAlias", a),
+        };
+        self.call(call).await
+    }
+
+    /// `GetBucketInfo` by global alias.
+    pub async fn bucket_info_by_alias(&self, alias: &str) -> Result<BucketInfo> {
+        self.bucket_info(BucketRef::GlobalAlias(alias)).await
+    }
+
+    /// `CreateBucket` with a global alias.
+    pub async fn create_bucket(&self, global_alias: &str) -> Result<BucketInfo> {
+        self.call(Call::new("CreateBucket").body(json!({ "globalAlias": global_alias })))
+            .await
+    }
+
+    /// `DeleteBucket` by id (409 `BucketNotEmpty` if it holds objects).
+    pub async fn delete_bucket(&self, id: &str) -> Result<()> {
+        self.call_value(Call::new("DeleteBucket").q("id", id))
+            .await
+            .map(drop)
+    }
+
+    /// Sets both quotas (`None` removes one) with `UpdateBucket`.
+    pub async fn set_quotas(&self, id: &str, quotas: Quotas) -> Result<BucketInfo> {
+        self.call(
+            Call::new("UpdateBucket")
+                .q("id", id)
+                .body(json!({ "quotas": quotas })),
+        )
+        .await
+    }
+
+    /// Adds a global alias.
+    pub async fn add_global_alias(&self, id: &str, alias: &str) -> Result<BucketInfo> {
+        let call = match self.api_version().await? {
+            ApiVersion::V2 => {
+                Call::new("AddBucketAlias").body(json!({ "bucketId": id, "globalAlias": alias }))
+            }
+            ApiVersion::V1 => Call::new("AddBucketAlias").q("id", id).q("alias", alias),
+        };
+        self.call(call).await
+    }
+
+    /// Removes a global alias.
+    pub async fn remove_global_alias(&self, id: &str, alias: &str) -> Result<BucketInfo> {
+        let call = match self.api_version().await? {
+            ApiVersion::V2 => {
+                Call::new("RemoveBucketAlias").body(json!({ "bucketId": id, "globalAlias": alias }))
+            }
+            ApiVersion::V1 => Call::new("RemoveBucketAlias").q("id", id).q("alias", alias),
+        };
+        self.call(call).await
+    }
+
+    /// Grants the flags set to `true` (others are left as they are).
+    pub async fn allow_key(
+        &self,
+        bucket_id: &str,
+        access_key_id: &str,
+        permissions: Permissions,
+    ) -> Result<BucketInfo> {
+        let body = json!({ "bucketId": bucket_id, "accessKeyId": access_key_id, "permissions": permissions });
+        self.call(Call::new("AllowBucketKey").body(body)).await
+    }
+
+    /// Revokes the flags set to `true` (others are left as they are).
+    pub async fn deny_key(
+        &self,
+        bucket_id: &str,
+        access_key_id: &str,
+        permissions: Permissions,
+    ) -> Result<BucketInfo> {
+        let body = json!({ "bucketId": bucket_id, "accessKeyId": access_key_id, "permissions": permissions });
+        self.call(Call::new("DenyBucketKey").body(body)).await
+    }
+
+    /// `ListKeys`.
+    pub async fn list_keys(&self) -> Result<Vec<KeyListEntry>> {
+        self.call(Call::new("ListKeys")).await
+    }
+
+    /// `GetKeyInfo` by id; `show_secret` includes the secret key.
+    pub async fn key_info(&self, access_key_id: &str, show_secret: bool) -> Result<KeyInfo> {
+        let mut call = Call::new("GetKeyInfo").q("id", access_key_id);
+        if show_secret {
+            call = call.q("showSecretKey", "true");
+        }
+        self.call(call).await
+    }
+
+    /// `CreateKey` (the answer holds the secret).
+    pub async fn create_key(&self, name: &str) -> Result<KeyInfo> {
+        self.call(Call::new("CreateKey").body(json!({ "name": name })))
+            .await
+    }
+
+    /// `ImportKey` with a given id (`GK` + 24 hex) and secret (64 hex).
+    pub async fn import_key(
+        &self,
+        access_key_id: &str,
+        secret: &SecretString,
+        name: &str,
+    ) -> Result<KeyInfo> {
+        let body = json!({ "accessKeyId": access_key_id, "secretAccessKey": secret.expose_secret(), "name": name });
+        self.call(Call::new("ImportKey").body(body)).await
+    }
+
+    /// Lets a key create buckets through S3 (or not), with `UpdateKey`.
+    pub async fn set_key_create_bucket(
+        &self,
+        access_key_id: &str,
+        allowed: bool,
+    ) -> Result<KeyInfo> {
+        let flag = json!({ "createBucket": true });
+        let body = if allowed {
+            json!({ "allow": flag })
+        } else {
+            json!({ "deny": flag })
+        };
+        self.call(Call::new("UpdateKey").q("id", access_key_id).body(body))
+            .await
+    }
+
+    /// `DeleteKey`.
+    pub async fn delete_key(&self, access_key_id: &str) -> Result<()> {
+        self.call_value(Call::new("DeleteKey").q("id", access_key_id))
+            .await
+            .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_routes_use_get_for_reads_and_post_for_writes() {
+        let (m, p, q) = route(
+            ApiVersion::V2,
+            &Call::new("GetBucketInfo").q("globalAlias", "b"),
+        )
+        .unwrap();
+        assert_eq!((m, p.as_str()), (Method::GET, "/v2/GetBucketInfo"));
+        assert_eq!(q, vec![("globalAlias".to_owned(), "b".to_owned())]);
+        let (m, p, _) = route(ApiVersion::V2, &Call::new("DeleteBucket").q("id", "x")).unwrap();
+        assert_eq!((m, p.as_str()), (Method::POST, "/v2/DeleteBucket"));
+    }
+
+    #[test]
+    fn v1_routes_follow_the_rest_style_api() {
+        let r = |op| route(ApiVersion::V1, &Call::new(op)).map(|(m, p, _)| (m, p));
+        assert_eq!(
+            r("DeleteBucket").unwrap(),
+            (Method::DELETE, "/v1/bucket".to_owned())
+        );
+        assert_eq!(
+            r("UpdateBucket").unwrap(),
+            (Method::PUT, "/v1/bucket".to_owned())
+        );
+        assert_eq!(
+            r("GetClusterHealth").unwrap(),
+            (Method::GET, "/v1/health".to_owned())
+        );
+        assert_eq!(
+            r("ImportKey").unwrap(),
+            (Method::POST, "/v1/key/import".to_owned())
+        );
+        assert!(matches!(
+            r("GetClusterStatistics"),
+            Err(Error::Unsupported { version: "v1", .. })
+        ));
+    }
+
+    #[test]
+    fn probe_classification() {
+        assert_eq!(classify_probe(200, "{}"), Some(ApiVersion::V2));
+        let v1 = r#"{"code":"InvalidRequest","message":"Bad request: Unknown API endpoint: GET /v2/GetClusterHealth","region":"garage","path":"/v2/GetClusterHealth"}"#;
+        assert_eq!(classify_probe(400, v1), Some(ApiVersion::V1));
+        assert_eq!(classify_probe(403, "{}"), None);
+    }
+
+    #[test]
+    fn error_bodies_json_or_text() {
+        let e = parse_error(
+            409,
+            r#"{"code":"BucketNotEmpty","message":"Bucket not empty","region":"garage","path":"/v2/DeleteBucket"}"#,
+            "POST",
+            "/v2/DeleteBucket",
+        );
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("BucketNotEmpty", "Bucket not empty")
+        );
+        let e = parse_error(503, "Quorum is not available\n", "GET", "/health");
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("", "Quorum is not available")
+        );
+    }
+
+    #[test]
+    fn from_env_and_debug_hide_the_token() {
+        let get = |n: &str| match n {
+            "GARAGE_ADMIN_ENDPOINT" => Some("http://127.0.0.1:3903".to_owned()),
+            "GARAGE_ADMIN_TOKEN" => Some("tok-secret".to_owned()),
+            _ => None,
+        };
+        let c = AdminClient::builder_from(&get).unwrap().build().unwrap();
+        assert!(!format!("{c:?}").contains("tok-secret"));
+        assert_eq!(
+            c.url("/v2/ListKeys", &[]).as_str(),
+            "http://127.0.0.1:3903/v2/ListKeys"
+        );
+        assert!(AdminClient::builder_from(&|_| None).is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! Configuration: credentials, timeouts, retries, multipart tuning, and `from_env()`.
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// The default S3 region of Garage deployments (`[s3_api] s3_region`).
+pub const DEFAULT_REGION: &str = "garage";
+
+/// S3 access key: id plus secret (the secret never appears in `Debug`).
+#[derive(Clone)]
+pub struct Credentials {
+    access_key_id: String,
+    secret_access_key: SecretString,
+}
+
+impl Credentials {
+    /// Creates credentials.
+    pub fn new(access_key_id: impl Into<String>, secret_access_key: SecretString) -> Self {
+        Credentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key,
+        }
+    }
+
+    /// The access key id (`GK…`).
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+
+    /// The secret key.
+    pub fn secret_access_key(&self) -> &SecretString {
+        &self.secret_access_key
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// Timeouts and retry bounds shared by the S3 and admin clients.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// TCP connect timeout (default 5 s).
+    pub connect_timeout: Duration,
+    /// Longest silence while reading a response (default 60 s); applies to streaming transfers.
+    pub read_timeout: Duration,
+    /// Whole-request timeout for small requests (everything except object bodies; default 60 s).
+    pub request_timeout: Duration,
+    /// Retries of an idempotent request after the first attempt (default 3).
+    pub max_retries: usize,
+    /// Total time budget for retries of one request (default 20 s).
+    pub max_retry_time: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(60),
+            max_retries: 3,
+            max_retry_time: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Multipart tuning of uploads.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct MultipartConfig {
+    /// Uploads of more than this many bytes use multipart (default 16 MiB).
+    pub threshold: u64,
+    /// Part size (default 8 MiB; at least 5 MiB except for the last part).
+    pub part_size: usize,
+    /// Parts uploaded at once (default 3). Memory held ≈ `part_size × (concurrency + 1)`.
+    pub concurrency: usize,
+}
+
+impl Default for MultipartConfig {
+    fn default() -> Self {
+        MultipartConfig {
+            threshold: 16 << 20,
+            part_size: 8 << 20,
+            concurrency: 3,
+        }
+    }
+}
+
+pub(crate) fn parse_endpoint(s: &str, what: &str) -> Result<Url> {
+    let url =
+        Url::parse(s).map_err(|e| Error::Config(format!("{what} {s:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!(
+            "{what} must be http(s), got {}",
+            url.scheme()
+        )));
+    }
+    if url.query().is_some() || url.cannot_be_a_base() {
+        return Err(Error::Config(format!(
+            "{what} must be a base URL without query"
+        )));
+    }
+    Ok(url)
+}
+
+/// Reads the first non-empty variable among `names` through `get`.
+pub(crate) fn first_var(get: &dyn Fn(&str) -> Option<String>, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| get(n).filter(|v| !v.trim().is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_hides_secret() {
+        let c = Credentials::new("GK123", SecretString::from("supersecret".to_owned()));
+        let d = format!("{c:?}");
+        assert!(d.contains("GK123"));
+        assert!(!d.contains("supersecret"));
+    }
+
+    #[test]
+    fn endpoint_validation() {
+        assert!(parse_endpoint("http://127.0.0.1:3900", "endpoint").is_ok());
+        assert!(parse_endpoint("ftp://x", "endpoint").is_err());
+        assert!(parse_endpoint("nonsense", "endpoint").is_err());
+    }
+
+    #[test]
+    fn first_var_skips_empty() {
+        let get = |n: &str| match n {
+            "A" => Some(String::new()),
+            "B" => Some("b".to_owned()),
+            _ => None,
+        };
+        assert_eq!(first_var(&get, &["A", "B"]).as_deref(), Some("b"));
+        assert_eq!(first_var(&get, &["C"]), None);
+    }
+}

@@ -1,0 +1,849 @@
+//! Garage's S3 data plane: path-style requests signed with SigV4 (aws-sigv4) over reqwest.
+
+mod types;
+mod upload;
+pub(crate) mod xml;
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use futures::stream::{BoxStream, Stream, StreamExt};
+use http::{HeaderMap, HeaderValue, Method};
+use url::Url;
+
+pub use types::*;
+
+use crate::config::{
+    Credentials, DEFAULT_REGION, HttpConfig, MultipartConfig, first_var, parse_endpoint,
+};
+use crate::error::{Error, Result};
+use crate::sign::{Payload, Signer, object_url};
+use crate::transport::{Body, Request, Response, Transport};
+
+/// Builder of an [`S3Client`].
+#[derive(Debug, Default)]
+pub struct S3ClientBuilder {
+    endpoint: Option<String>,
+    region: Option<String>,
+    credentials: Option<Credentials>,
+    http: HttpConfig,
+    multipart: MultipartConfig,
+}
+
+impl S3ClientBuilder {
+    /// S3 endpoint, e.g. `http://127.0.0.1:3900` (path-style requests go below it).
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+    /// Region (`[s3_api] s3_region`; default `garage`).
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+    /// Access key.
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+    /// Timeouts and retries.
+    pub fn with_http_config(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
+    }
+    /// Multipart threshold, part size and concurrency.
+    pub fn with_multipart(mut self, multipart: MultipartConfig) -> Self {
+        self.multipart = multipart;
+        self
+    }
+    /// Builds the client.
+    pub fn build(self) -> Result<S3Client> {
+        let endpoint = parse_endpoint(
+            self.endpoint
+                .as_deref()
+                .ok_or_else(|| Error::Config("S3 endpoint missing".into()))?,
+            "S3 endpoint",
+        )?;
+        let creds = self
+            .credentials
+            .ok_or_else(|| Error::Config("S3 credentials missing".into()))?;
+        let region = self.region.unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let mp = self.multipart;
+        if mp.part_size < 5 << 20 || mp.concurrency == 0 || mp.threshold < mp.part_size as u64 {
+            return Err(Error::Config(
+                "multipart: part_size must be ≥ 5 MiB, concurrency ≥ 1, threshold ≥ part_size"
+                    .into(),
+            ));
+        }
+        Ok(S3Client {
+            inner: Arc::new(Inner {
+                transport: Transport::new(&self.http)?,
+                signer: Signer::new(&region, &creds),
+                endpoint,
+                region,
+                multipart: mp,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    transport: Transport,
+    signer: Signer,
+    endpoint: Url,
+    region: String,
+    multipart: MultipartConfig,
+}
+
+/// A Garage S3 client (cheap to clone).
+///
+/// ```no_run
+/// # async fn demo() -> garage_client::Result<()> {
+/// use garage_client::{Credentials, S3Client, s3::PutOptions};
+/// let s3 = S3Client::builder()
+///     .with_endpoint("http://127.0.0.1:3900")
+///     .with_credentials(Credentials::new("GK...", "secret".to_owned().into()))
+///     .build()?;
+/// s3.put_object("backups", "hello.txt", "hi".into(), PutOptions::default()).await?;
+/// let data = s3.get_object("backups", "hello.txt", Default::default()).await?.bytes().await?;
+/// assert_eq!(&data[..], b"hi");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct S3Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for S3Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Client")
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("region", &self.inner.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl S3Client {
+    /// Starts a builder.
+    pub fn builder() -> S3ClientBuilder {
+        S3ClientBuilder::default()
+    }
+
+    /// Builds a client from the environment: endpoint from `GARAGE_S3_ENDPOINT`,
+    /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`; region from `GARAGE_S3_REGION`, `AWS_REGION` or
+    /// `AWS_DEFAULT_REGION` (default `garage`); key from `AWS_ACCESS_KEY_ID` /
+    /// `AWS_SECRET_ACCESS_KEY` (or `GARAGE_ACCESS_KEY_ID` / `GARAGE_SECRET_ACCESS_KEY`).
+    pub fn from_env() -> Result<Self> {
+        Self::builder_from(&|n| std::env::var(n).ok())?.build()
+    }
+
+    pub(crate) fn builder_from(get: &dyn Fn(&str) -> Option<String>) -> Result<S3ClientBuilder> {
+        let mut b = S3Client::builder();
+        let endpoint = first_var(
+            get,
+            &[
+                "GARAGE_S3_ENDPOINT",
+                "AWS_ENDPOINT_URL_S3",
+                "AWS_ENDPOINT_URL",
+            ],
+        )
+        .ok_or_else(|| Error::Config("set GARAGE_S3_ENDPOINT or AWS_ENDPOINT_URL".into()))?;
+        b = b.with_endpoint(endpoint);
+        if let Some(r) = first_var(
+            get,
+            &["GARAGE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"],
+        ) {
+            b = b.with_region(r);
+        }
+        let id = first_var(get, &["AWS_ACCESS_KEY_ID", "GARAGE_ACCESS_KEY_ID"])
+            .ok_or_else(|| Error::Config("set AWS_ACCESS_KEY_ID".into()))?;
+        let secret = first_var(get, &["AWS_SECRET_ACCESS_KEY", "GARAGE_SECRET_ACCESS_KEY"])
+            .ok_or_else(|| Error::Config("set AWS_SECRET_ACCESS_KEY".into()))?;
+        Ok(b.with_credentials(Credentials::new(id, secret.into())))
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Url {
+        &self.inner.endpoint
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    fn url(&self, bucket: &str, key: Option<&str>, query: &[(&str, &str)]) -> Url {
+        let mut url = object_url(&self.inner.endpoint, bucket, key);
+        if !query.is_empty() {
+            let q = query
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        enc(k)
+                    } else {
+                        format!("{}={}", enc(k), enc(v))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            url.set_query(Some(&q));
+        }
+        url
+    }
+
+    /// Sends a signed request; `body` must be cheap to clone (retries re-sign and resend).
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        headers: HeaderMap,
+        body: Bytes,
+        hash_body: bool,
+        idempotent: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Response> {
+        let inner = &self.inner;
+        let timeout = timeout.or(Some(inner.transport.config().request_timeout));
+        let resp = inner
+            .transport
+            .send(idempotent, || {
+                let mut h = headers.clone();
+                let payload = if hash_body {
+                    Payload::Bytes(&body)
+                } else {
+                    Payload::Unsigned
+                };
+                inner.signer.sign_headers(&method, &url, &mut h, payload)?;
+                Ok(Request {
+                    method: method.clone(),
+                    url: url.clone(),
+                    headers: h,
+                    body: if body.is_empty() {
+                        Body::Empty
+                    } else {
+                        Body::Bytes(body.clone())
+                    },
+                    timeout,
+                })
+            })
+            .await?;
+        check(resp).await
+    }
+
+    /// Lists the buckets the key can see.
+    pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>> {
+        let mut url = self.inner.endpoint.clone();
+        if url.path().is_empty() {
+            url.set_path("/");
+        }
+        let resp = self
+            .send(
+                Method::GET,
+                url,
+                HeaderMap::new(),
+                Bytes::new(),
+                false,
+                true,
+                None,
+            )
+            .await?;
+        xml::parse_list_buckets(&text(resp).await?)
+    }
+
+    /// Creates a bucket through S3 (needs the key's `createBucket` flag; the bucket gets a
+    /// local alias in the key's namespace). Prefer [`crate::AdminClient::create_bucket`].
+    pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
+        let url = self.url(bucket, None, &[]);
+        self.send(
+            Method::PUT,
+            url,
+            HeaderMap::new(),
+            Bytes::new(),
+            false,
+            true,
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes an empty bucket (409 `BucketNotEmpty` otherwise).
+    pub async fn delete_bucket(&self, bucket: &str) -> Result<()> {
+        let url = self.url(bucket, None, &[]);
+        self.send(
+            Method::DELETE,
+            url,
+            HeaderMap::new(),
+            Bytes::new(),
+            false,
+            true,
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Whether the bucket exists and the key may access it (`HEAD /bucket`); `Ok(false)` on 404.
+    pub async fn bucket_exists(&self, bucket: &str) -> Result<bool> {
+        let url = self.url(bucket, None, &[]);
+        match self
+            .send(
+                Method::HEAD,
+                url,
+                HeaderMap::new(),
+                Bytes::new(),
+                false,
+                true,
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of `ListObjectsV2`.
+    pub async fn list_objects_page(
+        &self,
+        bucket: &str,
+        options: &ListOptions,
+        continuation_token: Option<&str>,
+    ) -> Result<ListPage> {
+        let page_size = options.page_size.unwrap_or(1000).to_string();
+        let mut q: Vec<(&str, &str)> = vec![("list-type", "2"), ("max-keys", &page_size)];
+        if let Some(p) = &options.prefix {
+            q.push(("prefix", p));
+        }
+        if let Some(d) = &options.delimiter {
+            q.push(("delimiter", d));
+        }
+        if let Some(s) = &options.start_after {
+            q.push(("start-after", s));
+        }
+        if let Some(t) = continuation_token {
+            q.push(("continuation-token", t));
+        }
+        let url = self.url(bucket, None, &q);
+        let resp = self
+            .send(
+                Method::GET,
+                url,
+                HeaderMap::new(),
+                Bytes::new(),
+                false,
+                true,
+                None,
+            )
+            .await?;
+        xml::parse_list_v2(&text(resp).await?)
+    }
+
+    /// `ListObjectsV2` as a stream of pages, following continuation tokens.
+    pub fn list_pages(
+        &self,
+        bucket: &str,
+        options: ListOptions,
+    ) -> BoxStream<'static, Result<ListPage>> {
+        struct St {
+            client: S3Client,
+            bucket: String,
+            options: ListOptions,
+            token: Option<String>,
+            done: bool,
+        }
+        let st = St {
+            client: self.clone(),
+            bucket: bucket.to_owned(),
+            options,
+            token: None,
+            done: false,
+        };
+        futures::stream::unfold(st, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            let page = st
+                .client
+                .list_objects_page(&st.bucket, &st.options, st.token.as_deref())
+                .await;
+            match &page {
+                Ok(p) => match &p.next_continuation_token {
+                    Some(t) => st.token = Some(t.clone()),
+                    None => st.done = true,
+                },
+                Err(_) => st.done = true,
+            }
+            Some((page, st))
+        })
+        .boxed()
+    }
+
+    /// `ListObjectsV2` as a stream of objects (common prefixes are skipped; use
+    /// [`Self::list_pages`] to see them).
+    pub fn list_objects(
+        &self,
+        bucket: &str,
+        options: ListOptions,
+    ) -> BoxStream<'static, Result<ListedObject>> {
+        self.list_pages(bucket, options)
+            .flat_map(|page| match page {
+                Ok(p) => futures::stream::iter(p.objects.into_iter().map(Ok).collect::<Vec<_>>()),
+                Err(e) => futures::stream::iter(vec![Err(e)]),
+            })
+            .boxed()
+    }
+
+    /// Metadata of an object (`HEAD`); `is_not_found()` when absent.
+    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
+        let url = self.url(bucket, Some(key), &[]);
+        let mut h = HeaderMap::new();
+        h.insert("x-amz-checksum-mode", HeaderValue::from_static("ENABLED"));
+        let resp = self
+            .send(Method::HEAD, url, h, Bytes::new(), false, true, None)
+            .await?;
+        Ok(meta_from_headers(&resp.headers))
+    }
+
+    /// Downloads an object as a stream. The whole-object CRC32C stored with the object (if any)
+    /// and the length are checked when the stream ends; a mismatch yields
+    /// [`Error::Integrity`] as the last item.
+    pub async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: GetOptions,
+    ) -> Result<GetObject> {
+        let inner = &self.inner;
+        let url = self.url(bucket, Some(key), &[]);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amz-checksum-mode", HeaderValue::from_static("ENABLED"));
+        if let Some(r) = &options.range {
+            headers.insert(
+                http::header::RANGE,
+                HeaderValue::from_str(&r.header()).map_err(|e| Error::Config(e.to_string()))?,
+            );
+        }
+        let resp = inner
+            .transport
+            .send(true, || {
+                let mut h = headers.clone();
+                inner
+                    .signer
+                    .sign_headers(&Method::GET, &url, &mut h, Payload::Unsigned)?;
+                Ok(Request {
+                    method: Method::GET,
+                    url: url.clone(),
+                    headers: h,
+                    body: Body::Empty,
+                    timeout: None,
+                })
+            })
+            .await?;
+        let resp = check(resp).await?;
+        let mut meta = meta_from_headers(&resp.headers);
+        let content_length = resp
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(total) = resp
+            .headers
+            .get(http::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit('/').next())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            meta.size = total;
+        }
+        let verify = options.verify.unwrap_or(true)
+            && options.range.is_none()
+            && resp.status.as_u16() == 200;
+        let expected_crc = if verify && meta.checksum_type.as_deref() != Some("COMPOSITE") {
+            meta.checksum_crc32c
+                .as_deref()
+                .filter(|c| !c.contains('-'))
+                .and_then(decode_crc32c)
+        } else {
+            None
+        };
+        Ok(GetObject {
+            meta,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            stream: resp.into_stream(),
+            expected_len: content_length,
+            expected_crc,
+            crc: 0,
+            received: 0,
+            finished: false,
+        })
+    }
+
+    /// Deletes an object (succeeds if it does not exist).
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
+        let url = self.url(bucket, Some(key), &[]);
+        self.send(
+            Method::DELETE,
+            url,
+            HeaderMap::new(),
+            Bytes::new(),
+            false,
+            true,
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes up to 1,000 objects in one request (`DeleteObjects`).
+    pub async fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<DeleteObjectsResult> {
+        if keys.len() > 1000 {
+            return Err(Error::Config(
+                "DeleteObjects takes at most 1000 keys".into(),
+            ));
+        }
+        if keys.is_empty() {
+            return Ok(DeleteObjectsResult::default());
+        }
+        let body = Bytes::from(xml::delete_objects_body(keys, false));
+        let url = self.url(bucket, None, &[("delete", "")]);
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+        h.insert("content-md5", header_value(&content_md5(&body))?);
+        let resp = self
+            .send(Method::POST, url, h, body, true, true, None)
+            .await?;
+        xml::parse_delete_result(&text(resp).await?)
+    }
+
+    /// Server-side copy (`CopyObject`) of an object up to 5 GiB; returns the new ETag.
+    pub async fn copy_object(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+    ) -> Result<String> {
+        let url = self.url(dst_bucket, Some(dst_key), &[]);
+        let mut h = HeaderMap::new();
+        let source = format!(
+            "/{}/{}",
+            crate::sign::encode_key(src_bucket),
+            crate::sign::encode_key(src_key)
+        );
+        h.insert("x-amz-copy-source", header_value(&source)?);
+        let resp = self
+            .send(
+                Method::PUT,
+                url,
+                h,
+                Bytes::new(),
+                false,
+                true,
+                Some(Duration::from_secs(600)),
+            )
+            .await?;
+        xml::parse_etag_result("CopyObject result", &text(resp).await?)
+    }
+
+    /// Uploads an object: a single PUT up to the multipart threshold, else a multipart upload
+    /// with concurrent parts (aborted on failure or when this future is dropped). The server
+    /// checks a CRC32C of every request body.
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        payload: PutPayload,
+        options: PutOptions,
+    ) -> Result<PutResult> {
+        upload::put(self, bucket, key, payload, &options).await
+    }
+
+    /// A presigned GET URL valid for `expires_in` (≤ 7 days).
+    pub fn presign_get(&self, bucket: &str, key: &str, expires_in: Duration) -> Result<Url> {
+        let url = self.url(bucket, Some(key), &[]);
+        self.inner
+            .signer
+            .presign(&Method::GET, &url, expires_in, SystemTime::now())
+    }
+
+    /// A presigned PUT URL valid for `expires_in` (≤ 7 days); the body is sent unsigned.
+    pub fn presign_put(&self, bucket: &str, key: &str, expires_in: Duration) -> Result<Url> {
+        let url = self.url(bucket, Some(key), &[]);
+        self.inner
+            .signer
+            .presign(&Method::PUT, &url, expires_in, SystemTime::now())
+    }
+}
+
+/// Query-component encoding (RFC 3986 unreserved kept).
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn header_value(s: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(s).map_err(|_| Error::Config(format!("invalid header value {s:?}")))
+}
+
+pub(crate) fn content_md5(data: &[u8]) -> String {
+    use md5::Digest;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data))
+}
+
+pub(crate) fn encode_crc32c(crc: u32) -> String {
+    base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes())
+}
+
+pub(crate) fn decode_crc32c(s: &str) -> Option<u32> {
+    let b = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
+    Some(u32::from_be_bytes(b.try_into().ok()?))
+}
+
+/// Turns an error status into [`Error::S3`], reading the XML body.
+pub(crate) async fn check(resp: Response) -> Result<Response> {
+    if resp.status.is_success() {
+        return Ok(resp);
+    }
+    let status = resp.status.as_u16();
+    let request_id = resp
+        .headers
+        .get("x-amz-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (method, path) = (resp.method().to_string(), resp.path());
+    let body = resp.bytes().await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    Err(Error::S3(Box::new(xml::parse_error(
+        status, &text, &method, &path, request_id,
+    ))))
+}
+
+async fn text(resp: Response) -> Result<String> {
+    let b = resp.bytes().await?;
+    String::from_utf8(b.to_vec()).map_err(|e| Error::decode("S3 response", e))
+}
+
+pub(crate) fn meta_from_headers(h: &HeaderMap) -> ObjectMeta {
+    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut metadata = BTreeMap::new();
+    for (k, v) in h {
+        if let Some(name) = k.as_str().strip_prefix("x-amz-meta-")
+            && let Ok(v) = v.to_str()
+        {
+            metadata.insert(name.to_owned(), v.to_owned());
+        }
+    }
+    ObjectMeta {
+        size: get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        etag: get("etag").map(|e| e.trim_matches('"').to_owned()),
+        content_type: get("content-type"),
+        last_modified: get("last-modified")
+            .and_then(|v| jiff::fmt::rfc2822::parse(&v).ok())
+            .map(|z| z.timestamp()),
+        metadata,
+        checksum_crc32c: get("x-amz-checksum-crc32c"),
+        checksum_type: get("x-amz-checksum-type"),
+    }
+}
+
+/// A download in progress: a [`Stream`] of chunks plus the object's metadata.
+pub struct GetObject {
+    /// Metadata from the response headers.
+    pub meta: ObjectMeta,
+    bucket: String,
+    key: String,
+    stream: BoxStream<'static, Result<Bytes>>,
+    expected_len: Option<u64>,
+    expected_crc: Option<u32>,
+    crc: u32,
+    received: u64,
+    finished: bool,
+}
+
+impl std::fmt::Debug for GetObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GetObject")
+            .field("bucket", &self.bucket)
+            .field("key", &self.key)
+            .field("meta", &self.meta)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GetObject {
+    /// Collects the whole body (checked like the stream).
+    pub async fn bytes(mut self) -> Result<Bytes> {
+        let mut buf =
+            bytes::BytesMut::with_capacity(self.expected_len.unwrap_or(0).min(64 << 20) as usize);
+        while let Some(chunk) = self.next().await {
+            buf.extend_from_slice(&chunk?);
+        }
+        Ok(buf.freeze())
+    }
+
+    /// Whether a CRC32C check will run at the end of the stream.
+    pub fn is_verified(&self) -> bool {
+        self.expected_crc.is_some()
+    }
+
+    fn finish(&mut self) -> Option<Error> {
+        self.finished = true;
+        if let Some(len) = self.expected_len
+            && len != self.received
+        {
+            return Some(self.integrity("length", len.to_string(), self.received.to_string()));
+        }
+        if let Some(expected) = self.expected_crc
+            && expected != self.crc
+        {
+            return Some(self.integrity(
+                "crc32c",
+                encode_crc32c(expected),
+                encode_crc32c(self.crc),
+            ));
+        }
+        None
+    }
+
+    fn integrity(&self, what: &'static str, expected: String, actual: String) -> Error {
+        Error::Integrity {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            what,
+            expected,
+            actual,
+        }
+    }
+}
+
+impl Stream for GetObject {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        match self.stream.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.received += chunk.len() as u64;
+                if self.expected_crc.is_some() {
+                    self.crc = crc32c::crc32c_append(self.crc, &chunk);
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.finished = true;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => Poll::Ready(self.finish().map(Err)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_env_reads_aws_and_garage_variables() {
+        let vars = |n: &str| match n {
+            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:3900".to_owned()),
+            "AWS_REGION" => Some("garage".to_owned()),
+            "AWS_ACCESS_KEY_ID" => Some("GKabc".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("s3cret".to_owned()),
+            _ => None,
+        };
+        let c = S3Client::builder_from(&vars).unwrap().build().unwrap();
+        assert_eq!(c.region(), "garage");
+        assert_eq!(c.endpoint().as_str(), "http://127.0.0.1:3900/");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert!(S3Client::builder_from(&|_| None).is_err());
+    }
+
+    #[test]
+    fn builder_rejects_tiny_parts() {
+        let r = S3Client::builder()
+            .with_endpoint("http://127.0.0.1:1")
+            .with_credentials(Credentials::new("a", "b".to_owned().into()))
+            .with_multipart(MultipartConfig {
+                part_size: 1024,
+                ..Default::default()
+            })
+            .build();
+        assert!(matches!(r, Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn urls_are_path_style_with_encoded_query() {
+        let c = S3Client::builder()
+            .with_endpoint("http://127.0.0.1:3900")
+            .with_credentials(Credentials::new("a", "b".to_owned().into()))
+            .build()
+            .unwrap();
+        let u = c.url("b", None, &[("list-type", "2"), ("prefix", "a b/&")]);
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:3900/b?list-type=2&prefix=a%20b%2F%26"
+        );
+        let u = c.url("b", None, &[("delete", "")]);
+        assert_eq!(u.as_str(), "http://127.0.0.1:3900/b?delete");
+    }
+
+    #[test]
+    fn checksum_encodings() {
+        assert_eq!(encode_crc32c(crc32c::crc32c(b"123456789")), "4waSgw==");
+        assert_eq!(decode_crc32c("4waSgw=="), Some(0xE306_9283));
+        assert_eq!(decode_crc32c("nonsense"), None);
+        assert_eq!(content_md5(b""), "1B2M2Y8AsgTpgAmY7PhCfg==");
+    }
+
+    #[test]
+    fn meta_from_headers_reads_user_metadata_and_checksum() {
+        let mut h = HeaderMap::new();
+        h.insert("content-length", HeaderValue::from_static("5"));
+        h.insert("etag", HeaderValue::from_static("\"abc\""));
+        h.insert("x-amz-meta-owner", HeaderValue::from_static("me"));
+        h.insert(
+            "x-amz-checksum-crc32c",
+            HeaderValue::from_static("4waSgw=="),
+        );
+        h.insert(
+            "last-modified",
+            HeaderValue::from_static("Fri, 27 Nov 2026 05:00:00 GMT"),
+        );
+        let m = meta_from_headers(&h);
+        assert_eq!(m.size, 5);
+        assert_eq!(m.etag.as_deref(), Some("abc"));
+        assert_eq!(m.metadata["owner"], "me");
+        assert_eq!(m.checksum_crc32c.as_deref(), Some("4waSgw=="));
+        assert!(m.last_modified.is_some());
+    }
+}

@@ -1,0 +1,549 @@
+//! PUT: single request up to the threshold, else multipart with concurrent parts, bounded
+//! memory (`part_size × concurrency`), CRC32C on every body and a full-object CRC32C checked by
+//! the server at completion; aborted on failure or drop.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use bytes::{Bytes, BytesMut};
+use futures::stream::{BoxStream, StreamExt};
+use http::{HeaderMap, HeaderValue, Method};
+use tokio::task::JoinSet;
+
+use super::xml::{self, CompletedPart};
+use super::{PutOptions, PutPayload, PutResult, S3Client, encode_crc32c, header_value, text};
+use crate::error::{Error, Result};
+
+/// Sequential source of parts.
+enum Reader {
+    Bytes(Bytes),
+    File {
+        file: Option<std::fs::File>,
+        path: PathBuf,
+        remaining: u64,
+    },
+    Stream {
+        stream: BoxStream<'static, std::io::Result<Bytes>>,
+        pending: Bytes,
+        eof: bool,
+    },
+}
+
+impl Reader {
+    /// Total size, if known up front.
+    fn known_size(&self) -> Option<u64> {
+        match self {
+            Reader::Bytes(b) => Some(b.len() as u64),
+            Reader::File { remaining, .. } => Some(*remaining),
+            Reader::Stream { .. } => None,
+        }
+    }
+
+    /// The next chunk of at most `n` bytes (exactly `n` unless the source ends), `None` at the end.
+    async fn next_part(&mut self, n: usize) -> Result<Option<Bytes>> {
+        match self {
+            Reader::Bytes(b) => {
+                if b.is_empty() {
+                    return Ok(None);
+                }
+                let take = n.min(b.len());
+                Ok(Some(b.split_to(take)))
+            }
+            Reader::File {
+                file,
+                path,
+                remaining,
+            } => {
+                if *remaining == 0 {
+                    return Ok(None);
+                }
+                let want = (n as u64).min(*remaining) as usize;
+                let f = file.take().ok_or_else(|| {
+                    Error::io(Some(path.clone()), std::io::Error::other("file lost"))
+                })?;
+                let (f, res) = tokio::task::spawn_blocking(move || {
+                    let mut buf = Vec::with_capacity(want);
+                    let res = (&f).take(want as u64).read_to_end(&mut buf).map(|_| buf);
+                    (f, res)
+                })
+                .await
+                .map_err(|e| Error::io(Some(path.clone()), std::io::Error::other(e)))?;
+                *file = Some(f);
+                let buf = res.map_err(|e| Error::io(Some(path.clone()), e))?;
+                if buf.len() != want {
+                    return Err(Error::io(
+                        Some(path.clone()),
+                        std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "file shrank during upload",
+                        ),
+                    ));
+                }
+                *remaining -= want as u64;
+                Ok(Some(Bytes::from(buf)))
+            }
+            Reader::Stream {
+                stream,
+                pending,
+                eof,
+            } => {
+                if pending.len() >= n {
+                    return Ok(Some(pending.split_to(n)));
+                }
+                let mut buf = BytesMut::with_capacity(n);
+                buf.extend_from_slice(pending);
+                *pending = Bytes::new();
+                while buf.len() < n && !*eof {
+                    match stream.next().await {
+                        Some(Ok(mut chunk)) => {
+                            let room = n - buf.len();
+                            if chunk.len() > room {
+                                *pending = chunk.split_off(room);
+                            }
+                            buf.extend_from_slice(&chunk);
+                        }
+                        Some(Err(e)) => return Err(Error::io(None, e)),
+                        None => *eof = true,
+                    }
+                }
+                Ok(if buf.is_empty() {
+                    None
+                } else {
+                    Some(buf.freeze())
+                })
+            }
+        }
+    }
+
+    /// Puts a chunk back in front (streams and bytes only).
+    fn unread(&mut self, chunk: Bytes) {
+        match self {
+            Reader::Bytes(b) => {
+                let mut m = BytesMut::from(chunk);
+                m.extend_from_slice(b);
+                *b = m.freeze();
+            }
+            Reader::Stream { pending, .. } => {
+                let mut m = BytesMut::from(chunk);
+                m.extend_from_slice(pending);
+                *pending = m.freeze();
+            }
+            Reader::File { .. } => {}
+        }
+    }
+}
+
+fn object_headers(options: &PutOptions) -> Result<HeaderMap> {
+    let mut h = HeaderMap::new();
+    if let Some(ct) = &options.content_type {
+        h.insert(http::header::CONTENT_TYPE, header_value(ct)?);
+    }
+    for (k, v) in &options.metadata {
+        let name = http::HeaderName::from_bytes(
+            format!("x-amz-meta-{}", k.to_ascii_lowercase()).as_bytes(),
+        )
+        .map_err(|_| Error::Config(format!("invalid metadata name {k:?}")))?;
+        h.insert(name, header_value(v)?);
+    }
+    Ok(h)
+}
+
+pub(super) async fn put(
+    client: &S3Client,
+    bucket: &str,
+    key: &str,
+    payload: PutPayload,
+    options: &PutOptions,
+) -> Result<PutResult> {
+    let mp = client.inner.multipart;
+    let mut reader = match payload {
+        PutPayload::Bytes(b) => Reader::Bytes(b),
+        PutPayload::File(path) => {
+            let p = path.clone();
+            let (file, size) = tokio::task::spawn_blocking(move || {
+                let f = std::fs::File::open(&p)?;
+                let size = f.metadata()?.len();
+                Ok::<_, std::io::Error>((f, size))
+            })
+            .await
+            .map_err(|e| Error::io(Some(path.clone()), std::io::Error::other(e)))?
+            .map_err(|e| Error::io(Some(path.clone()), e))?;
+            Reader::File {
+                file: Some(file),
+                path,
+                remaining: size,
+            }
+        }
+        PutPayload::Stream(stream) => Reader::Stream {
+            stream,
+            pending: Bytes::new(),
+            eof: false,
+        },
+    };
+    tracing::debug!(bucket, key, "put_object");
+    let single = match reader.known_size() {
+        Some(size) => size <= mp.threshold,
+        None => {
+            // Look ahead up to the threshold (+1 byte) to decide.
+            let head = reader
+                .next_part(mp.threshold as usize + 1)
+                .await?
+                .unwrap_or_default();
+            let small = head.len() as u64 <= mp.threshold;
+            reader.unread(head);
+            small
+        }
+    };
+    if single {
+        let body = reader
+            .next_part(mp.threshold as usize + 1)
+            .await?
+            .unwrap_or_default();
+        return put_single(client, bucket, key, body, options).await;
+    }
+    put_multipart(client, bucket, key, reader, options).await
+}
+
+async fn put_single(
+    client: &S3Client,
+    bucket: &str,
+    key: &str,
+    body: Bytes,
+    options: &PutOptions,
+) -> Result<PutResult> {
+    let crc = encode_crc32c(crc32c::crc32c(&body));
+    let mut h = object_headers(options)?;
+    h.insert("x-amz-checksum-crc32c", header_value(&crc)?);
+    let size = body.len() as u64;
+    let url = client.url(bucket, Some(key), &[]);
+    let resp = client
+        .send(
+            Method::PUT,
+            url,
+            h,
+            body,
+            false,
+            true,
+            Some(client.body_timeout(size)),
+        )
+        .await?;
+    let etag = etag_of(&resp.headers);
+    Ok(PutResult {
+        etag,
+        size,
+        parts: 0,
+        checksum_crc32c: crc,
+    })
+}
+
+fn etag_of(h: &HeaderMap) -> String {
+    h.get(http::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned()
+}
+
+/// Aborts the multipart upload when dropped while armed (e.g. the future was cancelled).
+struct AbortGuard {
+    client: S3Client,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    armed: bool,
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let (c, b, k, u) = (
+                self.client.clone(),
+                self.bucket.clone(),
+                self.key.clone(),
+                self.upload_id.clone(),
+            );
+            handle.spawn(async move {
+                if let Err(e) = c.abort_multipart(&b, &k, &u).await {
+                    tracing::warn!(error = %e, bucket = %b, key = %k, "could not abort multipart upload");
+                }
+            });
+        }
+    }
+}
+
+async fn put_multipart(
+    client: &S3Client,
+    bucket: &str,
+    key: &str,
+    mut reader: Reader,
+    options: &PutOptions,
+) -> Result<PutResult> {
+    let mp = client.inner.multipart;
+    let mut h = object_headers(options)?;
+    h.insert(
+        "x-amz-checksum-algorithm",
+        HeaderValue::from_static("CRC32C"),
+    );
+    h.insert(
+        "x-amz-checksum-type",
+        HeaderValue::from_static("FULL_OBJECT"),
+    );
+    let url = client.url(bucket, Some(key), &[("uploads", "")]);
+    let resp = client
+        .send(Method::POST, url, h, Bytes::new(), false, false, None)
+        .await?;
+    let upload_id = xml::parse_upload_id(&text(resp).await?)?;
+    let mut guard = AbortGuard {
+        client: client.clone(),
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        upload_id: upload_id.clone(),
+        armed: true,
+    };
+    let result = upload_parts(
+        client,
+        bucket,
+        key,
+        &upload_id,
+        &mut reader,
+        mp.part_size,
+        mp.concurrency,
+    )
+    .await;
+    let result = match result {
+        Ok((parts, full_crc, size)) => complete(client, bucket, key, &upload_id, &parts, full_crc)
+            .await
+            .map(|etag| PutResult {
+                etag,
+                size,
+                parts: parts.len() as u32,
+                checksum_crc32c: encode_crc32c(full_crc),
+            }),
+        Err(e) => Err(e),
+    };
+    if result.is_err() {
+        guard.armed = false;
+        if let Err(e) = client.abort_multipart(bucket, key, &upload_id).await {
+            tracing::warn!(error = %e, "could not abort multipart upload");
+        }
+    }
+    guard.armed = false;
+    result
+}
+
+async fn upload_parts(
+    client: &S3Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    reader: &mut Reader,
+    part_size: usize,
+    concurrency: usize,
+) -> Result<(Vec<CompletedPart>, u32, u64)> {
+    let mut set: JoinSet<Result<CompletedPart>> = JoinSet::new();
+    let mut parts = Vec::new();
+    let mut number = 0u32;
+    let mut full_crc: Option<u32> = None;
+    let mut total = 0u64;
+    let mut eof = false;
+    loop {
+        while !eof && set.len() < concurrency {
+            match reader.next_part(part_size).await? {
+                None => eof = true,
+                Some(data) => {
+                    number += 1;
+                    if number > 10_000 {
+                        return Err(Error::Config(
+                            "more than 10,000 parts: raise part_size".into(),
+                        ));
+                    }
+                    let crc = crc32c::crc32c(&data);
+                    full_crc = Some(match full_crc {
+                        None => crc,
+                        Some(f) => crc32c::crc32c_combine(f, crc, data.len()),
+                    });
+                    total += data.len() as u64;
+                    let (c, b, k, u) = (
+                        client.clone(),
+                        bucket.to_owned(),
+                        key.to_owned(),
+                        upload_id.to_owned(),
+                    );
+                    set.spawn(async move { c.upload_part(&b, &k, &u, number, data, crc).await });
+                }
+            }
+        }
+        match set.join_next().await {
+            None => break,
+            Some(joined) => {
+                let part = joined.map_err(|e| Error::io(None, std::io::Error::other(e)))??;
+                parts.push(part);
+            }
+        }
+    }
+    parts.sort_by_key(|p| p.number);
+    Ok((parts, full_crc.unwrap_or(0), total))
+}
+
+async fn complete(
+    client: &S3Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: &[CompletedPart],
+    full_crc: u32,
+) -> Result<String> {
+    let body = Bytes::from(xml::complete_body(parts));
+    let url = client.url(bucket, Some(key), &[("uploadId", upload_id)]);
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    h.insert(
+        "x-amz-checksum-crc32c",
+        header_value(&encode_crc32c(full_crc))?,
+    );
+    h.insert(
+        "x-amz-checksum-type",
+        HeaderValue::from_static("FULL_OBJECT"),
+    );
+    let resp = client
+        .send(
+            Method::POST,
+            url,
+            h,
+            body,
+            true,
+            false,
+            Some(std::time::Duration::from_secs(300)),
+        )
+        .await?;
+    xml::parse_etag_result("CompleteMultipartUpload result", &text(resp).await?)
+}
+
+impl S3Client {
+    fn body_timeout(&self, size: u64) -> std::time::Duration {
+        // At least the configured request timeout, plus one second per 4 MiB.
+        self.inner.transport.config().request_timeout
+            + std::time::Duration::from_secs(size / (4 << 20))
+    }
+
+    async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        data: Bytes,
+        crc: u32,
+    ) -> Result<CompletedPart> {
+        let n = number.to_string();
+        let url = self.url(
+            bucket,
+            Some(key),
+            &[("partNumber", &n), ("uploadId", upload_id)],
+        );
+        let crc_b64 = encode_crc32c(crc);
+        let mut h = HeaderMap::new();
+        h.insert("x-amz-checksum-crc32c", header_value(&crc_b64)?);
+        let timeout = self.body_timeout(data.len() as u64);
+        let resp = self
+            .send(Method::PUT, url, h, data, false, true, Some(timeout))
+            .await?;
+        Ok(CompletedPart {
+            number,
+            etag: etag_of(&resp.headers),
+            crc32c: crc_b64,
+        })
+    }
+
+    /// Aborts a multipart upload (`AbortMultipartUpload`).
+    pub async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
+        let url = self.url(bucket, Some(key), &[("uploadId", upload_id)]);
+        self.send(
+            Method::DELETE,
+            url,
+            HeaderMap::new(),
+            Bytes::new(),
+            false,
+            true,
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stream_reader_splits_into_exact_parts_and_unreads() {
+        let chunks: Vec<std::io::Result<Bytes>> = vec![
+            Ok(Bytes::from_static(b"abc")),
+            Ok(Bytes::from_static(b"defgh")),
+            Ok(Bytes::from_static(b"i")),
+        ];
+        let mut r = Reader::Stream {
+            stream: futures::stream::iter(chunks).boxed(),
+            pending: Bytes::new(),
+            eof: false,
+        };
+        let head = r.next_part(4).await.unwrap().unwrap();
+        assert_eq!(&head[..], b"abcd");
+        r.unread(head);
+        assert_eq!(&r.next_part(2).await.unwrap().unwrap()[..], b"ab");
+        assert_eq!(&r.next_part(5).await.unwrap().unwrap()[..], b"cdefg");
+        assert_eq!(&r.next_part(5).await.unwrap().unwrap()[..], b"hi");
+        assert!(r.next_part(5).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn file_reader_reads_parts() {
+        let dir = tempfile_dir();
+        let path = dir.join("f.bin");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+        let mut r = Reader::File {
+            file: Some(f),
+            path: path.clone(),
+            remaining: 10,
+        };
+        assert_eq!(&r.next_part(4).await.unwrap().unwrap()[..], b"0123");
+        assert_eq!(&r.next_part(4).await.unwrap().unwrap()[..], b"4567");
+        assert_eq!(&r.next_part(4).await.unwrap().unwrap()[..], b"89");
+        assert!(r.next_part(4).await.unwrap().is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("garage-client-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn combined_crc_equals_crc_of_concatenation() {
+        let (a, b) = (b"hello ".as_slice(), b"world".as_slice());
+        let combined = crc32c::crc32c_combine(crc32c::crc32c(a), crc32c::crc32c(b), b.len());
+        assert_eq!(combined, crc32c::crc32c(b"hello world"));
+    }
+
+    #[test]
+    fn metadata_headers() {
+        let h = object_headers(
+            &PutOptions::default()
+                .with_content_type("text/plain")
+                .with_metadata("Owner", "me"),
+        )
+        .unwrap();
+        assert_eq!(h["content-type"], "text/plain");
+        assert_eq!(h["x-amz-meta-owner"], "me");
+        assert!(object_headers(&PutOptions::default().with_metadata("bad name", "x")).is_err());
+    }
+}

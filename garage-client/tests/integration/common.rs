@@ -1,0 +1,58 @@
+//! Shared helpers: clients pointed at a test-bed Garage.
+
+use garage_client::testing::GarageServer;
+use garage_client::{Credentials, MultipartConfig, S3Client};
+
+pub fn start() -> GarageServer {
+    GarageServer::start().expect("garage starts (see GARAGE_BIN)")
+}
+
+pub fn credentials(g: &GarageServer) -> Credentials {
+    Credentials::new(g.access_key_id(), g.secret_access_key().clone())
+}
+
+pub fn s3(g: &GarageServer) -> S3Client {
+    S3Client::builder()
+        .with_endpoint(g.s3_endpoint())
+        .with_region(g.region())
+        .with_credentials(credentials(g))
+        .build()
+        .expect("client builds")
+}
+
+/// Small multipart threshold/parts so tests exercise multipart with modest sizes.
+pub fn s3_small_parts(g: &GarageServer) -> S3Client {
+    let mut mp = MultipartConfig::default();
+    mp.threshold = 5 << 20;
+    mp.part_size = 5 << 20;
+    mp.concurrency = 3;
+    S3Client::builder()
+        .with_endpoint(g.s3_endpoint())
+        .with_credentials(credentials(g))
+        .with_multipart(mp)
+        .build()
+        .expect("client builds")
+}
+
+/// Deterministic pseudo-random bytes (xorshift), distinct per seed so Garage cannot deduplicate.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+pub fn admin(g: &GarageServer) -> garage_client::AdminClient {
+    garage_client::AdminClient::builder()
+        .with_endpoint(g.admin_endpoint())
+        .with_token(g.admin_token().clone())
+        .with_metrics_token(g.metrics_token().clone())
+        .build()
+        .expect("admin client builds")
+}
