@@ -128,7 +128,7 @@ pub struct VeleroConfig {
     /// Namespace Velero runs in.
     #[serde(default = "default_velero_namespace")]
     pub namespace: String,
-    /// Kube context per matrix target name (e.g. `prod-k8s = "prod"`); the matrix's own
+    /// Kube context per matrix target name (e.g. `velero-prod = "prod"`); the matrix's own
     /// `kube_context` is used when a target is not listed.
     #[serde(default)]
     pub contexts: BTreeMap<String, String>,
