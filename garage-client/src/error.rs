@@ -126,6 +126,12 @@ impl Error {
         }
     }
 
+    /// A bucket quota (objects or size) refused the write (Garage answers 403 `AccessDenied`
+    /// with a "quota is reached" message).
+    pub fn is_quota_exceeded(&self) -> bool {
+        matches!(self, Error::S3(e) if e.status == 403 && e.message.contains("quota is reached"))
+    }
+
     /// A conflict (409), e.g. deleting a non-empty bucket.
     pub fn is_conflict(&self) -> bool {
         self.status() == Some(409)
