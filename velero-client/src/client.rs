@@ -402,6 +402,17 @@ impl VeleroClient {
             .map_err(|e| Error::kube(&self.context, "patch", K::PLURAL, Some(name), e))
     }
 
+    /// PUT a whole object; its `metadata.resourceVersion` must be current (409 `Conflict`
+    /// otherwise). Prefer [`VeleroClient::merge_patch`].
+    pub async fn replace<K: VeleroResource>(&self, obj: &K) -> Result<K> {
+        let name = obj.meta().name.clone().unwrap_or_default();
+        self.api::<K>()
+            .replace(&name, &PostParams::default(), obj)
+            .instrument(self.span("update", K::PLURAL, Some(&name)))
+            .await
+            .map_err(|e| Error::kube(&self.context, "update", K::PLURAL, Some(&name), e))
+    }
+
     /// DELETE an object (for Backups prefer [`VeleroClient::delete_backup`]).
     pub async fn delete<K: VeleroResource>(&self, name: &str) -> Result<()> {
         self.api::<K>()

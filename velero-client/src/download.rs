@@ -196,8 +196,7 @@ impl VeleroClient {
     /// URL timeout, 1 min by default), deletes the request and returns the presigned URL.
     pub async fn download_url(&self, target: DownloadTarget) -> Result<String> {
         let request_name = format!("{}-{}", target.name, unique_suffix());
-        let mut spec = DownloadRequestSpec::default();
-        spec.target = target;
+        let spec = DownloadRequestSpec { target };
         self.create(&DownloadRequest::new(&request_name, spec))
             .await?;
         let result = self.poll_download_url(&request_name).await;

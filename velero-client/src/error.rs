@@ -30,23 +30,8 @@ pub enum Error {
     #[error("no client for kube context {0:?}")]
     NoSuchCluster(String),
     /// The apiserver answered with a Kubernetes `Status` failure (403, 404, 409, 422, …).
-    #[error("{verb} {resource} {name:?} in context {context:?}: HTTP {code} {reason}: {message}")]
-    Api {
-        /// Kube context.
-        context: String,
-        /// What was attempted (`get`, `list`, `create`, `patch`, `delete`, `watch`).
-        verb: &'static str,
-        /// Plural resource, e.g. `backups`.
-        resource: &'static str,
-        /// Object name, if the call had one.
-        name: Option<String>,
-        /// HTTP status code.
-        code: u16,
-        /// Kubernetes reason (`NotFound`, `Forbidden`, `AlreadyExists`, `Conflict`, …).
-        reason: String,
-        /// Server message.
-        message: String,
-    },
+    #[error("{0}")]
+    Api(Box<ApiFailure>),
     /// The apiserver could not be reached, or its answer could not be read.
     #[error("{verb} {resource} in context {context:?} failed")]
     Kube {
@@ -71,7 +56,7 @@ pub enum Error {
         name: String,
         /// Cause.
         #[source]
-        source: kube::runtime::watcher::Error,
+        source: Box<kube::runtime::watcher::Error>,
     },
     /// Waiting for an object hit the timeout.
     #[error(
@@ -210,11 +195,45 @@ pub enum Error {
     },
 }
 
+/// An apiserver `Status` failure, with what was attempted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiFailure {
+    /// Kube context.
+    pub context: String,
+    /// What was attempted (`get`, `list`, `create`, `patch`, `update`, `delete`, `watch`).
+    pub verb: &'static str,
+    /// Plural resource, e.g. `backups`.
+    pub resource: &'static str,
+    /// Object name, if the call had one.
+    pub name: Option<String>,
+    /// HTTP status code.
+    pub code: u16,
+    /// Kubernetes reason (`NotFound`, `Forbidden`, `AlreadyExists`, `Conflict`, …).
+    pub reason: String,
+    /// Server message.
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.verb, self.resource)?;
+        if let Some(n) = &self.name {
+            write!(f, " {n:?}")?;
+        }
+        write!(
+            f,
+            " in context {:?}: HTTP {} {}: {}",
+            self.context, self.code, self.reason, self.message
+        )
+    }
+}
+
 impl Error {
     /// The HTTP status of an API or download error.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api { code, .. } => Some(*code),
+            Self::Api(a) => Some(a.code),
             Self::DownloadHttp { status, .. } => Some(*status),
             _ => None,
         }
@@ -223,7 +242,7 @@ impl Error {
     /// The Kubernetes `reason` of an API error.
     pub fn reason(&self) -> Option<&str> {
         match self {
-            Self::Api { reason, .. } => Some(reason),
+            Self::Api(a) => Some(&a.reason),
             _ => None,
         }
     }
@@ -235,22 +254,22 @@ impl Error {
 
     /// 403 from the apiserver (RBAC).
     pub fn is_forbidden(&self) -> bool {
-        matches!(self, Self::Api { code: 403, .. })
+        matches!(self, Self::Api(a) if a.code == 403)
     }
 
     /// 401 from the apiserver.
     pub fn is_unauthorized(&self) -> bool {
-        matches!(self, Self::Api { code: 401, .. })
+        matches!(self, Self::Api(a) if a.code == 401)
     }
 
     /// 409 `AlreadyExists` on create.
     pub fn is_already_exists(&self) -> bool {
-        matches!(self, Self::Api { code: 409, reason, .. } if reason == "AlreadyExists")
+        matches!(self, Self::Api(a) if a.code == 409 && a.reason == "AlreadyExists")
     }
 
     /// 409 `Conflict` (stale resourceVersion) on update.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Self::Api { code: 409, reason, .. } if reason != "AlreadyExists")
+        matches!(self, Self::Api(a) if a.code == 409 && a.reason != "AlreadyExists")
     }
 
     /// A wait or download-URL timeout.
@@ -261,7 +280,7 @@ impl Error {
     /// Worth retrying later: transport errors, 429, 5xx, 409 Conflict, timeouts.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Api { code, .. } => *code == 429 || *code >= 500 || self.is_conflict(),
+            Self::Api(a) => a.code == 429 || a.code >= 500 || self.is_conflict(),
             Self::Kube { source, .. } => !matches!(source, kube::Error::SerdeError(_)),
             Self::DownloadHttp { status, .. } => *status == 429 || *status >= 500,
             Self::DownloadUnreachable { .. } | Self::Http { .. } => true,
@@ -277,7 +296,7 @@ impl Error {
         err: kube::Error,
     ) -> Self {
         match err {
-            kube::Error::Api(status) => Self::Api {
+            kube::Error::Api(status) => Self::Api(Box::new(ApiFailure {
                 context: context.to_owned(),
                 verb,
                 resource,
@@ -285,7 +304,7 @@ impl Error {
                 code: status.code,
                 reason: status.reason.clone(),
                 message: status.message.clone(),
-            },
+            })),
             other => Self::Kube {
                 context: context.to_owned(),
                 verb,
@@ -318,7 +337,7 @@ impl Error {
                 context: context.to_owned(),
                 resource,
                 name: name.to_owned(),
-                source: other,
+                source: Box::new(other),
             },
         }
     }
@@ -329,7 +348,7 @@ mod tests {
     use super::*;
 
     fn api(code: u16, reason: &str) -> Error {
-        Error::Api {
+        Error::Api(Box::new(ApiFailure {
             context: "prod".into(),
             verb: "get",
             resource: "backups",
@@ -337,7 +356,7 @@ mod tests {
             code,
             reason: reason.into(),
             message: "m".into(),
-        }
+        }))
     }
 
     #[test]

@@ -251,7 +251,7 @@ pub fn stuck_backups(backups: &[Backup], now: Timestamp, threshold: Duration) ->
             })
         })
         .collect();
-    out.sort_by(|a, b| a.since.cmp(&b.since));
+    out.sort_by_key(|s| s.since);
     out
 }
 
@@ -388,22 +388,26 @@ mod tests {
             b.metadata.labels = Some([(labels::SCHEDULE_NAME.to_owned(), s.to_owned())].into());
         }
         b.metadata.creation_timestamp = Some(Time(ts(start)));
-        let mut st = BackupStatus::default();
-        st.phase = Some(BackupPhase::from_text(phase));
-        st.start_timestamp = Some(Time(ts(start)));
-        st.completion_timestamp = done.map(|d| Time(ts(d)));
-        b.status = Some(st);
+        b.status = Some(BackupStatus {
+            phase: Some(BackupPhase::from_text(phase)),
+            start_timestamp: Some(Time(ts(start))),
+            completion_timestamp: done.map(|d| Time(ts(d))),
+            ..BackupStatus::default()
+        });
         b
     }
 
     fn schedule(name: &str, cron: &str, created: &str) -> Schedule {
-        let mut spec = ScheduleSpec::default();
-        spec.schedule = cron.into();
+        let spec = ScheduleSpec {
+            schedule: cron.into(),
+            ..ScheduleSpec::default()
+        };
         let mut s = Schedule::new(name, spec);
         s.metadata.creation_timestamp = Some(Time(ts(created)));
-        let mut st = ScheduleStatus::default();
-        st.phase = Some(SchedulePhase::Enabled);
-        s.status = Some(st);
+        s.status = Some(ScheduleStatus {
+            phase: Some(SchedulePhase::Enabled),
+            ..ScheduleStatus::default()
+        });
         s
     }
 

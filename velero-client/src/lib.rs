@@ -62,13 +62,15 @@ pub mod health;
 mod multi;
 pub mod naming;
 mod ops;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 pub use client::{
     ClientBuilder, DEFAULT_NAMESPACE, ListOptions, Page, USER_AGENT, VeleroClient, VeleroResource,
 };
 pub use download::{BackupResults, LogLines, ResultMessages};
-pub use error::{Error, Result};
+pub use error::{ApiFailure, Error, Result};
 pub use health::{HealthOptions, HealthReport};
 pub use multi::Clusters;
 pub use naming::{RestoreOptions, RestoreSource};

@@ -243,30 +243,32 @@ impl RestoreOptions {
             RestoreSource::Schedule(s) => (None, Some(s.clone())),
         };
         let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
-        let mut spec = RestoreSpec::default();
-        spec.backup_name = backup_name;
-        spec.schedule_name = schedule_name;
-        spec.included_namespaces = non_empty(&self.include_namespaces);
-        spec.excluded_namespaces = non_empty(&self.exclude_namespaces);
-        spec.included_resources = non_empty(&self.include_resources);
-        spec.excluded_resources = non_empty(&self.exclude_resources);
-        spec.namespace_mapping =
-            (!self.namespace_mapping.is_empty()).then(|| self.namespace_mapping.clone());
-        spec.label_selector = (!self.selector.is_empty()).then(|| LabelSelector {
-            match_labels: Some(self.selector.clone()),
-            match_expressions: None,
-        });
-        spec.restore_pvs = self.restore_pvs;
-        spec.preserve_node_ports = self.preserve_node_ports;
-        spec.include_cluster_resources = self.include_cluster_resources;
-        spec.existing_resource_policy = self.existing_resource_policy.clone();
-        // The CLI always sends these two.
-        spec.item_operation_timeout = Some(
-            self.item_operation_timeout
-                .clone()
-                .unwrap_or_else(|| GoDuration::from_std(std::time::Duration::ZERO)),
-        );
-        spec.uploader_config = Some(RestoreUploaderConfig::default());
+        let spec = RestoreSpec {
+            backup_name,
+            schedule_name,
+            included_namespaces: non_empty(&self.include_namespaces),
+            excluded_namespaces: non_empty(&self.exclude_namespaces),
+            included_resources: non_empty(&self.include_resources),
+            excluded_resources: non_empty(&self.exclude_resources),
+            namespace_mapping: (!self.namespace_mapping.is_empty())
+                .then(|| self.namespace_mapping.clone()),
+            label_selector: (!self.selector.is_empty()).then(|| LabelSelector {
+                match_labels: Some(self.selector.clone()),
+                match_expressions: None,
+            }),
+            restore_pvs: self.restore_pvs,
+            preserve_node_ports: self.preserve_node_ports,
+            include_cluster_resources: self.include_cluster_resources,
+            existing_resource_policy: self.existing_resource_policy.clone(),
+            // The CLI always sends these two.
+            item_operation_timeout: Some(
+                self.item_operation_timeout
+                    .clone()
+                    .unwrap_or_else(|| GoDuration::from_std(std::time::Duration::ZERO)),
+            ),
+            uploader_config: Some(RestoreUploaderConfig::default()),
+            ..RestoreSpec::default()
+        };
         Restore {
             metadata: ObjectMeta {
                 name: Some(name),
@@ -290,8 +292,9 @@ pub fn delete_backup_request(backup_name: &str, backup_uid: Option<&str>) -> Del
     if let Some(uid) = backup_uid {
         labels.insert(labels::BACKUP_UID.to_owned(), uid.to_owned());
     }
-    let mut spec = DeleteBackupRequestSpec::default();
-    spec.backup_name = backup_name.to_owned();
+    let spec = DeleteBackupRequestSpec {
+        backup_name: backup_name.to_owned(),
+    };
     DeleteBackupRequest {
         metadata: ObjectMeta {
             generate_name: Some(format!("{backup_name}-")),
@@ -317,8 +320,10 @@ mod tests {
     use super::*;
 
     fn schedule() -> Schedule {
-        let mut spec = ScheduleSpec::default();
-        spec.schedule = "0 2 * * *".into();
+        let mut spec = ScheduleSpec {
+            schedule: "0 2 * * *".into(),
+            ..ScheduleSpec::default()
+        };
         spec.template.included_namespaces = Some(vec!["apps".into()]);
         spec.template.ttl = Some(GoDuration::parse("168h0m0s").unwrap());
         let mut s = Schedule::new("daily", spec);

@@ -71,9 +71,9 @@ pub fn parse_go_duration(text: &str) -> crate::Result<Duration> {
         input: text.to_owned(),
     };
     let s = text.strip_prefix('+').unwrap_or(text);
-    if s.starts_with('-') {
-        // Negative durations only make sense as "zero" for Velero's timeouts; refuse them.
-        if s[1..].chars().all(|c| c == '0') && s.len() > 1 {
+    if let Some(neg) = s.strip_prefix('-') {
+        // Only "-0" is accepted: negative durations make no sense for Velero's timeouts.
+        if !neg.is_empty() && neg.chars().all(|c| c == '0') {
             return Ok(Duration::ZERO);
         }
         return Err(bad());

@@ -1,0 +1,232 @@
+use std::time::Duration;
+
+use serde_json::json;
+use velero_client::testing::NamespaceSim;
+use velero_client::types::labels;
+use velero_client::{Backup, BackupPhase, BackupSpec, ListOptions, Schedule, ScheduleSpec};
+
+use crate::setup;
+
+fn completed_backup(name: &str, schedule: Option<&str>, start: &str) -> serde_json::Value {
+    let mut labels = serde_json::Map::new();
+    if let Some(s) = schedule {
+        labels.insert(labels::SCHEDULE_NAME.into(), json!(s));
+    }
+    json!({
+        "kind": "Backup",
+        "metadata": { "name": name, "labels": labels },
+        "spec": { "storageLocation": "default", "ttl": "720h0m0s" },
+        "status": { "phase": "Completed", "startTimestamp": start, "completionTimestamp": start, "errors": 0, "warnings": 0 }
+    })
+}
+
+#[tokio::test]
+async fn lists_are_paged_and_filtered_by_label() {
+    let (fake, client) = setup("prod").await;
+    let prod = fake.cluster("prod").unwrap();
+    for i in 0..5 {
+        prod.insert_json(completed_backup(
+            &format!("daily-2026112{i}020000"),
+            Some("daily"),
+            "2026-11-20T02:00:00Z",
+        ))
+        .unwrap();
+    }
+    for i in 0..2 {
+        prod.insert_json(completed_backup(
+            &format!("weekly-2026112{i}030000"),
+            Some("weekly"),
+            "2026-11-20T03:00:00Z",
+        ))
+        .unwrap();
+    }
+    let opts = ListOptions::default().with_page_size(3);
+    let p1 = client.list_backups_page(&opts, None).await.unwrap();
+    assert_eq!(p1.items.len(), 3);
+    assert_eq!(p1.remaining_item_count, Some(4));
+    let p2 = client
+        .list_backups_page(&opts, p1.continue_token.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(p2.items.len(), 3);
+    let p3 = client
+        .list_backups_page(&opts, p2.continue_token.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(p3.items.len(), 1);
+    assert!(p3.continue_token.is_none());
+    let mut names: Vec<String> = [p1.items, p2.items, p3.items]
+        .concat()
+        .into_iter()
+        .filter_map(|b| b.metadata.name)
+        .collect();
+    let all: Vec<String> = client
+        .list_backups(&opts)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|b| b.metadata.name)
+        .collect();
+    assert_eq!(names, all);
+    names.dedup();
+    assert_eq!(names.len(), 7);
+
+    let weekly = client.list_backups_for_schedule("weekly").await.unwrap();
+    assert_eq!(weekly.len(), 2);
+    assert!(weekly.iter().all(|b| b.schedule_name() == Some("weekly")));
+    let sel = client
+        .list_backups(
+            &ListOptions::default()
+                .with_labels("velero.io/schedule-name in (daily)")
+                .with_page_size(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sel.len(), 5);
+}
+
+#[tokio::test]
+async fn unknown_phases_and_fields_parse() {
+    let (fake, client) = setup("prod").await;
+    fake.cluster("prod")
+        .unwrap()
+        .insert_json(json!({
+            "kind": "Backup",
+            "metadata": { "name": "from-the-future" },
+            "spec": { "includedNamespaces": ["*"], "someNewSpecField": {"x": 1} },
+            "status": { "phase": "Quiescing", "queuePosition": 3, "brandNewCounter": 7 }
+        }))
+        .unwrap();
+    let b = client.get_backup("from-the-future").await.unwrap();
+    assert_eq!(b.phase(), BackupPhase::Unknown("Quiescing".into()));
+    assert!(!b.phase().is_terminal());
+    assert_eq!(b.status.unwrap().queue_position, Some(3));
+}
+
+#[tokio::test]
+async fn backup_from_schedule_runs_to_completion_with_cli_naming() {
+    let (fake, client) = setup("prod").await;
+    let prod = fake.cluster("prod").unwrap();
+    prod.set_namespace("apps", NamespaceSim::with_items(12).pod_volumes(2));
+    prod.set_namespace("media", NamespaceSim::with_items(4));
+    let mut spec = ScheduleSpec::default();
+    spec.schedule = "0 2 * * *".into();
+    spec.template.included_namespaces = Some(vec!["apps".into()]);
+    let mut schedule = Schedule::new("daily", spec);
+    schedule.metadata.labels = Some([("team".to_owned(), "infra".to_owned())].into());
+    client.create(&schedule).await.unwrap();
+
+    let created = client.create_backup_from_schedule("daily").await.unwrap();
+    let name = created.metadata.name.clone().unwrap();
+    let suffix = name.strip_prefix("daily-").unwrap();
+    assert_eq!(suffix.len(), 14, "{name}");
+    assert!(suffix.chars().all(|c| c.is_ascii_digit()));
+    assert_eq!(created.schedule_name(), Some("daily"));
+    assert_eq!(created.metadata.labels.as_ref().unwrap()["team"], "infra");
+    assert!(created.status.is_none(), "no status sent on create");
+
+    let done = client
+        .wait_for_backup(&name, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(done.phase(), BackupPhase::Completed);
+    let status = done.status.clone().unwrap();
+    assert_eq!(status.progress.as_ref().unwrap().total_items, Some(12));
+    assert_eq!(done.spec.storage_location.as_deref(), Some("default"));
+    assert_eq!(
+        done.spec.ttl.as_ref().unwrap().to_std().unwrap(),
+        Duration::from_secs(720 * 3600)
+    );
+    assert_eq!(
+        done.metadata.labels.as_ref().unwrap()[labels::STORAGE_LOCATION],
+        "default"
+    );
+    // No status subresource: status writes bumped the generation.
+    assert!(done.metadata.generation.unwrap() > 1);
+
+    let d = client.describe_backup(&name).await.unwrap();
+    assert_eq!(d.phase, BackupPhase::Completed);
+    assert_eq!(d.errors, 0);
+    assert!(d.results.is_none());
+    assert!(d.expiration.unwrap() > jiff::Timestamp::now());
+    assert_eq!(d.pod_volume_backups.len(), 2);
+    assert!(d.delete_requests.is_empty());
+}
+
+#[tokio::test]
+async fn partially_failed_backup_is_described_with_its_errors() {
+    let (fake, client) = setup("agentic").await;
+    fake.cluster("agentic")
+        .unwrap()
+        .set_namespace("llm", NamespaceSim::with_items(5).failing(2));
+    let mut spec = BackupSpec::default();
+    spec.included_namespaces = Some(vec!["llm".into()]);
+    client.create_backup("llm-adhoc", spec).await.unwrap();
+    let b = client
+        .wait_for_backup("llm-adhoc", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(b.phase(), BackupPhase::PartiallyFailed);
+    let d = client.describe_backup("llm-adhoc").await.unwrap();
+    assert_eq!(d.errors, 2);
+    let results = d.results.expect("results downloaded");
+    assert_eq!(results.errors.namespaces["llm"].len(), 2);
+    assert!(results.errors.namespaces["llm"][0].contains("pod volume backup failed"));
+}
+
+#[tokio::test]
+async fn backups_fail_validation_on_a_missing_location() {
+    let (_fake, client) = setup("prod").await;
+    let mut spec = BackupSpec::default();
+    spec.storage_location = Some("offsite".into());
+    client.create_backup("nowhere", spec).await.unwrap();
+    let b: Backup = client
+        .wait_for_backup("nowhere", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(b.phase(), BackupPhase::FailedValidation);
+    let errs = b.status.unwrap().validation_errors.unwrap();
+    assert!(errs[0].contains("'offsite' was not found"), "{errs:?}");
+}
+
+#[tokio::test]
+async fn delete_goes_through_a_delete_backup_request() {
+    let (fake, client) = setup("monit").await;
+    let monit = fake.cluster("monit").unwrap();
+    monit.set_namespace("grafana", NamespaceSim::with_items(3).pod_volumes(1));
+    client
+        .create_backup("old", BackupSpec::default())
+        .await
+        .unwrap();
+    client
+        .wait_for_backup("old", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(monit.has_blob("velero-monit/cluster/backups/old/old-logs.gz"));
+
+    let dbr = client.delete_backup("old").await.unwrap();
+    let dbr_name = dbr.metadata.name.clone().unwrap();
+    assert!(
+        dbr_name.starts_with("old-") && dbr_name.len() == "old-".len() + 5,
+        "{dbr_name}"
+    );
+    assert_eq!(
+        dbr.metadata.labels.as_ref().unwrap()[labels::BACKUP_NAME],
+        "old"
+    );
+    client
+        .wait_for_backup_deleted("old", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(!monit.has_blob("velero-monit/cluster/backups/old/old-logs.gz"));
+    assert!(monit.list_json("podvolumebackups").is_empty());
+    let processed = monit.get_json("deletebackuprequests", &dbr_name).unwrap();
+    assert_eq!(processed["status"]["phase"], "Processed");
+    assert!(
+        client
+            .delete_backup("old")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}

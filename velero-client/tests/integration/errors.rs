@@ -1,0 +1,99 @@
+use std::time::Duration;
+
+use velero_client::{Backup, BackupSpec, Error, ListOptions};
+
+use crate::setup;
+
+#[tokio::test]
+async fn forbidden_is_typed() {
+    let (fake, client) = setup("prod").await;
+    let prod = fake.cluster("prod").unwrap();
+    prod.forbid("list", "backups");
+    let err = client
+        .list_backups(&ListOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_forbidden(), "{err:?}");
+    assert_eq!(err.reason(), Some("Forbidden"));
+    assert!(!err.is_retryable());
+    match &err {
+        Error::Api(a) => {
+            assert_eq!(a.context, "prod");
+            assert_eq!(a.verb, "list");
+            assert_eq!(a.resource, "backups");
+            assert_eq!(a.code, 403);
+            assert!(
+                a.message.contains("cannot list resource \"backups\""),
+                "{}",
+                a.message
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Waiting needs watch: a forbidden watch surfaces as a typed 403 too.
+    client
+        .create_backup("w", BackupSpec::default())
+        .await
+        .unwrap();
+    prod.forbid("watch", "backups");
+    let err = client
+        .wait_for_backup("w", Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(err.is_forbidden(), "{err:?}");
+}
+
+#[tokio::test]
+async fn not_found_is_typed() {
+    let (_fake, client) = setup("agentic").await;
+    let err = client.get_backup("nope").await.unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(err.status(), Some(404));
+    assert!(
+        err.to_string()
+            .contains("backups.velero.io \"nope\" not found"),
+        "{err}"
+    );
+    assert!(client.get_opt::<Backup>("nope").await.unwrap().is_none());
+    assert!(
+        client
+            .pause_schedule("nope")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        client
+            .delete_backup("nope")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+#[tokio::test]
+async fn conflicts_are_typed() {
+    let (fake, client) = setup("monit").await;
+    fake.cluster("monit").unwrap().pause_controller(true);
+    client
+        .create_backup("twice", BackupSpec::default())
+        .await
+        .unwrap();
+    let err = client
+        .create_backup("twice", BackupSpec::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_already_exists(), "{err:?}");
+    assert!(!err.is_conflict());
+
+    let stale = client.get_backup("twice").await.unwrap();
+    let mut fresh = stale.clone();
+    fresh.spec.ttl = Some(velero_client::GoDuration::parse("24h0m0s").unwrap());
+    client.replace(&fresh).await.unwrap();
+    let mut late = stale;
+    late.spec.ttl = Some(velero_client::GoDuration::parse("48h0m0s").unwrap());
+    let err = client.replace(&late).await.unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(err.reason(), Some("Conflict"));
+}
