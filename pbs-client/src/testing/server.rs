@@ -46,6 +46,10 @@ pub struct FakePbsConfig {
     pub extra_fields: bool,
     /// Seed the default datastores, snapshots and jobs.
     pub seed: bool,
+    /// Present this DER certificate (e.g. another fake's, see [`FakePbs::certificate_der`])
+    /// while signing the handshake with this fake's own key: an attacker replaying a public
+    /// certificate it has no key for. Pinning clients must refuse it.
+    pub impersonate: Option<Vec<u8>>,
 }
 
 impl Default for FakePbsConfig {
@@ -58,6 +62,7 @@ impl Default for FakePbsConfig {
             time_zone: TimeZone::UTC,
             extra_fields: true,
             seed: true,
+            impersonate: None,
         }
     }
 }
@@ -86,6 +91,11 @@ impl FakePbsConfig {
     /// Whether to add unknown fields.
     pub fn with_extra_fields(mut self, on: bool) -> Self {
         self.extra_fields = on;
+        self
+    }
+    /// Present another server's certificate without its key (see [`FakePbsConfig::impersonate`]).
+    pub fn with_impersonate(mut self, der: Vec<u8>) -> Self {
+        self.impersonate = Some(der);
         self
     }
     /// Whether to seed data.
@@ -280,6 +290,7 @@ const PASSWORD: &str = "fake-pbs-password";
 pub struct FakePbs {
     addr: SocketAddr,
     fingerprint: Fingerprint,
+    cert_der: Vec<u8>,
     shared: Arc<Shared>,
     accept_loop: JoinHandle<()>,
 }
@@ -316,17 +327,33 @@ impl FakePbs {
             rcgen::generate_simple_self_signed(vec!["pbs-fake".to_owned(), "localhost".to_owned()])
                 .map_err(|e| io_err(&e))?;
         let cert_der = cert.cert.der().clone();
-        let fingerprint = Fingerprint::of_der(cert_der.as_ref());
+        // The fingerprint of the certificate this fake presents.
+        let fingerprint =
+            Fingerprint::of_der(config.impersonate.as_deref().unwrap_or(cert_der.as_ref()));
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
             rustls::pki_types::PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()),
         );
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| io_err(&e))?
-            .with_no_client_auth()
-            .with_single_cert(vec![cert_der], key)
-            .map_err(|e| io_err(&e))?;
+            .with_no_client_auth();
+        let tls = match &config.impersonate {
+            None => builder
+                .with_single_cert(vec![cert_der.clone()], key)
+                .map_err(|e| io_err(&e))?,
+            Some(other) => {
+                let signer = provider
+                    .key_provider
+                    .load_private_key(key)
+                    .map_err(|e| io_err(&e))?;
+                let certified = rustls::sign::CertifiedKey::new(
+                    vec![rustls::pki_types::CertificateDer::from(other.clone())],
+                    signer,
+                );
+                builder.with_cert_resolver(Arc::new(FixedCert(Arc::new(certified))))
+            }
+        };
         let acceptor = TlsAcceptor::from(Arc::new(tls));
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
@@ -374,6 +401,7 @@ impl FakePbs {
         Ok(FakePbs {
             addr,
             fingerprint,
+            cert_der: cert_der.to_vec(),
             shared,
             accept_loop,
         })
@@ -384,9 +412,14 @@ impl FakePbs {
         format!("https://{}", self.addr)
     }
 
-    /// The SHA-256 fingerprint of the server certificate.
+    /// The SHA-256 fingerprint of the certificate the fake presents.
     pub fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
+    }
+
+    /// The DER of this fake's own (self-signed) certificate.
+    pub fn certificate_der(&self) -> Vec<u8> {
+        self.cert_der.clone()
     }
 
     /// The full-privilege token secret (id [`TOKEN_ID`]).
@@ -476,6 +509,19 @@ impl FakePbs {
             .get(store)
             .map(|s| s.snapshots.clone())
             .unwrap_or_default()
+    }
+}
+
+/// Always presents one certificate (used to impersonate another server).
+#[derive(Debug)]
+struct FixedCert(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for FixedCert {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
     }
 }
 

@@ -2,7 +2,9 @@ use std::time::Duration;
 
 use pbs_client::{Fingerprint, TlsVerification};
 
-use super::common::fake;
+use pbs_client::testing::FakePbs;
+
+use super::common::{fake, fast_config};
 
 #[tokio::test]
 async fn right_pin_connects() {
@@ -52,6 +54,8 @@ async fn no_pin_against_self_signed_is_refused() {
         .unwrap();
     let err = client.datastores().await.unwrap_err();
     assert!(err.is_tls(), "{err:?}");
+    // The message says what to do about a self-signed PBS certificate.
+    assert!(err.to_string().contains("fingerprint"), "{err}");
     assert!(err.to_string().contains("GET /admin/datastore"), "{err}");
     assert_eq!(pbs.requests(), 0);
     wait_for_handshake_failure(&pbs).await;
@@ -68,7 +72,30 @@ async fn insecure_needs_explicit_opt_in_and_then_connects() {
     client.version().await.unwrap();
 }
 
-async fn wait_for_handshake_failure(pbs: &pbs_client::testing::FakePbs) {
+#[tokio::test]
+async fn replayed_certificate_without_its_key_is_refused() {
+    // The pin alone is public: a server presenting the pinned certificate but signing the
+    // handshake with another key must be refused, so the verifier checks the signature.
+    let real = fake().await;
+    let impostor = FakePbs::start_with(fast_config().with_impersonate(real.certificate_der()))
+        .await
+        .unwrap();
+    assert_eq!(impostor.fingerprint(), real.fingerprint());
+    let client = impostor.client_builder().build().unwrap();
+    let err = client.version().await.unwrap_err();
+    assert!(err.is_tls(), "{err:?}");
+    assert!(err.to_string().contains("BadSignature"), "{err}");
+    assert_eq!(impostor.requests(), 0);
+    // The same pin against the real server works.
+    real.client_builder()
+        .build()
+        .unwrap()
+        .version()
+        .await
+        .unwrap();
+}
+
+async fn wait_for_handshake_failure(pbs: &FakePbs) {
     for _ in 0..100 {
         if pbs.handshake_failures() > 0 {
             return;
