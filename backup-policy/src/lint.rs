@@ -150,7 +150,7 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
         while i < rs.len() {
             let mut end = rs[i].end;
             let mut j = i + 1;
-            while j < rs.len() && rs[j].start < end {
+            while j < rs.len() && rs[j].start <= end {
                 end = end.max(rs[j].end);
                 j += 1;
             }

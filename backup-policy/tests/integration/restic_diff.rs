@@ -5,8 +5,8 @@
 //! DST changes fall inside the sets); random policies are then run through restic and through the
 //! engine in 0.14 mode, and keep/remove/reasons/counters must be identical per group.
 //!
-//! Size: `DIFF_CASES` policies per repository (default 12), `DIFF_SNAPSHOTS` snapshots per
-//! repository (default 18), `DIFF_SEED` to reproduce a run. A missing restic FAILS the test.
+//! Size: `DIFF_CASES` policies per repository (default 10), `DIFF_SNAPSHOTS` snapshots per
+//! repository (default 14), `DIFF_SEED` to reproduce a run. A missing restic FAILS the test.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -188,14 +188,28 @@ fn ids(v: &Value) -> Vec<String> {
     v.as_array().map(|a| a.iter().map(|s| s["id"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
 }
 
-fn setup(tz: &'static str, rng: &mut Rng, n: usize) -> (tempfile::TempDir, Repo, Vec<Snapshot>) {
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// `template` holds an empty initialised repository (restic init is slow: key derivation).
+fn setup(template: &Path, tz: &'static str, rng: &mut Rng, n: usize) -> (tempfile::TempDir, Repo, Vec<Snapshot>) {
     let tmp = tempfile::tempdir().unwrap();
     let repo = Repo { dir: tmp.path().to_path_buf(), tz };
     for d in ["d1", "d2"] {
         std::fs::create_dir_all(tmp.path().join(d)).unwrap();
         std::fs::write(tmp.path().join(d).join("f"), d).unwrap();
     }
-    repo.run(&["init".into()]);
+    copy_dir(template, &tmp.path().join("repo"));
     let zone = TimeZone::get(tz).unwrap();
     for dt in random_times(rng, &zone, n) {
         let mut args: Vec<String> =
@@ -221,12 +235,14 @@ fn setup(tz: &'static str, rng: &mut Rng, n: usize) -> (tempfile::TempDir, Repo,
 fn engine_matches_restic_014_forget() {
     require_restic();
     let seed = env_num("DIFF_SEED", 0x5EED_2026);
-    let cases = env_num("DIFF_CASES", 12) as usize;
-    let n_snaps = env_num("DIFF_SNAPSHOTS", 18) as usize;
+    let cases = env_num("DIFF_CASES", 10) as usize;
+    let n_snaps = env_num("DIFF_SNAPSHOTS", 14) as usize;
     let mut rng = Rng(seed);
     let mut compared = 0;
+    let template = tempfile::tempdir().unwrap();
+    Repo { dir: template.path().to_path_buf(), tz: "UTC" }.run(&["init".into()]);
     for tz in ["UTC", "Europe/Berlin", "America/New_York"] {
-        let (_tmp, repo, snaps) = setup(tz, &mut rng, n_snaps);
+        let (_tmp, repo, snaps) = setup(&template.path().join("repo"), tz, &mut rng, n_snaps);
         let zone = TimeZone::get(tz).unwrap();
         for case in 0..cases {
             let (mut args, policy, gb) = random_policy(&mut rng);
