@@ -1,0 +1,388 @@
+//! S3 benchmark against a local Garage: garage-client vs aws-sdk-s3 vs `curl --aws-sigv4`.
+//!
+//! ```sh
+//! cargo bench -p garage-client --features bench-peers --bench s3            # 3 rounds, 1 GiB, 10,000 keys
+//! cargo bench -p garage-client --features bench-peers --bench s3 -- --rounds 5 --size-mib 1024 --list 10000
+//! ```
+//!
+//! Without `--features bench-peers` only garage-client and curl are measured. Every case runs as
+//! its own child process under `/usr/bin/time` (wall from the driver's clock around the child,
+//! client CPU and peak RSS from `time`), in interleaved rounds with a rotating start; before each
+//! case the driver syncs and waits until Garage is idle, and before each upload it stamps a fresh
+//! nonce every 64 KiB of the source file so Garage cannot deduplicate blocks. Garage's CPU time
+//! over the case comes from `/proc/<pid>/stat`. Medians are printed per case.
+
+use std::collections::BTreeMap;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use garage_client::s3::{GetOptions, ListOptions, PutOptions, PutPayload};
+use garage_client::testing::GarageServer;
+use garage_client::{Credentials, S3Client};
+use secrecy::ExposeSecret;
+
+const CASES_BASE: &[&str] = &["gc-put", "curl-put", "gc-get", "curl-get", "gc-list"];
+#[cfg(feature = "bench-peers")]
+const CASES_PEERS: &[&str] = &["sdk-put", "sdk-mpu", "sdk-get", "sdk-list"];
+#[cfg(not(feature = "bench-peers"))]
+const CASES_PEERS: &[&str] = &[];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("one") {
+        let case = args.get(2).expect("case name");
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let started = Instant::now();
+        let (bytes, items) = rt.block_on(run_case(case));
+        eprintln!("op {:.3} bytes {bytes} items {items}", started.elapsed().as_secs_f64());
+        return;
+    }
+    let opt = |name: &str, default: u64| -> u64 {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    driver(opt("--rounds", 3) as usize, opt("--size-mib", 1024), opt("--list", 10_000) as usize);
+}
+
+struct Env {
+    endpoint: String,
+    bucket: String,
+    key_id: String,
+    secret: String,
+    src: PathBuf,
+}
+
+fn env() -> Env {
+    let v = |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n} not set (run the driver)"));
+    Env {
+        endpoint: v("BENCH_ENDPOINT"),
+        bucket: v("BENCH_BUCKET"),
+        key_id: v("BENCH_KEY_ID"),
+        secret: v("BENCH_SECRET"),
+        src: v("BENCH_SRC").into(),
+    }
+}
+
+fn gc_client(e: &Env) -> S3Client {
+    S3Client::builder()
+        .with_endpoint(&e.endpoint)
+        .with_credentials(Credentials::new(&e.key_id, e.secret.clone().into()))
+        .build()
+        .unwrap()
+}
+
+async fn run_case(case: &str) -> (u64, u64) {
+    let e = env();
+    match case {
+        "gc-put" => {
+            let r = gc_client(&e)
+                .put_object(&e.bucket, "put/gc-put.bin", PutPayload::file(&e.src), PutOptions::default())
+                .await
+                .unwrap();
+            (r.size, 1)
+        }
+        "gc-get" => {
+            let mut s = gc_client(&e).get_object(&e.bucket, "get/big.bin", GetOptions::default()).await.unwrap();
+            let mut n = 0u64;
+            while let Some(c) = s.next().await {
+                n += c.unwrap().len() as u64;
+            }
+            (n, 1)
+        }
+        "gc-list" => {
+            let n = gc_client(&e)
+                .list_objects(&e.bucket, ListOptions::default().with_prefix("list/"))
+                .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+                .await
+                .unwrap();
+            (0, n)
+        }
+        #[cfg(feature = "bench-peers")]
+        other => peers::run(other, &e).await,
+        #[cfg(not(feature = "bench-peers"))]
+        other => panic!("unknown case {other} (aws-sdk-s3 cases need --features bench-peers)"),
+    }
+}
+
+#[cfg(feature = "bench-peers")]
+mod peers {
+    use super::Env;
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+    use aws_sdk_s3::primitives::{ByteStream, Length};
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    use futures::StreamExt;
+
+    fn client(e: &Env) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&e.endpoint)
+            .region(Region::new("garage"))
+            .credentials_provider(Credentials::new(&e.key_id, &e.secret, None, None, "bench"))
+            .force_path_style(true)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    pub async fn run(case: &str, e: &Env) -> (u64, u64) {
+        let c = client(e);
+        match case {
+            "sdk-put" => {
+                let body = ByteStream::from_path(&e.src).await.unwrap();
+                c.put_object().bucket(&e.bucket).key("put/sdk-put.bin").body(body).send().await.unwrap();
+                (std::fs::metadata(&e.src).unwrap().len(), 1)
+            }
+            "sdk-mpu" => {
+                const PART: u64 = 16 << 20;
+                let size = std::fs::metadata(&e.src).unwrap().len();
+                let key = "put/sdk-mpu.bin";
+                let up = c.create_multipart_upload().bucket(&e.bucket).key(key).send().await.unwrap();
+                let id = up.upload_id().unwrap().to_owned();
+                let n = size.div_ceil(PART);
+                let mut parts: Vec<CompletedPart> = futures::stream::iter(0..n)
+                    .map(|i| {
+                        let (c, id, src, bucket) = (c.clone(), id.clone(), e.src.clone(), e.bucket.clone());
+                        async move {
+                            let len = PART.min(size - i * PART);
+                            let body = ByteStream::read_from()
+                                .path(src)
+                                .offset(i * PART)
+                                .length(Length::Exact(len))
+                                .build()
+                                .await
+                                .unwrap();
+                            let r = c
+                                .upload_part()
+                                .bucket(bucket)
+                                .key(key)
+                                .upload_id(id)
+                                .part_number(i as i32 + 1)
+                                .body(body)
+                                .send()
+                                .await
+                                .unwrap();
+                            CompletedPart::builder().part_number(i as i32 + 1).set_e_tag(r.e_tag().map(str::to_owned)).build()
+                        }
+                    })
+                    .buffer_unordered(4)
+                    .collect()
+                    .await;
+                parts.sort_by_key(|p| p.part_number());
+                c.complete_multipart_upload()
+                    .bucket(&e.bucket)
+                    .key(key)
+                    .upload_id(id)
+                    .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                    .send()
+                    .await
+                    .unwrap();
+                (size, 1)
+            }
+            "sdk-get" => {
+                let r = c.get_object().bucket(&e.bucket).key("get/big.bin").send().await.unwrap();
+                let mut body = r.body;
+                let mut n = 0u64;
+                while let Some(chunk) = body.next().await {
+                    n += chunk.unwrap().len() as u64;
+                }
+                (n, 1)
+            }
+            "sdk-list" => {
+                let mut pages = c.list_objects_v2().bucket(&e.bucket).prefix("list/").into_paginator().send();
+                let mut n = 0u64;
+                while let Some(p) = pages.next().await {
+                    n += p.unwrap().contents().len() as u64;
+                }
+                (0, n)
+            }
+            other => panic!("unknown case {other}"),
+        }
+    }
+}
+
+struct Sample {
+    wall: f64,
+    user: f64,
+    sys: f64,
+    rss_kib: u64,
+    srv_cpu: f64,
+}
+
+fn garage_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn wait_idle(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let a = garage_cpu(pid);
+        std::thread::sleep(Duration::from_millis(500));
+        if garage_cpu(pid) - a < 0.05 || Instant::now() > deadline {
+            return;
+        }
+    }
+}
+
+/// Writes a fresh 16-byte nonce every 64 KiB so no 1 MiB block repeats between uploads.
+fn stamp(src: &Path, size: u64, round: u64) {
+    let mut f = std::fs::OpenOptions::new().write(true).open(src).unwrap();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let mut off = 0u64;
+    while off + 16 <= size {
+        f.seek(SeekFrom::Start(off)).unwrap();
+        f.write_all(&(nanos ^ (u128::from(off) << 64) ^ u128::from(round)).to_le_bytes()).unwrap();
+        off += 64 << 10;
+    }
+}
+
+fn make_source(path: &Path, size: u64) {
+    let mut f = std::io::BufWriter::with_capacity(8 << 20, std::fs::File::create(path).unwrap());
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        for c in buf.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c.copy_from_slice(&x.to_le_bytes());
+        }
+        let n = left.min(buf.len() as u64) as usize;
+        f.write_all(&buf[..n]).unwrap();
+        left -= n as u64;
+    }
+    f.flush().unwrap();
+}
+
+fn driver(rounds: usize, size_mib: u64, list_n: usize) {
+    let size = size_mib << 20;
+    let g = GarageServer::start().expect("garage starts (GARAGE_BIN)");
+    let pid = g.pid().expect("garage runs");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("bench-src.bin");
+    let timefile = dir.path().join("time.txt");
+    eprintln!("writing {size_mib} MiB source file…");
+    make_source(&src, size);
+    let e = Env {
+        endpoint: g.s3_endpoint(),
+        bucket: g.bucket().to_owned(),
+        key_id: g.access_key_id().to_owned(),
+        secret: g.secret_access_key().expose_secret().to_owned(),
+        src: src.clone(),
+    };
+    eprintln!("fixtures: get/big.bin and {list_n} list/ keys…");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = gc_client(&e);
+        c.put_object(&e.bucket, "get/big.bin", PutPayload::file(&src), PutOptions::default()).await.unwrap();
+        futures::stream::iter(0..list_n)
+            .map(|i| {
+                let (c, b) = (c.clone(), e.bucket.clone());
+                async move { c.put_object(&b, &format!("list/{i:05}"), vec![b'x'; 1024].into(), PutOptions::default()).await }
+            })
+            .buffer_unordered(32)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap();
+    });
+    let exe = std::env::current_exe().unwrap();
+    let cases: Vec<&str> = CASES_BASE.iter().chain(CASES_PEERS).copied().collect();
+    let mut samples: BTreeMap<&str, Vec<Sample>> = BTreeMap::new();
+    for round in 0..rounds {
+        for k in 0..cases.len() {
+            let case = cases[(k + round) % cases.len()];
+            if case.ends_with("put") || case.ends_with("mpu") {
+                stamp(&src, size, round as u64);
+            }
+            let _ = Command::new("sync").status();
+            wait_idle(pid);
+            let mut cmd = Command::new("/usr/bin/time");
+            cmd.arg("-f").arg("%U %S %M").arg("-o").arg(&timefile);
+            let url = |key: &str| format!("{}/{}/{key}", e.endpoint, e.bucket);
+            if let Some(op) = case.strip_prefix("curl-") {
+                cmd.args(["curl", "-sS", "-f", "-o", "/dev/null", "--aws-sigv4", "aws:amz:garage:s3"])
+                    .arg("--user")
+                    .arg(format!("{}:{}", e.key_id, e.secret))
+                    .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]);
+                if op == "put" {
+                    cmd.arg("-T").arg(&src).arg(url("put/curl-put.bin"));
+                } else {
+                    cmd.arg(url("get/big.bin"));
+                }
+            } else {
+                cmd.arg(&exe)
+                    .args(["one", case])
+                    .env("BENCH_ENDPOINT", &e.endpoint)
+                    .env("BENCH_BUCKET", &e.bucket)
+                    .env("BENCH_KEY_ID", &e.key_id)
+                    .env("BENCH_SECRET", &e.secret)
+                    .env("BENCH_SRC", &src);
+            }
+            let cpu0 = garage_cpu(pid);
+            let t0 = Instant::now();
+            let out = cmd.output().expect("run case");
+            let wall = t0.elapsed().as_secs_f64();
+            let srv_cpu = garage_cpu(pid) - cpu0;
+            if !out.status.success() {
+                eprintln!("run {} {case}: FAILED: {}", round + 1, String::from_utf8_lossy(&out.stderr));
+                continue;
+            }
+            let t = std::fs::read_to_string(&timefile).unwrap_or_default();
+            let v: Vec<f64> = t.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+            let s = Sample {
+                wall,
+                user: v.first().copied().unwrap_or(0.0),
+                sys: v.get(1).copied().unwrap_or(0.0),
+                rss_kib: v.get(2).copied().unwrap_or(0.0) as u64,
+                srv_cpu,
+            };
+            eprintln!(
+                "run {} {case:<9} wall {:6.3}s user {:5.2}s sys {:5.2}s rss {:7} KiB srv_cpu {:5.2}s",
+                round + 1,
+                s.wall,
+                s.user,
+                s.sys,
+                s.rss_kib,
+                s.srv_cpu
+            );
+            samples.entry(case).or_default().push(s);
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    println!("\nmedians over {rounds} rounds ({size_mib} MiB object, {list_n} keys):");
+    println!("{:<10} {:>8} {:>9} {:>9} {:>10} {:>9}", "case", "wall s", "cpu s", "MiB/s", "rss MiB", "srv cpu");
+    let mut walls = BTreeMap::new();
+    for case in &cases {
+        let Some(s) = samples.get(case) else { continue };
+        let wall = median(s.iter().map(|x| x.wall).collect());
+        let cpu = median(s.iter().map(|x| x.user + x.sys).collect());
+        let rss = median(s.iter().map(|x| x.rss_kib as f64).collect()) / 1024.0;
+        let srv = median(s.iter().map(|x| x.srv_cpu).collect());
+        let rate = if case.ends_with("list") { String::from("-") } else { format!("{:.0}", size_mib as f64 / wall) };
+        println!("{case:<10} {wall:>8.3} {cpu:>9.2} {rate:>9} {rss:>10.1} {srv:>9.2}");
+        walls.insert(*case, wall);
+    }
+    for op in ["put", "get", "list"] {
+        let Some(gc) = walls.get(format!("gc-{op}").as_str()) else { continue };
+        for (case, w) in &walls {
+            if !case.starts_with("gc-") && (case.ends_with(op) || (op == "put" && case.ends_with("mpu"))) {
+                println!("ratio gc-{op} / {case}: {:.2}", gc / w);
+            }
+        }
+    }
+}
