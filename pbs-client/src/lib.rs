@@ -73,3 +73,8 @@ pub use types::{
     VerificationJobStatus, VerifyOptions, VersionInfo,
 };
 pub use upid::{Upid, escape_id, unescape_id};
+
+/// The README's example is compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -165,6 +165,9 @@ fn describe(err: &rustls::Error) -> String {
             "{err}; the certificate is not signed by a trusted CA (PBS's default certificate \
              is self-signed: pin its SHA-256 fingerprint, see `proxmox-backup-manager cert info`)"
         ),
+        rustls::Error::InvalidCertificate(CertificateError::BadSignature) => {
+            format!("{err}; the handshake was not signed with the key of the presented certificate")
+        }
         rustls::Error::InvalidCertificate(_) => format!("invalid server certificate: {err}"),
         other => other.to_string(),
     }
