@@ -8,6 +8,8 @@ use infisical_client::{
 };
 use secrecy::SecretString;
 use std::fmt::{Debug, Display};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 const CANARY: &str = "CANARY7f3a";
 
@@ -43,8 +45,55 @@ fn assert_error_clean(what: &str, e: &Error) {
     }
 }
 
+/// Records every span field and event of this crate as text.
+struct Capture {
+    out: Arc<Mutex<String>>,
+    ids: AtomicU64,
+}
+
+struct Visitor<'a>(&'a mut String);
+
+impl tracing::field::Visit for Visitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn Debug) {
+        use std::fmt::Write as _;
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+impl Capture {
+    fn push(&self, f: impl FnOnce(&mut Visitor<'_>)) {
+        let mut out = self.out.lock().unwrap();
+        f(&mut Visitor(&mut out));
+        out.push('\n');
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        m.target().starts_with("infisical_client")
+    }
+    fn new_span(&self, attrs: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        self.push(|v| attrs.record(v));
+        tracing::span::Id::from_u64(self.ids.fetch_add(1, Ordering::Relaxed))
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        self.push(|v| values.record(v));
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, e: &tracing::Event<'_>) {
+        self.push(|v| e.record(v));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 #[tokio::test]
 async fn no_public_type_prints_a_secret() {
+    let logs = Arc::new(Mutex::new(String::new()));
+    let _trace = tracing::subscriber::set_default(Capture {
+        out: logs.clone(),
+        ids: AtomicU64::new(1),
+    });
     let fake = FakeInfisical::start().await;
     let client_secret = canary("client-secret");
     let static_token = canary("static-token");
@@ -208,4 +257,10 @@ async fn no_public_type_prints_a_secret() {
     for r in fake.requests() {
         assert_debug_clean("RecordedRequest", &r);
     }
+
+    // Nor do the client's own spans and events (requests, answers, logins, warnings).
+    let logs = logs.lock().unwrap().clone();
+    assert!(logs.contains("endpoint=GET /api/v4/secrets"), "{logs}");
+    assert!(logs.contains("status=429"), "{logs}");
+    assert!(!logs.contains(CANARY), "tracing output leaks: {logs}");
 }
