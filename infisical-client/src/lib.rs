@@ -44,6 +44,8 @@
 //! # Ok(()) }
 //! ```
 //!
+//! All I/O is async and needs a Tokio runtime (with the time driver enabled).
+//!
 //! The `testing` feature adds `testing::FakeInfisical`, a fake Infisical on loopback that
 //! downstream tests can seed with secrets and identities.
 
