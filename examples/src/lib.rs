@@ -3,4 +3,6 @@
 //! The binaries stay thin: parse arguments, build clients from [`config::Config`] and the
 //! environment, call the libraries, print a table or JSON, and exit with a meaningful code.
 
+pub mod audit;
+pub mod clients;
 pub mod config;

@@ -1,0 +1,836 @@
+//! `backup-audit check`: query every system concurrently, turn what they report into
+//! [`Observation`]s, evaluate them against the matrix, and render the verdict.
+//!
+//! Each system is queried on its own task with its own timeout; a system that is down marks
+//! only its own rows ([`RowStatus::Unreachable`]) and hides no others.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use backup_policy::compliance::{Observation, Outcome, ScheduleReport, Status, evaluate};
+use backup_policy::matrix::{Matrix, Target, TargetKind, Tool};
+use futures::future::join_all;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::clients;
+use crate::config::{Config, Secrets};
+
+/// What one system answered.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemResult {
+    /// `velero/prod`, `restic/iac-daily`, `pbs`, `garage`.
+    pub system: String,
+    /// Matrix targets this system reports on.
+    pub targets: Vec<String>,
+    /// Observations, or why the system could not be read.
+    #[serde(skip)]
+    pub observations: Result<Vec<Observation>, String>,
+    /// Wall time of the query.
+    pub elapsed_ms: u128,
+}
+
+/// Garage's own state: health and bucket usage.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GarageState {
+    /// `/health` status code and message, or the error.
+    pub health: Option<Result<(u16, String), String>>,
+    /// Bytes and objects per bucket named in the matrix.
+    pub buckets: BTreeMap<String, Result<(i64, i64), String>>,
+}
+
+/// A row's verdict: the policy's, or "could not tell".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowStatus {
+    /// Evaluated by backup-policy.
+    Policy(Status),
+    /// The system holding this row's backups could not be queried.
+    Unreachable,
+}
+
+impl RowStatus {
+    /// Label used in tables, JSON and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowStatus::Policy(Status::Ok) => "ok",
+            RowStatus::Policy(Status::Late) => "late",
+            RowStatus::Policy(Status::Failed) => "failed",
+            RowStatus::Policy(Status::Missing) => "missing",
+            RowStatus::Policy(Status::Disabled) => "disabled",
+            RowStatus::Policy(_) => "unknown",
+            RowStatus::Unreachable => "unreachable",
+        }
+    }
+
+    /// Whether this row makes the audit fail.
+    pub fn is_failing(self) -> bool {
+        !matches!(
+            self,
+            RowStatus::Policy(Status::Ok) | RowStatus::Policy(Status::Disabled)
+        )
+    }
+}
+
+impl Serialize for RowStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The statuses a row can have, for one-hot metrics.
+pub const ALL_STATUSES: [&str; 6] = ["ok", "late", "failed", "missing", "disabled", "unreachable"];
+
+/// One row of the audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRow {
+    /// The policy's report.
+    #[serde(flatten)]
+    pub report: ScheduleReport,
+    /// The final verdict.
+    #[serde(rename = "verdict")]
+    pub status: RowStatus,
+    /// Why the system was unreachable, when it was.
+    pub error: Option<String>,
+    /// Newest observed attempt ended partially failed (Velero `PartiallyFailed`).
+    pub latest_partial: bool,
+}
+
+/// The whole audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Audit {
+    /// The instant the audit evaluated at.
+    pub now: Timestamp,
+    /// One row per target schedule.
+    pub rows: Vec<AuditRow>,
+    /// Per-system query results.
+    pub systems: Vec<SystemSummary>,
+    /// Garage's state.
+    pub garage: GarageState,
+}
+
+/// A system's query result, for output.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemSummary {
+    /// System name.
+    pub system: String,
+    /// Whether it answered.
+    pub up: bool,
+    /// Its error.
+    pub error: Option<String>,
+    /// Observations it gave.
+    pub observations: usize,
+    /// Query wall time.
+    pub elapsed_ms: u128,
+}
+
+impl Audit {
+    /// Whether any enabled row is late, failed, missing or unreachable.
+    pub fn is_failing(&self) -> bool {
+        self.rows.iter().any(|r| r.status.is_failing())
+    }
+}
+
+/// Per-system query timeout.
+pub const SYSTEM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Queries every system of the matrix concurrently.
+pub async fn gather(
+    config: &Config,
+    secrets: &Secrets,
+    matrix: &Matrix,
+    timeout: Duration,
+) -> (Vec<SystemResult>, GarageState) {
+    let mut tasks: Vec<futures::future::BoxFuture<'_, SystemResult>> = Vec::new();
+
+    // Velero: one query per kube context.
+    let contexts = clients::velero_contexts(config, matrix);
+    let mut by_context: BTreeMap<String, Vec<&Target>> = BTreeMap::new();
+    for (target, ctx) in &contexts {
+        if let Some(t) = matrix.target(target).filter(|t| t.enabled) {
+            by_context.entry(ctx.clone()).or_default().push(t);
+        }
+    }
+    for (ctx, targets) in by_context {
+        let names = targets.iter().map(|t| t.name.clone()).collect();
+        tasks.push(Box::pin(timed(
+            format!("velero/{ctx}"),
+            names,
+            timeout,
+            velero_observations(config, ctx.clone(), targets),
+        )));
+    }
+
+    // restic: one query per plan.
+    for t in matrix
+        .target
+        .iter()
+        .filter(|t| t.tool == Tool::Restic && t.enabled)
+    {
+        tasks.push(Box::pin(timed(
+            format!("restic/{}", t.name),
+            vec![t.name.clone()],
+            timeout,
+            restic_observations(config, secrets, t),
+        )));
+    }
+
+    // PBS: one query for every PBS target.
+    let pbs_targets: Vec<&Target> = matrix
+        .target
+        .iter()
+        .filter(|t| t.tool == Tool::Pbs && t.enabled)
+        .collect();
+    if !pbs_targets.is_empty() {
+        let names = pbs_targets.iter().map(|t| t.name.clone()).collect();
+        tasks.push(Box::pin(timed(
+            "pbs".to_owned(),
+            names,
+            timeout,
+            pbs_observations(config, secrets, pbs_targets),
+        )));
+    }
+
+    let garage = garage_state(config, secrets, matrix, timeout);
+    let (results, garage) = futures::join!(join_all(tasks), garage);
+    (results, garage)
+}
+
+async fn timed<F>(system: String, targets: Vec<String>, timeout: Duration, f: F) -> SystemResult
+where
+    F: Future<Output = Result<Vec<Observation>>>,
+{
+    let started = Instant::now();
+    let observations = match tokio::time::timeout(timeout, f).await {
+        Ok(Ok(obs)) => Ok(obs),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(_) => Err(format!("no answer within {}s", timeout.as_secs())),
+    };
+    SystemResult {
+        system,
+        targets,
+        observations,
+        elapsed_ms: started.elapsed().as_millis(),
+    }
+}
+
+/// Matches a Velero schedule name to a matrix schedule of the target: the schedule's `job` when
+/// set, else the same name, else a name whose `-`-separated words include the matrix name
+/// (`velero-daily`, `prod-weekly-backup`).
+pub fn match_schedule<'a>(target: &'a Target, velero_schedule: &str) -> Option<&'a str> {
+    let by_job = target
+        .schedule
+        .iter()
+        .find(|s| s.job.as_deref() == Some(velero_schedule));
+    let exact = || {
+        target
+            .schedule
+            .iter()
+            .find(|s| s.job.is_none() && s.name == velero_schedule)
+    };
+    let by_word = || {
+        target.schedule.iter().find(|s| {
+            s.job.is_none() && velero_schedule.split(['-', '_', '.']).any(|w| w == s.name)
+        })
+    };
+    by_job
+        .or_else(exact)
+        .or_else(by_word)
+        .map(|s| s.name.as_str())
+}
+
+/// Maps a Velero backup phase to an outcome.
+pub fn velero_outcome(phase: &velero_client::BackupPhase) -> Outcome {
+    use velero_client::BackupPhase as P;
+    match phase {
+        P::Completed => Outcome::Success,
+        P::PartiallyFailed => Outcome::PartialFailure,
+        P::Failed | P::FailedValidation => Outcome::Failed,
+        P::New
+        | P::Queued
+        | P::ReadyToStart
+        | P::InProgress
+        | P::WaitingForPluginOperations
+        | P::WaitingForPluginOperationsPartiallyFailed
+        | P::Finalizing
+        | P::FinalizingPartiallyFailed => Outcome::InProgress,
+        other => Outcome::Other(other.to_string()),
+    }
+}
+
+async fn velero_observations(
+    config: &Config,
+    context: String,
+    targets: Vec<&Target>,
+) -> Result<Vec<Observation>> {
+    let v = config
+        .velero
+        .as_ref()
+        .ok_or_else(|| anyhow!("[velero] is not configured"))?;
+    let mut builder = velero_client::VeleroClient::builder()
+        .with_namespace(&v.namespace)
+        .with_context(&context)
+        .with_connect_timeout(Duration::from_secs(10));
+    if let Some(path) = &v.kubeconfig {
+        builder = builder.with_kubeconfig_path(path);
+    }
+    let client = builder.build().await?;
+    let backups: Vec<velero_client::Backup> = client
+        .list_all(&velero_client::ListOptions::default())
+        .await?;
+    let mut out = Vec::new();
+    for b in &backups {
+        let Some(schedule) = b.schedule_name() else {
+            continue; // ad-hoc backups do not satisfy a schedule
+        };
+        let Some(time) = b.started().or_else(|| b.created()) else {
+            continue;
+        };
+        for t in &targets {
+            if let Some(name) = match_schedule(t, schedule) {
+                // Velero reports items, not bytes, so Velero rows carry no size.
+                let mut o = Observation::new(t.name.clone(), time, velero_outcome(&b.phase()))
+                    .with_schedule(name);
+                if let Some(n) = &b.metadata.name {
+                    o = o.with_id(n.clone());
+                }
+                out.push(o);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn restic_observations(
+    config: &Config,
+    secrets: &Secrets,
+    target: &Target,
+) -> Result<Vec<Observation>> {
+    let plan = config
+        .restic
+        .get(&target.name)
+        .ok_or_else(|| anyhow!("no [restic.{}] plan in the config", target.name))?;
+    let restic = clients::restic(config, secrets, plan).await?;
+    let snapshots = restic
+        .snapshots(&restic_remote::SnapshotFilter::new())
+        .await
+        .context("restic snapshots")?;
+    let mut out = Vec::new();
+    for s in snapshots {
+        let mut o = Observation::new(target.name.clone(), s.time, Outcome::Success);
+        if let Some(id) = s.short_id.clone().or_else(|| s.id.clone()) {
+            o = o.with_id(id);
+        }
+        // restic 0.17+ stores a summary in the snapshot; older snapshots have no size.
+        if let Some(bytes) = s
+            .summary
+            .as_ref()
+            .and_then(|sum| sum.get("total_bytes_processed"))
+            .and_then(serde_json::Value::as_u64)
+        {
+            o = o.with_size(bytes);
+        }
+        out.push(o);
+    }
+    Ok(out)
+}
+
+fn pbs_group(target: &Target) -> Option<(pbs_client::BackupType, String)> {
+    let id = target.id?.to_string();
+    let kind = match target.kind {
+        TargetKind::Lxc => pbs_client::BackupType::Ct,
+        TargetKind::Host => pbs_client::BackupType::Host,
+        _ => pbs_client::BackupType::Vm,
+    };
+    Some((kind, id))
+}
+
+async fn pbs_observations(
+    config: &Config,
+    secrets: &Secrets,
+    targets: Vec<&Target>,
+) -> Result<Vec<Observation>> {
+    let client = clients::pbs(config, secrets)?;
+    let p = config
+        .pbs
+        .as_ref()
+        .ok_or_else(|| anyhow!("[pbs] is not configured"))?;
+    let mut filter = pbs_client::SnapshotFilter::new();
+    if let Some(ns) = &p.namespace {
+        filter = filter.with_ns(ns.clone());
+    }
+    let snapshots = client
+        .snapshots(&p.datastore, &filter)
+        .await
+        .context("PBS snapshots")?;
+    let mut out = Vec::new();
+    for t in targets {
+        let Some((kind, id)) = pbs_group(t) else {
+            continue;
+        };
+        for s in snapshots
+            .iter()
+            .filter(|s| s.backup_type == kind && s.backup_id == id)
+        {
+            let Ok(time) = Timestamp::from_second(s.backup_time) else {
+                continue;
+            };
+            let verified_bad = s
+                .verification
+                .as_ref()
+                .is_some_and(|v| v.state.as_str() == "failed");
+            let outcome = if verified_bad {
+                Outcome::Failed
+            } else {
+                Outcome::Success
+            };
+            let mut o = Observation::new(t.name.clone(), time, outcome).with_id(format!(
+                "{}/{}/{}",
+                s.backup_type, s.backup_id, s.backup_time
+            ));
+            if let Some(size) = s.size {
+                o = o.with_size(size);
+            }
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
+async fn garage_state(
+    config: &Config,
+    secrets: &Secrets,
+    matrix: &Matrix,
+    timeout: Duration,
+) -> GarageState {
+    let mut state = GarageState::default();
+    if config.garage.is_none() {
+        return state;
+    }
+    let admin = match clients::garage_admin(config, secrets) {
+        Ok(a) => a,
+        Err(e) => {
+            state.health = Some(Err(format!("{e:#}")));
+            return state;
+        }
+    };
+    let health = tokio::time::timeout(timeout, admin.health()).await;
+    state.health = Some(match health {
+        Ok(Ok(h)) => Ok((h.status, h.message.trim().to_owned())),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer".to_owned()),
+    });
+    let mut buckets: Vec<String> = matrix
+        .target
+        .iter()
+        .filter(|t| t.enabled)
+        .filter_map(|t| t.bucket.clone())
+        .collect();
+    buckets.sort();
+    buckets.dedup();
+    for bucket in buckets {
+        let info = tokio::time::timeout(timeout, admin.bucket_info_by_alias(&bucket)).await;
+        state.buckets.insert(
+            bucket,
+            match info {
+                Ok(Ok(i)) => Ok((i.bytes, i.objects)),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("no answer".to_owned()),
+            },
+        );
+    }
+    state
+}
+
+/// Evaluates gathered results against the matrix.
+pub fn assemble(
+    matrix: &Matrix,
+    results: Vec<SystemResult>,
+    garage: GarageState,
+    now: Timestamp,
+) -> Audit {
+    let mut observations = Vec::new();
+    let mut unreachable: BTreeMap<String, String> = BTreeMap::new();
+    let mut systems = Vec::new();
+    for r in &results {
+        match &r.observations {
+            Ok(obs) => observations.extend(obs.iter().cloned()),
+            Err(e) => {
+                for t in &r.targets {
+                    unreachable.insert(t.clone(), format!("{}: {e}", r.system));
+                }
+            }
+        }
+        systems.push(SystemSummary {
+            system: r.system.clone(),
+            up: r.observations.is_ok(),
+            error: r.observations.as_ref().err().cloned(),
+            observations: r.observations.as_ref().map(Vec::len).unwrap_or(0),
+            elapsed_ms: r.elapsed_ms,
+        });
+    }
+    let reports = evaluate(matrix, &observations, now);
+    let rows = reports
+        .into_iter()
+        .map(|report| {
+            let error = unreachable.get(&report.target).cloned();
+            let latest_partial = observations
+                .iter()
+                .filter(|o| {
+                    o.target == report.target
+                        && (o.schedule.is_none() || o.schedule == report.schedule)
+                })
+                .max_by_key(|o| o.time)
+                .is_some_and(|o| o.outcome == Outcome::PartialFailure);
+            let status = if error.is_some() && report.status != Status::Disabled {
+                RowStatus::Unreachable
+            } else if latest_partial && report.status == Status::Ok {
+                // A PartiallyFailed newest backup is restorable but lost items: flag it.
+                RowStatus::Policy(Status::Failed)
+            } else {
+                RowStatus::Policy(report.status)
+            };
+            AuditRow {
+                report,
+                status,
+                error,
+                latest_partial,
+            }
+        })
+        .collect();
+    Audit {
+        now,
+        rows,
+        systems,
+        garage,
+    }
+}
+
+fn fmt_age(d: Option<jiff::SignedDuration>) -> String {
+    let Some(d) = d else {
+        return "-".to_owned();
+    };
+    let secs = d.as_secs().max(0);
+    let (days, hours, mins) = (secs / 86_400, (secs % 86_400) / 3_600, (secs % 3_600) / 60);
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {mins}m")
+    } else {
+        format!("{mins}m")
+    }
+}
+
+fn fmt_time(t: Option<Timestamp>, tz: &jiff::tz::TimeZone) -> String {
+    t.map(|t| {
+        t.to_zoned(tz.clone())
+            .strftime("%a %d %b %H:%M")
+            .to_string()
+    })
+    .unwrap_or_else(|| "-".to_owned())
+}
+
+/// Human-readable byte count (binary units).
+pub fn fmt_bytes(b: Option<u64>) -> String {
+    let Some(b) = b else {
+        return "-".to_owned();
+    };
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+/// Renders the audit as aligned tables; colours only when `color` is set.
+pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
+    use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    let tz = matrix.tz();
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header([
+            "TARGET",
+            "SCHEDULE",
+            "TOOL",
+            "STATUS",
+            "LAST GOOD",
+            "AGE",
+            "RETAINED",
+            "SIZE",
+            "NEXT RUN",
+            "DETAIL",
+        ]);
+    if !color {
+        table.force_no_tty();
+    }
+    for row in &audit.rows {
+        let r = &row.report;
+        let status = row.status.as_str();
+        let mut status_cell = Cell::new(status);
+        if color {
+            status_cell = status_cell.fg(match row.status {
+                RowStatus::Policy(Status::Ok) => Color::Green,
+                RowStatus::Policy(Status::Disabled) => Color::DarkGrey,
+                RowStatus::Policy(Status::Late) => Color::Yellow,
+                _ => Color::Red,
+            });
+        }
+        let retained = match r.expected_retained {
+            Some(e) => format!("{}/{e}", r.retained),
+            None => r.retained.to_string(),
+        };
+        let mut detail = row.error.clone().unwrap_or_else(|| r.detail.clone());
+        if row.latest_partial {
+            detail = format!("newest backup PartiallyFailed; {detail}");
+        }
+        table.add_row(vec![
+            Cell::new(&r.target),
+            Cell::new(r.schedule.as_deref().unwrap_or("-")),
+            Cell::new(tool_name(r.tool)),
+            status_cell,
+            Cell::new(fmt_time(r.last_good, &tz)),
+            Cell::new(fmt_age(r.last_good_age)),
+            Cell::new(retained),
+            Cell::new(fmt_bytes(r.last_size_bytes)),
+            Cell::new(fmt_time(r.next_run, &tz)),
+            Cell::new(truncate(&detail, 70)),
+        ]);
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Backup audit at {} ({})",
+        audit.now.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z"),
+        matrix.timezone
+    );
+    let _ = writeln!(out, "{table}");
+    let mut systems = Table::new();
+    systems.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "SYSTEM",
+        "UP",
+        "BACKUPS SEEN",
+        "TIME",
+        "ERROR",
+    ]);
+    if !color {
+        systems.force_no_tty();
+    }
+    for s in &audit.systems {
+        systems.add_row(vec![
+            s.system.clone(),
+            if s.up { "yes" } else { "NO" }.to_owned(),
+            s.observations.to_string(),
+            format!("{} ms", s.elapsed_ms),
+            truncate(s.error.as_deref().unwrap_or(""), 80),
+        ]);
+    }
+    if let Some(h) = &audit.garage.health {
+        let (up, text) = match h {
+            Ok((code, msg)) => (*code == 200, format!("/health {code}: {msg}")),
+            Err(e) => (false, e.clone()),
+        };
+        let usage: Vec<String> = audit
+            .garage
+            .buckets
+            .iter()
+            .map(|(b, r)| match r {
+                Ok((bytes, objects)) => format!(
+                    "{b} {} in {objects} objects",
+                    fmt_bytes(u64::try_from(*bytes).ok())
+                ),
+                Err(e) => format!("{b}: {e}"),
+            })
+            .collect();
+        systems.add_row(vec![
+            "garage".to_owned(),
+            if up { "yes" } else { "NO" }.to_owned(),
+            "-".to_owned(),
+            "-".to_owned(),
+            truncate(&format!("{text}; {}", usage.join(", ")), 80),
+        ]);
+    }
+    let _ = writeln!(out, "{systems}");
+    let failing = audit.rows.iter().filter(|r| r.status.is_failing()).count();
+    if failing == 0 {
+        let _ = writeln!(out, "All enabled rows are ok.");
+    } else {
+        let _ = writeln!(out, "{failing} row(s) need attention.");
+    }
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let one_line = s.replace('\n', " ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The tool's name as the matrix spells it.
+pub fn tool_name(tool: Tool) -> &'static str {
+    match tool {
+        Tool::Velero => "velero",
+        Tool::Restic => "restic",
+        Tool::Pbs => "pbs",
+        _ => "other",
+    }
+}
+
+fn label_value(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Renders node_exporter textfile-collector metrics.
+pub fn render_prometheus(audit: &Audit) -> String {
+    let mut out = String::new();
+    let labels = |r: &AuditRow| {
+        format!(
+            "target=\"{}\",schedule=\"{}\",tool=\"{}\"",
+            label_value(&r.report.target),
+            label_value(r.report.schedule.as_deref().unwrap_or("")),
+            tool_name(r.report.tool)
+        )
+    };
+    out.push_str("# HELP backup_audit_last_success_timestamp_seconds Time of the newest usable backup of a matrix row.\n");
+    out.push_str("# TYPE backup_audit_last_success_timestamp_seconds gauge\n");
+    for r in &audit.rows {
+        if let Some(t) = r.report.last_good {
+            let _ = writeln!(
+                out,
+                "backup_audit_last_success_timestamp_seconds{{{}}} {}",
+                labels(r),
+                t.as_second()
+            );
+        }
+    }
+    out.push_str(
+        "# HELP backup_audit_status Verdict of a matrix row (1 for the current status).\n",
+    );
+    out.push_str("# TYPE backup_audit_status gauge\n");
+    for r in &audit.rows {
+        for s in ALL_STATUSES {
+            let _ = writeln!(
+                out,
+                "backup_audit_status{{{},status=\"{s}\"}} {}",
+                labels(r),
+                u8::from(r.status.as_str() == s)
+            );
+        }
+    }
+    out.push_str(
+        "# HELP backup_audit_last_size_bytes Size of the newest usable backup of a matrix row.\n",
+    );
+    out.push_str("# TYPE backup_audit_last_size_bytes gauge\n");
+    for r in &audit.rows {
+        if let Some(b) = r.report.last_size_bytes {
+            let _ = writeln!(out, "backup_audit_last_size_bytes{{{}}} {b}", labels(r));
+        }
+    }
+    out.push_str("# HELP backup_audit_retained Usable backups observed for a matrix row.\n");
+    out.push_str("# TYPE backup_audit_retained gauge\n");
+    for r in &audit.rows {
+        let _ = writeln!(
+            out,
+            "backup_audit_retained{{{}}} {}",
+            labels(r),
+            r.report.retained
+        );
+    }
+    out.push_str("# HELP backup_audit_system_up Whether a backup system answered the audit.\n");
+    out.push_str("# TYPE backup_audit_system_up gauge\n");
+    for s in &audit.systems {
+        let _ = writeln!(
+            out,
+            "backup_audit_system_up{{system=\"{}\"}} {}",
+            label_value(&s.system),
+            u8::from(s.up)
+        );
+    }
+    out.push_str("# HELP backup_audit_timestamp_seconds When the audit ran.\n");
+    out.push_str("# TYPE backup_audit_timestamp_seconds gauge\n");
+    let _ = writeln!(
+        out,
+        "backup_audit_timestamp_seconds {}",
+        audit.now.as_second()
+    );
+    out
+}
+
+/// Writes a file atomically (temp file in the same directory, then rename), so the textfile
+/// collector never reads half a file.
+pub fn write_atomically(path: &std::path::Path, contents: &str) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temp file in {}", dir.display()))?;
+    tmp.write_all(contents.as_bytes())?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// The JSON alert posted to a webhook for failing rows (Keep accepts arbitrary JSON).
+pub fn webhook_payload(audit: &Audit) -> serde_json::Value {
+    let alerts: Vec<serde_json::Value> = audit
+        .rows
+        .iter()
+        .filter(|r| r.status.is_failing())
+        .map(|r| {
+            serde_json::json!({
+                "name": format!("backup {} {}", r.report.target, r.status.as_str()),
+                "status": "firing",
+                "severity": if matches!(r.status, RowStatus::Policy(Status::Late)) { "warning" } else { "critical" },
+                "target": r.report.target,
+                "schedule": r.report.schedule,
+                "tool": tool_name(r.report.tool),
+                "verdict": r.status.as_str(),
+                "lastGood": r.report.last_good.map(|t| t.to_string()),
+                "description": r.error.clone().unwrap_or_else(|| r.report.detail.clone()),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "source": "backup-audit",
+        "checkedAt": audit.now.to_string(),
+        "alerts": alerts,
+    })
+}
+
+/// Posts the alert for failing rows; does nothing when none fail.
+pub async fn post_webhook(url: &str, audit: &Audit) -> Result<()> {
+    if !audit.is_failing() {
+        return Ok(());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .user_agent(concat!("backup-audit/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let resp = client
+        .post(url)
+        .json(&webhook_payload(audit))
+        .send()
+        .await
+        .context("posting the webhook")?;
+    if !resp.status().is_success() {
+        return Err(anyhow!("webhook answered {}", resp.status()));
+    }
+    Ok(())
+}
