@@ -19,6 +19,7 @@ install_debian_packages() {
     command -v restic >/dev/null || missing+=(restic)
     [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
     command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+    command -v tmux >/dev/null || missing+=(tmux)   # progress bars are tested in a real terminal
     if [ ${#missing[@]} -gt 0 ]; then
         step "apt-get install ${missing[*]}"
         sudo_if_needed apt-get update -qq
