@@ -70,26 +70,19 @@ impl Transport {
         (|| self.once(req, token, &endpoint))
             .retry(backoff)
             .sleep(tokio::time::sleep)
-            .when(|e: &Error| match e {
+            .when(|f: &Failure| match &f.error {
                 // The server refused before doing anything: always safe to resend.
                 Error::RateLimited { .. } => true,
                 other => idempotent && other.is_retryable(),
             })
-            .adjust(|e: &Error, next: Option<Duration>| {
+            .adjust(|f: &Failure, next: Option<Duration>| {
                 // `next` is None once the retry count is used up: stop, whatever the server says.
                 let next = next?;
-                let wait = match e {
-                    Error::RateLimited {
-                        retry_after: Some(ra),
-                        ..
-                    } => {
-                        if *ra > max_retry_wait {
-                            return None;
-                        }
-                        // Retry-After is whole seconds; a little slack avoids arriving early.
-                        *ra + Duration::from_millis(50)
-                    }
-                    _ => next,
+                let wait = match f.retry_after {
+                    Some(ra) if ra > max_retry_wait => return None,
+                    // Retry-After is whole seconds; a little slack avoids arriving early.
+                    Some(ra) => ra + Duration::from_millis(50),
+                    None => next,
                 };
                 if waited + wait > max_total {
                     return None;
@@ -97,11 +90,12 @@ impl Transport {
                 waited += wait;
                 Some(wait)
             })
-            .notify(|e: &Error, wait: Duration| {
-                tracing::warn!(error = %e, ?wait, "retrying Infisical request");
+            .notify(|f: &Failure, wait: Duration| {
+                tracing::warn!(error = %f.error, ?wait, "retrying Infisical request");
             })
             .instrument(span)
             .await
+            .map_err(|f| f.error)
     }
 
     async fn once(
@@ -109,7 +103,7 @@ impl Transport {
         req: &ApiRequest,
         token: Option<&SecretString>,
         endpoint: &str,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<Vec<u8>, Failure> {
         let url = self.url(req);
         let mut builder = match req.method {
             Method::Get => self.http.get(url),
@@ -122,7 +116,9 @@ impl Transport {
                 token.expose_secret()
             ))
             .map_err(|_| {
-                Error::config("access token contains characters not allowed in a header")
+                Failure::from(Error::config(
+                    "access token contains characters not allowed in a header",
+                ))
             })?;
             value.set_sensitive(true);
             builder = builder.header(reqwest::header::AUTHORIZATION, value);
@@ -132,9 +128,11 @@ impl Transport {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.expose_secret().to_owned());
         }
-        let http_err = |source: reqwest::Error| Error::Http {
-            endpoint: endpoint.to_owned(),
-            source: source.without_url(),
+        let http_err = |source: reqwest::Error| {
+            Failure::from(Error::Http {
+                endpoint: endpoint.to_owned(),
+                source: source.without_url(),
+            })
         };
         let resp = builder.send().await.map_err(http_err)?;
         let status = resp.status().as_u16();
@@ -142,19 +140,78 @@ impl Transport {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(parse_retry_after);
         let body = resp.bytes().await.map_err(http_err)?;
         tracing::debug!(status, bytes = body.len(), "Infisical answered");
         if (200..300).contains(&status) {
             return Ok(body.to_vec());
         }
-        if status == 429 {
-            return Err(Error::RateLimited {
+        let error = if status == 429 {
+            Error::RateLimited {
                 endpoint: endpoint.to_owned(),
                 retry_after,
-            });
+            }
+        } else {
+            api::api_error(endpoint.to_owned(), status, &body)
+        };
+        Err(Failure { error, retry_after })
+    }
+}
+
+/// A failed attempt, with the server's `Retry-After` (honoured for 429 and 503).
+struct Failure {
+    error: Error,
+    retry_after: Option<Duration>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            retry_after: None,
         }
-        Err(api::api_error(endpoint.to_owned(), status, &body))
+    }
+}
+
+/// `Retry-After` in delta-seconds (what Infisical's rate limiter sends). HTTP-dates are not
+/// interpreted; the client then uses its own backoff.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_delta_seconds() {
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+    }
+
+    #[test]
+    fn urls_keep_prefixes_and_encode_segments() {
+        let t = Transport::new(
+            Url::parse("http://127.0.0.1:1/prefix/").unwrap(),
+            HttpOptions::default(),
+        )
+        .unwrap();
+        let mut req = api::get_secret_v4(
+            &api::Scope {
+                project_id: "p",
+                environment: "prod",
+                path: "/a b",
+                recursive: false,
+                include_imports: true,
+                expand_references: true,
+            },
+            "K/../X?",
+        );
+        req.query.truncate(3);
+        assert_eq!(
+            t.url(&req).as_str(),
+            "http://127.0.0.1:1/prefix/api/v4/secrets/K%2F..%2FX%3F?projectId=p&environment=prod&secretPath=%2Fa+b"
+        );
     }
 }

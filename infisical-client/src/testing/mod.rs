@@ -315,11 +315,22 @@ impl FakeInfisical {
 
     /// The next `n` requests (any route, auth included) fail with `status` and an Infisical
     /// error body whose `error` name fits the status (403 → `TokenError`, 429 →
-    /// `RateLimitExceeded` without `Retry-After`, 5xx → `InternalServerError`).
+    /// `RateLimitExceeded`, 5xx → `InternalServerError`), without `Retry-After`.
     pub fn fail_next(&self, n: u32, status: u16) -> &Self {
         let mut s = self.state();
         s.fail_next = n;
         s.fail_status = status;
+        s.fail_retry_after = None;
+        self
+    }
+
+    /// Like [`Self::fail_next`], with a `Retry-After: <seconds>` header (e.g. a 503 from a
+    /// proxy during maintenance).
+    pub fn fail_next_with_retry_after(&self, n: u32, status: u16, retry_after: Duration) -> &Self {
+        let mut s = self.state();
+        s.fail_next = n;
+        s.fail_status = status;
+        s.fail_retry_after = Some(retry_after.as_secs());
         self
     }
 

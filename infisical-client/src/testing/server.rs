@@ -151,6 +151,7 @@ pub(super) struct State {
     pub(super) auth_limit: Limiter,
     pub(super) fail_next: u32,
     pub(super) fail_status: u16,
+    pub(super) fail_retry_after: Option<u64>,
     pub(super) log: Vec<RecordedRequest>,
     counter: u64,
 }
@@ -167,6 +168,7 @@ impl State {
             auth_limit: Limiter::default(),
             fail_next: 0,
             fail_status: 503,
+            fail_retry_after: None,
             log: Vec::new(),
             counter: 0,
         }
@@ -387,7 +389,11 @@ fn route(
             500.. => "InternalServerError",
             _ => "BadRequest",
         };
-        return Reply::error(status, name, "Injected failure");
+        let mut reply = Reply::error(status, name, "Injected failure");
+        if let Some(secs) = st.fail_retry_after {
+            reply.headers.push(("retry-after", secs.to_string()));
+        }
+        return reply;
     }
     let segs: Vec<String> = path
         .split('/')

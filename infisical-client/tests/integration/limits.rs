@@ -107,3 +107,22 @@ async fn login_is_not_retried_on_server_errors_but_is_on_429() {
     let statuses: Vec<u16> = fake.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [200, 429, 200]);
 }
+
+#[tokio::test]
+async fn retry_after_on_503_is_honoured_for_reads() {
+    let fake = fake().await;
+    fake.with_secret("prod", "/app", "A", "1");
+    let c = client(&fake);
+    c.login().await.unwrap();
+    fake.clear_requests()
+        .fail_next_with_retry_after(1, 503, Duration::from_secs(1));
+    let t0 = Instant::now();
+    c.list_secrets("/app").await.unwrap();
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t0.elapsed()
+    );
+    let statuses: Vec<u16> = fake.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [503, 200]);
+}
