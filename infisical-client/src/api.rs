@@ -604,4 +604,75 @@ mod tests {
             .unwrap_or_default();
         assert!(src.contains("secrets[0]"), "{src}");
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        fn folder() -> impl Strategy<Value = BTreeMap<String, String>> {
+            prop::collection::btree_map("[A-E]", "[a-z]{1,4}", 0..5)
+        }
+
+        fn list_json(
+            local: &BTreeMap<String, String>,
+            imports: &[BTreeMap<String, String>],
+        ) -> Vec<u8> {
+            let secrets = |m: &BTreeMap<String, String>| -> Vec<serde_json::Value> {
+                m.iter()
+                    .map(|(k, v)| serde_json::json!({"secretKey": k, "secretValue": v, "secretValueHidden": false}))
+                    .collect()
+            };
+            let imports: Vec<serde_json::Value> = imports
+                .iter()
+                .enumerate()
+                .map(|(i, m)| serde_json::json!({"secretPath": format!("/i{i}"), "environment": "prod", "secrets": secrets(m)}))
+                .collect();
+            serde_json::json!({"secrets": secrets(local), "imports": imports})
+                .to_string()
+                .into_bytes()
+        }
+
+        proptest! {
+            /// The CLI's precedence: the folder's own value, else the last import holding the key;
+            /// every key once.
+            #[test]
+            fn merge_matches_cli_model(local in folder(), imports in prop::collection::vec(folder(), 0..4)) {
+                let raw: RawList = decode("t", &list_json(&local, &imports)).unwrap();
+                let merged = merge_list(raw, "prod", "/app").unwrap();
+                let mut model: BTreeMap<String, String> = BTreeMap::new();
+                for m in &imports {
+                    for (k, v) in m {
+                        model.insert(k.clone(), v.clone());
+                    }
+                }
+                for (k, v) in &local {
+                    model.insert(k.clone(), v.clone());
+                }
+                prop_assert_eq!(merged.len(), model.len());
+                for (k, v) in &model {
+                    let got = merged.value(k).map(|s| s.expose_secret().to_owned());
+                    prop_assert_eq!(got.as_deref(), Some(v.as_str()));
+                }
+            }
+
+            #[test]
+            fn secret_paths_normalise_idempotently(p in "[a-z/]{0,12}") {
+                let n = normalize_secret_path(&p);
+                prop_assert!(n.starts_with('/'));
+                prop_assert!(!n.contains("//"));
+                prop_assert!(n == "/" || !n.ends_with('/'));
+                prop_assert_eq!(normalize_secret_path(&n), n.clone());
+            }
+
+            #[test]
+            fn base_urls_normalise_idempotently(prefix in "(/[a-z]{1,5}){0,2}", api in any::<bool>(), slash in any::<bool>()) {
+                let input = format!("https://infisical.lan{prefix}{}{}", if api { "/api" } else { "" }, if slash { "/" } else { "" });
+                let once = crate::builder::normalize_base_url(&input).unwrap();
+                prop_assert_eq!(once.as_str(), format!("https://infisical.lan{prefix}/"));
+                let twice = crate::builder::normalize_base_url(once.as_str()).unwrap();
+                prop_assert_eq!(twice, once);
+            }
+        }
+    }
 }
