@@ -47,7 +47,14 @@ impl BackrestRetention {
     pub fn forget_flags(&self) -> Vec<String> {
         let pairs: Vec<(&str, i32)> = match *self {
             BackrestRetention::KeepLastN(n) => vec![("--keep-last", n)],
-            BackrestRetention::TimeBucketed { hourly, daily, weekly, monthly, yearly, keep_last_n } => vec![
+            BackrestRetention::TimeBucketed {
+                hourly,
+                daily,
+                weekly,
+                monthly,
+                yearly,
+                keep_last_n,
+            } => vec![
                 ("--keep-last", keep_last_n),
                 ("--keep-hourly", hourly),
                 ("--keep-daily", daily),
@@ -57,14 +64,25 @@ impl BackrestRetention {
             ],
             BackrestRetention::KeepAll => vec![],
         };
-        pairs.into_iter().filter(|(_, n)| *n != 0).flat_map(|(f, n)| [f.to_string(), n.to_string()]).collect()
+        pairs
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .flat_map(|(f, n)| [f.to_string(), n.to_string()])
+            .collect()
     }
 
     /// The equivalent restic policy; `None` for keep-all (Backrest runs no forget).
     pub fn to_forget_policy(&self) -> Option<ForgetPolicy> {
         match *self {
             BackrestRetention::KeepLastN(n) => Some(ForgetPolicy::default().with_last(n)),
-            BackrestRetention::TimeBucketed { hourly, daily, weekly, monthly, yearly, keep_last_n } => Some(
+            BackrestRetention::TimeBucketed {
+                hourly,
+                daily,
+                weekly,
+                monthly,
+                yearly,
+                keep_last_n,
+            } => Some(
                 ForgetPolicy::default()
                     .with_last(keep_last_n)
                     .with_hourly(hourly)
@@ -79,6 +97,12 @@ impl BackrestRetention {
 
     /// Backrest's per-plan forget: the tag filter and grouping it uses.
     pub fn plan_filter(plan_id: &str, instance: &str) -> (TagList, GroupBy) {
-        (TagList(vec![format!("plan:{plan_id}"), format!("created-by:{instance}")]), GroupBy::none())
+        (
+            TagList(vec![
+                format!("plan:{plan_id}"),
+                format!("created-by:{instance}"),
+            ]),
+            GroupBy::none(),
+        )
     }
 }

@@ -33,7 +33,11 @@ use crate::error::{Error, Result};
 enum YearItem {
     Any,
     Single(i32),
-    Repeat { start: i32, step: i32, end: Option<i32> },
+    Repeat {
+        start: i32,
+        step: i32,
+        end: Option<i32>,
+    },
 }
 
 impl YearItem {
@@ -59,7 +63,7 @@ impl YearItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarEvent {
     text: String,
-    weekdays: u8,     // bit 0 = Monday
+    weekdays: u8, // bit 0 = Monday
     years: Vec<YearItem>,
     months: u64,  // bits 1..=12
     days: u64,    // bits 1..=31
@@ -70,7 +74,10 @@ pub struct CalendarEvent {
 }
 
 fn serr(expr: &str, msg: impl Into<String>) -> Error {
-    Error::Schedule { expr: expr.to_string(), message: msg.into() }
+    Error::Schedule {
+        expr: expr.to_string(),
+        message: msg.into(),
+    }
 }
 
 const WEEKDAYS: [(&str, &str); 7] = [
@@ -85,7 +92,10 @@ const WEEKDAYS: [(&str, &str); 7] = [
 
 fn weekday_index(s: &str) -> Option<u8> {
     let s = s.to_ascii_lowercase();
-    WEEKDAYS.iter().position(|(a, b)| s == *a || s == *b).map(|p| p as u8)
+    WEEKDAYS
+        .iter()
+        .position(|(a, b)| s == *a || s == *b)
+        .map(|p| p as u8)
 }
 
 fn parse_weekdays(expr: &str, tok: &str) -> Result<u8> {
@@ -104,7 +114,8 @@ fn parse_weekdays(expr: &str, tok: &str) -> Result<u8> {
                 i = (i + 1) % 7;
             }
         } else {
-            let i = weekday_index(item).ok_or_else(|| serr(expr, format!("unknown weekday {item:?}")))?;
+            let i = weekday_index(item)
+                .ok_or_else(|| serr(expr, format!("unknown weekday {item:?}")))?;
             bits |= 1 << i;
         }
     }
@@ -115,7 +126,9 @@ fn parse_weekdays(expr: &str, tok: &str) -> Result<u8> {
 }
 
 fn num(expr: &str, s: &str, min: u32, max: u32, what: &str) -> Result<u32> {
-    let v: u32 = s.parse().map_err(|_| serr(expr, format!("invalid {what} {s:?}")))?;
+    let v: u32 = s
+        .parse()
+        .map_err(|_| serr(expr, format!("invalid {what} {s:?}")))?;
     if v < min || v > max {
         return Err(serr(expr, format!("{what} {v} out of range {min}..{max}")));
     }
@@ -164,17 +177,29 @@ fn parse_years(expr: &str, tok: &str) -> Result<Vec<YearItem>> {
         let it = if range == "*" {
             match step {
                 None => YearItem::Any,
-                Some(step) => YearItem::Repeat { start: 0, step, end: None },
+                Some(step) => YearItem::Repeat {
+                    start: 0,
+                    step,
+                    end: None,
+                },
             }
         } else if let Some((a, b)) = range.split_once("..") {
             let a = num(expr, a, 1970, 9999, "year")? as i32;
             let b = num(expr, b, 1970, 9999, "year")? as i32;
-            YearItem::Repeat { start: a, step: step.unwrap_or(1), end: Some(b) }
+            YearItem::Repeat {
+                start: a,
+                step: step.unwrap_or(1),
+                end: Some(b),
+            }
         } else {
             let a = num(expr, range, 0, 9999, "year")? as i32;
             match step {
                 None => YearItem::Single(a),
-                Some(step) => YearItem::Repeat { start: a, step, end: None },
+                Some(step) => YearItem::Repeat {
+                    start: a,
+                    step,
+                    end: None,
+                },
             }
         };
         out.push(it);
@@ -232,7 +257,11 @@ impl CalendarEvent {
             seconds: 1,
             utc,
         };
-        if toks[0].chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        if toks[0]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        {
             ev.weekdays = parse_weekdays(expr, toks[0])?;
             toks.remove(0);
         }
@@ -295,7 +324,12 @@ impl CalendarEvent {
     }
 
     fn max_year(&self) -> Option<i32> {
-        self.years.iter().map(YearItem::max).collect::<Option<Vec<_>>>()?.into_iter().max()
+        self.years
+            .iter()
+            .map(YearItem::max)
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .max()
     }
 
     fn times(&self) -> impl DoubleEndedIterator<Item = (i8, i8, i8)> + '_ {
@@ -357,7 +391,9 @@ impl CalendarEvent {
             if guard > 200_000 {
                 return None;
             }
-            if self.months & (1 << day.month()) == 0 || !self.years.iter().any(|y| y.matches(i32::from(day.year()))) {
+            if self.months & (1 << day.month()) == 0
+                || !self.years.iter().any(|y| y.matches(i32::from(day.year())))
+            {
                 day = day.first_of_month().yesterday().ok()?;
                 continue;
             }
@@ -374,7 +410,6 @@ impl CalendarEvent {
         }
         None
     }
-
 }
 
 impl FromStr for CalendarEvent {
@@ -396,7 +431,9 @@ mod tests {
 
     fn next_utc(expr: &str, from: i64) -> i64 {
         let ev: CalendarEvent = expr.parse().unwrap();
-        ev.next_after(Timestamp::from_second(from).unwrap(), &TimeZone::UTC).unwrap().as_second()
+        ev.next_after(Timestamp::from_second(from).unwrap(), &TimeZone::UTC)
+            .unwrap()
+            .as_second()
     }
 
     #[test]
@@ -419,7 +456,16 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "funday 02:00", "25:00", "02:61", "13-01", "mon 1:2:3:4", "*-*-32", "a..b"] {
+        for bad in [
+            "",
+            "funday 02:00",
+            "25:00",
+            "02:61",
+            "13-01",
+            "mon 1:2:3:4",
+            "*-*-32",
+            "a..b",
+        ] {
             assert!(bad.parse::<CalendarEvent>().is_err(), "{bad}");
         }
     }
@@ -428,7 +474,13 @@ mod tests {
     fn seed_examples() {
         let tz = TimeZone::get("Europe/London").unwrap();
         let from: Timestamp = "2026-11-27T12:00:00Z".parse().unwrap(); // a Friday
-        let n = |e: &str| e.parse::<CalendarEvent>().unwrap().next_after(from, &tz).unwrap().to_string();
+        let n = |e: &str| {
+            e.parse::<CalendarEvent>()
+                .unwrap()
+                .next_after(from, &tz)
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(n("sun 02:00"), "2026-11-29T02:00:00Z");
         assert_eq!(n("mon..fri 03:15"), "2026-11-30T03:15:00Z");
         assert_eq!(n("sat,sun 4:00"), "2026-11-28T04:00:00Z");
@@ -441,7 +493,12 @@ mod tests {
     fn last_before() {
         let ev: CalendarEvent = "sun 02:00".parse().unwrap();
         let at: Timestamp = "2026-11-27T12:00:00Z".parse().unwrap();
-        assert_eq!(ev.last_at_or_before(at, &TimeZone::UTC).unwrap().to_string(), "2026-11-22T02:00:00Z");
+        assert_eq!(
+            ev.last_at_or_before(at, &TimeZone::UTC)
+                .unwrap()
+                .to_string(),
+            "2026-11-22T02:00:00Z"
+        );
         let exact: Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
         assert_eq!(ev.last_at_or_before(exact, &TimeZone::UTC), Some(exact));
     }

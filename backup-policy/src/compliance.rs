@@ -71,7 +71,14 @@ pub struct Observation {
 impl Observation {
     /// An observation of `target` at `time`.
     pub fn new(target: impl Into<String>, time: Timestamp, outcome: Outcome) -> Self {
-        Observation { target: target.into(), schedule: None, time, outcome, size_bytes: None, id: None }
+        Observation {
+            target: target.into(),
+            schedule: None,
+            time,
+            outcome,
+            size_bytes: None,
+            id: None,
+        }
     }
 
     /// Sets the schedule name.
@@ -160,13 +167,20 @@ const EARLY: SignedDuration = SignedDuration::from_mins(15);
 
 /// Evaluates observations against the matrix at `now`: one report per target schedule (and one
 /// per disabled target). Observations of unknown targets are ignored.
-pub fn evaluate(matrix: &Matrix, observations: &[Observation], now: Timestamp) -> Vec<ScheduleReport> {
+pub fn evaluate(
+    matrix: &Matrix,
+    observations: &[Observation],
+    now: Timestamp,
+) -> Vec<ScheduleReport> {
     let tz = matrix.tz();
     let grace = matrix.grace();
     let mut out = Vec::new();
     for t in &matrix.target {
         if !t.enabled {
-            let reason = t.disabled_reason.clone().unwrap_or_else(|| "disabled in the matrix".into());
+            let reason = t
+                .disabled_reason
+                .clone()
+                .unwrap_or_else(|| "disabled in the matrix".into());
             let names: Vec<Option<String>> = if t.schedule.is_empty() {
                 vec![None]
             } else {
@@ -202,18 +216,26 @@ pub fn evaluate(matrix: &Matrix, observations: &[Observation], now: Timestamp) -
             let good = mine.iter().filter(|o| o.outcome.is_good() && o.time <= now);
             let newest_good = good.clone().max_by_key(|o| o.time);
             let retained = good.count();
-            let expected_retained = crate::reach::reach(s, t.tool, &tz, now).ok().map(|r| r.count);
+            let expected_retained = crate::reach::reach(s, t.tool, &tz, now)
+                .ok()
+                .map(|r| r.count);
             let last_good = newest_good.map(|o| o.time);
-            let covers = |x: Timestamp| last_expected.is_none_or(|d| x >= d.checked_sub(EARLY).unwrap_or(d));
+            let covers =
+                |x: Timestamp| last_expected.is_none_or(|d| x >= d.checked_sub(EARLY).unwrap_or(d));
             let (status, detail) = if mine.is_empty() {
                 (Status::Missing, "no backup observed".to_string())
             } else if last_good.is_some_and(covers) {
                 (Status::Ok, "last expected run is covered".to_string())
-            } else if mine.iter().any(|o| o.outcome == Outcome::Failed && covers(o.time)) {
+            } else if mine
+                .iter()
+                .any(|o| o.outcome == Outcome::Failed && covers(o.time))
+            {
                 (Status::Failed, "the last expected run failed".to_string())
             } else {
                 let since = last_good.map_or("never".to_string(), |g| {
-                    g.to_zoned(tz.clone()).strftime("%a %Y-%m-%d %H:%M %Z").to_string()
+                    g.to_zoned(tz.clone())
+                        .strftime("%a %Y-%m-%d %H:%M %Z")
+                        .to_string()
                 });
                 (Status::Late, format!("no good backup since {since}"))
             };

@@ -135,16 +135,25 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
     }
 
     // Storage contention over the next 7 days, collapsed by local time-of-day window.
-    let week_end = now.saturating_add(SignedDuration::from_hours(24 * 7)).unwrap_or(now);
+    let week_end = now
+        .saturating_add(SignedDuration::from_hours(24 * 7))
+        .unwrap_or(now);
     let runs = m.runs_between(now, week_end);
     let mut by_device: BTreeMap<&str, Vec<&Run<'_>>> = BTreeMap::new();
     for r in &runs {
-        if let Some(dev) = r.target.storage_name().and_then(|s| m.storage(s)).map(|s| s.device.as_str()) {
+        if let Some(dev) = r
+            .target
+            .storage_name()
+            .and_then(|s| m.storage(s))
+            .map(|s| s.device.as_str())
+        {
             by_device.entry(dev).or_default().push(r);
         }
     }
     // key: (device, window text, jobs) -> days
-    let mut windows: BTreeMap<(String, String, Vec<String>), (usize, BTreeSet<String>, usize)> = BTreeMap::new();
+    type Days = BTreeSet<(i8, String)>;
+    let mut windows: BTreeMap<(String, String, Vec<String>), (usize, Days, usize)> =
+        BTreeMap::new();
     for (dev, rs) in &by_device {
         let mut i = 0;
         while i < rs.len() {
@@ -157,34 +166,63 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
             let cluster = &rs[i..j];
             let targets: BTreeSet<&str> = cluster.iter().map(|r| r.target.name.as_str()).collect();
             if targets.len() >= 2 {
-                let tools: BTreeSet<String> = cluster.iter().map(|r| r.target.tool.to_string()).collect();
+                let tools: BTreeSet<String> =
+                    cluster.iter().map(|r| r.target.tool.to_string()).collect();
                 let s = rs[i].start.to_zoned(tz.clone());
                 let e = end.to_zoned(tz.clone());
                 let window = format!("{}–{}", s.strftime("%H:%M"), e.strftime("%H:%M"));
-                let jobs: Vec<String> =
-                    cluster.iter().map(|r| format!("{}/{}", r.target.name, r.schedule.name)).collect();
-                let entry = windows
-                    .entry((dev.to_string(), window, jobs))
-                    .or_insert((cluster.len(), BTreeSet::new(), tools.len()));
-                entry.1.insert(s.strftime("%a").to_string());
+                let jobs: Vec<String> = cluster
+                    .iter()
+                    .map(|r| format!("{}/{}", r.target.name, r.schedule.name))
+                    .collect();
+                let entry = windows.entry((dev.to_string(), window, jobs)).or_insert((
+                    cluster.len(),
+                    BTreeSet::new(),
+                    tools.len(),
+                ));
+                entry.1.insert((
+                    s.weekday().to_monday_zero_offset(),
+                    s.strftime("%a").to_string(),
+                ));
             }
             i = j;
         }
     }
     for ((dev, window, jobs), (n, days, ntools)) in windows {
-        let days = if days.len() == 7 { "daily".to_string() } else { days.into_iter().collect::<Vec<_>>().join(",") };
+        let all = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let names: Vec<String> = days.into_iter().map(|(_, n)| n).collect();
+        let days = match names.len() {
+            7 => "daily".to_string(),
+            6 => format!(
+                "daily except {}",
+                all.iter()
+                    .find(|d| !names.iter().any(|n| n == *d))
+                    .unwrap_or(&"?")
+            ),
+            _ => names.join(","),
+        };
         out.push(Finding {
-            severity: if ntools >= 2 || n >= 4 { Severity::Warning } else { Severity::Info },
+            severity: if ntools >= 2 || n >= 4 {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
             kind: LintKind::StorageContention,
             subject: dev.clone(),
-            message: format!("{dev}: {n} runs overlap {days} {window} ({}): {}", m.timezone, jobs.join(", ")),
+            message: format!(
+                "{dev}: {n} runs overlap {days} {window} ({}): {}",
+                m.timezone,
+                jobs.join(", ")
+            ),
         });
     }
 
     for t in m.target.iter().filter(|t| t.enabled) {
         for s in &t.schedule {
             let Some(sched) = s.schedule() else { continue };
-            let Some(interval) = sched.max_interval(now, &tz) else { continue };
+            let Some(interval) = sched.max_interval(now, &tz) else {
+                continue;
+            };
             match crate::reach::reach(s, t.tool, &tz, now) {
                 Ok(r) if r.count <= 1 || r.span < interval => out.push(Finding {
                     severity: Severity::Error,
@@ -216,7 +254,12 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
         let best = ts
             .iter()
             .filter(|t| t.enabled)
-            .flat_map(|t| t.schedule.iter().filter_map(|s| s.schedule()).filter_map(|s| s.max_interval(now, &tz)))
+            .flat_map(|t| {
+                t.schedule
+                    .iter()
+                    .filter_map(|s| s.schedule())
+                    .filter_map(|s| s.max_interval(now, &tz))
+            })
             .min();
         if best.is_none_or(|b| b >= SignedDuration::from_hours(24 * 7 - 2)) {
             let disabled: Vec<String> = ts
@@ -230,8 +273,15 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
                 subject: sys.to_string(),
                 message: format!(
                     "critical system {sys} is protected {}{}",
-                    best.map_or("by nothing".to_string(), |b| format!("only every {}", human(b))),
-                    if disabled.is_empty() { String::new() } else { format!(" ({})", disabled.join(", ")) }
+                    best.map_or("by nothing".to_string(), |b| format!(
+                        "only every {}",
+                        human(b)
+                    )),
+                    if disabled.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", disabled.join(", "))
+                    }
                 ),
             });
         }
@@ -247,7 +297,11 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
                     "DR scenario {:?}: {}{}",
                     d.scenario,
                     d.todo.as_deref().unwrap_or("open"),
-                    if d.rto.is_none() { "; RTO to be determined" } else { "" }
+                    if d.rto.is_none() {
+                        "; RTO to be determined"
+                    } else {
+                        ""
+                    }
                 ),
             });
         }

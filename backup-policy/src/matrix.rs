@@ -139,7 +139,10 @@ impl Retention {
     /// # Errors
     /// [`Error::Policy`] if `ttl` is missing or not a duration.
     pub fn ttl(&self) -> Result<SignedDuration> {
-        let s = self.ttl.as_deref().ok_or_else(|| Error::policy("Velero retention needs `ttl`"))?;
+        let s = self
+            .ttl
+            .as_deref()
+            .ok_or_else(|| Error::policy("Velero retention needs `ttl`"))?;
         crate::velero::parse_ttl(s)
     }
 
@@ -196,7 +199,11 @@ impl fmt::Display for Retention {
             (self.keep_yearly, "yearly"),
         ] {
             if let Some(v) = v {
-                parts.push(if v < 0 { format!("all {n}") } else { format!("{v} {n}") });
+                parts.push(if v < 0 {
+                    format!("all {n}")
+                } else {
+                    format!("{v} {n}")
+                });
             }
         }
         if let Some(w) = &self.keep_within {
@@ -239,7 +246,11 @@ impl ScheduleSpec {
 
     /// The expression as written.
     pub fn expr(&self) -> &str {
-        self.cron.as_ref().or(self.calendar.as_ref()).map(|s| s.get_ref().as_str()).unwrap_or("")
+        self.cron
+            .as_ref()
+            .or(self.calendar.as_ref())
+            .map(|s| s.get_ref().as_str())
+            .unwrap_or("")
     }
 
     /// Expected run duration.
@@ -404,9 +415,15 @@ impl Matrix {
     pub fn from_toml(src: &str, origin: &str) -> Result<Self> {
         let at = |span: Option<std::ops::Range<usize>>, message: String| {
             let (line, column) = span.map_or((0, 0), |s| line_col(src, s.start));
-            Error::Config { origin: origin.to_string(), line, column, message }
+            Error::Config {
+                origin: origin.to_string(),
+                line,
+                column,
+                message,
+            }
         };
-        let mut m: Matrix = toml::from_str(src).map_err(|e| at(e.span(), e.message().to_string()))?;
+        let mut m: Matrix =
+            toml::from_str(src).map_err(|e| at(e.span(), e.message().to_string()))?;
         let tz = TimeZone::get(&m.timezone)
             .map_err(|e| at(None, format!("unknown time zone {:?}: {e}", m.timezone)))?;
         m.tz = Some(tz);
@@ -424,22 +441,31 @@ impl Matrix {
             }
             if let Some(s) = &t.storage {
                 if !storages.contains(s.get_ref()) {
-                    return Err(at(Some(s.span()), format!("unknown storage {:?}", s.get_ref())));
+                    return Err(at(
+                        Some(s.span()),
+                        format!("unknown storage {:?}", s.get_ref()),
+                    ));
                 }
             }
             if t.enabled && t.schedule.is_empty() {
-                return Err(Error::Matrix(format!("enabled target {:?} has no schedule", t.name)));
+                return Err(Error::Matrix(format!(
+                    "enabled target {:?} has no schedule",
+                    t.name
+                )));
             }
             let mut snames = std::collections::HashSet::new();
             for sc in &mut t.schedule {
                 if !snames.insert(sc.name.clone()) {
-                    return Err(Error::Matrix(format!("duplicate schedule {:?} in {:?}", sc.name, t.name)));
+                    return Err(Error::Matrix(format!(
+                        "duplicate schedule {:?} in {:?}",
+                        sc.name, t.name
+                    )));
                 }
                 let parsed = match (&sc.cron, &sc.calendar) {
-                    (Some(c), None) => Schedule::cron(c.get_ref()).map_err(|e| at(Some(c.span()), e.to_string()))?,
-                    (None, Some(c)) => {
-                        Schedule::calendar(c.get_ref()).map_err(|e| at(Some(c.span()), e.to_string()))?
-                    }
+                    (Some(c), None) => Schedule::cron(c.get_ref())
+                        .map_err(|e| at(Some(c.span()), e.to_string()))?,
+                    (None, Some(c)) => Schedule::calendar(c.get_ref())
+                        .map_err(|e| at(Some(c.span()), e.to_string()))?,
                     _ => {
                         return Err(Error::Matrix(format!(
                             "schedule {:?} of {:?} needs exactly one of `cron` or `calendar`",
@@ -476,7 +502,9 @@ impl Matrix {
 
     /// The matrix's time zone.
     pub fn tz(&self) -> TimeZone {
-        self.tz.clone().unwrap_or_else(|| TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC))
+        self.tz
+            .clone()
+            .unwrap_or_else(|| TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC))
     }
 
     /// Grace after a scheduled run (default 2 h).
@@ -503,18 +531,29 @@ impl Matrix {
         let mut out = Vec::new();
         for t in self.target.iter().filter(|t| t.enabled) {
             for s in &t.schedule {
-                let mut cur = from.checked_sub(SignedDuration::from_secs(1)).unwrap_or(from);
+                let mut cur = from
+                    .checked_sub(SignedDuration::from_secs(1))
+                    .unwrap_or(from);
                 let Some(sched) = s.schedule() else { continue };
                 while let Some(n) = sched.next_after(cur, &tz) {
                     if n >= to {
                         break;
                     }
-                    out.push(Run { target: t, schedule: s, start: n, end: n.saturating_add(s.run_duration(t.tool)).unwrap_or(n) });
+                    out.push(Run {
+                        target: t,
+                        schedule: s,
+                        start: n,
+                        end: n.saturating_add(s.run_duration(t.tool)).unwrap_or(n),
+                    });
                     cur = n;
                 }
             }
         }
-        out.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.target.name.cmp(&b.target.name)));
+        out.sort_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then_with(|| a.target.name.cmp(&b.target.name))
+        });
         out
     }
 }
@@ -541,7 +580,11 @@ mod tests {
     fn seed_parses() {
         let m = Matrix::homelab().unwrap();
         assert!(m.target.len() >= 9);
-        assert!(m.target.iter().any(|t| !t.enabled && t.disabled_reason.is_some()));
+        assert!(
+            m.target
+                .iter()
+                .any(|t| !t.enabled && t.disabled_reason.is_some())
+        );
     }
 
     #[test]

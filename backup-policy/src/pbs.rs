@@ -36,7 +36,11 @@ pub struct PruneSnapshot {
 impl PruneSnapshot {
     /// A finished, unprotected snapshot.
     pub fn new(time: Timestamp) -> Self {
-        PruneSnapshot { time, finished: true, protected: false }
+        PruneSnapshot {
+            time,
+            finished: true,
+            protected: false,
+        }
     }
 
     /// Sets `finished`.
@@ -75,9 +79,16 @@ pub struct PruneOptions {
 impl PruneOptions {
     /// True if some option is `Some(n > 0)` (the API keeps everything otherwise).
     pub fn keeps_something(&self) -> bool {
-        [self.keep_last, self.keep_hourly, self.keep_daily, self.keep_weekly, self.keep_monthly, self.keep_yearly]
-            .iter()
-            .any(|o| o.is_some_and(|n| n > 0))
+        [
+            self.keep_last,
+            self.keep_hourly,
+            self.keep_daily,
+            self.keep_weekly,
+            self.keep_monthly,
+            self.keep_yearly,
+        ]
+        .iter()
+        .any(|o| o.is_some_and(|n| n > 0))
     }
 }
 
@@ -118,7 +129,12 @@ fn period_key(pass: usize, t: Timestamp, tz: &TimeZone) -> i64 {
         return t.as_second();
     }
     let dt = tz.to_datetime(t);
-    let (y, m, d, h) = (i64::from(dt.year()), i64::from(dt.month()), i64::from(dt.day()), i64::from(dt.hour()));
+    let (y, m, d, h) = (
+        i64::from(dt.year()),
+        i64::from(dt.month()),
+        i64::from(dt.day()),
+        i64::from(dt.hour()),
+    );
     match pass {
         1 => y * 1_000_000 + m * 10_000 + d * 100 + h,
         2 => y * 10_000 + m * 100 + d,
@@ -133,7 +149,11 @@ fn period_key(pass: usize, t: Timestamp, tz: &TimeZone) -> i64 {
 
 /// `compute_prune_info`: one decision per input snapshot (same order as the input), with the
 /// period ids taken in `tz` (the PBS server's local zone).
-pub fn compute_prune_info(list: &[PruneSnapshot], opts: &PruneOptions, tz: &TimeZone) -> Vec<PruneDecision> {
+pub fn compute_prune_info(
+    list: &[PruneSnapshot],
+    opts: &PruneOptions,
+    tz: &TimeZone,
+) -> Vec<PruneDecision> {
     let mut order: Vec<usize> = (0..list.len()).collect();
     order.sort_by(|&a, &b| list[b].time.cmp(&list[a].time));
     let mut mark: Vec<Option<(Mark, Option<&'static str>)>> = vec![None; list.len()];
@@ -142,7 +162,14 @@ pub fn compute_prune_info(list: &[PruneSnapshot], opts: &PruneOptions, tz: &Time
         if list[i].finished {
             keep_unfinished = false;
         } else {
-            mark[i] = Some((if keep_unfinished { Mark::KeepPartial } else { Mark::Remove }, None));
+            mark[i] = Some((
+                if keep_unfinished {
+                    Mark::KeepPartial
+                } else {
+                    Mark::Remove
+                },
+                None,
+            ));
             keep_unfinished = false;
         }
     }
@@ -188,7 +215,10 @@ pub fn compute_prune_info(list: &[PruneSnapshot], opts: &PruneOptions, tz: &Time
     (0..list.len())
         .map(|i| {
             if list[i].protected {
-                PruneDecision { mark: Mark::Protected, reason: None }
+                PruneDecision {
+                    mark: Mark::Protected,
+                    reason: None,
+                }
             } else {
                 let (m, r) = mark[i].unwrap_or((Mark::Remove, None));
                 PruneDecision { mark: m, reason: r }
@@ -200,7 +230,13 @@ pub fn compute_prune_info(list: &[PruneSnapshot], opts: &PruneOptions, tz: &Time
 /// The API's behaviour (`prune` endpoint): with no positive option everything is kept.
 pub fn prune(list: &[PruneSnapshot], opts: &PruneOptions, tz: &TimeZone) -> Vec<PruneDecision> {
     if !opts.keeps_something() {
-        return list.iter().map(|_| PruneDecision { mark: Mark::Keep, reason: Some("keep-all") }).collect();
+        return list
+            .iter()
+            .map(|_| PruneDecision {
+                mark: Mark::Keep,
+                reason: Some("keep-all"),
+            })
+            .collect();
     }
     compute_prune_info(list, opts, tz)
 }

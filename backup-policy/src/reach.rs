@@ -29,9 +29,16 @@ fn horizon(spec: &ScheduleSpec, tool: Tool) -> SignedDuration {
         Tool::Velero => r.ttl().map(|t| t.as_secs()).unwrap_or(0) + 8 * day,
         Tool::Restic | Tool::Pbs => {
             let n = |v: Option<i32>| i64::from(v.unwrap_or(0).max(0));
-            let unlimited = [r.keep_last, r.keep_hourly, r.keep_daily, r.keep_weekly, r.keep_monthly, r.keep_yearly]
-                .iter()
-                .any(|v| v.is_some_and(|v| v < 0));
+            let unlimited = [
+                r.keep_last,
+                r.keep_hourly,
+                r.keep_daily,
+                r.keep_weekly,
+                r.keep_monthly,
+                r.keep_yearly,
+            ]
+            .iter()
+            .any(|v| v.is_some_and(|v| v < 0));
             if unlimited {
                 3 * 366 * day
             } else {
@@ -71,9 +78,15 @@ fn horizon(spec: &ScheduleSpec, tool: Tool) -> SignedDuration {
 /// When the retention cannot be turned into the tool's policy.
 pub fn reach(spec: &ScheduleSpec, tool: Tool, tz: &TimeZone, now: Timestamp) -> Result<Reach> {
     let Some(sched) = spec.schedule() else {
-        return Ok(Reach { count: 0, oldest: None, span: SignedDuration::ZERO });
+        return Ok(Reach {
+            count: 0,
+            oldest: None,
+            span: SignedDuration::ZERO,
+        });
     };
-    let start = now.checked_sub(horizon(spec, tool)).unwrap_or(Timestamp::MIN);
+    let start = now
+        .checked_sub(horizon(spec, tool))
+        .unwrap_or(Timestamp::MIN);
     let mut fires = Vec::new();
     let mut cur = start;
     while let Some(n) = sched.next_after(cur, tz) {
@@ -86,7 +99,11 @@ pub fn reach(spec: &ScheduleSpec, tool: Tool, tz: &TimeZone, now: Timestamp) -> 
     let kept: Vec<Timestamp> = match tool {
         Tool::Velero => {
             let ttl = spec.retention.ttl()?;
-            fires.iter().copied().filter(|f| f.saturating_add(ttl).is_ok_and(|e| e > now)).collect()
+            fires
+                .iter()
+                .copied()
+                .filter(|f| f.saturating_add(ttl).is_ok_and(|e| e > now))
+                .collect()
         }
         Tool::Restic => {
             let policy = spec.retention.forget_policy()?;
@@ -97,7 +114,10 @@ pub fn reach(spec: &ScheduleSpec, tool: Tool, tz: &TimeZone, now: Timestamp) -> 
                 .map(|(i, f)| Snapshot::new(i.to_string(), SnapshotTime::new(*f, tz.to_offset(*f))))
                 .collect();
             let idx: Vec<usize> = (0..snaps.len()).collect();
-            let opts = ForgetOptions::new(now.saturating_add(SignedDuration::from_secs(1)).unwrap_or(now));
+            let opts = ForgetOptions::new(
+                now.saturating_add(SignedDuration::from_secs(1))
+                    .unwrap_or(now),
+            );
             let plan = apply_group(&policy, &snaps, &idx, &opts);
             plan.keep.iter().map(|&i| fires[i]).collect()
         }
@@ -105,9 +125,18 @@ pub fn reach(spec: &ScheduleSpec, tool: Tool, tz: &TimeZone, now: Timestamp) -> 
             let opts = spec.retention.prune_options()?;
             let list: Vec<PruneSnapshot> = fires.iter().map(|f| PruneSnapshot::new(*f)).collect();
             let marks = crate::pbs::prune(&list, &opts, tz);
-            fires.iter().zip(marks).filter(|(_, m)| m.keep()).map(|(f, _)| *f).collect()
+            fires
+                .iter()
+                .zip(marks)
+                .filter(|(_, m)| m.keep())
+                .map(|(f, _)| *f)
+                .collect()
         }
     };
     let oldest = kept.iter().min().copied();
-    Ok(Reach { count: kept.len(), oldest, span: oldest.map_or(SignedDuration::ZERO, |o| now.duration_since(o)) })
+    Ok(Reach {
+        count: kept.len(),
+        oldest,
+        span: oldest.map_or(SignedDuration::ZERO, |o| now.duration_since(o)),
+    })
 }

@@ -84,12 +84,18 @@ impl SnapshotTime {
 
     /// An instant recorded in UTC.
     pub fn utc(ts: Timestamp) -> Self {
-        SnapshotTime { ts, offset: Offset::UTC }
+        SnapshotTime {
+            ts,
+            offset: Offset::UTC,
+        }
     }
 
     /// The instant of a zoned time, recorded with that zone's offset at that instant.
     pub fn from_zoned(z: &jiff::Zoned) -> Self {
-        SnapshotTime { ts: z.timestamp(), offset: z.offset() }
+        SnapshotTime {
+            ts: z.timestamp(),
+            offset: z.offset(),
+        }
     }
 
     /// Parses an RFC 3339 time with its offset, e.g. `2025-03-01T23:30:00-05:00` or `…Z`.
@@ -97,14 +103,19 @@ impl SnapshotTime {
     /// # Errors
     /// [`Error::Time`] when the text is not RFC 3339 with an offset.
     pub fn parse(s: &str) -> Result<Self> {
-        let err = |m: String| Error::Time { input: s.to_string(), message: m };
+        let err = |m: String| Error::Time {
+            input: s.to_string(),
+            message: m,
+        };
         let pieces = jiff::fmt::temporal::Pieces::parse(s).map_err(|e| err(e.to_string()))?;
         let offset = match pieces.offset() {
             Some(jiff::fmt::temporal::PiecesOffset::Zulu) => Offset::UTC,
             Some(jiff::fmt::temporal::PiecesOffset::Numeric(n)) => n.offset(),
             _ => return Err(err("missing UTC offset".into())),
         };
-        let time = pieces.time().ok_or_else(|| err("missing time of day".into()))?;
+        let time = pieces
+            .time()
+            .ok_or_else(|| err("missing time of day".into()))?;
         let dt = pieces.date().to_datetime(time);
         let ts = offset.to_timestamp(dt).map_err(|e| err(e.to_string()))?;
         Ok(SnapshotTime { ts, offset })
@@ -194,7 +205,13 @@ pub struct Snapshot {
 impl Snapshot {
     /// A snapshot with an id and time, no host, paths or tags.
     pub fn new(id: impl Into<String>, time: SnapshotTime) -> Self {
-        Snapshot { id: id.into(), time, hostname: String::new(), paths: Vec::new(), tags: Vec::new() }
+        Snapshot {
+            id: id.into(),
+            time,
+            hostname: String::new(),
+            paths: Vec::new(),
+            tags: Vec::new(),
+        }
     }
 
     /// Sets the host name.
@@ -250,7 +267,12 @@ pub struct ResticDuration {
 impl ResticDuration {
     /// A duration from its four parts.
     pub fn new(years: i32, months: i32, days: i32, hours: i32) -> Self {
-        ResticDuration { years, months, days, hours }
+        ResticDuration {
+            years,
+            months,
+            days,
+            hours,
+        }
     }
 
     /// True when every part is zero (the option is then unset).
@@ -271,29 +293,37 @@ impl ResticDuration {
 
     fn threshold_opt(&self, latest: SnapshotTime, local: Option<&TimeZone>) -> Option<Timestamp> {
         let dt = latest.civil();
-        let total_months = i64::from(dt.year()) * 12 + i64::from(dt.month() - 1) - i64::from(self.months);
+        let total_months =
+            i64::from(dt.year()) * 12 + i64::from(dt.month() - 1) - i64::from(self.months);
         let year = total_months.div_euclid(12) - i64::from(self.years);
         let month = total_months.rem_euclid(12) + 1;
-        let first = civil::Date::new(i16::try_from(year).ok()?, i8::try_from(month).ok()?, 1).ok()?;
+        let first =
+            civil::Date::new(i16::try_from(year).ok()?, i8::try_from(month).ok()?, 1).ok()?;
         let day_off = i64::from(dt.day()) - 1 - i64::from(self.days);
-        let date = first.checked_add(Span::new().try_days(day_off).ok()?).ok()?;
+        let date = first
+            .checked_add(Span::new().try_days(day_off).ok()?)
+            .ok()?;
         let civil_new = date.to_datetime(dt.time());
-        let use_local = local.filter(|tz| {
-            latest.offset != Offset::UTC && tz.to_offset(latest.ts) == latest.offset
-        });
+        let use_local = local
+            .filter(|tz| latest.offset != Offset::UTC && tz.to_offset(latest.ts) == latest.offset);
         let ts = match use_local {
             None => latest.offset.to_timestamp(civil_new).ok()?,
             Some(tz) => {
                 // Go's time.Date: look up the offset at the civil time read as UTC, then correct.
                 let as_utc = Offset::UTC.to_timestamp(civil_new).ok()?;
                 let off1 = tz.to_offset(as_utc);
-                let utc = as_utc.checked_sub(Span::new().seconds(off1.seconds())).ok()?;
+                let utc = as_utc
+                    .checked_sub(Span::new().seconds(off1.seconds()))
+                    .ok()?;
                 let off2 = tz.to_offset(utc);
                 let off = if off2 != off1 { off2 } else { off1 };
-                as_utc.checked_sub(Span::new().seconds(off.seconds())).ok()?
+                as_utc
+                    .checked_sub(Span::new().seconds(off.seconds()))
+                    .ok()?
             }
         };
-        ts.checked_sub(Span::new().hours(i64::from(self.hours))).ok()
+        ts.checked_sub(Span::new().hours(i64::from(self.hours)))
+            .ok()
     }
 }
 
@@ -313,7 +343,9 @@ impl FromStr for ResticDuration {
             };
             let digits = body.bytes().take_while(u8::is_ascii_digit).count();
             if digits == 0 {
-                return Err(Error::policy(format!("invalid duration {s:?}: no number found")));
+                return Err(Error::policy(format!(
+                    "invalid duration {s:?}: no number found"
+                )));
             }
             let n: i32 = body[..digits]
                 .parse()
@@ -367,7 +399,9 @@ impl FromStr for TagList {
     type Err = std::convert::Infallible;
     /// Splits `a,b` like restic (each part trimmed; `""` means "untagged").
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        Ok(TagList(s.split(',').map(|t| t.trim().to_string()).collect()))
+        Ok(TagList(
+            s.split(',').map(|t| t.trim().to_string()).collect(),
+        ))
     }
 }
 
@@ -430,11 +464,36 @@ impl ForgetPolicy {
     setter!(with_monthly, monthly, i32, "Sets `--keep-monthly`.");
     setter!(with_yearly, yearly, i32, "Sets `--keep-yearly`.");
     setter!(with_within, within, ResticDuration, "Sets `--keep-within`.");
-    setter!(with_within_hourly, within_hourly, ResticDuration, "Sets `--keep-within-hourly`.");
-    setter!(with_within_daily, within_daily, ResticDuration, "Sets `--keep-within-daily`.");
-    setter!(with_within_weekly, within_weekly, ResticDuration, "Sets `--keep-within-weekly`.");
-    setter!(with_within_monthly, within_monthly, ResticDuration, "Sets `--keep-within-monthly`.");
-    setter!(with_within_yearly, within_yearly, ResticDuration, "Sets `--keep-within-yearly`.");
+    setter!(
+        with_within_hourly,
+        within_hourly,
+        ResticDuration,
+        "Sets `--keep-within-hourly`."
+    );
+    setter!(
+        with_within_daily,
+        within_daily,
+        ResticDuration,
+        "Sets `--keep-within-daily`."
+    );
+    setter!(
+        with_within_weekly,
+        within_weekly,
+        ResticDuration,
+        "Sets `--keep-within-weekly`."
+    );
+    setter!(
+        with_within_monthly,
+        within_monthly,
+        ResticDuration,
+        "Sets `--keep-within-monthly`."
+    );
+    setter!(
+        with_within_yearly,
+        within_yearly,
+        ResticDuration,
+        "Sets `--keep-within-yearly`."
+    );
 
     /// Adds a `--keep-tag` list.
     #[must_use]
@@ -444,11 +503,24 @@ impl ForgetPolicy {
     }
 
     fn counts(&self) -> [i32; 6] {
-        [self.last, self.hourly, self.daily, self.weekly, self.monthly, self.yearly]
+        [
+            self.last,
+            self.hourly,
+            self.daily,
+            self.weekly,
+            self.monthly,
+            self.yearly,
+        ]
     }
 
     fn within_buckets(&self) -> [ResticDuration; 5] {
-        [self.within_hourly, self.within_daily, self.within_weekly, self.within_monthly, self.within_yearly]
+        [
+            self.within_hourly,
+            self.within_daily,
+            self.within_weekly,
+            self.within_monthly,
+            self.within_yearly,
+        ]
     }
 
     /// restic's `Empty()`: no count, no duration and no tag list set.
@@ -481,7 +553,12 @@ impl ForgetPolicy {
                 )));
             }
         }
-        if self.within.is_negative() || self.within_buckets().iter().any(ResticDuration::is_negative) {
+        if self.within.is_negative()
+            || self
+                .within_buckets()
+                .iter()
+                .any(ResticDuration::is_negative)
+        {
             return Err(Error::policy("negative values not allowed for duration"));
         }
         Ok(())
@@ -497,7 +574,9 @@ impl ForgetPolicy {
         let idx: Vec<usize> = (0..snapshots.len()).collect();
         let plan = apply_group(self, snapshots, &idx, opts);
         if opts.semantics == Semantics::Current && plan.keep.is_empty() && !snapshots.is_empty() {
-            return Err(Error::WouldRemoveAll { group: GroupKey::default().to_json() });
+            return Err(Error::WouldRemoveAll {
+                group: GroupKey::default().to_json(),
+            });
         }
         Ok(plan)
     }
@@ -519,7 +598,11 @@ pub struct ForgetOptions {
 impl ForgetOptions {
     /// Current semantics, fixed offsets, the given now.
     pub fn new(now: Timestamp) -> Self {
-        ForgetOptions { now, semantics: Semantics::Current, local_tz: None }
+        ForgetOptions {
+            now,
+            semantics: Semantics::Current,
+            local_tz: None,
+        }
     }
 
     /// Sets the semantics.
@@ -597,14 +680,23 @@ const BUCKET_REASONS: [&str; 6] = [
     "monthly snapshot",
     "yearly snapshot",
 ];
-const WITHIN_REASONS: [&str; 5] =
-    ["hourly within", "daily within", "weekly within", "monthly within", "yearly within"];
+const WITHIN_REASONS: [&str; 5] = [
+    "hourly within",
+    "daily within",
+    "weekly within",
+    "monthly within",
+    "yearly within",
+];
 
 /// Bucket key of kind `k` (0 = last … 5 = yearly) for a wall-clock time.
 #[inline]
 fn bucket_key(k: usize, dt: &DateTime, nr: usize) -> i64 {
-    let (y, m, d, h) =
-        (i64::from(dt.year()), i64::from(dt.month()), i64::from(dt.day()), i64::from(dt.hour()));
+    let (y, m, d, h) = (
+        i64::from(dt.year()),
+        i64::from(dt.month()),
+        i64::from(dt.day()),
+        i64::from(dt.hour()),
+    );
     match k {
         0 => nr as i64,
         1 => y * 1_000_000 + m * 10_000 + d * 100 + h,
@@ -625,8 +717,10 @@ pub(crate) fn apply_group(
     members: &[usize],
     opts: &ForgetOptions,
 ) -> ForgetPlan {
-    let mut order: Vec<(std::cmp::Reverse<Timestamp>, usize)> =
-        members.iter().map(|&i| (std::cmp::Reverse(all[i].time.ts), i)).collect();
+    let mut order: Vec<(std::cmp::Reverse<Timestamp>, usize)> = members
+        .iter()
+        .map(|&i| (std::cmp::Reverse(all[i].time.ts), i))
+        .collect();
     // stable by time descending == unstable by (time desc, input position)
     let pos: HashMap<usize, usize> = if members.windows(2).all(|w| w[0] < w[1]) {
         HashMap::new()
@@ -652,7 +746,11 @@ pub(crate) fn apply_group(
     }
     // Go's zero time: 0001-01-01T00:00:00Z
     let latest = latest.unwrap_or_else(|| {
-        SnapshotTime::utc(Offset::UTC.to_timestamp(civil::date(1, 1, 1).at(0, 0, 0, 0)).unwrap_or(Timestamp::MIN))
+        SnapshotTime::utc(
+            Offset::UTC
+                .to_timestamp(civil::date(1, 1, 1).at(0, 0, 0, 0))
+                .unwrap_or(Timestamp::MIN),
+        )
     });
     let local = opts.local_tz.as_ref();
     let within_t = (!p.within.is_zero()).then(|| p.within.threshold(latest, local));
@@ -706,7 +804,11 @@ pub(crate) fn apply_group(
                 let civ = *dt.get_or_insert_with(|| cur.time.civil());
                 let v = bucket_key(k + 1, &civ, nr);
                 if v != wlast_val[k] || (!v014 && oldest) {
-                    let prefix = if !v014 && v == wlast_val[k] && oldest { "oldest " } else { "" };
+                    let prefix = if !v014 && v == wlast_val[k] && oldest {
+                        "oldest "
+                    } else {
+                        ""
+                    };
                     matches.push(format!("{prefix}{} {}", WITHIN_REASONS[k], wb[k]));
                     wlast_val[k] = v;
                 }
@@ -748,14 +850,22 @@ pub struct GroupBy {
 impl Default for GroupBy {
     /// restic's default, `host,paths`.
     fn default() -> Self {
-        GroupBy { host: true, paths: true, tags: false }
+        GroupBy {
+            host: true,
+            paths: true,
+            tags: false,
+        }
     }
 }
 
 impl GroupBy {
     /// No grouping: one group (`--group-by ''`).
     pub fn none() -> Self {
-        GroupBy { host: false, paths: false, tags: false }
+        GroupBy {
+            host: false,
+            paths: false,
+            tags: false,
+        }
     }
 }
 
@@ -819,7 +929,11 @@ fn sorted(v: &[String]) -> Cow<'_, [String]> {
 /// Groups snapshots like restic (`host`, sorted `paths`, sorted `tags`); groups come out sorted
 /// by key, members in input order.
 pub fn group_snapshots(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<usize>)> {
-    type K<'a> = (&'a str, Option<Cow<'a, [String]>>, Option<Cow<'a, [String]>>);
+    type K<'a> = (
+        &'a str,
+        Option<Cow<'a, [String]>>,
+        Option<Cow<'a, [String]>>,
+    );
     let mut map: HashMap<K<'_>, Vec<usize>> = HashMap::new();
     for (i, s) in snapshots.iter().enumerate() {
         let k: K<'_> = (
@@ -832,8 +946,16 @@ pub fn group_snapshots(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Ve
     let mut out: Vec<(GroupKey, Vec<usize>)> = map
         .into_iter()
         .map(|((h, p, t), v)| {
-            let none_if_empty = |c: Option<Cow<'_, [String]>>| c.filter(|x| !x.is_empty()).map(|x| x.into_owned());
-            (GroupKey { hostname: h.to_string(), paths: none_if_empty(p), tags: none_if_empty(t) }, v)
+            let none_if_empty =
+                |c: Option<Cow<'_, [String]>>| c.filter(|x| !x.is_empty()).map(|x| x.into_owned());
+            (
+                GroupKey {
+                    hostname: h.to_string(),
+                    paths: none_if_empty(p),
+                    tags: none_if_empty(t),
+                },
+                v,
+            )
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -856,7 +978,9 @@ pub fn forget(
     for (key, members) in group_snapshots(snapshots, by) {
         let plan = apply_group(policy, snapshots, &members, opts);
         if opts.semantics == Semantics::Current && plan.keep.is_empty() && !members.is_empty() {
-            return Err(Error::WouldRemoveAll { group: key.to_json() });
+            return Err(Error::WouldRemoveAll {
+                group: key.to_json(),
+            });
         }
         out.push(GroupPlan { key, plan });
     }
@@ -908,7 +1032,11 @@ mod tests {
 
     #[test]
     fn time_round_trip() {
-        for s in ["2026-11-27T02:28:22.939452169Z", "2025-03-01T23:30:00-05:00", "2025-03-01T23:30:00.5+05:45"] {
+        for s in [
+            "2026-11-27T02:28:22.939452169Z",
+            "2025-03-01T23:30:00-05:00",
+            "2025-03-01T23:30:00.5+05:45",
+        ] {
             assert_eq!(t(s).to_string(), s);
         }
         assert!(SnapshotTime::parse("2025-03-01T23:30:00").is_err());
@@ -919,7 +1047,9 @@ mod tests {
         let a = Snapshot::new("a", t("2025-03-01T23:30:00-05:00"));
         let b = Snapshot::new("b", t("2025-03-02T01:00:00Z"));
         let p = ForgetPolicy::default().with_daily(5);
-        let plan = p.apply(&[a, b], &ForgetOptions::new(Timestamp::MAX)).unwrap();
+        let plan = p
+            .apply(&[a, b], &ForgetOptions::new(Timestamp::MAX))
+            .unwrap();
         assert_eq!(plan.keep.len(), 2);
     }
 
@@ -927,13 +1057,34 @@ mod tests {
     fn refusals() {
         let s = vec![Snapshot::new("a", t("2025-03-01T00:00:00Z"))];
         let opts = ForgetOptions::new(Timestamp::MAX);
-        assert!(matches!(ForgetPolicy::default().apply(&s, &opts), Err(Error::EmptyPolicy)));
-        assert!(ForgetPolicy::default().with_daily(-2).apply(&s, &opts).is_err());
-        assert!(ForgetPolicy::default().with_daily(-1).apply(&s, &opts).is_ok());
+        assert!(matches!(
+            ForgetPolicy::default().apply(&s, &opts),
+            Err(Error::EmptyPolicy)
+        ));
+        assert!(
+            ForgetPolicy::default()
+                .with_daily(-2)
+                .apply(&s, &opts)
+                .is_err()
+        );
+        assert!(
+            ForgetPolicy::default()
+                .with_daily(-1)
+                .apply(&s, &opts)
+                .is_ok()
+        );
         let o14 = opts.clone().with_semantics(Semantics::Restic014);
-        assert!(ForgetPolicy::default().with_daily(-1).apply(&s, &o14).is_err());
+        assert!(
+            ForgetPolicy::default()
+                .with_daily(-1)
+                .apply(&s, &o14)
+                .is_err()
+        );
         let tagged = ForgetPolicy::default().with_tag("x".parse().unwrap());
-        assert!(matches!(tagged.apply(&s, &opts), Err(Error::WouldRemoveAll { .. })));
+        assert!(matches!(
+            tagged.apply(&s, &opts),
+            Err(Error::WouldRemoveAll { .. })
+        ));
         let plan = tagged.apply(&s, &o14).unwrap();
         assert_eq!(plan.remove, [0]);
     }

@@ -48,11 +48,18 @@ impl Schedule {
     /// # Errors
     /// [`Error::Schedule`] when croner rejects it.
     pub fn cron(expr: &str) -> Result<Self> {
-        let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
-        let cron = parser
-            .parse(expr)
-            .map_err(|e| Error::Schedule { expr: expr.to_string(), message: e.to_string() })?;
-        Ok(Schedule::Cron { expr: expr.to_string(), cron: Box::new(cron) })
+        let parser = CronParser::builder()
+            .seconds(Seconds::Disallowed)
+            .year(Year::Disallowed)
+            .build();
+        let cron = parser.parse(expr).map_err(|e| Error::Schedule {
+            expr: expr.to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(Schedule::Cron {
+            expr: expr.to_string(),
+            cron: Box::new(cron),
+        })
     }
 
     /// Parses a Proxmox calendar event.
@@ -76,7 +83,9 @@ impl Schedule {
         match self {
             Schedule::Cron { cron, .. } => {
                 let z = after.to_zoned(tz.clone());
-                cron.find_next_occurrence(&z, false).ok().map(|z| z.timestamp())
+                cron.find_next_occurrence(&z, false)
+                    .ok()
+                    .map(|z| z.timestamp())
             }
             Schedule::Calendar(c) => c.next_after(after, tz),
         }
@@ -103,7 +112,9 @@ impl Schedule {
         match self {
             Schedule::Cron { cron, .. } => {
                 let z = at.to_zoned(tz.clone());
-                cron.find_previous_occurrence(&z, true).ok().map(|z| z.timestamp())
+                cron.find_previous_occurrence(&z, true)
+                    .ok()
+                    .map(|z| z.timestamp())
             }
             Schedule::Calendar(c) => c.last_at_or_before(at, tz),
         }

@@ -19,7 +19,11 @@ use crate::error::{Error, Result};
 /// # Errors
 /// [`Error::Policy`] when the text is not a non-negative duration.
 pub fn parse_ttl(s: &str) -> Result<SignedDuration> {
-    let bad = || Error::policy(format!("invalid duration {s:?} (use e.g. 7d, 720h0m0s, 90m)"));
+    let bad = || {
+        Error::policy(format!(
+            "invalid duration {s:?} (use e.g. 7d, 720h0m0s, 90m)"
+        ))
+    };
     let mut rest = s.trim();
     if rest.is_empty() {
         return Err(bad());
@@ -43,7 +47,10 @@ pub fn parse_ttl(s: &str) -> Result<SignedDuration> {
             "s" => 1,
             _ => return Err(bad()),
         };
-        total = n.checked_mul(mult).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
+        total = n
+            .checked_mul(mult)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
         rest = rest[unit_len..].trim_start();
     }
     Ok(SignedDuration::from_secs(total))
@@ -66,7 +73,12 @@ pub struct VeleroBackup {
 impl VeleroBackup {
     /// A backup with no explicit expiration.
     pub fn new(name: impl Into<String>, created: Timestamp, ttl: SignedDuration) -> Self {
-        VeleroBackup { name: name.into(), created, ttl, expiration: None }
+        VeleroBackup {
+            name: name.into(),
+            created,
+            ttl,
+            expiration: None,
+        }
     }
 
     /// Sets `status.expiration`.
@@ -78,7 +90,11 @@ impl VeleroBackup {
 
     /// When the backup expires.
     pub fn expires_at(&self) -> Timestamp {
-        self.expiration.unwrap_or_else(|| self.created.saturating_add(self.ttl).unwrap_or(Timestamp::MAX))
+        self.expiration.unwrap_or_else(|| {
+            self.created
+                .saturating_add(self.ttl)
+                .unwrap_or(Timestamp::MAX)
+        })
     }
 
     /// True once `now` has reached the expiry.
@@ -98,7 +114,10 @@ mod tests {
 
     #[test]
     fn ttl_forms() {
-        assert_eq!(parse_ttl("720h0m0s").unwrap(), SignedDuration::from_hours(720));
+        assert_eq!(
+            parse_ttl("720h0m0s").unwrap(),
+            SignedDuration::from_hours(720)
+        );
         assert_eq!(parse_ttl("7d").unwrap(), SignedDuration::from_hours(168));
         assert_eq!(parse_ttl("1h30m").unwrap(), SignedDuration::from_mins(90));
         assert_eq!(parse_ttl("0").unwrap(), SignedDuration::ZERO);

@@ -16,12 +16,22 @@ fn healthy(m: &Matrix, now: Timestamp) -> Vec<Observation> {
     for t in m.target.iter().filter(|t| t.enabled) {
         for s in &t.schedule {
             let sched = s.schedule().unwrap();
-            let from = now.checked_sub(SignedDuration::from_hours(24 * 40)).unwrap();
-            for f in sched.next_n(from, &tz, 200).into_iter().filter(|f| *f <= now) {
+            let from = now
+                .checked_sub(SignedDuration::from_hours(24 * 40))
+                .unwrap();
+            for f in sched
+                .next_n(from, &tz, 200)
+                .into_iter()
+                .filter(|f| *f <= now)
+            {
                 out.push(
-                    Observation::new(&t.name, f.checked_add(SignedDuration::from_mins(3)).unwrap(), Outcome::Success)
-                        .with_schedule(&s.name)
-                        .with_size(1 << 30),
+                    Observation::new(
+                        &t.name,
+                        f.checked_add(SignedDuration::from_mins(3)).unwrap(),
+                        Outcome::Success,
+                    )
+                    .with_schedule(&s.name)
+                    .with_size(1 << 30),
                 );
             }
         }
@@ -30,7 +40,10 @@ fn healthy(m: &Matrix, now: Timestamp) -> Vec<Observation> {
 }
 
 fn status(r: &[backup_policy::ScheduleReport], target: &str, sched: &str) -> Status {
-    r.iter().find(|x| x.target == target && x.schedule.as_deref() == Some(sched)).unwrap().status
+    r.iter()
+        .find(|x| x.target == target && x.schedule.as_deref() == Some(sched))
+        .unwrap()
+        .status
 }
 
 #[test]
@@ -54,10 +67,17 @@ fn velero_prod_daily_missing_since_tuesday_is_late() {
     let now = ts("2026-11-27T09:00:00Z"); // Friday
     let obs: Vec<Observation> = healthy(&m, now)
         .into_iter()
-        .filter(|o| !(o.target == "velero-prod" && o.schedule.as_deref() == Some("daily") && o.time > ts("2026-11-24T12:00:00Z")))
+        .filter(|o| {
+            !(o.target == "velero-prod"
+                && o.schedule.as_deref() == Some("daily")
+                && o.time > ts("2026-11-24T12:00:00Z"))
+        })
         .collect();
     let r = evaluate(&m, &obs, now);
-    let prod = r.iter().find(|x| x.target == "velero-prod" && x.schedule.as_deref() == Some("daily")).unwrap();
+    let prod = r
+        .iter()
+        .find(|x| x.target == "velero-prod" && x.schedule.as_deref() == Some("daily"))
+        .unwrap();
     assert_eq!(prod.status, Status::Late);
     assert_eq!(prod.last_good.unwrap().to_string(), "2026-11-24T02:03:00Z");
     assert!(prod.detail.contains("Tue 2026-11-24"), "{}", prod.detail);
@@ -73,14 +93,21 @@ fn unifi_is_disabled_with_reason() {
     assert_eq!(u.status, Status::Disabled);
     assert!(u.detail.contains("password"));
     // and with no observations at all, every enabled schedule is missing
-    assert!(r.iter().filter(|x| x.status != Status::Disabled).all(|x| x.status == Status::Missing));
+    assert!(
+        r.iter()
+            .filter(|x| x.status != Status::Disabled)
+            .all(|x| x.status == Status::Missing)
+    );
 }
 
 #[test]
 fn failed_last_run_and_grace() {
     let m = Matrix::homelab().unwrap();
     let mut obs = healthy(&m, ts("2026-11-26T09:00:00Z"));
-    obs.push(Observation::new("iac-daily", ts("2026-11-27T03:04:00Z"), Outcome::Failed).with_schedule("daily"));
+    obs.push(
+        Observation::new("iac-daily", ts("2026-11-27T03:04:00Z"), Outcome::Failed)
+            .with_schedule("daily"),
+    );
     let r = evaluate(&m, &obs, ts("2026-11-27T09:00:00Z"));
     assert_eq!(status(&r, "iac-daily", "daily"), Status::Failed);
     // Within the 2h grace after 04:00, plex's run of today is not due yet: still ok.
@@ -96,7 +123,11 @@ fn retained_counts_against_policy() {
     let now = ts("2026-11-27T09:00:00Z");
     let r = evaluate(&m, &[], now);
     let exp = |t: &str, s: &str| {
-        r.iter().find(|x| x.target == t && x.schedule.as_deref() == Some(s)).unwrap().expected_retained.unwrap()
+        r.iter()
+            .find(|x| x.target == t && x.schedule.as_deref() == Some(s))
+            .unwrap()
+            .expected_retained
+            .unwrap()
     };
     assert_eq!(exp("velero-prod", "daily"), 7);
     assert_eq!(exp("velero-prod", "weekly"), 4); // 720h: Nov 1, 8, 15, 22 (Oct 25 expired on Nov 24)
@@ -109,7 +140,8 @@ fn retained_counts_against_policy() {
 fn seed_lints() {
     let m = Matrix::homelab().unwrap();
     let f = lint(&m, ts("2026-11-27T12:00:00Z"));
-    let has = |k: LintKind, needle: &str| f.iter().any(|x| x.kind == k && x.message.contains(needle));
+    let has =
+        |k: LintKind, needle: &str| f.iter().any(|x| x.kind == k && x.message.contains(needle));
     assert!(has(LintKind::NoOffsite, "truenas-hdd"));
     assert!(has(LintKind::DisabledTarget, "unifi-daily"));
     assert!(has(LintKind::CriticalOnlyWeekly, "unifi-vm"));
@@ -118,12 +150,23 @@ fn seed_lints() {
     // Sunday night: Velero, PBS and restic share the TrueNAS HDD from 02:00
     let sunday = f
         .iter()
-        .find(|x| x.kind == LintKind::StorageContention && x.message.contains("Sun") && x.message.contains("pbs-iac"))
+        .find(|x| {
+            x.kind == LintKind::StorageContention
+                && x.message.contains("Sun")
+                && x.message.contains("pbs-iac")
+        })
         .expect("sunday contention");
     assert_eq!(sunday.severity, Severity::Warning);
     assert!(sunday.message.contains("02:00"), "{}", sunday.message);
-    assert!(sunday.message.contains("velero-prod/weekly"), "{}", sunday.message);
-    assert!(!f.iter().any(|x| x.kind == LintKind::RetentionTooShort), "{f:#?}");
+    assert!(
+        sunday.message.contains("velero-prod/weekly"),
+        "{}",
+        sunday.message
+    );
+    assert!(
+        !f.iter().any(|x| x.kind == LintKind::RetentionTooShort),
+        "{f:#?}"
+    );
 }
 
 #[test]
@@ -146,5 +189,9 @@ storage = "s"
 "#;
     let m = Matrix::from_toml(src, "x.toml").unwrap();
     let f = lint(&m, ts("2026-11-27T12:00:00Z"));
-    assert!(f.iter().any(|x| x.kind == LintKind::RetentionTooShort && x.subject == "t/weekly"), "{f:#?}");
+    assert!(
+        f.iter()
+            .any(|x| x.kind == LintKind::RetentionTooShort && x.subject == "t/weekly"),
+        "{f:#?}"
+    );
 }

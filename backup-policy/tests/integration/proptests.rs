@@ -4,7 +4,8 @@ use backup_policy::calendar::CalendarEvent;
 use backup_policy::matrix::Matrix;
 use backup_policy::pbs::{Mark, PruneOptions, PruneSnapshot, compute_prune_info};
 use backup_policy::restic::{
-    ForgetOptions, ForgetPolicy, GroupBy, ResticDuration, Semantics, Snapshot, SnapshotTime, TagList, forget,
+    ForgetOptions, ForgetPolicy, GroupBy, ResticDuration, Semantics, Snapshot, SnapshotTime,
+    TagList, forget,
 };
 use backup_policy::schedule::Schedule;
 use jiff::tz::Offset;
@@ -19,8 +20,14 @@ fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
         prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 0..3),
     )
         .prop_map(|(s, off, h, tags)| {
-            let t = SnapshotTime::new(Timestamp::from_second(s).unwrap(), Offset::from_seconds(off).unwrap());
-            Snapshot::new(format!("{s}"), t).with_hostname(h).with_paths(["/data"]).with_tags(tags)
+            let t = SnapshotTime::new(
+                Timestamp::from_second(s).unwrap(),
+                Offset::from_seconds(off).unwrap(),
+            );
+            Snapshot::new(format!("{s}"), t)
+                .with_hostname(h)
+                .with_paths(["/data"])
+                .with_tags(tags)
         })
 }
 
@@ -63,7 +70,11 @@ fn opts(sem: Semantics) -> ForgetOptions {
     ForgetOptions::new(Timestamp::from_second(1_750_000_000).unwrap()).with_semantics(sem)
 }
 
-fn kept_ids(s: &[Snapshot], p: &ForgetPolicy, sem: Semantics) -> Option<std::collections::BTreeSet<usize>> {
+fn kept_ids(
+    s: &[Snapshot],
+    p: &ForgetPolicy,
+    sem: Semantics,
+) -> Option<std::collections::BTreeSet<usize>> {
     let g = forget(s, GroupBy::default(), p, &opts(sem)).ok()?;
     Some(g.iter().flat_map(|g| g.plan.keep.iter().copied()).collect())
 }

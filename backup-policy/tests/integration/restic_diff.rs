@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use backup_policy::restic::{ForgetOptions, ForgetPolicy, GroupBy, GroupKey, Semantics, Snapshot, TagList, forget};
+use backup_policy::restic::{
+    ForgetOptions, ForgetPolicy, GroupBy, GroupKey, Semantics, Snapshot, TagList, forget,
+};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
@@ -36,7 +38,10 @@ impl Rng {
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Repo {
@@ -94,8 +99,15 @@ fn random_times(rng: &mut Rng, tz: &TimeZone, n: usize) -> Vec<jiff::civil::Date
         let a = anchors[rng.below(anchors.len() as u64) as usize];
         // cluster: most within ±10 days of an anchor, some spread over months
         let span = if rng.chance(70) { 20 } else { 200 };
-        let d = a.checked_add(jiff::Span::new().days(rng.below(span) as i64 - (span as i64) / 2)).unwrap();
-        let dt = d.at(rng.below(24) as i8, rng.below(60) as i8, rng.below(60) as i8, 0);
+        let d = a
+            .checked_add(jiff::Span::new().days(rng.below(span) as i64 - (span as i64) / 2))
+            .unwrap();
+        let dt = d.at(
+            rng.below(24) as i8,
+            rng.below(60) as i8,
+            rng.below(60) as i8,
+            0,
+        );
         let amb = tz.to_ambiguous_zoned(dt);
         let Ok(z) = amb.unambiguous() else { continue };
         if seen.insert(z.timestamp()) {
@@ -166,7 +178,15 @@ fn random_policy(rng: &mut Rng) -> (Vec<String>, ForgetPolicy, GroupBy) {
         if p.is_empty() {
             continue;
         }
-        let gb = ["host,paths", "host", "", "tags", "host,tags", "paths", "host,paths,tags"][rng.below(7) as usize];
+        let gb = [
+            "host,paths",
+            "host",
+            "",
+            "tags",
+            "host,tags",
+            "paths",
+            "host,paths,tags",
+        ][rng.below(7) as usize];
         args.push("--group-by".into());
         args.push(gb.into());
         return (args, p, gb.parse().unwrap());
@@ -175,7 +195,11 @@ fn random_policy(rng: &mut Rng) -> (Vec<String>, ForgetPolicy, GroupBy) {
 
 fn key_of(g: &Value) -> GroupKey {
     let strs = |v: &Value| -> Option<Vec<String>> {
-        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        v.as_array().map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
     };
     let mut k = GroupKey::default();
     k.hostname = g["host"].as_str().unwrap_or("").to_string();
@@ -185,7 +209,13 @@ fn key_of(g: &Value) -> GroupKey {
 }
 
 fn ids(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().map(|s| s["id"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| s["id"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -202,9 +232,17 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// `template` holds an empty initialised repository (restic init is slow: key derivation).
-fn setup(template: &Path, tz: &'static str, rng: &mut Rng, n: usize) -> (tempfile::TempDir, Repo, Vec<Snapshot>) {
+fn setup(
+    template: &Path,
+    tz: &'static str,
+    rng: &mut Rng,
+    n: usize,
+) -> (tempfile::TempDir, Repo, Vec<Snapshot>) {
     let tmp = tempfile::tempdir().unwrap();
-    let repo = Repo { dir: tmp.path().to_path_buf(), tz };
+    let repo = Repo {
+        dir: tmp.path().to_path_buf(),
+        tz,
+    };
     for d in ["d1", "d2"] {
         std::fs::create_dir_all(tmp.path().join(d)).unwrap();
         std::fs::write(tmp.path().join(d).join("f"), d).unwrap();
@@ -212,8 +250,12 @@ fn setup(template: &Path, tz: &'static str, rng: &mut Rng, n: usize) -> (tempfil
     copy_dir(template, &tmp.path().join("repo"));
     let zone = TimeZone::get(tz).unwrap();
     for dt in random_times(rng, &zone, n) {
-        let mut args: Vec<String> =
-            vec!["backup".into(), "-q".into(), "--time".into(), dt.strftime("%Y-%m-%d %H:%M:%S").to_string()];
+        let mut args: Vec<String> = vec![
+            "backup".into(),
+            "-q".into(),
+            "--time".into(),
+            dt.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        ];
         args.push("--host".into());
         args.push(["alpha", "beta"][rng.below(2) as usize].into());
         for t in ["a", "b"] {
@@ -226,7 +268,8 @@ fn setup(template: &Path, tz: &'static str, rng: &mut Rng, n: usize) -> (tempfil
         args.push(dir.display().to_string());
         repo.run(&args);
     }
-    let snaps: Vec<Snapshot> = serde_json::from_slice(&repo.run(&["snapshots".into(), "--json".into()])).unwrap();
+    let snaps: Vec<Snapshot> =
+        serde_json::from_slice(&repo.run(&["snapshots".into(), "--json".into()])).unwrap();
     assert_eq!(snaps.len(), n);
     (tmp, repo, snaps)
 }
@@ -240,7 +283,11 @@ fn engine_matches_restic_014_forget() {
     let mut rng = Rng(seed);
     let mut compared = 0;
     let template = tempfile::tempdir().unwrap();
-    Repo { dir: template.path().to_path_buf(), tz: "UTC" }.run(&["init".into()]);
+    Repo {
+        dir: template.path().to_path_buf(),
+        tz: "UTC",
+    }
+    .run(&["init".into()]);
     for tz in ["UTC", "Europe/Berlin", "America/New_York"] {
         let (_tmp, repo, snaps) = setup(&template.path().join("repo"), tz, &mut rng, n_snaps);
         let zone = TimeZone::get(tz).unwrap();
@@ -250,7 +297,9 @@ fn engine_matches_restic_014_forget() {
             let mut cmd = vec!["forget".to_string(), "--dry-run".into(), "--json".into()];
             cmd.append(&mut args);
             let out: Value = serde_json::from_slice(&repo.run(&cmd)).unwrap();
-            let opts = ForgetOptions::new(now).with_semantics(Semantics::Restic014).with_local_tz(zone.clone());
+            let opts = ForgetOptions::new(now)
+                .with_semantics(Semantics::Restic014)
+                .with_local_tz(zone.clone());
             let ours = forget(&snaps, gb, &policy, &opts).unwrap();
             let mut theirs: BTreeMap<GroupKey, &Value> = BTreeMap::new();
             for g in out.as_array().unwrap() {
@@ -259,19 +308,31 @@ fn engine_matches_restic_014_forget() {
             let ctx = format!("seed={seed:#x} TZ={tz} case={case} cmd={cmd:?}");
             assert_eq!(theirs.len(), ours.len(), "group count, {ctx}");
             for g in &ours {
-                let t = theirs.get(&g.key).unwrap_or_else(|| panic!("group {:?} missing in restic, {ctx}", g.key));
-                let our_keep: Vec<String> = g.plan.keep.iter().map(|&i| snaps[i].id.clone()).collect();
-                let our_remove: Vec<String> = g.plan.remove.iter().map(|&i| snaps[i].id.clone()).collect();
+                let t = theirs
+                    .get(&g.key)
+                    .unwrap_or_else(|| panic!("group {:?} missing in restic, {ctx}", g.key));
+                let our_keep: Vec<String> =
+                    g.plan.keep.iter().map(|&i| snaps[i].id.clone()).collect();
+                let our_remove: Vec<String> =
+                    g.plan.remove.iter().map(|&i| snaps[i].id.clone()).collect();
                 assert_eq!(our_keep, ids(&t["keep"]), "keep, {ctx}");
                 assert_eq!(our_remove, ids(&t["remove"]), "remove, {ctx}");
                 let reasons = t["reasons"].as_array().cloned().unwrap_or_default();
                 assert_eq!(reasons.len(), g.plan.reasons.len(), "reasons, {ctx}");
                 for (r, ours) in reasons.iter().zip(&g.plan.reasons) {
                     let their_time = time_of(&r["snapshot"]["time"]);
-                    assert_eq!(their_time, snaps[ours.index].time.timestamp(), "reason order, {ctx}");
+                    assert_eq!(
+                        their_time,
+                        snaps[ours.index].time.timestamp(),
+                        "reason order, {ctx}"
+                    );
                     let m: Vec<String> = serde_json::from_value(r["matches"].clone()).unwrap();
                     assert_eq!(m, ours.matches, "matches, {ctx}");
-                    assert_eq!(r["counters"], serde_json::to_value(ours.counters).unwrap(), "counters, {ctx}");
+                    assert_eq!(
+                        r["counters"],
+                        serde_json::to_value(ours.counters).unwrap(),
+                        "counters, {ctx}"
+                    );
                 }
             }
             compared += 1;
@@ -280,7 +341,8 @@ fn engine_matches_restic_014_forget() {
     assert_eq!(compared, 3 * cases);
 }
 
-
 fn time_of(v: &Value) -> Timestamp {
-    backup_policy::restic::SnapshotTime::parse(v.as_str().unwrap()).unwrap().timestamp()
+    backup_policy::restic::SnapshotTime::parse(v.as_str().unwrap())
+        .unwrap()
+        .timestamp()
 }

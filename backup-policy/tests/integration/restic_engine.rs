@@ -2,7 +2,8 @@
 //! keep-oldest, unlimited, within, tags, grouping.
 
 use backup_policy::restic::{
-    ForgetOptions, ForgetPolicy, GroupBy, Semantics, Snapshot, SnapshotTime, TagList, UNLIMITED, forget,
+    ForgetOptions, ForgetPolicy, GroupBy, Semantics, Snapshot, SnapshotTime, TagList, UNLIMITED,
+    forget,
 };
 use jiff::Timestamp;
 
@@ -21,11 +22,20 @@ fn ids(s: &[Snapshot], v: &[usize]) -> Vec<String> {
 #[test]
 fn iso_week_spans_new_year() {
     // 2024-12-30/31 share ISO week 2025-W01 with 2025-01-01..05; weekly keeps 2025-01-05.
-    let s: Vec<Snapshot> = ["2024-12-29", "2024-12-30", "2024-12-31", "2025-01-02", "2025-01-05"]
-        .iter()
-        .map(|d| snap(d, &format!("{d}T10:00:00Z")))
-        .collect();
-    let plan = ForgetPolicy::default().with_weekly(5).apply(&s, &now().with_semantics(Semantics::Restic014)).unwrap();
+    let s: Vec<Snapshot> = [
+        "2024-12-29",
+        "2024-12-30",
+        "2024-12-31",
+        "2025-01-02",
+        "2025-01-05",
+    ]
+    .iter()
+    .map(|d| snap(d, &format!("{d}T10:00:00Z")))
+    .collect();
+    let plan = ForgetPolicy::default()
+        .with_weekly(5)
+        .apply(&s, &now().with_semantics(Semantics::Restic014))
+        .unwrap();
     assert_eq!(ids(&s, &plan.keep), ["2025-01-05", "2024-12-29"]);
 }
 
@@ -42,21 +52,41 @@ fn reasons_order_and_counters_like_014() {
         .with_within("1y".parse().unwrap())
         .with_tag("x,y".parse::<TagList>().unwrap())
         .with_within_daily("3d".parse().unwrap());
-    let plan = p.apply(&s, &now().with_semantics(Semantics::Restic014)).unwrap();
+    let plan = p
+        .apply(&s, &now().with_semantics(Semantics::Restic014))
+        .unwrap();
     assert_eq!(ids(&s, &plan.keep), ["c", "b", "a"]);
-    assert_eq!(plan.reasons[0].matches, ["within 1y", "last snapshot", "daily snapshot", "daily within 3d"]);
+    assert_eq!(
+        plan.reasons[0].matches,
+        [
+            "within 1y",
+            "last snapshot",
+            "daily snapshot",
+            "daily within 3d"
+        ]
+    );
     assert_eq!(plan.reasons[0].counters.daily, 1);
     assert_eq!(plan.reasons[0].counters.last, 0);
-    assert_eq!(plan.reasons[2].matches, ["has tags [x, y]", "within 1y", "daily within 3d"]);
-    assert_eq!(serde_json::to_string(&plan.reasons[2].counters).unwrap(), "{}");
+    assert_eq!(
+        plan.reasons[2].matches,
+        ["has tags [x, y]", "within 1y", "daily within 3d"]
+    );
+    assert_eq!(
+        serde_json::to_string(&plan.reasons[2].counters).unwrap(),
+        "{}"
+    );
 }
 
 #[test]
 fn keep_oldest_rule_and_label_only_in_current() {
-    let s: Vec<Snapshot> = (1..=3).map(|d| snap(&d.to_string(), &format!("2026-11-0{d}T10:00:00Z"))).collect();
+    let s: Vec<Snapshot> = (1..=3)
+        .map(|d| snap(&d.to_string(), &format!("2026-11-0{d}T10:00:00Z")))
+        .collect();
     // monthly 2 on three snapshots of one month: 0.14 keeps one, current also keeps the oldest
     let p = ForgetPolicy::default().with_monthly(2);
-    let old = p.apply(&s, &now().with_semantics(Semantics::Restic014)).unwrap();
+    let old = p
+        .apply(&s, &now().with_semantics(Semantics::Restic014))
+        .unwrap();
     assert_eq!(ids(&s, &old.keep), ["3"]);
     let cur = p.apply(&s, &now()).unwrap();
     assert_eq!(ids(&s, &cur.keep), ["3", "1"]);
@@ -68,9 +98,13 @@ fn keep_oldest_rule_and_label_only_in_current() {
 
 #[test]
 fn unlimited_keeps_every_period() {
-    let s: Vec<Snapshot> =
-        (1..=9).map(|m| snap(&m.to_string(), &format!("2026-0{m}-15T10:00:00+02:00"))).collect();
-    let plan = ForgetPolicy::default().with_monthly(UNLIMITED).apply(&s, &now()).unwrap();
+    let s: Vec<Snapshot> = (1..=9)
+        .map(|m| snap(&m.to_string(), &format!("2026-0{m}-15T10:00:00+02:00")))
+        .collect();
+    let plan = ForgetPolicy::default()
+        .with_monthly(UNLIMITED)
+        .apply(&s, &now())
+        .unwrap();
     assert_eq!(plan.keep.len(), 9);
     assert_eq!(plan.reasons[0].counters.monthly, -1);
 }
@@ -82,21 +116,34 @@ fn within_ignores_future_snapshots() {
         snap("new", "2026-11-20T00:00:00Z"),
         snap("old", "2026-11-10T00:00:00Z"),
     ];
-    let plan = ForgetPolicy::default().with_within("5d".parse().unwrap()).apply(&s, &now()).unwrap();
+    let plan = ForgetPolicy::default()
+        .with_within("5d".parse().unwrap())
+        .apply(&s, &now())
+        .unwrap();
     assert_eq!(ids(&s, &plan.keep), ["future", "new"]);
 }
 
 #[test]
 fn grouping_like_restic() {
     let s = vec![
-        snap("a", "2026-11-20T10:00:00Z").with_hostname("h1").with_paths(["/b", "/a"]),
-        snap("b", "2026-11-21T10:00:00Z").with_hostname("h1").with_paths(["/a", "/b"]),
-        snap("c", "2026-11-21T10:00:00Z").with_hostname("h2").with_paths(["/a"]).with_tags(["t"]),
+        snap("a", "2026-11-20T10:00:00Z")
+            .with_hostname("h1")
+            .with_paths(["/b", "/a"]),
+        snap("b", "2026-11-21T10:00:00Z")
+            .with_hostname("h1")
+            .with_paths(["/a", "/b"]),
+        snap("c", "2026-11-21T10:00:00Z")
+            .with_hostname("h2")
+            .with_paths(["/a"])
+            .with_tags(["t"]),
     ];
     let p = ForgetPolicy::default().with_last(1);
     let g = forget(&s, GroupBy::default(), &p, &now()).unwrap();
     assert_eq!(g.len(), 2);
-    assert_eq!(g[0].key.to_json(), r#"{"hostname":"h1","paths":["/a","/b"],"tags":null}"#);
+    assert_eq!(
+        g[0].key.to_json(),
+        r#"{"hostname":"h1","paths":["/a","/b"],"tags":null}"#
+    );
     assert_eq!(ids(&s, &g[0].plan.keep), ["b"]);
     assert_eq!(ids(&s, &g[0].plan.remove), ["a"]);
     let one = forget(&s, "".parse().unwrap(), &p, &now()).unwrap();
@@ -113,14 +160,26 @@ fn current_refuses_to_empty_a_group() {
     let e = forget(&s, GroupBy::default(), &p, &now()).unwrap_err();
     assert!(e.is_refusal());
     assert!(e.to_string().contains("refusing to delete last snapshot"));
-    let old = forget(&s, GroupBy::default(), &p, &now().with_semantics(Semantics::Restic014)).unwrap();
+    let old = forget(
+        &s,
+        GroupBy::default(),
+        &p,
+        &now().with_semantics(Semantics::Restic014),
+    )
+    .unwrap();
     assert_eq!(old[0].plan.remove.len(), 1);
 }
 
 #[test]
 fn equal_times_keep_input_order() {
-    let s = vec![snap("first", "2026-11-20T10:00:00Z"), snap("second", "2026-11-20T10:00:00Z")];
-    let plan = ForgetPolicy::default().with_last(1).apply(&s, &now()).unwrap();
+    let s = vec![
+        snap("first", "2026-11-20T10:00:00Z"),
+        snap("second", "2026-11-20T10:00:00Z"),
+    ];
+    let plan = ForgetPolicy::default()
+        .with_last(1)
+        .apply(&s, &now())
+        .unwrap();
     assert_eq!(ids(&s, &plan.keep), ["first"]);
     let _ = Timestamp::UNIX_EPOCH;
 }

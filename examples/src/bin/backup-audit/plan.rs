@@ -1,0 +1,494 @@
+//! `backup-audit plan`: the offline view of the matrix.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use backup_policy::lint::{Finding, Severity, lint};
+use backup_policy::matrix::{Matrix, Run, Tool};
+use backup_policy::reach::reach;
+use clap::Args;
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan, Zoned};
+use serde_json::{Value, json};
+
+/// Arguments of `backup-audit plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Matrix TOML file (default: the embedded homelab seed matrix).
+    #[arg(long, env = "BACKUP_MATRIX")]
+    config: Option<PathBuf>,
+    /// The instant to plan from, RFC 3339 (default: now).
+    #[arg(long)]
+    now: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+fn load(args: &PlanArgs) -> Result<Matrix> {
+    match &args.config {
+        None => Ok(Matrix::homelab()?),
+        Some(p) => {
+            let src =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Ok(Matrix::from_toml(&src, &p.display().to_string())?)
+        }
+    }
+}
+
+fn human(d: SignedDuration) -> String {
+    let s = d.as_secs().max(0);
+    let days = s / 86_400;
+    if days >= 2 {
+        format!("{days}d")
+    } else if s >= 3600 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}m", s / 60)
+    }
+}
+
+fn local(t: Timestamp, tz: &TimeZone, fmt: &str) -> String {
+    t.to_zoned(tz.clone()).strftime(fmt).to_string()
+}
+
+/// One row of the schedule table.
+struct Row<'a> {
+    target: &'a backup_policy::matrix::Target,
+    schedule: Option<&'a backup_policy::matrix::ScheduleSpec>,
+    next: Vec<Timestamp>,
+    keeps: Option<(usize, SignedDuration)>,
+}
+
+fn rows<'a>(m: &'a Matrix, now: Timestamp) -> Vec<Row<'a>> {
+    let tz = m.tz();
+    let mut out = Vec::new();
+    for t in &m.target {
+        if t.schedule.is_empty() {
+            out.push(Row {
+                target: t,
+                schedule: None,
+                next: vec![],
+                keeps: None,
+            });
+        }
+        for s in &t.schedule {
+            let next = if t.enabled {
+                s.schedule()
+                    .map(|x| x.next_n(now, &tz, 3))
+                    .unwrap_or_default()
+            } else {
+                vec![]
+            };
+            let keeps = reach(s, t.tool, &tz, now).ok().map(|r| (r.count, r.span));
+            out.push(Row {
+                target: t,
+                schedule: Some(s),
+                next,
+                keeps,
+            });
+        }
+    }
+    out
+}
+
+/// The night to show: the coming 00:00–08:00 local window (the current one if we are inside it),
+/// and the busiest night of the coming week.
+fn nights(m: &Matrix, now: Timestamp) -> Vec<(Timestamp, Timestamp)> {
+    let tz = m.tz();
+    let z = now.to_zoned(tz.clone());
+    let start_of = |d: jiff::civil::Date| -> Option<Timestamp> {
+        d.to_zoned(tz.clone()).ok().map(|z| z.timestamp())
+    };
+    let mut day = z.date();
+    if z.hour() >= 8 {
+        day = day.tomorrow().unwrap_or(day);
+    }
+    let night = |d: jiff::civil::Date| -> Option<(Timestamp, Timestamp)> {
+        let s = start_of(d)?;
+        let e = d.at(8, 0, 0, 0).to_zoned(tz.clone()).ok()?.timestamp();
+        Some((s, e))
+    };
+    let mut out = Vec::new();
+    let Some(first) = night(day) else { return out };
+    out.push(first);
+    let mut busiest = first;
+    let mut most = m.runs_between(first.0, first.1).len();
+    for i in 1..7 {
+        if let Some(n) = day.checked_add(i.days()).ok().and_then(night) {
+            let c = m.runs_between(n.0, n.1).len();
+            if c > most {
+                most = c;
+                busiest = n;
+            }
+        }
+    }
+    if busiest != first {
+        out.push(busiest);
+    }
+    out
+}
+
+fn bar(run: &Run<'_>, night: (Timestamp, Timestamp)) -> String {
+    // 8 hours in 15-minute cells
+    let cells = 32;
+    let slot = |t: Timestamp| -> i64 { t.duration_since(night.0).as_secs() / 900 };
+    let (a, b) = (
+        slot(run.start).clamp(0, cells),
+        slot(run.end).clamp(0, cells),
+    );
+    let b = b.max(a + 1).min(cells);
+    (0..cells)
+        .map(|i| {
+            if i >= a && i < b {
+                '█'
+            } else if i % 4 == 0 {
+                '┆'
+            } else {
+                '·'
+            }
+        })
+        .collect()
+}
+
+fn new_table(tty: bool) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if !tty {
+        // no terminal: never wrap, never colour
+        t.force_no_tty()
+            .set_content_arrangement(ContentArrangement::Disabled);
+    }
+    t
+}
+
+fn header_row(t: &mut Table, cols: &[&str]) {
+    t.set_header(
+        cols.iter()
+            .map(|c| Cell::new(c).add_attribute(Attribute::Bold))
+            .collect::<Vec<_>>(),
+    );
+}
+
+fn tool_color(tool: Tool) -> Color {
+    match tool {
+        Tool::Velero => Color::Cyan,
+        Tool::Restic => Color::Green,
+        Tool::Pbs => Color::Magenta,
+        _ => Color::Reset,
+    }
+}
+
+fn sev_cell(s: Severity) -> Cell {
+    let c = Cell::new(s.to_string());
+    match s {
+        Severity::Error => c.fg(Color::Red).add_attribute(Attribute::Bold),
+        Severity::Warning => c.fg(Color::Yellow),
+        _ => c.fg(Color::Blue),
+    }
+}
+
+/// Runs `backup-audit plan`.
+pub fn run(args: &PlanArgs) -> Result<ExitCode> {
+    let m = load(args)?;
+    let now: Timestamp = match &args.now {
+        Some(n) => n
+            .parse()
+            .with_context(|| format!("--now {n:?} is not an RFC 3339 instant"))?,
+        None => Timestamp::now(),
+    };
+    let tz = m.tz();
+    let rows = rows(&m, now);
+    let findings = lint(&m, now);
+    let nights = nights(&m, now);
+    if args.json {
+        let text = serde_json::to_string_pretty(&to_json(&m, now, &rows, &findings, &nights))?;
+        return emit(&(text + "\n"));
+    }
+    let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = String::new();
+    let bold = |s: &str| {
+        if tty {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let nowz: Zoned = now.to_zoned(tz.clone());
+    writeln!(
+        out,
+        "{} — schedules in {} — planned from {}\n",
+        bold(m.title.as_deref().unwrap_or("Backup matrix")),
+        m.timezone,
+        nowz.strftime("%a %Y-%m-%d %H:%M %Z")
+    )?;
+
+    // 1. the matrix
+    writeln!(
+        out,
+        "{}",
+        bold("Matrix: what is backed up, when, and how long it is kept")
+    )?;
+    let mut t = new_table(tty);
+    header_row(
+        &mut t,
+        &[
+            "Target",
+            "System",
+            "Tool",
+            "Schedule",
+            "When",
+            "Retention",
+            "Storage",
+            "Next run",
+            "Keeps",
+            "Reaches back",
+        ],
+    );
+    for r in &rows {
+        let tg = r.target;
+        let sys = match tg.id {
+            Some(id) => format!("{} ({} {id})", tg.system(), tg.kind),
+            None => format!("{} ({})", tg.system(), tg.kind),
+        };
+        let storage = match (tg.storage_name(), &tg.bucket) {
+            (Some(s), Some(b)) => format!("{s}/{b}"),
+            (Some(s), None) => s.to_string(),
+            _ => "-".into(),
+        };
+        let mut name = Cell::new(&tg.name);
+        if tg.critical {
+            name = name.add_attribute(Attribute::Bold);
+        }
+        let (sname, when, ret) = match r.schedule {
+            Some(s) => (
+                s.name.clone(),
+                s.expr().to_string(),
+                s.retention.to_string(),
+            ),
+            None => ("-".into(), "-".into(), "-".into()),
+        };
+        let (next, keeps, back) = if !tg.enabled {
+            (
+                Cell::new("disabled (see findings)").fg(Color::Red),
+                Cell::new("-"),
+                Cell::new("-"),
+            )
+        } else {
+            (
+                Cell::new(
+                    r.next
+                        .first()
+                        .map_or("never".into(), |n| local(*n, &tz, "%a %d %b %H:%M")),
+                ),
+                Cell::new(r.keeps.map_or("?".into(), |k| k.0.to_string())),
+                Cell::new(r.keeps.map_or("?".into(), |k| human(k.1))),
+            )
+        };
+        t.add_row(vec![
+            name,
+            Cell::new(sys),
+            Cell::new(tg.tool.to_string()).fg(tool_color(tg.tool)),
+            Cell::new(sname),
+            Cell::new(when),
+            Cell::new(ret),
+            Cell::new(storage),
+            next,
+            keeps,
+            back,
+        ]);
+    }
+    writeln!(out, "{t}\n")?;
+
+    // 2. the night(s)
+    for (i, night) in nights.iter().enumerate() {
+        let runs = m.runs_between(night.0, night.1);
+        let title = if i == 0 {
+            "Tonight"
+        } else {
+            "Busiest night this week"
+        };
+        writeln!(
+            out,
+            "{}",
+            bold(&format!(
+                "{title}: {} 00:00–08:00, {} runs (█ = expected run time, ┆ = hour)",
+                local(night.0, &tz, "%a %d %b"),
+                runs.len()
+            ))
+        )?;
+        let mut by_dev: BTreeMap<String, Vec<&Run<'_>>> = BTreeMap::new();
+        for r in &runs {
+            let dev = r
+                .target
+                .storage_name()
+                .and_then(|s| m.storage(s))
+                .map_or("(no storage)".to_string(), |s| s.device.clone());
+            by_dev.entry(dev).or_default().push(r);
+        }
+        let mut t = new_table(tty);
+        header_row(
+            &mut t,
+            &[
+                "Device",
+                "Start",
+                "End",
+                "Job",
+                "Tool",
+                "Storage",
+                "00  01  02  03  04  05  06  07  ",
+            ],
+        );
+        for (dev, rs) in &by_dev {
+            for (j, r) in rs.iter().enumerate() {
+                t.add_row(vec![
+                    Cell::new(if j == 0 { dev.as_str() } else { "" })
+                        .add_attribute(Attribute::Bold),
+                    Cell::new(local(r.start, &tz, "%H:%M")),
+                    Cell::new(local(r.end, &tz, "%H:%M")),
+                    Cell::new(format!("{}/{}", r.target.name, r.schedule.name)),
+                    Cell::new(r.target.tool.to_string()).fg(tool_color(r.target.tool)),
+                    Cell::new(r.target.storage_name().unwrap_or("-")),
+                    Cell::new(bar(r, *night)).fg(tool_color(r.target.tool)),
+                ]);
+            }
+        }
+        if runs.is_empty() {
+            writeln!(out, "  nothing scheduled\n")?;
+        } else {
+            writeln!(out, "{t}\n")?;
+        }
+    }
+
+    // 3. lints
+    writeln!(out, "{}", bold(&format!("Findings ({})", findings.len())))?;
+    let mut t = new_table(tty);
+    header_row(&mut t, &["Severity", "Lint", "Finding"]);
+    for f in &findings {
+        t.add_row(vec![
+            sev_cell(f.severity),
+            Cell::new(f.kind.code()),
+            Cell::new(&f.message),
+        ]);
+    }
+    writeln!(out, "{t}\n")?;
+
+    // 4. DR and exclusions
+    writeln!(out, "{}", bold("Disaster recovery"))?;
+    let mut t = new_table(tty);
+    header_row(
+        &mut t,
+        &["Scenario", "Recovery", "RTO", "Relies on", "Open"],
+    );
+    for d in &m.dr {
+        let tools: Vec<String> = d.tools.iter().map(ToString::to_string).collect();
+        t.add_row(vec![
+            Cell::new(&d.scenario),
+            Cell::new(&d.method),
+            Cell::new(d.rto.as_deref().unwrap_or("TBD")),
+            Cell::new(tools.join(", ")),
+            match &d.todo {
+                Some(todo) => Cell::new(todo).fg(Color::Yellow),
+                None => Cell::new(""),
+            },
+        ]);
+    }
+    writeln!(out, "{t}\n")?;
+    if !m.exclusion.is_empty() {
+        writeln!(out, "{}", bold("Deliberately not backed up"))?;
+        let mut t = new_table(tty);
+        header_row(&mut t, &["What", "IDs", "Why"]);
+        for e in &m.exclusion {
+            let ids: Vec<String> = e.ids.iter().map(u32::to_string).collect();
+            t.add_row(vec![
+                Cell::new(&e.what),
+                Cell::new(ids.join(", ")),
+                Cell::new(&e.reason),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    emit(&out)
+}
+
+/// Writes the report; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn to_json(
+    m: &Matrix,
+    now: Timestamp,
+    rows: &[Row<'_>],
+    findings: &[Finding],
+    nights: &[(Timestamp, Timestamp)],
+) -> Value {
+    let schedules: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "target": r.target.name,
+                "system": r.target.system(),
+                "kind": r.target.kind,
+                "id": r.target.id,
+                "tool": r.target.tool,
+                "enabled": r.target.enabled,
+                "disabled_reason": r.target.disabled_reason,
+                "critical": r.target.critical,
+                "storage": r.target.storage_name(),
+                "bucket": r.target.bucket,
+                "schedule": r.schedule.map(|s| s.name.clone()),
+                "expr": r.schedule.map(|s| s.expr().to_string()),
+                "retention": r.schedule.map(|s| s.retention.clone()),
+                "next_runs": r.next.iter().map(Timestamp::to_string).collect::<Vec<_>>(),
+                "keeps": r.keeps.map(|k| k.0),
+                "reaches_back_seconds": r.keeps.map(|k| k.1.as_secs()),
+            })
+        })
+        .collect();
+    let timeline: Vec<Value> = nights
+        .iter()
+        .map(|n| {
+            let runs: Vec<Value> = m
+                .runs_between(n.0, n.1)
+                .iter()
+                .map(|r| {
+                    json!({
+                        "target": r.target.name,
+                        "schedule": r.schedule.name,
+                        "tool": r.target.tool,
+                        "storage": r.target.storage_name(),
+                        "device": r.target.storage_name().and_then(|s| m.storage(s)).map(|s| s.device.clone()),
+                        "start": r.start.to_string(),
+                        "end": r.end.to_string(),
+                    })
+                })
+                .collect();
+            json!({"from": n.0.to_string(), "to": n.1.to_string(), "runs": runs})
+        })
+        .collect();
+    json!({
+        "title": m.title,
+        "timezone": m.timezone,
+        "now": now.to_string(),
+        "schedules": schedules,
+        "nights": timeline,
+        "findings": findings,
+        "dr": m.dr,
+        "exclusions": m.exclusion,
+    })
+}

@@ -1,0 +1,299 @@
+//! `retention`: a drop-in for `restic forget --dry-run --json`, offline.
+//!
+//! Reads `restic snapshots --json` on stdin, takes restic's `--keep-*`, `--keep-tag` and
+//! `--group-by` flags, and prints what restic would print. `--restic-compat 0.14` reproduces
+//! Debian 12's restic (reasons with counters, no keep-oldest rule); `--pbs` applies Proxmox
+//! Backup Server's prune instead.
+//!
+//! ```text
+//! restic snapshots --json | retention --keep-daily 7 --keep-weekly 4 --now 2026-11-27T12:00:00Z
+//! ```
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use backup_policy::pbs::{PruneOptions, PruneSnapshot, prune};
+use backup_policy::restic::{
+    ForgetOptions, ForgetPolicy, GroupBy, GroupKey, ResticDuration, Semantics, Snapshot, TagList,
+    UNLIMITED, forget, group_snapshots,
+};
+use clap::Parser;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Offline `restic forget --dry-run --json`: reads `restic snapshots --json` on stdin.
+#[derive(Debug, Parser)]
+#[command(name = "retention", version, about, allow_negative_numbers = true)]
+struct Cli {
+    /// Keep the last n snapshots (`unlimited` with current semantics).
+    #[arg(short = 'l', long, value_name = "n")]
+    keep_last: Option<String>,
+    /// Keep the last n hourly snapshots.
+    #[arg(short = 'H', long, value_name = "n")]
+    keep_hourly: Option<String>,
+    /// Keep the last n daily snapshots.
+    #[arg(short = 'd', long, value_name = "n")]
+    keep_daily: Option<String>,
+    /// Keep the last n weekly snapshots.
+    #[arg(short = 'w', long, value_name = "n")]
+    keep_weekly: Option<String>,
+    /// Keep the last n monthly snapshots.
+    #[arg(short = 'm', long, value_name = "n")]
+    keep_monthly: Option<String>,
+    /// Keep the last n yearly snapshots.
+    #[arg(short = 'y', long, value_name = "n")]
+    keep_yearly: Option<String>,
+    /// Keep snapshots newer than this duration (`1y5m7d2h`) relative to the newest snapshot.
+    #[arg(long, value_name = "duration")]
+    keep_within: Option<ResticDuration>,
+    /// Keep hourly snapshots within this duration of the newest.
+    #[arg(long, value_name = "duration")]
+    keep_within_hourly: Option<ResticDuration>,
+    /// Keep daily snapshots within this duration of the newest.
+    #[arg(long, value_name = "duration")]
+    keep_within_daily: Option<ResticDuration>,
+    /// Keep weekly snapshots within this duration of the newest.
+    #[arg(long, value_name = "duration")]
+    keep_within_weekly: Option<ResticDuration>,
+    /// Keep monthly snapshots within this duration of the newest.
+    #[arg(long, value_name = "duration")]
+    keep_within_monthly: Option<ResticDuration>,
+    /// Keep yearly snapshots within this duration of the newest.
+    #[arg(long, value_name = "duration")]
+    keep_within_yearly: Option<ResticDuration>,
+    /// Keep snapshots with all of these tags (`a,b`; repeatable).
+    #[arg(long, value_name = "taglist")]
+    keep_tag: Vec<TagList>,
+    /// Group by `host`, `paths`, `tags` (comma-separated; `''` for one group).
+    #[arg(short = 'g', long, default_value = "host,paths")]
+    group_by: GroupBy,
+    /// Which restic to imitate: `0.14` (Debian 12) or `current`.
+    #[arg(long, default_value = "current")]
+    restic_compat: Semantics,
+    /// The instant restic would take as now (RFC 3339); default: the clock.
+    #[arg(long)]
+    now: Option<Timestamp>,
+    /// Apply Proxmox Backup Server prune instead of restic forget (uses --keep-last…--keep-yearly).
+    #[arg(long)]
+    pbs: bool,
+    /// Time zone for `--pbs` periods and for restic's local zone (default: `TZ` / the system zone).
+    #[arg(long)]
+    tz: Option<String>,
+}
+
+fn count(name: &str, v: &Option<String>, sem: Semantics) -> Result<i32> {
+    let Some(v) = v else { return Ok(0) };
+    if v == "unlimited" {
+        if sem == Semantics::Restic014 {
+            bail!(
+                "invalid argument \"unlimited\" for \"--keep-{name}\": restic 0.14 has no unlimited"
+            );
+        }
+        return Ok(UNLIMITED);
+    }
+    let n: i32 = v
+        .parse()
+        .with_context(|| format!("invalid argument {v:?} for \"--keep-{name}\""))?;
+    if n < 0 {
+        bail!("--keep-{name} {n}: negative values not allowed, use 'unlimited' instead");
+    }
+    Ok(n)
+}
+
+/// Flattens `restic snapshots --json`, plain or grouped (`[{group_key, snapshots}]`).
+fn read_snapshots(input: &str) -> Result<Vec<Value>> {
+    let v: Value = serde_json::from_str(input)
+        .context("stdin is not JSON (expected `restic snapshots --json`)")?;
+    let arr = v.as_array().context("expected a JSON array of snapshots")?;
+    let mut out = Vec::new();
+    for e in arr {
+        match e.get("snapshots").and_then(Value::as_array) {
+            Some(inner) => out.extend(inner.iter().cloned()),
+            None => out.push(e.clone()),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+struct OutGroup {
+    tags: Option<Vec<String>>,
+    host: String,
+    paths: Option<Vec<String>>,
+    keep: Option<Vec<Value>>,
+    remove: Option<Vec<Value>>,
+    reasons: Option<Vec<Value>>,
+}
+
+fn normalised(raw: &Value, sort_tags: bool) -> Value {
+    let mut v = raw.clone();
+    for (field, sort) in [("paths", true), ("tags", sort_tags)] {
+        if let Some(a) = v.get_mut(field).and_then(Value::as_array_mut) {
+            if sort {
+                a.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+            }
+        }
+    }
+    v
+}
+
+fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
+    (!v.is_empty()).then_some(v)
+}
+
+fn group_out(key: &GroupKey) -> (Option<Vec<String>>, String, Option<Vec<String>>) {
+    (key.tags.clone(), key.hostname.clone(), key.paths.clone())
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let sem = cli.restic_compat;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading stdin")?;
+    let raw = read_snapshots(&input)?;
+    let snaps: Vec<Snapshot> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, v)| serde_json::from_value(v.clone()).with_context(|| format!("snapshot #{i}")))
+        .collect::<Result<_>>()?;
+    let tz = match &cli.tz {
+        Some(z) => TimeZone::get(z).with_context(|| format!("unknown time zone {z:?}"))?,
+        None => TimeZone::system(),
+    };
+    let now = cli.now.unwrap_or_else(Timestamp::now);
+    let mut out: Vec<OutGroup> = Vec::new();
+
+    if cli.pbs {
+        let c = |name: &str, v: &Option<String>| -> Result<Option<u64>> {
+            v.as_ref()
+                .map(|s| {
+                    s.parse::<u64>()
+                        .with_context(|| format!("--keep-{name} {s:?}: PBS needs a count ≥ 0"))
+                })
+                .transpose()
+        };
+        let opts = PruneOptions {
+            keep_last: c("last", &cli.keep_last)?,
+            keep_hourly: c("hourly", &cli.keep_hourly)?,
+            keep_daily: c("daily", &cli.keep_daily)?,
+            keep_weekly: c("weekly", &cli.keep_weekly)?,
+            keep_monthly: c("monthly", &cli.keep_monthly)?,
+            keep_yearly: c("yearly", &cli.keep_yearly)?,
+        };
+        for (key, members) in group_snapshots(&snaps, cli.group_by) {
+            let list: Vec<PruneSnapshot> = members
+                .iter()
+                .map(|&i| PruneSnapshot::new(snaps[i].time.timestamp()))
+                .collect();
+            let marks = prune(&list, &opts, &tz);
+            let mut order: Vec<usize> = (0..members.len()).collect();
+            order.sort_by(|&a, &b| list[b].time.cmp(&list[a].time));
+            let (mut keep, mut remove, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
+            for j in order {
+                let v = normalised(&raw[members[j]], cli.group_by.tags);
+                if marks[j].keep() {
+                    reasons.push(serde_json::json!({"snapshot": v, "matches": [marks[j].reason.unwrap_or("kept")]}));
+                    keep.push(v);
+                } else {
+                    remove.push(v);
+                }
+            }
+            let (tags, host, paths) = group_out(&key);
+            out.push(OutGroup {
+                tags,
+                host,
+                paths,
+                keep: non_empty(keep),
+                remove: non_empty(remove),
+                reasons: non_empty(reasons),
+            });
+        }
+    } else {
+        let mut policy = ForgetPolicy::default()
+            .with_last(count("last", &cli.keep_last, sem)?)
+            .with_hourly(count("hourly", &cli.keep_hourly, sem)?)
+            .with_daily(count("daily", &cli.keep_daily, sem)?)
+            .with_weekly(count("weekly", &cli.keep_weekly, sem)?)
+            .with_monthly(count("monthly", &cli.keep_monthly, sem)?)
+            .with_yearly(count("yearly", &cli.keep_yearly, sem)?);
+        for (d, set) in [
+            (
+                cli.keep_within,
+                ForgetPolicy::with_within as fn(ForgetPolicy, ResticDuration) -> ForgetPolicy,
+            ),
+            (cli.keep_within_hourly, ForgetPolicy::with_within_hourly),
+            (cli.keep_within_daily, ForgetPolicy::with_within_daily),
+            (cli.keep_within_weekly, ForgetPolicy::with_within_weekly),
+            (cli.keep_within_monthly, ForgetPolicy::with_within_monthly),
+            (cli.keep_within_yearly, ForgetPolicy::with_within_yearly),
+        ] {
+            if let Some(d) = d {
+                policy = set(policy, d);
+            }
+        }
+        for t in cli.keep_tag {
+            policy = policy.with_tag(t);
+        }
+        let opts = ForgetOptions::new(now)
+            .with_semantics(sem)
+            .with_local_tz(tz);
+        let groups = forget(&snaps, cli.group_by, &policy, &opts)?;
+        for g in groups {
+            let conv = |v: &[usize]| -> Vec<Value> {
+                v.iter()
+                    .map(|&i| normalised(&raw[i], cli.group_by.tags))
+                    .collect()
+            };
+            let reasons: Vec<Value> = g
+                .plan
+                .reasons
+                .iter()
+                .map(|r| {
+                    let mut snap = normalised(&raw[r.index], cli.group_by.tags);
+                    if sem == Semantics::Restic014 {
+                        if let Some(o) = snap.as_object_mut() {
+                            o.remove("id");
+                            o.remove("short_id");
+                        }
+                        serde_json::json!({"snapshot": snap, "matches": r.matches, "counters": r.counters})
+                    } else {
+                        serde_json::json!({"snapshot": snap, "matches": r.matches})
+                    }
+                })
+                .collect();
+            let (tags, host, paths) = group_out(&g.key);
+            out.push(OutGroup {
+                tags,
+                host,
+                paths,
+                keep: non_empty(conv(&g.plan.keep)),
+                remove: non_empty(conv(&g.plan.remove)),
+                reasons: non_empty(reasons),
+            });
+        }
+    }
+    let text = serde_json::to_string(&out)? + "\n";
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Fatal: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
