@@ -662,7 +662,7 @@ mod tests {
                 prop_assert!(n.starts_with('/'));
                 prop_assert!(!n.contains("//"));
                 prop_assert!(n == "/" || !n.ends_with('/'));
-                prop_assert_eq!(normalize_secret_path(&n), n.clone());
+                prop_assert_eq!(normalize_secret_path(&n), n);
             }
 
             #[test]
