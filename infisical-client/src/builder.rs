@@ -29,7 +29,7 @@ pub enum Auth {
         client_secret: SecretString,
     },
     /// A ready access token (Token Auth, or one minted by `infisical login`), used as is; it
-    /// cannot be renewed.
+    /// cannot be renewed. (Legacy `st.` service tokens are not supported.)
     Token(SecretString),
     /// Machine identity with Kubernetes Auth: the pod's service-account JWT (read from
     /// `token_path` at every login, since kubelet rotates it) is exchanged for an access token.

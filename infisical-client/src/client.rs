@@ -283,7 +283,9 @@ impl Client {
     // Bundles
 
     /// Reads the named `keys` from a folder as one [`Bundle`] (one list request, cached for the
-    /// configured TTL). Missing keys fail with [`Error::MissingKeys`] naming all of them.
+    /// configured TTL). Missing keys fail with [`Error::MissingKeys`] naming all of them; a
+    /// hidden value anywhere in the folder fails with [`Error::HiddenValue`] (an identity without
+    /// read-value permission is a misconfiguration to fix, not something to work around).
     pub async fn bundle(&self, query: impl Into<SecretsQuery>, keys: &[&str]) -> Result<Bundle> {
         self.named_bundle("bundle", query.into(), keys).await
     }
