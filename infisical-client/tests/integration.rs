@@ -46,28 +46,10 @@ pub fn client(fake: &FakeInfisical) -> Client {
 
 /// Seeds the homelab's Garage folder.
 pub fn seed_garage(fake: &FakeInfisical) {
-    fake.with_secret(
-        "prod",
-        "/backups/garage",
-        "ACCESS_KEY_ID",
+    fake.with_garage_bundle(
         "GK31c2f218a2e44f485b94239e",
-    )
-    .with_secret(
-        "prod",
-        "/backups/garage",
-        "SECRET_ACCESS_KEY",
         "b892c0665f0ada8a4755dae98baa3b133590e11dae3bcc1f9d769d67f16c3835",
-    )
-    .with_secret(
-        "prod",
-        "/backups/garage",
-        "ENDPOINT",
         "http://127.0.0.1:3900",
-    )
-    .with_secret(
-        "prod",
-        "/backups/garage",
-        "ADMIN_TOKEN",
         "adm-5bc5e2f8d0a94e6c",
     );
 }

@@ -213,6 +213,26 @@ impl FakeInfisical {
         self
     }
 
+    /// Seeds the homelab's Garage bundle in `prod` at `/backups/garage` (`ACCESS_KEY_ID`,
+    /// `SECRET_ACCESS_KEY`, `ENDPOINT`, `ADMIN_TOKEN`).
+    pub fn with_garage_bundle(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &str,
+        endpoint: &str,
+        admin_token: &str,
+    ) -> &Self {
+        self.with_secret("prod", "/backups/garage", "ACCESS_KEY_ID", access_key_id)
+            .with_secret(
+                "prod",
+                "/backups/garage",
+                "SECRET_ACCESS_KEY",
+                secret_access_key,
+            )
+            .with_secret("prod", "/backups/garage", "ENDPOINT", endpoint)
+            .with_secret("prod", "/backups/garage", "ADMIN_TOKEN", admin_token)
+    }
+
     /// Removes a secret.
     pub fn remove_secret(&self, env: &str, path: &str, key: &str) -> &Self {
         self.state()

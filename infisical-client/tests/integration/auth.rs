@@ -209,3 +209,21 @@ async fn base_url_works_with_and_without_api_and_from_cli_env_vars() {
             .all(|r| r.path.starts_with("/api/v") && r.status == 200)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_calls_share_one_login() {
+    let fake = fake().await;
+    fake.with_secret("prod", "/app", "A", "1");
+    let c = client(&fake);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.list_secrets("/app").await.map(|s| s.len()) })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), 1);
+    }
+    assert_eq!(fake.count(LOGIN), 1);
+    assert_eq!(fake.count(V4), 8);
+}

@@ -126,3 +126,32 @@ async fn retry_after_on_503_is_honoured_for_reads() {
     let statuses: Vec<u16> = fake.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [503, 200]);
 }
+
+#[tokio::test]
+async fn total_wait_is_bounded() {
+    let fake = fake().await;
+    fake.with_secret("prod", "/app", "A", "1")
+        .with_rate_limit(1, Duration::from_secs(1));
+    let c = builder(&fake)
+        .with_max_total_wait(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    c.list_secrets("/app").await.unwrap();
+    let t0 = Instant::now();
+    let err = c.list_secrets("/app").await.unwrap_err();
+    assert!(
+        t0.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(
+        matches!(
+            err,
+            Error::RateLimited {
+                retry_after: Some(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
