@@ -149,18 +149,18 @@ async fn token_is_renewed_before_it_expires() {
     fake.with_identity_ttl(
         CLIENT_ID,
         CLIENT_SECRET,
-        Duration::from_secs(2),
+        Duration::from_secs(3),
         Duration::from_secs(600),
     )
     .with_secret("prod", "/app", "A", "1");
     let c = builder(&fake).with_refresh_at(0.5).build().unwrap();
     c.list_secrets("/app").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     c.list_secrets("/app").await.unwrap();
     assert_eq!(fake.count(LOGIN), 1);
     assert_eq!(fake.count(RENEW), 1);
     // The renewed token is still good after its original lifetime.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     c.list_secrets("/app").await.unwrap();
     assert!(fake.requests().iter().all(|r| r.status == 200));
 }
