@@ -104,6 +104,10 @@ pub(crate) struct World {
     pub backup_contents: HashMap<String, Vec<(String, i64)>>,
     pub forbidden: BTreeSet<(String, String)>,
     pub controller_paused: bool,
+    /// Object-store GETs still to fail with 503, and the Retry-After seconds to send.
+    pub download_failures: (u32, Option<u64>),
+    /// Object-store GETs served (any status).
+    pub download_hits: u64,
 }
 
 /// Shared state of one fake cluster.
@@ -147,6 +151,18 @@ impl ClusterState {
 
     pub(crate) fn blob(&self, key: &str) -> Option<Vec<u8>> {
         self.lock_world().blobs.get(key).cloned()
+    }
+
+    /// Counts a download and says whether it must fail (with an optional Retry-After).
+    pub(crate) fn download_attempt(&self) -> Option<Option<u64>> {
+        let mut w = self.lock_world();
+        w.download_hits += 1;
+        let (left, retry_after) = w.download_failures;
+        if left == 0 {
+            return None;
+        }
+        w.download_failures.0 = left - 1;
+        Some(retry_after)
     }
 }
 
@@ -296,6 +312,17 @@ impl FakeCluster {
     /// Stops (or resumes) the controller, as if the Velero pod were down.
     pub fn pause_controller(&self, paused: bool) {
         self.state.lock_world().controller_paused = paused;
+    }
+
+    /// Makes the next `count` object-store downloads answer 503 (with `Retry-After` seconds
+    /// when given), like an overloaded S3 endpoint.
+    pub fn fail_downloads(&self, count: u32, retry_after_secs: Option<u64>) {
+        self.state.lock_world().download_failures = (count, retry_after_secs);
+    }
+
+    /// Object-store GETs served so far.
+    pub fn download_hits(&self) -> u64 {
+        self.state.lock_world().download_hits
     }
 
     /// Whether the object store holds a key (`<bucket>/<prefix>/backups/...`).

@@ -182,3 +182,46 @@ async fn in_cluster_only_url_is_reported_clearly() {
 async fn client_for(fake: &velero_client::testing::FakeVelero) -> VeleroClient {
     client(fake, "agentic").await
 }
+
+#[tokio::test]
+async fn downloads_retry_503_honouring_retry_after() {
+    let (fake, client) = setup("monit").await;
+    let monit = fake.cluster("monit").unwrap();
+    monit.set_namespace("grafana", NamespaceSim::with_items(2));
+    client
+        .create_backup("busy-s3", BackupSpec::default())
+        .await
+        .unwrap();
+    client
+        .wait_for_backup("busy-s3", Duration::from_secs(10))
+        .await
+        .unwrap();
+
+    monit.fail_downloads(1, Some(1));
+    let before = monit.download_hits();
+    let started = std::time::Instant::now();
+    let lines = client
+        .backup_logs("busy-s3")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert!(lines.iter().any(|l| l.contains("Backup completed")));
+    assert_eq!(monit.download_hits() - before, 2, "one 503, one retry");
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "Retry-After: 1 was honoured"
+    );
+
+    // A store that keeps failing gives up after the bounded retries with a typed error.
+    monit.fail_downloads(10, None);
+    let before = monit.download_hits();
+    let err = client.backup_logs("busy-s3").await.unwrap_err();
+    assert!(
+        matches!(err, Error::DownloadHttp { status: 503, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(monit.download_hits() - before, 4, "1 try + 3 retries");
+}
