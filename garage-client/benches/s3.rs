@@ -34,10 +34,17 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("one") {
         let case = args.get(2).expect("case name");
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let started = Instant::now();
         let (bytes, items) = rt.block_on(run_case(case));
-        eprintln!("op {:.3} bytes {bytes} items {items}", started.elapsed().as_secs_f64());
+        eprintln!(
+            "op {:.3} bytes {bytes} items {items}",
+            started.elapsed().as_secs_f64()
+        );
         return;
     }
     let opt = |name: &str, default: u64| -> u64 {
@@ -47,7 +54,11 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    driver(opt("--rounds", 3) as usize, opt("--size-mib", 1024), opt("--list", 10_000) as usize);
+    driver(
+        opt("--rounds", 3) as usize,
+        opt("--size-mib", 1024),
+        opt("--list", 10_000) as usize,
+    );
 }
 
 struct Env {
@@ -82,13 +93,21 @@ async fn run_case(case: &str) -> (u64, u64) {
     match case {
         "gc-put" => {
             let r = gc_client(&e)
-                .put_object(&e.bucket, "put/gc-put.bin", PutPayload::file(&e.src), PutOptions::default())
+                .put_object(
+                    &e.bucket,
+                    "put/gc-put.bin",
+                    PutPayload::file(&e.src),
+                    PutOptions::default(),
+                )
                 .await
                 .unwrap();
             (r.size, 1)
         }
         "gc-get" => {
-            let mut s = gc_client(&e).get_object(&e.bucket, "get/big.bin", GetOptions::default()).await.unwrap();
+            let mut s = gc_client(&e)
+                .get_object(&e.bucket, "get/big.bin", GetOptions::default())
+                .await
+                .unwrap();
             let mut n = 0u64;
             while let Some(c) = s.next().await {
                 n += c.unwrap().len() as u64;
@@ -113,7 +132,10 @@ async fn run_case(case: &str) -> (u64, u64) {
 #[cfg(feature = "bench-peers")]
 mod peers {
     use super::Env;
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+    use aws_sdk_s3::config::{
+        BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
+        ResponseChecksumValidation,
+    };
     use aws_sdk_s3::primitives::{ByteStream, Length};
     use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
     use futures::StreamExt;
@@ -136,19 +158,32 @@ mod peers {
         match case {
             "sdk-put" => {
                 let body = ByteStream::from_path(&e.src).await.unwrap();
-                c.put_object().bucket(&e.bucket).key("put/sdk-put.bin").body(body).send().await.unwrap();
+                c.put_object()
+                    .bucket(&e.bucket)
+                    .key("put/sdk-put.bin")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
                 (std::fs::metadata(&e.src).unwrap().len(), 1)
             }
             "sdk-mpu" => {
                 const PART: u64 = 16 << 20;
                 let size = std::fs::metadata(&e.src).unwrap().len();
                 let key = "put/sdk-mpu.bin";
-                let up = c.create_multipart_upload().bucket(&e.bucket).key(key).send().await.unwrap();
+                let up = c
+                    .create_multipart_upload()
+                    .bucket(&e.bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .unwrap();
                 let id = up.upload_id().unwrap().to_owned();
                 let n = size.div_ceil(PART);
                 let mut parts: Vec<CompletedPart> = futures::stream::iter(0..n)
                     .map(|i| {
-                        let (c, id, src, bucket) = (c.clone(), id.clone(), e.src.clone(), e.bucket.clone());
+                        let (c, id, src, bucket) =
+                            (c.clone(), id.clone(), e.src.clone(), e.bucket.clone());
                         async move {
                             let len = PART.min(size - i * PART);
                             let body = ByteStream::read_from()
@@ -168,7 +203,10 @@ mod peers {
                                 .send()
                                 .await
                                 .unwrap();
-                            CompletedPart::builder().part_number(i as i32 + 1).set_e_tag(r.e_tag().map(str::to_owned)).build()
+                            CompletedPart::builder()
+                                .part_number(i as i32 + 1)
+                                .set_e_tag(r.e_tag().map(str::to_owned))
+                                .build()
                         }
                     })
                     .buffer_unordered(4)
@@ -179,14 +217,24 @@ mod peers {
                     .bucket(&e.bucket)
                     .key(key)
                     .upload_id(id)
-                    .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(parts))
+                            .build(),
+                    )
                     .send()
                     .await
                     .unwrap();
                 (size, 1)
             }
             "sdk-get" => {
-                let r = c.get_object().bucket(&e.bucket).key("get/big.bin").send().await.unwrap();
+                let r = c
+                    .get_object()
+                    .bucket(&e.bucket)
+                    .key("get/big.bin")
+                    .send()
+                    .await
+                    .unwrap();
                 let mut body = r.body;
                 let mut n = 0u64;
                 while let Some(chunk) = body.next().await {
@@ -195,7 +243,12 @@ mod peers {
                 (n, 1)
             }
             "sdk-list" => {
-                let mut pages = c.list_objects_v2().bucket(&e.bucket).prefix("list/").into_paginator().send();
+                let mut pages = c
+                    .list_objects_v2()
+                    .bucket(&e.bucket)
+                    .prefix("list/")
+                    .into_paginator()
+                    .send();
                 let mut n = 0u64;
                 while let Some(p) = pages.next().await {
                     n += p.unwrap().contents().len() as u64;
@@ -238,11 +291,15 @@ fn wait_idle(pid: u32) {
 /// Writes a fresh 16-byte nonce every 64 KiB so no 1 MiB block repeats between uploads.
 fn stamp(src: &Path, size: u64, round: u64) {
     let mut f = std::fs::OpenOptions::new().write(true).open(src).unwrap();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let mut off = 0u64;
     while off + 16 <= size {
         f.seek(SeekFrom::Start(off)).unwrap();
-        f.write_all(&(nanos ^ (u128::from(off) << 64) ^ u128::from(round)).to_le_bytes()).unwrap();
+        f.write_all(&(nanos ^ (u128::from(off) << 64) ^ u128::from(round)).to_le_bytes())
+            .unwrap();
         off += 64 << 10;
     }
 }
@@ -286,11 +343,26 @@ fn driver(rounds: usize, size_mib: u64, list_n: usize) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let c = gc_client(&e);
-        c.put_object(&e.bucket, "get/big.bin", PutPayload::file(&src), PutOptions::default()).await.unwrap();
+        c.put_object(
+            &e.bucket,
+            "get/big.bin",
+            PutPayload::file(&src),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
         futures::stream::iter(0..list_n)
             .map(|i| {
                 let (c, b) = (c.clone(), e.bucket.clone());
-                async move { c.put_object(&b, &format!("list/{i:05}"), vec![b'x'; 1024].into(), PutOptions::default()).await }
+                async move {
+                    c.put_object(
+                        &b,
+                        &format!("list/{i:05}"),
+                        vec![b'x'; 1024].into(),
+                        PutOptions::default(),
+                    )
+                    .await
+                }
             })
             .buffer_unordered(32)
             .try_collect::<Vec<_>>()
@@ -312,10 +384,18 @@ fn driver(rounds: usize, size_mib: u64, list_n: usize) {
             cmd.arg("-f").arg("%U %S %M").arg("-o").arg(&timefile);
             let url = |key: &str| format!("{}/{}/{key}", e.endpoint, e.bucket);
             if let Some(op) = case.strip_prefix("curl-") {
-                cmd.args(["curl", "-sS", "-f", "-o", "/dev/null", "--aws-sigv4", "aws:amz:garage:s3"])
-                    .arg("--user")
-                    .arg(format!("{}:{}", e.key_id, e.secret))
-                    .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]);
+                cmd.args([
+                    "curl",
+                    "-sS",
+                    "-f",
+                    "-o",
+                    "/dev/null",
+                    "--aws-sigv4",
+                    "aws:amz:garage:s3",
+                ])
+                .arg("--user")
+                .arg(format!("{}:{}", e.key_id, e.secret))
+                .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]);
                 if op == "put" {
                     cmd.arg("-T").arg(&src).arg(url("put/curl-put.bin"));
                 } else {
@@ -336,11 +416,18 @@ fn driver(rounds: usize, size_mib: u64, list_n: usize) {
             let wall = t0.elapsed().as_secs_f64();
             let srv_cpu = garage_cpu(pid) - cpu0;
             if !out.status.success() {
-                eprintln!("run {} {case}: FAILED: {}", round + 1, String::from_utf8_lossy(&out.stderr));
+                eprintln!(
+                    "run {} {case}: FAILED: {}",
+                    round + 1,
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 continue;
             }
             let t = std::fs::read_to_string(&timefile).unwrap_or_default();
-            let v: Vec<f64> = t.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+            let v: Vec<f64> = t
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
             let s = Sample {
                 wall,
                 user: v.first().copied().unwrap_or(0.0),
@@ -365,7 +452,10 @@ fn driver(rounds: usize, size_mib: u64, list_n: usize) {
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
     println!("\nmedians over {rounds} rounds ({size_mib} MiB object, {list_n} keys):");
-    println!("{:<10} {:>8} {:>9} {:>9} {:>10} {:>9}", "case", "wall s", "cpu s", "MiB/s", "rss MiB", "srv cpu");
+    println!(
+        "{:<10} {:>8} {:>9} {:>9} {:>10} {:>9}",
+        "case", "wall s", "cpu s", "MiB/s", "rss MiB", "srv cpu"
+    );
     let mut walls = BTreeMap::new();
     for case in &cases {
         let Some(s) = samples.get(case) else { continue };
@@ -373,14 +463,22 @@ fn driver(rounds: usize, size_mib: u64, list_n: usize) {
         let cpu = median(s.iter().map(|x| x.user + x.sys).collect());
         let rss = median(s.iter().map(|x| x.rss_kib as f64).collect()) / 1024.0;
         let srv = median(s.iter().map(|x| x.srv_cpu).collect());
-        let rate = if case.ends_with("list") { String::from("-") } else { format!("{:.0}", size_mib as f64 / wall) };
+        let rate = if case.ends_with("list") {
+            String::from("-")
+        } else {
+            format!("{:.0}", size_mib as f64 / wall)
+        };
         println!("{case:<10} {wall:>8.3} {cpu:>9.2} {rate:>9} {rss:>10.1} {srv:>9.2}");
         walls.insert(*case, wall);
     }
     for op in ["put", "get", "list"] {
-        let Some(gc) = walls.get(format!("gc-{op}").as_str()) else { continue };
+        let Some(gc) = walls.get(format!("gc-{op}").as_str()) else {
+            continue;
+        };
         for (case, w) in &walls {
-            if !case.starts_with("gc-") && (case.ends_with(op) || (op == "put" && case.ends_with("mpu"))) {
+            if !case.starts_with("gc-")
+                && (case.ends_with(op) || (op == "put" && case.ends_with("mpu")))
+            {
                 println!("ratio gc-{op} / {case}: {:.2}", gc / w);
             }
         }

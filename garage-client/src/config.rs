@@ -81,9 +81,10 @@ impl Default for HttpConfig {
 pub struct MultipartConfig {
     /// Uploads of more than this many bytes use multipart (default 16 MiB).
     pub threshold: u64,
-    /// Part size (default 8 MiB; at least 5 MiB except for the last part).
+    /// Part size (default 6 MiB; at least 5 MiB except for the last part).
     pub part_size: usize,
-    /// Parts uploaded at once (default 3). Memory held ≈ `part_size × (concurrency + 1)`.
+    /// Parts uploaded at once (default 3). Part buffers held ≈ `part_size × concurrency`
+    /// (18 MiB by default), whatever the object size.
     pub concurrency: usize,
 }
 
@@ -91,7 +92,7 @@ impl Default for MultipartConfig {
     fn default() -> Self {
         MultipartConfig {
             threshold: 16 << 20,
-            part_size: 8 << 20,
+            part_size: 6 << 20,
             concurrency: 3,
         }
     }

@@ -21,6 +21,8 @@ enum Reader {
         file: Option<std::fs::File>,
         path: PathBuf,
         remaining: u64,
+        /// Buffers of finished parts, reused so memory pages stay mapped (no page faults).
+        pool: Vec<BytesMut>,
     },
     Stream {
         stream: BoxStream<'static, std::io::Result<Bytes>>,
@@ -53,6 +55,7 @@ impl Reader {
                 file,
                 path,
                 remaining,
+                pool,
             } => {
                 if *remaining == 0 {
                     return Ok(None);
@@ -61,26 +64,20 @@ impl Reader {
                 let f = file.take().ok_or_else(|| {
                     Error::io(Some(path.clone()), std::io::Error::other("file lost"))
                 })?;
+                let mut buf = pool.pop().unwrap_or_default();
+                // One large read per part; a recycled buffer already has this length, so
+                // `resize` neither allocates nor zeroes then.
+                buf.resize(want, 0);
                 let (f, res) = tokio::task::spawn_blocking(move || {
-                    let mut buf = Vec::with_capacity(want);
-                    let res = (&f).take(want as u64).read_to_end(&mut buf).map(|_| buf);
+                    let res = (&f).read_exact(&mut buf[..]).map(|_| buf);
                     (f, res)
                 })
                 .await
                 .map_err(|e| Error::io(Some(path.clone()), std::io::Error::other(e)))?;
                 *file = Some(f);
                 let buf = res.map_err(|e| Error::io(Some(path.clone()), e))?;
-                if buf.len() != want {
-                    return Err(Error::io(
-                        Some(path.clone()),
-                        std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "file shrank during upload",
-                        ),
-                    ));
-                }
                 *remaining -= want as u64;
-                Ok(Some(Bytes::from(buf)))
+                Ok(Some(buf.freeze()))
             }
             Reader::Stream {
                 stream,
@@ -112,6 +109,16 @@ impl Reader {
                     Some(buf.freeze())
                 })
             }
+        }
+    }
+
+    /// Takes back the buffer of an uploaded part for reuse (file sources only).
+    fn recycle(&mut self, data: Bytes) {
+        if let Reader::File { pool, .. } = self
+            && pool.len() < 16
+            && let Ok(buf) = data.try_into_mut()
+        {
+            pool.push(buf);
         }
     }
 
@@ -172,6 +179,7 @@ pub(super) async fn put(
                 file: Some(file),
                 path,
                 remaining: size,
+                pool: Vec::new(),
             }
         }
         PutPayload::Stream(stream) => Reader::Stream {
@@ -343,7 +351,7 @@ async fn upload_parts(
     part_size: usize,
     concurrency: usize,
 ) -> Result<(Vec<CompletedPart>, u32, u64)> {
-    let mut set: JoinSet<Result<CompletedPart>> = JoinSet::new();
+    let mut set: JoinSet<Result<(CompletedPart, Bytes)>> = JoinSet::new();
     let mut parts = Vec::new();
     let mut number = 0u32;
     let mut full_crc: Option<u32> = None;
@@ -379,8 +387,10 @@ async fn upload_parts(
         match set.join_next().await {
             None => break,
             Some(joined) => {
-                let part = joined.map_err(|e| Error::io(None, std::io::Error::other(e)))??;
+                let (part, data) =
+                    joined.map_err(|e| Error::io(None, std::io::Error::other(e)))??;
                 parts.push(part);
+                reader.recycle(data);
             }
         }
     }
@@ -440,7 +450,7 @@ impl S3Client {
         number: u32,
         data: Bytes,
         crc: u32,
-    ) -> Result<CompletedPart> {
+    ) -> Result<(CompletedPart, Bytes)> {
         let n = number.to_string();
         let url = self.url(
             bucket,
@@ -452,13 +462,23 @@ impl S3Client {
         h.insert("x-amz-checksum-crc32c", header_value(&crc_b64)?);
         let timeout = self.body_timeout(data.len() as u64);
         let resp = self
-            .send(Method::PUT, url, h, data, false, true, Some(timeout))
+            .send(
+                Method::PUT,
+                url,
+                h,
+                data.clone(),
+                false,
+                true,
+                Some(timeout),
+            )
             .await?;
-        Ok(CompletedPart {
+        let part = CompletedPart {
             number,
             etag: etag_of(&resp.headers),
             crc32c: crc_b64,
-        })
+        };
+        drop(resp);
+        Ok((part, data))
     }
 
     /// Aborts a multipart upload (`AbortMultipartUpload`).
@@ -513,9 +533,16 @@ mod tests {
             file: Some(f),
             path: path.clone(),
             remaining: 10,
+            pool: Vec::new(),
         };
         assert_eq!(&r.next_part(4).await.unwrap().unwrap()[..], b"0123");
-        assert_eq!(&r.next_part(4).await.unwrap().unwrap()[..], b"4567");
+        let second = r.next_part(4).await.unwrap().unwrap();
+        assert_eq!(&second[..], b"4567");
+        r.recycle(second);
+        assert!(
+            matches!(&r, Reader::File { pool, .. } if pool.len() == 1),
+            "buffer recycled"
+        );
         assert_eq!(&r.next_part(4).await.unwrap().unwrap()[..], b"89");
         assert!(r.next_part(4).await.unwrap().is_none());
         std::fs::remove_dir_all(dir).unwrap();

@@ -227,8 +227,8 @@ async fn multipart_from_file_of_100_mib_round_trips_with_full_object_crc() {
         .await
         .unwrap();
     assert_eq!(put.size, body.len() as u64);
-    assert_eq!(put.parts, 13, "8 MiB parts");
-    assert!(put.etag.ends_with("-13"), "{}", put.etag);
+    assert_eq!(put.parts, 17, "6 MiB parts");
+    assert!(put.etag.ends_with("-17"), "{}", put.etag);
 
     let head = c.head_object(g.bucket(), "big.bin").await.unwrap();
     assert_eq!(head.size, body.len() as u64);
@@ -484,4 +484,67 @@ async fn server_killed_during_upload_gives_a_typed_error_and_no_partial_object_t
         .await
         .unwrap();
     assert_eq!(got, body);
+}
+
+#[tokio::test]
+async fn dropping_an_upload_in_progress_aborts_the_multipart_upload() {
+    let g = start();
+    let c = s3_small_parts(&g);
+    let a = super::common::admin(&g);
+    let body = Bytes::from(data(30 << 20, 11));
+    // 1 MiB every 10 ms: parts complete while the stream is still running.
+    let slow = futures::stream::iter((0..30).map(move |i| body.slice(i << 20..(i + 1) << 20)))
+        .then(|chunk| async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok::<_, std::io::Error>(chunk)
+        });
+    let upload = {
+        let (c, b) = (c.clone(), g.bucket().to_owned());
+        tokio::spawn(async move {
+            c.put_object(
+                &b,
+                "dropped.bin",
+                PutPayload::stream(slow),
+                PutOptions::default(),
+            )
+            .await
+        })
+    };
+    // Wait until the multipart upload exists, then cancel the future.
+    let mut seen = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if a.bucket_info_by_alias(g.bucket())
+            .await
+            .unwrap()
+            .unfinished_multipart_uploads
+            > 0
+        {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the multipart upload started");
+    upload.abort();
+    assert!(upload.await.unwrap_err().is_cancelled());
+    let mut aborted = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if a.bucket_info_by_alias(g.bucket())
+            .await
+            .unwrap()
+            .unfinished_multipart_uploads
+            == 0
+        {
+            aborted = true;
+            break;
+        }
+    }
+    assert!(aborted, "dropping the put aborted the multipart upload");
+    assert!(
+        c.head_object(g.bucket(), "dropped.bin")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }
