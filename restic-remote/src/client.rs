@@ -170,9 +170,15 @@ impl Restic {
         }
         let preamble = stdin_preamble(&vars);
         let span = tracing::info_span!("restic", command = %command, transport = %self.transport.describe());
-        let _e = span.enter();
-        tracing::debug!("starting");
-        let process = self.transport.spawn(&argv, preamble).await?;
+        let process = {
+            use tracing::Instrument as _;
+            async {
+                tracing::debug!("starting");
+                self.transport.spawn(&argv, preamble).await
+            }
+            .instrument(span)
+            .await?
+        };
         Ok(Running {
             process: Some(process),
             command,
@@ -189,6 +195,7 @@ impl Restic {
                 .map(str::to_owned)
                 .collect(),
             version: self.version.get().cloned(),
+            client: Some(self.clone()),
         })
     }
 
@@ -204,6 +211,42 @@ impl Restic {
         Ok((out, f))
     }
 
+    /// Whether the process holding a lock is gone: the lock was made on the target host (same
+    /// host name) by a PID that no longer exists there. restic itself calls such locks stale.
+    async fn lock_owner_gone(&self, host: &str, pid: u32) -> bool {
+        let argv = vec![
+            "/bin/sh".to_owned(),
+            "-c".to_owned(),
+            r#"uname -n; if kill -0 "$1" 2>/dev/null || [ -d "/proc/$1" ]; then echo alive; else echo gone; fi"#.to_owned(),
+            "sh".to_owned(),
+            pid.to_string(),
+        ];
+        let Ok(process) = self.transport.spawn(&argv, stdin_preamble(&[])).await else {
+            return false;
+        };
+        let mut r = Running {
+            process: Some(process),
+            command: "lock-probe".into(),
+            stdout_buf: Vec::new(),
+            stderr: Vec::new(),
+            stderr_line: Vec::new(),
+            stderr_json: VecDeque::new(),
+            exit: None,
+            deadline: Some((
+                Instant::now() + Duration::from_secs(10),
+                Duration::from_secs(10),
+            )),
+            secrets: Vec::new(),
+            version: None,
+            client: None,
+        };
+        let mut lines = Vec::new();
+        while let Ok(Some(l)) = r.next_line().await {
+            lines.push(String::from_utf8_lossy(&l).trim().to_owned());
+        }
+        matches!(lines.as_slice(), [h, state] if h == host && state == "gone")
+    }
+
     /// The restic version on the target host, detected once per client.
     pub async fn version(&self) -> Result<ResticVersion> {
         self.version
@@ -214,7 +257,7 @@ impl Restic {
                     out.extend_from_slice(&line);
                     out.push(b'\n');
                 }
-                r.finish().await?.into_result()?;
+                r.finish().await?.into_result().await?;
                 ResticVersion::parse(&String::from_utf8_lossy(&out))
             })
             .await
@@ -229,7 +272,7 @@ impl Restic {
     pub async fn init(&self) -> Result<InitResult> {
         self.ensure_version().await?;
         let (out, f) = self.run(vec!["init".into()], &[]).await?;
-        f.into_result()?;
+        f.into_result().await?;
         output::parse_init(&out)
     }
 
@@ -237,7 +280,7 @@ impl Restic {
     pub async fn exists(&self) -> Result<bool> {
         self.ensure_version().await?;
         let (_, f) = self.run(vec!["cat".into(), "config".into()], &[]).await?;
-        match f.into_result() {
+        match f.into_result().await {
             Ok(()) => Ok(true),
             Err(Error::NoRepository { .. }) => Ok(false),
             Err(e) => Err(e),
@@ -268,7 +311,7 @@ impl Restic {
         let mut args = vec!["snapshots".to_owned()];
         filter.push_args(&mut args)?;
         let (out, f) = self.run(args, &[]).await?;
-        f.into_result()?;
+        f.into_result().await?;
         output::parse_snapshots(&out)
     }
 
@@ -276,7 +319,7 @@ impl Restic {
     pub async fn forget(&self, options: &ForgetOptions) -> Result<Vec<ForgetGroup>> {
         let v = self.ensure_version().await?;
         let (out, f) = self.run(options.args(&v)?, &[]).await?;
-        f.into_result()?;
+        f.into_result().await?;
         output::parse_forget(&out)
     }
 
@@ -284,7 +327,7 @@ impl Restic {
     pub async fn prune(&self, options: &PruneOptions) -> Result<String> {
         self.ensure_version().await?;
         let (out, f) = self.run(options.args(), &[]).await?;
-        f.into_result()?;
+        f.into_result().await?;
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
@@ -292,7 +335,7 @@ impl Restic {
     pub async fn check(&self, options: &CheckOptions) -> Result<CheckReport> {
         self.ensure_version().await?;
         let (out, f) = self.run_all_stdout(options.args()).await?;
-        f.into_result()?;
+        f.into_result().await?;
         Ok(output::parse_check(&out))
     }
 
@@ -337,13 +380,13 @@ impl Restic {
         ];
         args.extend(snapshots.iter().cloned());
         let (out, f) = self.run(args, &[]).await?;
-        f.into_result()?;
+        f.into_result().await?;
         output::parse_stats(&out)
     }
 
     /// `restic unlock` (`remove_all` also removes locks that are not stale); returns how many
-    /// locks restic reported removing.
-    pub async fn unlock(&self, remove_all: bool) -> Result<u64> {
+    /// locks restic reported removing (`None`: some, restic did not say how many).
+    pub async fn unlock(&self, remove_all: bool) -> Result<Option<u64>> {
         self.ensure_version().await?;
         let mut args = vec!["unlock".to_owned()];
         if remove_all {
@@ -352,7 +395,7 @@ impl Restic {
         let (out, f) = self.run(args, &[]).await?;
         let mut all = out;
         all.extend_from_slice(f.stderr.as_bytes());
-        f.into_result()?;
+        f.into_result().await?;
         Ok(output::parse_unlock(&all))
     }
 }
@@ -365,20 +408,34 @@ struct Finished {
     signal: Option<String>,
     stderr: String,
     version: Option<ResticVersion>,
+    /// Client used to check whether a lock's owner is gone.
+    probe: Option<Restic>,
 }
 
 impl Finished {
-    fn into_result(self) -> Result<()> {
+    async fn into_result(self) -> Result<()> {
         if self.code == Some(0) {
             return Ok(());
         }
-        Err(map_failure(
+        let mut err = map_failure(
             &self.command,
             self.version.as_ref(),
             self.code,
             self.signal,
             self.stderr,
-        ))
+        );
+        if let (
+            Error::LockHeld {
+                lock: Some(lock), ..
+            },
+            Some(client),
+        ) = (&mut err, &self.probe)
+            && !lock.stale
+            && let (Some(pid), Some(host)) = (lock.pid, lock.host.clone())
+        {
+            lock.stale = client.lock_owner_gone(&host, pid).await;
+        }
+        Err(err)
     }
 }
 
@@ -397,7 +454,7 @@ pub(crate) fn map_failure(
         message: first_fatal(msg),
     };
     let locked = || Error::LockHeld {
-        lock: output::parse_lock(msg),
+        lock: output::parse_lock(msg).map(Box::new),
         message: first_fatal(msg),
     };
     match code {
@@ -457,6 +514,8 @@ struct Running {
     deadline: Option<(Instant, Duration)>,
     secrets: Vec<String>,
     version: Option<ResticVersion>,
+    /// For follow-up probes (lock staleness).
+    client: Option<Restic>,
 }
 
 impl Running {
@@ -560,6 +619,7 @@ impl Running {
             signal,
             stderr,
             version: self.version.clone(),
+            probe: self.client.clone(),
         })
     }
 }
@@ -612,7 +672,7 @@ impl BackupRun {
                 errors: self.errors,
             });
         }
-        f.into_result()?;
+        f.into_result().await?;
         self.summary
             .ok_or_else(|| output::parse_err("backup", "no summary line"))
     }
@@ -644,7 +704,7 @@ impl RestoreRun {
     /// Waits for the end; the JSON summary on restic ≥ 0.16, `None` before.
     pub async fn finish(mut self) -> Result<Option<RestoreProgress>> {
         while self.next_event().await?.is_some() {}
-        self.running.finish().await?.into_result()?;
+        self.running.finish().await?.into_result().await?;
         Ok(self.summary)
     }
 }

@@ -28,7 +28,7 @@ pub enum Error {
     #[error("repository is locked{}", lock.as_ref().map(|l| format!(" by PID {} on {}{}", l.pid.unwrap_or(0), l.host.as_deref().unwrap_or("?"), if l.stale { " (stale)" } else { "" })).unwrap_or_default())]
     LockHeld {
         /// What restic said about the lock.
-        lock: Option<LockInfo>,
+        lock: Option<Box<LockInfo>>,
         /// restic's message.
         message: String,
     },

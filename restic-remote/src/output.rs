@@ -612,17 +612,16 @@ pub(crate) fn parse_init(out: &[u8]) -> Result<InitResult> {
     ))
 }
 
-/// How many locks `unlock` removed (restic ≥ 0.15 prints nothing when there were none).
-pub(crate) fn parse_unlock(out: &[u8]) -> u64 {
+/// How many locks `unlock` removed: `Some(n)` when restic says (restic ≥ 0.15 prints nothing
+/// when there were none), `None` when it only says it removed some (`--remove-all`).
+pub(crate) fn parse_unlock(out: &[u8]) -> Option<u64> {
     let text = String::from_utf8_lossy(out);
-    text.lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("successfully removed ")
-                .and_then(|r| r.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
+    for l in text.lines() {
+        if let Some(rest) = l.trim().strip_prefix("successfully removed ") {
+            return rest.split_whitespace().next().and_then(|n| n.parse().ok());
+        }
+    }
+    Some(0)
 }
 
 // ---------------------------------------------------------------------------------------------

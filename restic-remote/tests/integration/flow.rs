@@ -164,7 +164,9 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
     assert!(stats.total_size >= 13 + 200_000 + 10, "{stats:?}");
     let raw = restic.stats(&[latest], StatsMode::RawData).await.unwrap();
     assert!(raw.total_size > 0);
-    assert_eq!(restic.unlock(false).await.unwrap(), 0);
+    // 0.14 prints "successfully removed locks" without a count, newer ones nothing or N.
+    let removed = restic.unlock(false).await.unwrap();
+    assert!(removed.is_none_or(|n| n == 0), "{removed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
