@@ -13,7 +13,7 @@
 //!   create, import, delete). Speaks `/v2/` and falls back to `/v1/` for Garage 1.x, detected once.
 //! - Errors are one [`enum@Error`] with typed S3 ([`S3Error`], [`S3ErrorCode`]) and admin
 //!   ([`AdminError`]) variants and helpers such as [`Error::is_not_found`].
-//! - Feature `testing`: [`testing::GarageServer`] runs a real single-node Garage on loopback.
+//! - Feature `testing`: `testing::GarageServer` runs a real single-node Garage on loopback.
 //!
 //! ```no_run
 //! use garage_client::s3::{GetOptions, ListOptions, PutOptions, PutPayload};
