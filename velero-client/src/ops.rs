@@ -32,6 +32,9 @@ pub struct BackupDescription {
     /// The error and warning messages (downloaded when there are any; `None` if not fetched or
     /// the file does not exist).
     pub results: Option<BackupResults>,
+    /// Why the results could not be downloaded (e.g. the object store is reachable only inside
+    /// the cluster); the counts above are still valid.
+    pub results_error: Option<String>,
     /// Pending or finished DeleteBackupRequests for this backup.
     pub delete_requests: Vec<DeleteBackupRequest>,
     /// Its PodVolumeBackups (file-system backups).
@@ -117,15 +120,16 @@ impl VeleroClient {
             )
             .await?;
         let phase = backup.phase();
-        let results = if backup.errors() + backup.warnings() > 0 {
+        let (results, results_error) = if backup.errors() + backup.warnings() > 0 {
             match self.backup_results(name).await {
-                Ok(r) => Some(r),
+                Ok(r) => (Some(r), None),
                 // Like the CLI: a missing file falls back to the counts.
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(e),
+                Err(e) if e.is_not_found() => (None, None),
+                // The counts are still worth showing when the download fails.
+                Err(e) => (None, Some(e.to_string())),
             }
         } else {
-            None
+            (None, None)
         };
         Ok(BackupDescription {
             phase,
@@ -139,6 +143,7 @@ impl VeleroClient {
                 .and_then(|s| s.validation_errors.clone())
                 .unwrap_or_default(),
             results,
+            results_error,
             delete_requests,
             pod_volume_backups,
             backup,

@@ -148,6 +148,7 @@ async fn backup_from_schedule_runs_to_completion_with_cli_naming() {
     assert_eq!(d.phase, BackupPhase::Completed);
     assert_eq!(d.errors, 0);
     assert!(d.results.is_none());
+    assert!(d.results_error.is_none());
     assert!(d.expiration.unwrap() > jiff::Timestamp::now());
     assert_eq!(d.pod_volume_backups.len(), 2);
     assert!(d.delete_requests.is_empty());

@@ -139,7 +139,7 @@ async fn in_cluster_only_url_is_reported_clearly() {
         }))
         .unwrap();
     wait_available(&client, "internal").await;
-    agentic.set_namespace("apps", NamespaceSim::with_items(1));
+    agentic.set_namespace("apps", NamespaceSim::with_items(2).failing(1));
     let mut spec = BackupSpec::default();
     spec.storage_location = Some("internal".into());
     client.create_backup("inside", spec).await.unwrap();
