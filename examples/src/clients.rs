@@ -27,13 +27,22 @@ pub fn install_crypto_provider() {
 
 /// Resolves secrets: fetches the Infisical bundle once when any source names it.
 pub async fn resolve_secrets(config: &Config) -> Result<Secrets> {
+    resolve_secrets_with(config, BTreeMap::new()).await
+}
+
+/// Like [`resolve_secrets`], with values that `{ env = … }` sources see before the process
+/// environment.
+pub async fn resolve_secrets_with(
+    config: &Config,
+    env_overrides: BTreeMap<String, SecretString>,
+) -> Result<Secrets> {
     if !config_uses_infisical(config) {
-        return Ok(Secrets::default());
+        return Ok(Secrets::default().with_env_overrides(env_overrides));
     }
     let infisical = config.infisical.as_ref().ok_or_else(|| {
         anyhow!("a secret comes from Infisical but [infisical] is not configured")
     })?;
-    let plain = Secrets::default();
+    let plain = Secrets::default().with_env_overrides(env_overrides.clone());
     let client = infisical_client::Client::builder()
         .with_base_url(&infisical.url)
         .with_universal_auth(
@@ -49,7 +58,7 @@ pub async fn resolve_secrets(config: &Config) -> Result<Secrets> {
         .bundle(infisical.path.as_str(), &GARAGE_BUNDLE_KEYS)
         .await
         .with_context(|| format!("fetching the Infisical bundle {}", infisical.path))?;
-    Ok(Secrets::with_infisical(bundle.to_map()))
+    Ok(Secrets::with_infisical(bundle.to_map()).with_env_overrides(env_overrides))
 }
 
 trait ExposeOwned {

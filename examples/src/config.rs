@@ -220,12 +220,17 @@ impl Config {
 #[derive(Default)]
 pub struct Secrets {
     infisical: BTreeMap<String, SecretString>,
+    env_overrides: BTreeMap<String, SecretString>,
 }
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secrets")
             .field("infisical_keys", &self.infisical.keys().collect::<Vec<_>>())
+            .field(
+                "env_overrides",
+                &self.env_overrides.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -233,12 +238,26 @@ impl std::fmt::Debug for Secrets {
 impl Secrets {
     /// Secrets with the given Infisical bundle values.
     pub fn with_infisical(values: BTreeMap<String, SecretString>) -> Self {
-        Self { infisical: values }
+        Self {
+            infisical: values,
+            env_overrides: BTreeMap::new(),
+        }
+    }
+
+    /// Values that `{ env = "VAR" }` sources see before the process environment (for
+    /// embedding, tests and benchmarks: the process environment cannot be changed safely).
+    #[must_use]
+    pub fn with_env_overrides(mut self, values: BTreeMap<String, SecretString>) -> Self {
+        self.env_overrides = values;
+        self
     }
 
     /// The value of one secret.
     pub fn resolve(&self, source: &SecretSource) -> Result<SecretString> {
         match source {
+            SecretSource::Env(var) if self.env_overrides.contains_key(var) => {
+                Ok(self.env_overrides[var].clone())
+            }
             SecretSource::Env(var) => match std::env::var(var) {
                 Ok(v) if !v.is_empty() => Ok(SecretString::from(v)),
                 _ => bail!("environment variable {var} is not set"),
@@ -246,7 +265,9 @@ impl Secrets {
             SecretSource::File(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading secret file {}", path.display()))?;
-                Ok(SecretString::from(text.trim_end_matches(['\n', '\r']).to_owned()))
+                Ok(SecretString::from(
+                    text.trim_end_matches(['\n', '\r']).to_owned(),
+                ))
             }
             SecretSource::Infisical(key) => self.infisical.get(key).cloned().with_context(|| {
                 format!("key {key} is not in the Infisical bundle (is [infisical] configured?)")

@@ -5,327 +5,14 @@
 //! One test starts every service once and runs the scenarios in order: everything healthy; one
 //! plan late; PBS down; one Velero cluster whose newest backup is PartiallyFailed.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-use garage_client::testing::GarageServer;
-use infisical_client::testing::FakeInfisical;
-use jiff::Timestamp;
-use pbs_client::testing::{FakePbs, FakePbsConfig, FakeSnapshot};
-use restic_remote::testing::Sshd;
-use restic_remote::{BackupOptions, Repository, Restic};
-use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
-use velero_client::testing::FakeVelero;
-
-const NOW: &str = "2026-11-27T12:00:00Z";
-const INFISICAL_CLIENT_ID: &str = "audit-identity";
-const INFISICAL_CLIENT_SECRET: &str = "audit-identity-secret-canary";
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().expect("valid timestamp")
-}
-
-/// The test's matrix: three Velero clusters, two restic plans, one PBS VM, one disabled target.
-const MATRIX: &str = r#"
-title = "e2e matrix"
-timezone = "UTC"
-grace = "1h"
-
-[[storage]]
-name = "garage"
-kind = "garage-s3"
-device = "hdd"
-
-[[storage]]
-name = "pbs-store"
-kind = "pbs-datastore"
-device = "hdd"
-datastore = "store1"
-
-[[target]]
-name = "velero-prod"
-kind = "k8s-cluster"
-tool = "velero"
-kube_context = "prod"
-storage = "garage"
-  [[target.schedule]]
-  name = "daily"
-  cron = "0 2 * * *"
-  retention = { ttl = "168h" }
-
-[[target]]
-name = "velero-agentic"
-kind = "k8s-cluster"
-tool = "velero"
-kube_context = "agentic"
-storage = "garage"
-  [[target.schedule]]
-  name = "daily"
-  cron = "0 2 * * *"
-  retention = { ttl = "168h" }
-
-[[target]]
-name = "velero-monit"
-kind = "k8s-cluster"
-tool = "velero"
-kube_context = "monit"
-storage = "garage"
-  [[target.schedule]]
-  name = "daily"
-  cron = "30 2 * * *"
-  retention = { ttl = "168h" }
-
-[[target]]
-name = "web-daily"
-kind = "vm"
-id = 450
-host = "127.0.0.1"
-tool = "restic"
-paths = ["/srv"]
-storage = "garage"
-bucket = "BUCKET"
-  [[target.schedule]]
-  name = "daily"
-  cron = "0 3 * * *"
-  retention = { keep_daily = 7, keep_weekly = 4 }
-
-[[target]]
-name = "db-daily"
-kind = "lxc"
-id = 100
-tool = "restic"
-paths = ["/var/lib/db"]
-storage = "garage"
-bucket = "BUCKET"
-  [[target.schedule]]
-  name = "daily"
-  cron = "0 4 * * *"
-  retention = { keep_daily = 7 }
-
-[[target]]
-name = "pbs-web"
-kind = "vm"
-id = 450
-tool = "pbs"
-storage = "pbs-store"
-  [[target.schedule]]
-  name = "weekly"
-  calendar = "sun 02:00"
-  retention = { keep_weekly = 4 }
-
-[[target]]
-name = "unifi"
-kind = "vm"
-id = 451
-tool = "restic"
-storage = "garage"
-enabled = false
-disabled_reason = "needs an SSH key"
-"#;
-
-struct Bed {
-    dir: tempfile::TempDir,
-    garage: GarageServer,
-    sshd: Sshd,
-    pbs: FakePbs,
-    velero: FakeVelero,
-    infisical: FakeInfisical,
-}
-
-fn velero_backup(name: &str, schedule: &str, started: &str, phase: &str) -> Value {
-    json!({
-        "apiVersion": "velero.io/v1",
-        "kind": "Backup",
-        "metadata": {
-            "name": name,
-            "namespace": "velero",
-            "labels": { "velero.io/schedule-name": schedule, "velero.io/storage-location": "default" }
-        },
-        "spec": { "ttl": "168h0m0s", "storageLocation": "default" },
-        "status": {
-            "phase": phase,
-            "startTimestamp": started,
-            "completionTimestamp": started,
-            "expiration": "2026-12-04T02:00:00Z",
-            "progress": { "totalItems": 10, "itemsBackedUp": 10 },
-            "errors": if phase == "PartiallyFailed" { 2 } else { 0 }
-        }
-    })
-}
-
-async fn make_repo(garage: &GarageServer, path: &str, times: &[&str]) -> String {
-    let uri = format!("s3:{}/{}/{path}", garage.s3_endpoint(), garage.bucket());
-    let repo = Repository::new(uri.clone(), SecretString::from("repo-password-canary"))
-        .with_s3_credentials(
-            SecretString::from(garage.access_key_id().to_owned()),
-            garage.secret_access_key().clone(),
-            garage.region(),
-        );
-    let restic = Restic::builder()
-        .with_repository(repo)
-        .build()
-        .expect("restic client");
-    restic.init().await.expect("restic init");
-    let data = tempfile::tempdir().expect("tempdir");
-    std::fs::write(data.path().join("file.txt"), path.repeat(100)).expect("write data");
-    for t in times {
-        let run = restic
-            .backup(
-                &BackupOptions::new([data.path().to_string_lossy().into_owned()]).with_time(ts(t)),
-            )
-            .await
-            .expect("restic backup starts");
-        run.finish().await.expect("restic backup");
-    }
-    uri
-}
-
-async fn start_bed() -> Bed {
-    let garage = tokio::task::spawn_blocking(GarageServer::start)
-        .await
-        .expect("join")
-        .expect("Garage starts (set GARAGE_BIN or run scripts/test.sh)");
-    let sshd = tokio::task::spawn_blocking(Sshd::start)
-        .await
-        .expect("join")
-        .expect("sshd starts");
-    let pbs = FakePbs::start_with(FakePbsConfig::default().with_seed(false))
-        .await
-        .expect("fake PBS");
-    pbs.add_datastore("store1");
-    for t in ["2026-11-15T02:00:00Z", "2026-11-22T02:00:00Z"] {
-        pbs.add_snapshot(
-            "store1",
-            FakeSnapshot::new("", "vm", "450", ts(t).as_second()),
-        );
-    }
-    let velero = FakeVelero::start_homelab().await.expect("fake Velero");
-    for (ctx, schedule, at) in [
-        ("prod", "prod-daily", "2026-11-27T02:00:05Z"),
-        ("agentic", "agentic-daily", "2026-11-27T02:00:05Z"),
-        ("monit", "monit-daily", "2026-11-27T02:30:05Z"),
-    ] {
-        let cluster = velero.cluster(ctx).expect("context");
-        cluster
-            .insert_json(velero_backup(
-                &format!("{schedule}-20261126020005"),
-                schedule,
-                "2026-11-26T02:00:05Z",
-                "Completed",
-            ))
-            .expect("insert backup");
-        cluster
-            .insert_json(velero_backup(
-                &format!("{schedule}-20261127020005"),
-                schedule,
-                at,
-                "Completed",
-            ))
-            .expect("insert backup");
-    }
-    let infisical = FakeInfisical::start().await;
-    infisical.with_identity(INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET);
-    for (key, value) in [
-        ("ACCESS_KEY_ID", garage.access_key_id().to_owned()),
-        (
-            "SECRET_ACCESS_KEY",
-            garage.secret_access_key().expose_secret().to_owned(),
-        ),
-        ("ENDPOINT", garage.s3_endpoint().to_string()),
-        (
-            "ADMIN_TOKEN",
-            garage.admin_token().expose_secret().to_owned(),
-        ),
-    ] {
-        infisical.with_secret("prod", "/backups/garage", key, &value);
-    }
-    Bed {
-        dir: tempfile::tempdir().expect("tempdir"),
-        garage,
-        sshd,
-        pbs,
-        velero,
-        infisical,
-    }
-}
-
-struct Repos {
-    web: String,
-    db: String,
-    db_stale: String,
-}
-
-fn write_config(bed: &Bed, repos: &Repos, db_repo: &str, pbs_url: &str) -> PathBuf {
-    let dir = bed.dir.path();
-    let password = dir.join("repo.password");
-    std::fs::write(&password, "repo-password-canary\n").expect("write password");
-    std::fs::write(
-        dir.join("matrix.toml"),
-        MATRIX.replace("BUCKET", bed.garage.bucket()),
-    )
-    .expect("write matrix");
-    let config = format!(
-        r#"
-matrix = "{matrix}"
-
-[infisical]
-url = "{infisical}"
-project_id = "{project}"
-environment = "prod"
-path = "/backups/garage"
-client_id = {{ env = "E2E_INFISICAL_CLIENT_ID" }}
-client_secret = {{ env = "E2E_INFISICAL_CLIENT_SECRET" }}
-
-[garage]
-s3_endpoint = "{s3}"
-admin_endpoint = "{admin}"
-region = "{region}"
-access_key_id = {{ infisical = "ACCESS_KEY_ID" }}
-secret_access_key = {{ infisical = "SECRET_ACCESS_KEY" }}
-admin_token = {{ infisical = "ADMIN_TOKEN" }}
-
-[pbs]
-url = "{pbs_url}"
-fingerprint = "{fingerprint}"
-token_id = "{token_id}"
-token_secret = {{ env = "E2E_PBS_TOKEN" }}
-datastore = "store1"
-
-[velero]
-kubeconfig = "{kubeconfig}"
-namespace = "velero"
-
-[restic.web-daily]
-repository = "{web}"
-password = {{ file = "{password}" }}
-ssh = {{ host = "127.0.0.1", port = {ssh_port}, user = "{ssh_user}", key_file = "{key}", known_hosts = "{known_hosts}", restic_bin = "restic" }}
-
-[restic.db-daily]
-repository = "{db}"
-password = {{ file = "{password}" }}
-"#,
-        matrix = dir.join("matrix.toml").display(),
-        infisical = bed.infisical.base_url(),
-        project = bed.infisical.project_id(),
-        s3 = bed.garage.s3_endpoint(),
-        admin = bed.garage.admin_endpoint(),
-        region = bed.garage.region(),
-        fingerprint = bed.pbs.fingerprint(),
-        token_id = pbs_client::testing::TOKEN_ID,
-        kubeconfig = bed.velero.kubeconfig_path().display(),
-        web = repos.web,
-        db = db_repo,
-        password = password.display(),
-        ssh_port = bed.sshd.port(),
-        ssh_user = bed.sshd.user(),
-        key = bed.sshd.client_key_path().display(),
-        known_hosts = bed.sshd.known_hosts_path().display(),
-    );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, config).expect("write config");
-    path
-}
+use common::bed::*;
+use secrecy::ExposeSecret;
+use serde_json::Value;
 
 fn audit(bed: &Bed, config: &Path, extra: &[&str]) -> Output {
     let prom = bed.dir.path().join("backup.prom");
@@ -402,7 +89,13 @@ async fn backup_audit_check_end_to_end() {
     };
 
     // 1. Everything healthy: exit 0, every enabled row ok, the disabled one disabled.
-    let config = write_config(&bed, &repos, &repos.db, &bed.pbs.base_url());
+    let config = write_config(
+        &bed,
+        &repos,
+        &repos.db,
+        &bed.pbs.base_url(),
+        bed.velero.kubeconfig_path(),
+    );
     let out = audit(&bed, &config, &["--json"]);
     let rows = json_rows(&out);
     assert_eq!(
@@ -446,7 +139,13 @@ async fn backup_audit_check_end_to_end() {
     );
 
     // 2. One plan late: db-daily's newest snapshot is two days old.
-    let config = write_config(&bed, &repos, &repos.db_stale, &bed.pbs.base_url());
+    let config = write_config(
+        &bed,
+        &repos,
+        &repos.db_stale,
+        &bed.pbs.base_url(),
+        bed.velero.kubeconfig_path(),
+    );
     let out = audit(&bed, &config, &["--json"]);
     let rows = json_rows(&out);
     assert_eq!(out.status.code(), Some(1));
@@ -462,7 +161,13 @@ async fn backup_audit_check_end_to_end() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let dead_url = format!("https://{}", closed.local_addr().expect("addr"));
     drop(closed);
-    let config = write_config(&bed, &repos, &repos.db, &dead_url);
+    let config = write_config(
+        &bed,
+        &repos,
+        &repos.db,
+        &dead_url,
+        bed.velero.kubeconfig_path(),
+    );
     let out = audit(&bed, &config, &["--json"]);
     let rows = json_rows(&out);
     assert_eq!(out.status.code(), Some(1));
@@ -488,7 +193,13 @@ async fn backup_audit_check_end_to_end() {
             "PartiallyFailed",
         ))
         .expect("insert");
-    let config = write_config(&bed, &repos, &repos.db, &bed.pbs.base_url());
+    let config = write_config(
+        &bed,
+        &repos,
+        &repos.db,
+        &bed.pbs.base_url(),
+        bed.velero.kubeconfig_path(),
+    );
     let out = audit(&bed, &config, &["--json"]);
     let rows = json_rows(&out);
     assert_eq!(out.status.code(), Some(1));
