@@ -315,6 +315,25 @@ pub fn newest_backup_in<'a>(backups: &'a [Backup], phases: &[BackupPhase]) -> Op
         .max_by_key(|b| (b.started(), b.metadata.name.clone()))
 }
 
+/// Sorts backups the way `velero backup get` prints them: by name, except that names sharing a
+/// prefix and ending in `-YYYYMMDDhhmmss` come newest first.
+pub fn sort_backups_like_cli(backups: &mut [Backup]) {
+    fn key(name: &str) -> (&str, std::cmp::Reverse<&str>) {
+        if let Some((prefix, stamp)) = name.rsplit_once('-')
+            && stamp.len() == 14
+            && stamp.bytes().all(|b| b.is_ascii_digit())
+        {
+            return (prefix, std::cmp::Reverse(stamp));
+        }
+        (name, std::cmp::Reverse(""))
+    }
+    backups.sort_by(|a, b| {
+        let an = a.metadata.name.as_deref().unwrap_or("");
+        let bn = b.metadata.name.as_deref().unwrap_or("");
+        key(an).cmp(&key(bn))
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,6 +416,35 @@ mod tests {
                 .allow_partially_failed(true)
                 .validate()
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn backups_sort_like_the_cli() {
+        let mut v: Vec<Backup> = [
+            "weekly-20261122030000",
+            "daily-20261126020000",
+            "adhoc",
+            "daily-20261127020000",
+            "daily-20261125020000",
+        ]
+        .iter()
+        .map(|n| Backup::new(n, BackupSpec::default()))
+        .collect();
+        sort_backups_like_cli(&mut v);
+        let names: Vec<&str> = v
+            .iter()
+            .filter_map(|b| b.metadata.name.as_deref())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "adhoc",
+                "daily-20261127020000",
+                "daily-20261126020000",
+                "daily-20261125020000",
+                "weekly-20261122030000"
+            ]
         );
     }
 

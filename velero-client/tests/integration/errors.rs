@@ -97,3 +97,33 @@ async fn conflicts_are_typed() {
     assert!(err.is_retryable());
     assert_eq!(err.reason(), Some("Conflict"));
 }
+
+#[tokio::test]
+async fn deletion_while_waiting_is_reported() {
+    let (fake, client) = setup("prod").await;
+    fake.cluster("prod").unwrap().pause_controller(true);
+    client
+        .create_backup("doomed", BackupSpec::default())
+        .await
+        .unwrap();
+    let deleter = client.clone();
+    let task = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        deleter.delete::<Backup>("doomed").await
+    });
+    let err = client
+        .wait_for_backup("doomed", Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Deleted {
+                resource: "backups",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    task.await.unwrap().unwrap();
+}

@@ -101,3 +101,36 @@ async fn unknown_context_is_reported_with_the_available_ones() {
         .unwrap();
     assert_eq!(c.context(), "monit");
 }
+
+#[tokio::test]
+async fn wraps_an_existing_kube_client() {
+    install_crypto();
+    let fake = velero_client::testing::FakeVelero::start_homelab()
+        .await
+        .unwrap();
+    let kubeconfig = kube::config::Kubeconfig::read_from(fake.kubeconfig_path()).unwrap();
+    let options = kube::config::KubeConfigOptions {
+        context: Some("agentic".into()),
+        cluster: None,
+        user: None,
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .unwrap();
+    let kube_client = kube::Client::try_from(config).unwrap();
+    let client = VeleroClient::from_kube(kube_client, "agentic", "velero").unwrap();
+    wait_available(&client, "default").await;
+    let locs = client.storage_locations().await.unwrap();
+    assert_eq!(locs[0].bucket, "velero-agentic");
+    assert!(locs[0].is_available() && locs[0].default);
+
+    // A client for a namespace where Velero is not installed sees nothing.
+    let other = VeleroClient::builder()
+        .with_kubeconfig_path(fake.kubeconfig_path())
+        .with_context("agentic")
+        .with_namespace("velero-test")
+        .build()
+        .await
+        .unwrap();
+    assert!(other.storage_locations().await.unwrap().is_empty());
+}
