@@ -6,3 +6,4 @@
 pub mod audit;
 pub mod clients;
 pub mod config;
+pub mod progress;

@@ -1,0 +1,168 @@
+//! `secrets`: the Infisical credential bundle of the config (`/backups/garage` by default).
+//!
+//! * `secrets [show]` — the bundle's keys with their values redacted (length only);
+//! * `secrets run -- CMD ARGS…` — runs a child process with the bundle in its environment and
+//!   exits with the child's exit code.
+//!
+//! The Infisical identity comes from the config's `[infisical]` sources (environment or files),
+//! never from the command line; values are never printed.
+//!
+//! Exit codes: `show` 0 ok, 2 error; `run` the child's code (2 when it could not start).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use clap::{Parser, Subcommand};
+use comfy_table::Table;
+use examples::clients::{self, GARAGE_BUNDLE_KEYS};
+use examples::config::{Config, Secrets};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+/// Show (redacted) or use the Infisical credential bundle.
+#[derive(Debug, Parser)]
+#[command(name = "secrets", version, about)]
+struct Cli {
+    /// Runbook config (see examples/config/homelab.toml).
+    #[arg(long, env = "BACKUP_AUDIT_CONFIG")]
+    config: PathBuf,
+    /// Bundle keys to read (repeatable); default: the seed's Garage bundle keys.
+    #[arg(long = "key", global = true)]
+    keys: Vec<String>,
+    /// Folder to read instead of the config's `infisical.path`.
+    #[arg(long, global = true)]
+    path: Option<String>,
+    /// Print JSON instead of a table (`show`).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// The bundle's keys, values redacted.
+    Show,
+    /// Run a command with the bundle in its environment.
+    Run {
+        /// The command and its arguments (after `--`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, num_args = 1..)]
+        command: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    clients::install_crypto_provider();
+    let cli = Cli::parse();
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .try_init();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("secrets: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Fetches the bundle: (folder, key → value).
+fn fetch(cli: &Cli, config: &Config) -> Result<(String, Vec<(String, SecretString)>)> {
+    let inf = config
+        .infisical
+        .as_ref()
+        .ok_or_else(|| anyhow!("[infisical] is not configured"))?;
+    let path = cli.path.clone().unwrap_or_else(|| inf.path.clone());
+    let keys: Vec<&str> = if cli.keys.is_empty() {
+        GARAGE_BUNDLE_KEYS.to_vec()
+    } else {
+        cli.keys.iter().map(String::as_str).collect()
+    };
+    let plain = Secrets::default();
+    // The universal-auth client id is an identifier, not a secret.
+    let client_id = plain.resolve(&inf.client_id)?.expose_secret().to_owned();
+    let client_secret = plain.resolve(&inf.client_secret)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let bundle = runtime.block_on(async {
+        let client = infisical_client::Client::builder()
+            .with_base_url(&inf.url)
+            .with_universal_auth(client_id, client_secret)
+            .with_project_id(&inf.project_id)
+            .with_environment(&inf.environment)
+            .with_request_timeout(Duration::from_secs(20))
+            .build()
+            .context("building the Infisical client")?;
+        client
+            .bundle(path.as_str(), &keys)
+            .await
+            .with_context(|| format!("fetching the Infisical bundle {path}"))
+    })?;
+    let values = bundle
+        .keys()
+        .filter_map(|k| bundle.get(k).map(|v| (k.to_owned(), v.clone())))
+        .collect();
+    Ok((path, values))
+}
+
+fn run(cli: &Cli) -> Result<ExitCode> {
+    let config = Config::load(&cli.config)?;
+    let (path, values) = fetch(cli, &config)?;
+    match &cli.command {
+        None | Some(Cmd::Show) => {
+            if cli.json {
+                let v: Vec<_> = values
+                    .iter()
+                    .map(|(k, v)| json!({"key": k, "length": v.expose_secret().chars().count()}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"path": path, "keys": v}))?
+                );
+            } else {
+                let mut table = Table::new();
+                table.set_header(["key", "value", "length"]);
+                for (k, v) in &values {
+                    let n = v.expose_secret().chars().count();
+                    table.add_row([k.clone(), "[REDACTED]".to_owned(), n.to_string()]);
+                }
+                println!("bundle {path}");
+                println!("{table}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Cmd::Run { command }) => {
+            let (program, args) = command
+                .split_first()
+                .ok_or_else(|| anyhow!("no command given after --"))?;
+            let mut child = std::process::Command::new(program);
+            child.args(args);
+            for (k, v) in &values {
+                child.env(k, v.expose_secret());
+            }
+            let status = child
+                .status()
+                .with_context(|| format!("running {program}"))?;
+            Ok(match status.code() {
+                Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
+                None => {
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::process::ExitStatusExt;
+                        let sig = status.signal().unwrap_or(0);
+                        ExitCode::from(u8::try_from(128 + sig).unwrap_or(1))
+                    }
+                    #[cfg(not(unix))]
+                    {
+                        ExitCode::from(1)
+                    }
+                }
+            })
+        }
+    }
+}
