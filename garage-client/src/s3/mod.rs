@@ -817,6 +817,44 @@ mod tests {
         assert_eq!(u.as_str(), "http://127.0.0.1:3900/b?delete");
     }
 
+    fn get_object_over(
+        chunks: Vec<&'static [u8]>,
+        expected_len: Option<u64>,
+        crc_of: &[u8],
+    ) -> GetObject {
+        let stream =
+            futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c)))).boxed();
+        GetObject {
+            meta: ObjectMeta::default(),
+            bucket: "b".into(),
+            key: "k".into(),
+            stream,
+            expected_len,
+            expected_crc: Some(crc32c::crc32c(crc_of)),
+            crc: 0,
+            received: 0,
+            finished: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn get_stream_checks_crc32c_and_length_at_the_end() {
+        let ok = get_object_over(vec![b"hello ", b"world"], Some(11), b"hello world");
+        assert_eq!(&ok.bytes().await.unwrap()[..], b"hello world");
+        let corrupted = get_object_over(vec![b"hello ", b"w0rld"], Some(11), b"hello world");
+        let err = corrupted.bytes().await.unwrap_err();
+        assert!(
+            matches!(err, Error::Integrity { what: "crc32c", .. }),
+            "{err:?}"
+        );
+        let short = get_object_over(vec![b"hello "], Some(11), b"hello ");
+        let err = short.bytes().await.unwrap_err();
+        assert!(
+            matches!(err, Error::Integrity { what: "length", .. }),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn checksum_encodings() {
         assert_eq!(encode_crc32c(crc32c::crc32c(b"123456789")), "4waSgw==");

@@ -548,3 +548,56 @@ async fn dropping_an_upload_in_progress_aborts_the_multipart_upload() {
             .is_not_found()
     );
 }
+
+#[tokio::test]
+async fn idempotent_requests_are_retried_across_a_restart() {
+    let mut g = start();
+    let mut http = garage_client::HttpConfig::default();
+    http.max_retries = 10;
+    http.max_retry_time = Duration::from_secs(30);
+    let c = S3Client::builder()
+        .with_endpoint(g.s3_endpoint())
+        .with_credentials(super::common::credentials(&g))
+        .with_http_config(http)
+        .build()
+        .unwrap();
+    c.put_object(
+        g.bucket(),
+        "survivor",
+        "still here".into(),
+        PutOptions::default(),
+    )
+    .await
+    .unwrap();
+    g.kill();
+    let get = {
+        let (c, b) = (c.clone(), g.bucket().to_owned());
+        tokio::spawn(async move {
+            c.get_object(&b, "survivor", GetOptions::default())
+                .await?
+                .bytes()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !get.is_finished(),
+        "the GET keeps retrying while Garage is down"
+    );
+    g.restart().unwrap();
+    let body = get.await.unwrap().expect("GET succeeded after the restart");
+    assert_eq!(&body[..], b"still here");
+
+    // Without retries a dead server is reported at once as a transport error.
+    g.kill();
+    let mut none = garage_client::HttpConfig::default();
+    none.max_retries = 0;
+    let c0 = S3Client::builder()
+        .with_endpoint(g.s3_endpoint())
+        .with_credentials(super::common::credentials(&g))
+        .with_http_config(none)
+        .build()
+        .unwrap();
+    let err = c0.head_object(g.bucket(), "survivor").await.unwrap_err();
+    assert!(err.is_transport() && err.is_retryable(), "{err:?}");
+}
