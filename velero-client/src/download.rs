@@ -370,6 +370,58 @@ impl VeleroClient {
 mod tests {
     use super::*;
 
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn lines_from(chunks: Vec<Vec<u8>>) -> LogLines {
+        LogLines {
+            body: Box::pin(futures::stream::iter(
+                chunks.into_iter().map(|c| Ok(Bytes::from(c))),
+            )),
+            decoder: flate2::write::GzDecoder::new(Vec::new()),
+            lines: VecDeque::new(),
+            what: "test log".into(),
+            done: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn log_lines_survive_arbitrary_chunking() {
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&format!(
+                "time=\"2026-11-27T02:00:00Z\" level=info msg=\"item {i}\"\r\n"
+            ));
+        }
+        text.push_str("last line without newline");
+        let compressed = gz(text.as_bytes());
+        for size in [1, 7, 4096, compressed.len()] {
+            let chunks: Vec<Vec<u8>> = compressed.chunks(size).map(<[u8]>::to_vec).collect();
+            let lines = lines_from(chunks).collect().await.unwrap();
+            assert_eq!(lines.len(), 1001, "chunk size {size}");
+            assert_eq!(
+                lines[999],
+                "time=\"2026-11-27T02:00:00Z\" level=info msg=\"item 999\""
+            );
+            assert_eq!(lines[1000], "last line without newline");
+        }
+    }
+
+    #[tokio::test]
+    async fn corrupt_gzip_is_an_error_not_a_panic() {
+        let mut compressed = gz(b"hello\nworld\n");
+        compressed.truncate(compressed.len() - 6);
+        let res = lines_from(vec![compressed]).collect().await;
+        assert!(matches!(res, Err(Error::DownloadRead { .. })), "{res:?}");
+        let res = lines_from(vec![b"not gzip at all".to_vec()])
+            .collect()
+            .await;
+        assert!(matches!(res, Err(Error::DownloadRead { .. })), "{res:?}");
+    }
+
     #[test]
     fn endpoints_hide_path_and_signature() {
         assert_eq!(

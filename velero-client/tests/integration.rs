@@ -44,7 +44,7 @@ pub async fn client(fake: &FakeVelero, context: &str) -> VeleroClient {
 
 /// Polls until a storage location is Available.
 pub async fn wait_available(client: &VeleroClient, name: &str) {
-    for _ in 0..200 {
+    for _ in 0..1000 {
         let locs = client.storage_locations().await.expect("list locations");
         if locs
             .iter()
@@ -63,7 +63,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    for _ in 0..300 {
+    for _ in 0..1000 {
         if let Some(v) = f().await {
             return v;
         }
