@@ -320,6 +320,16 @@ impl Client {
         })
     }
 
+    /// `GET /ping`: true when the server answers `{"pong": true}`.
+    pub async fn ping(&self) -> Result<bool> {
+        #[derive(serde::Deserialize)]
+        struct Pong {
+            #[serde(default)]
+            pong: bool,
+        }
+        Ok(self.get::<Pong>("ping", &[]).await?.pong)
+    }
+
     /// `GET /version`.
     pub async fn version(&self) -> Result<VersionInfo> {
         self.get("version", &[]).await

@@ -14,6 +14,8 @@ use url::Url;
 use crate::auth::{Credentials, encode_component};
 use crate::error::{Error, Result};
 
+const LOGIN_ENDPOINT: &str = "POST /access/ticket";
+
 /// A valid ticket and its CSRF token.
 struct Ticket {
     ticket: SecretString,
@@ -103,7 +105,12 @@ impl Transport {
     ) -> Result<Vec<u8>> {
         match self.send(method, path, query, body, endpoint).await {
             // An expired or revoked ticket: log in again with the password, once.
-            Err(e) if e.is_auth() && matches!(self.credentials, Credentials::Password { .. }) => {
+            // (Not when the login itself failed: the password is wrong, retrying cannot help.)
+            Err(Error::Auth {
+                endpoint: failed, ..
+            }) if failed != LOGIN_ENDPOINT
+                && matches!(self.credentials, Credentials::Password { .. }) =>
+            {
                 tracing::debug!("ticket rejected, logging in again");
                 *self.ticket.lock().await = None;
                 self.send(method, path, query, body, endpoint).await
@@ -206,7 +213,7 @@ impl Transport {
     }
 
     async fn login(&self, username: &str, password: &SecretString) -> Result<Ticket> {
-        let endpoint = "POST /access/ticket";
+        let endpoint = LOGIN_ENDPOINT;
         let body = serde_json::json!({
             "username": username,
             "password": password.expose_secret(),

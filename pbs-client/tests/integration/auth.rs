@@ -69,9 +69,12 @@ async fn wrong_password_is_an_auth_error() {
         .with_password(USER, SecretString::from("nope"))
         .build()
         .unwrap();
+    let before = pbs.requests();
     let err = client.version().await.unwrap_err();
     assert!(err.is_auth(), "{err:?}");
     assert!(err.to_string().contains("/access/ticket"), "{err}");
+    // One failed login, no pointless second attempt (each costs PBS's 401 delay).
+    assert_eq!(pbs.requests() - before, 1);
 }
 
 #[tokio::test]

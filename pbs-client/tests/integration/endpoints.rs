@@ -16,6 +16,7 @@ const WAIT: Duration = Duration::from_secs(10);
 async fn version_datastores_status_usage() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
+    assert!(c.ping().await.unwrap());
     let v = c.version().await.unwrap();
     assert_eq!((v.version.as_str(), v.release.as_str()), ("3.2", "4"));
 
