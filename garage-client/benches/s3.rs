@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench -p garage-client --features bench-peers --bench s3            # 3 rounds, 1 GiB, 10,000 keys
 //! cargo bench -p garage-client --features bench-peers --bench s3 -- --rounds 5 --size-mib 1024 --list 10000
+//! cargo bench -p garage-client --features bench-peers --bench s3 -- --cases gc-get,sdk-get,curl-get
 //! ```
 //!
 //! Without `--features bench-peers` only garage-client and curl are measured. Every case runs as
@@ -54,7 +55,13 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
+    let only: Option<Vec<String>> = args
+        .iter()
+        .position(|a| a == "--cases")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.split(',').map(str::to_owned).collect());
     driver(
+        only,
         opt("--rounds", 3) as usize,
         opt("--size-mib", 1024),
         opt("--list", 10_000) as usize,
@@ -323,7 +330,7 @@ fn make_source(path: &Path, size: u64) {
     f.flush().unwrap();
 }
 
-fn driver(rounds: usize, size_mib: u64, list_n: usize) {
+fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize) {
     let size = size_mib << 20;
     let g = GarageServer::start().expect("garage starts (GARAGE_BIN)");
     let pid = g.pid().expect("garage runs");
@@ -370,7 +377,12 @@ fn driver(rounds: usize, size_mib: u64, list_n: usize) {
             .unwrap();
     });
     let exe = std::env::current_exe().unwrap();
-    let cases: Vec<&str> = CASES_BASE.iter().chain(CASES_PEERS).copied().collect();
+    let cases: Vec<&str> = CASES_BASE
+        .iter()
+        .chain(CASES_PEERS)
+        .copied()
+        .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|x| x == c)))
+        .collect();
     let mut samples: BTreeMap<&str, Vec<Sample>> = BTreeMap::new();
     for round in 0..rounds {
         for k in 0..cases.len() {
