@@ -108,6 +108,8 @@ pub(crate) struct World {
     pub download_failures: (u32, Option<u64>),
     /// Object-store GETs served (any status).
     pub download_hits: u64,
+    /// User-Agent headers seen (apiserver and object store).
+    pub user_agents: BTreeSet<String>,
 }
 
 /// Shared state of one fake cluster.
@@ -147,6 +149,12 @@ impl ClusterState {
         let w = self.lock_world();
         w.forbidden.contains(&(verb.to_owned(), plural.to_owned()))
             || w.forbidden.contains(&("*".to_owned(), plural.to_owned()))
+    }
+
+    pub(crate) fn saw_user_agent(&self, ua: Option<&str>) {
+        self.lock_world()
+            .user_agents
+            .insert(ua.unwrap_or("<none>").to_owned());
     }
 
     pub(crate) fn blob(&self, key: &str) -> Option<Vec<u8>> {
@@ -318,6 +326,16 @@ impl FakeCluster {
     /// when given), like an overloaded S3 endpoint.
     pub fn fail_downloads(&self, count: u32, retry_after_secs: Option<u64>) {
         self.state.lock_world().download_failures = (count, retry_after_secs);
+    }
+
+    /// Every User-Agent seen so far (apiserver and object store).
+    pub fn user_agents(&self) -> Vec<String> {
+        self.state
+            .lock_world()
+            .user_agents
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Object-store GETs served so far.

@@ -68,6 +68,11 @@ fn authorize(
     plural: &str,
     ns: &str,
 ) -> Result<(), ApiError> {
+    state.saw_user_agent(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -426,8 +431,14 @@ async fn delete(
 async fn blob(
     State(state): State<Arc<ClusterState>>,
     method: Method,
+    headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Response {
+    state.saw_user_agent(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
     if method != Method::GET {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }

@@ -58,6 +58,13 @@ async fn backup_and_restore_logs_are_streamed_from_the_gzip_url() {
             .any(|l| l.contains("restore completed"))
     );
 
+    // Every request, API and object store, carried the crate's User-Agent.
+    assert_eq!(
+        prod.user_agents(),
+        vec![velero_client::USER_AGENT.to_owned()]
+    );
+    assert!(velero_client::USER_AGENT.starts_with("velero-client/"));
+
     // The tarball is not gzip-decoded.
     let tarball = client
         .download(DownloadTargetKind::BackupContents, "b1")
