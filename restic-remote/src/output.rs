@@ -700,3 +700,167 @@ fn age_at_least_30_minutes(age: &str) -> bool {
         .and_then(|(m, _)| m.parse::<u64>().ok())
         .is_some_and(|m| m >= 30)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_text_and_json() {
+        let v =
+            ResticVersion::parse("restic 0.14.0 compiled with go1.19.8 on linux/amd64\n").unwrap();
+        assert_eq!(v, ResticVersion::new(0, 14, 0));
+        let v = ResticVersion::parse(
+            r#"{"message_type":"version","version":"0.19.1","go_version":"go1.25","go_os":"linux","go_arch":"amd64"}"#,
+        )
+        .unwrap();
+        assert_eq!(v, ResticVersion::new(0, 19, 1));
+        assert!(v.at_least(0, 17, 0) && !v.at_least(0, 20, 0));
+        assert!(ResticVersion::parse("garbage").is_err());
+    }
+
+    #[test]
+    fn backup_lines_of_0_14_and_0_18() {
+        // 0.14: short id, no packed size, no start/end, error as `{}`.
+        let s = br#"{"message_type":"summary","files_new":1,"files_changed":0,"files_unmodified":0,"dirs_new":2,"dirs_changed":0,"dirs_unmodified":0,"data_blobs":1,"tree_blobs":3,"data_added":709,"total_files_processed":1,"total_bytes_processed":6,"total_duration":0.2268,"snapshot_id":"823491e7"}"#;
+        let Some(BackupEvent::Summary(sum)) = parse_backup_line(s).unwrap() else {
+            panic!()
+        };
+        assert_eq!(sum.snapshot_id.as_deref(), Some("823491e7"));
+        assert_eq!(sum.data_added_packed, None);
+        assert_eq!(sum.backup_start, None);
+        let s = br#"{"message_type":"summary","files_new":0,"data_added":10,"data_added_packed":5,"total_duration":1.5,"backup_start":"2026-11-27T01:00:00.5+01:00","backup_end":"2026-11-27T00:00:02Z","snapshot_id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","new_field":{"x":1}}"#;
+        let Some(BackupEvent::Summary(sum)) = parse_backup_line(s).unwrap() else {
+            panic!()
+        };
+        assert_eq!(sum.data_added_packed, Some(5));
+        assert_eq!(
+            sum.backup_start.unwrap().to_string(),
+            "2026-11-27T00:00:00.5Z"
+        );
+        let e = br#"{"message_type":"error","error":{},"during":"archival","item":"/srv/x"}"#;
+        let Some(BackupEvent::Error(err)) = parse_backup_line(e).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (err.error.message.as_str(), err.item.as_str()),
+            ("", "/srv/x")
+        );
+        let e = br#"{"message_type":"error","error":{"message":"permission denied"},"during":"scan","item":"/srv/y"}"#;
+        let Some(BackupEvent::Error(err)) = parse_backup_line(e).unwrap() else {
+            panic!()
+        };
+        assert_eq!(err.error.message, "permission denied");
+        let st = br#"{"message_type":"status","percent_done":0.5,"total_files":2,"current_files":["/a"]}"#;
+        let Some(BackupEvent::Status(st)) = parse_backup_line(st).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (st.percent_done, st.total_files, st.files_done),
+            (0.5, 2, 0)
+        );
+        // 0.15's mislabelled scan_finished, a future message type, and plain-text noise.
+        let v = br#"{"message_type":"status","action":"scan_finished","item":"","duration":0.1}"#;
+        assert!(matches!(
+            parse_backup_line(v).unwrap(),
+            Some(BackupEvent::Verbose(_))
+        ));
+        let o = br#"{"message_type":"excluded_item","item":"/x"}"#;
+        assert!(matches!(
+            parse_backup_line(o).unwrap(),
+            Some(BackupEvent::Other(_))
+        ));
+        assert!(
+            parse_backup_line(b"using parent snapshot 1234")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn snapshots_with_and_without_summary() {
+        let out = br#"[{"time":"2025-03-01T23:30:00-05:00","tree":"t","paths":["/srv"],"hostname":"h","username":"root","uid":0,"gid":0,"id":"abc","short_id":"ab"},
+          {"time":"2026-11-27T02:28:22.939452169Z","parent":"abc","tree":"t2","paths":["/srv"],"tags":null,"program_version":"restic 0.18.0","summary":{"files_new":1},"id":"def","short_id":"de"}]"#;
+        let s = parse_snapshots(out).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].time.to_string(), "2025-03-02T04:30:00Z");
+        assert!(s[0].tags.is_empty() && s[1].tags.is_empty());
+        assert_eq!(s[1].program_version.as_deref(), Some("restic 0.18.0"));
+        assert!(s[1].summary.is_some() && s[0].summary.is_none());
+        assert!(parse_snapshots(b"Fatal: nope").is_err());
+    }
+
+    #[test]
+    fn forget_shapes_of_0_14_and_0_17() {
+        let v14 = br#"[{"tags":null,"host":"h","paths":["/srv"],"keep":[{"time":"2026-11-22T10:00:00Z","paths":["/srv"],"id":"c","short_id":"c"}],"remove":[{"time":"2026-11-20T10:00:00Z","paths":["/srv"],"id":"a","short_id":"a"}],"reasons":[{"snapshot":{"time":"2026-11-22T10:00:00Z","paths":["/srv"]},"matches":["last snapshot"],"counters":{"last":1}}]}]"#;
+        let g = parse_forget(v14).unwrap();
+        assert_eq!((g[0].keep.len(), g[0].remove.len()), (1, 1));
+        assert_eq!(g[0].reasons[0].snapshot.id, None);
+        assert_eq!(g[0].reasons[0].matches, ["last snapshot"]);
+        let v17 = br#"[{"tags":["a"],"host":"","paths":null,"keep":null,"remove":null,"reasons":[{"snapshot":{"time":"2026-11-22T10:00:00Z","id":"c","short_id":"c"},"matches":["oldest monthly snapshot"]}]}]"#;
+        let g = parse_forget(v17).unwrap();
+        assert!(g[0].keep.is_empty() && g[0].paths.is_empty());
+        assert_eq!(g[0].reasons[0].snapshot.id.as_deref(), Some("c"));
+        assert!(parse_forget(b"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn ls_lines_of_0_14_and_0_17() {
+        let snap = br#"{"time":"2026-11-27T00:00:00Z","tree":"t","paths":["/srv"],"id":"x","short_id":"x","struct_type":"snapshot"}"#;
+        assert!(matches!(
+            parse_ls_line(snap).unwrap(),
+            Some(LsEntry::Snapshot(_))
+        ));
+        let n14 = br#"{"name":"a b","type":"file","path":"/srv/a b","uid":0,"gid":0,"size":5,"mode":420,"permissions":"-rw-r--r--","mtime":"2026-11-27T00:00:00Z","atime":"2026-11-27T00:00:00Z","ctime":"2026-11-27T00:00:00Z","struct_type":"node"}"#;
+        let Some(LsEntry::Node(n)) = parse_ls_line(n14).unwrap() else {
+            panic!()
+        };
+        assert_eq!((n.name.as_str(), n.size, n.inode), ("a b", Some(5), None));
+        let n17 = br#"{"name":"d","type":"dir","path":"/srv/d","uid":0,"gid":0,"mode":2147484141,"mtime":"2026-11-27T00:00:00Z","inode":42,"message_type":"node","struct_type":"node"}"#;
+        let Some(LsEntry::Node(n)) = parse_ls_line(n17).unwrap() else {
+            panic!()
+        };
+        assert_eq!((n.node_type, n.inode), (NodeType::Dir, Some(42)));
+        let dev = br#"{"name":"null","type":"chardev","path":"/dev/null","message_type":"node"}"#;
+        let Some(LsEntry::Node(n)) = parse_ls_line(dev).unwrap() else {
+            panic!()
+        };
+        assert_eq!(n.node_type, NodeType::Other("chardev".into()));
+    }
+
+    #[test]
+    fn stats_init_check_unlock() {
+        let s =
+            parse_stats(br#"{"total_size":42,"total_file_count":14,"snapshots_count":7}"#).unwrap();
+        assert_eq!(
+            (s.total_size, s.total_file_count, s.snapshots_count),
+            (42, Some(14), 7)
+        );
+        let s = parse_stats(br#"{"total_size":548,"total_uncompressed_size":900,"compression_ratio":1.6,"total_blob_count":3,"snapshots_count":7}"#).unwrap();
+        assert_eq!(s.total_uncompressed_size, Some(900));
+        assert_eq!(
+            parse_init(b"created restic repository e38243d5f6 at /tmp/r\n\nPlease note")
+                .unwrap()
+                .id,
+            "e38243d5f6"
+        );
+        let id = "a".repeat(64);
+        let json = format!(r#"{{"message_type":"initialized","id":"{id}","repository":"/tmp/r"}}"#);
+        assert_eq!(parse_init(json.as_bytes()).unwrap().id, id);
+        let c = parse_check(br#"{"message_type":"summary","num_errors":2,"broken_packs":["p"],"suggest_repair_index":true,"suggest_prune":false}"#);
+        assert_eq!((c.num_errors, c.suggest_repair_index), (2, true));
+        assert_eq!(parse_check(b"no errors were found\n").num_errors, 0);
+        assert_eq!(parse_unlock(b"successfully removed 3 locks\n"), Some(3));
+        assert_eq!(parse_unlock(b"successfully removed locks\n"), None);
+        assert_eq!(parse_unlock(b""), Some(0));
+    }
+
+    #[test]
+    fn lock_messages() {
+        let l = parse_lock("repository is already locked by PID 7 on h by u (UID 1, GID 1)\nlock was created at 2026-11-27 05:00:00 (2h0m0s ago)\nstorage ID 01234567\n").unwrap();
+        assert_eq!((l.pid, l.exclusive, l.stale), (Some(7), false, true));
+        let l = parse_lock("repository is already locked exclusively by PID 8 on h by u (UID 1, GID 1)\nlock was created at 2026-11-27 05:00:00 (5m1s ago)\n").unwrap();
+        assert!(l.exclusive && !l.stale);
+        assert!(parse_lock("Fatal: other").is_none());
+    }
+}
