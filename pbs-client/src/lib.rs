@@ -44,7 +44,7 @@
 //!
 //! # Crate features
 //!
-//! * `testing`: [`testing::FakePbs`], an in-memory Proxmox Backup Server over real TLS on
+//! * `testing`: `testing::FakePbs`, an in-memory Proxmox Backup Server over real TLS on
 //!   127.0.0.1, used by this crate's tests and available to downstream tests.
 
 mod auth;
