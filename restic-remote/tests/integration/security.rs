@@ -102,7 +102,7 @@ async fn keys_from_memory_with_passphrase_and_unknown_keys() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_password_and_missing_repository_are_typed() {
+async fn restic_failures_are_typed() {
     let sshd = Sshd::start().expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let ssh = common::connect(&sshd).await;
@@ -122,6 +122,34 @@ async fn wrong_password_and_missing_repository_are_typed() {
     );
     let err = bad.snapshots(&SnapshotFilter::new()).await.unwrap_err();
     assert!(err.is_wrong_password(), "{err:?}");
+
+    // Exit 3: a snapshot is written but one source could not be read (EIO even for root).
+    let src = work.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("fine"), b"ok").unwrap();
+    let run = good
+        .backup(&BackupOptions::new([
+            src.display().to_string(),
+            "/proc/self/mem".into(),
+        ]))
+        .await
+        .unwrap();
+    match run.finish().await.unwrap_err() {
+        Error::IncompleteBackup { summary, errors } => {
+            let summary = summary.expect("restic still prints a summary");
+            assert_eq!(summary.files_new, 1);
+            assert!(summary.snapshot_id.is_some());
+            assert!(
+                errors.iter().any(|e| e.contains("/proc/self/mem")),
+                "{errors:?}"
+            );
+        }
+        e => panic!("expected IncompleteBackup, got {e:?}"),
+    }
+    assert_eq!(
+        good.snapshots(&SnapshotFilter::new()).await.unwrap().len(),
+        1
+    );
 }
 
 /// Records everything logged through `tracing`, to look for secrets.
