@@ -282,9 +282,16 @@ fn run(cli: &Cli) -> Result<bool> {
     let (newest, id, checks, restore_time, total_time) = outcome?;
     let verified = checks.iter().all(|c| c.ok);
     let within = total_time <= rto;
-    let percent = 100.0 * total_time.as_secs_f64() / rto.as_secs_f64().max(f64::MIN_POSITIVE);
+    let percent = if rto.is_zero() {
+        "n/a".to_owned()
+    } else {
+        format!(
+            "{:.1}%",
+            100.0 * total_time.as_secs_f64() / rto.as_secs_f64()
+        )
+    };
     let rto_line = format!(
-        "RTO: {:.1}s of {} ({percent:.1}%) for \"{scenario}\" — {}",
+        "RTO: {:.1}s of {} ({percent}) for \"{scenario}\" — {}",
         total_time.as_secs_f64(),
         fmt_rto(rto),
         if within { "within RTO" } else { "RTO EXCEEDED" }
@@ -357,7 +364,9 @@ fn run(cli: &Cli) -> Result<bool> {
 
 fn fmt_rto(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 3600 == 0 {
+    if s == 0 {
+        format!("{}ms", d.as_millis())
+    } else if s % 3600 == 0 {
         format!("{}h", s / 3600)
     } else if s % 60 == 0 {
         format!("{}m", s / 60)
