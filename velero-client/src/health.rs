@@ -110,6 +110,8 @@ pub struct ScheduleHealth {
     pub phase: SchedulePhase,
     /// Interval between runs (from the cron).
     pub expected_interval: Option<Duration>,
+    /// Next cron time after the assessment (`None` when paused or the cron is invalid).
+    pub next_run: Option<Timestamp>,
     /// When the controller last submitted a backup (`status.lastBackup`).
     pub last_submitted: Option<Timestamp>,
     /// Newest backup of the schedule, whatever its phase.
@@ -312,6 +314,11 @@ fn schedule_health(
         paused: s.is_paused(),
         phase: s.phase(),
         expected_interval: interval,
+        next_run: if s.is_paused() {
+            None
+        } else {
+            next_run(&s.spec.schedule, now).ok()
+        },
         last_submitted: s.last_backup(),
         newest_backup: newest.and_then(|b| b.metadata.name.clone()),
         success_overdue: !s.is_paused() && overdue(last_success.as_ref().map(|l| l.completed)),
@@ -517,7 +524,9 @@ mod tests {
         let daily = &report.schedules[0];
         assert_eq!(daily.stopped, Some(StopReason::BlockedBy("daily-2".into())));
         assert!(daily.success_overdue);
+        assert_eq!(daily.next_run, Some(ts("2026-11-28T02:00:00Z")));
         let hourly = &report.schedules[1];
+        assert_eq!(hourly.next_run, Some(ts("2026-11-27T13:00:00Z")));
         assert_eq!(hourly.stopped, None);
         assert!(!hourly.success_overdue);
         assert!(!report.is_healthy());
