@@ -384,6 +384,27 @@ impl Client {
         self.get(&ds(store, "snapshots"), &filter.query()).await
     }
 
+    /// Every snapshot of the datastore in every namespace (listing is per namespace in PBS, so
+    /// tools that only query the root miss namespaced backups). Returns `(namespace, snapshot)`
+    /// pairs; the root namespace is `""`.
+    pub async fn snapshots_all_namespaces(
+        &self,
+        store: &str,
+    ) -> Result<Vec<(String, SnapshotListItem)>> {
+        let mut out = Vec::new();
+        for ns in self.namespaces(store, None, None).await? {
+            let filter = if ns.ns.is_empty() {
+                SnapshotFilter::new()
+            } else {
+                SnapshotFilter::new().with_ns(ns.ns.clone())
+            };
+            for snap in self.snapshots(store, &filter).await? {
+                out.push((ns.ns.clone(), snap));
+            }
+        }
+        Ok(out)
+    }
+
     /// `GET /admin/datastore/{store}/files` of one snapshot.
     pub async fn snapshot_files(
         &self,

@@ -107,6 +107,14 @@ async fn namespaces_groups_snapshots_files() {
     assert_eq!(db.len(), 1);
     assert_eq!(db[0].backup_id, "300");
 
+    let everything = c.snapshots_all_namespaces("store1").await.unwrap();
+    assert_eq!(everything.len(), 39);
+    assert_eq!(everything.iter().filter(|(ns, _)| ns == "prod").count(), 3);
+    assert_eq!(
+        everything.iter().filter(|(ns, _)| ns == "prod/db").count(),
+        1
+    );
+
     let files = c
         .snapshot_files(
             "store1",
