@@ -74,5 +74,5 @@ pub use error::{ApiFailure, Error, Result};
 pub use health::{HealthOptions, HealthReport};
 pub use multi::Clusters;
 pub use naming::{RestoreOptions, RestoreSource};
-pub use ops::{BackupDescription, StorageLocationState};
+pub use ops::{BackupDescription, RestoreDescription, StorageLocationState};
 pub use types::*;

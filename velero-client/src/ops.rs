@@ -41,6 +41,28 @@ pub struct BackupDescription {
     pub pod_volume_backups: Vec<PodVolumeBackup>,
 }
 
+/// What `velero restore describe` shows, as data.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RestoreDescription {
+    /// The Restore.
+    pub restore: Restore,
+    /// Its phase.
+    pub phase: RestorePhase,
+    /// Error count.
+    pub errors: i64,
+    /// Warning count.
+    pub warnings: i64,
+    /// Item progress.
+    pub progress: Option<RestoreProgress>,
+    /// Validation errors.
+    pub validation_errors: Vec<String>,
+    /// The error and warning messages (downloaded when there are any).
+    pub results: Option<BackupResults>,
+    /// Why the results could not be downloaded.
+    pub results_error: Option<String>,
+}
+
 /// A storage location and whether backups can use it.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -268,6 +290,32 @@ impl VeleroClient {
     pub async fn wait_for_restore(&self, name: &str, timeout: Duration) -> Result<Restore> {
         self.wait_for::<Restore, _>(name, timeout, |r| r.phase().is_terminal())
             .await
+    }
+
+    /// `velero restore describe` data; downloads RestoreResults when there are errors or
+    /// warnings.
+    pub async fn describe_restore(&self, name: &str) -> Result<RestoreDescription> {
+        let restore: Restore = self.get(name).await?;
+        let (results, results_error) = if restore.errors() + restore.warnings() > 0 {
+            match self.restore_results(name).await {
+                Ok(r) => (Some(r), None),
+                Err(e) if e.is_not_found() => (None, None),
+                Err(e) => (None, Some(e.to_string())),
+            }
+        } else {
+            (None, None)
+        };
+        let status = restore.status.clone().unwrap_or_default();
+        Ok(RestoreDescription {
+            phase: restore.phase(),
+            errors: restore.errors(),
+            warnings: restore.warnings(),
+            progress: status.progress,
+            validation_errors: status.validation_errors.unwrap_or_default(),
+            results,
+            results_error,
+            restore,
+        })
     }
 
     /// GET a restore.

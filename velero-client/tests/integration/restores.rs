@@ -104,6 +104,10 @@ async fn restore_ends_partially_failed_when_items_are_rejected() {
     assert_eq!(results.errors.namespaces["llm"].len(), 2);
     assert!(results.errors.namespaces["llm"][0].contains("admission webhook"));
     assert_eq!(results.warnings.namespaces["llm"].len(), 1);
+    let d = client.describe_restore("llm-restore").await.unwrap();
+    assert_eq!(d.phase, RestorePhase::PartiallyFailed);
+    assert_eq!(d.results.unwrap(), results);
+    assert_eq!(d.progress.unwrap().items_restored, Some(4));
 }
 
 fn seeded(name: &str, schedule: &str, phase: &str, start: &str) -> serde_json::Value {
