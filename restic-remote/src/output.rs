@@ -164,13 +164,34 @@ pub struct BackupItemError {
     pub item: String,
 }
 
-/// `{"message": …}`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+/// `{"message": …}` from restic 0.17.1; before, Go's error value as restic marshalled it
+/// (`{}`, or `{"Op":"read","Path":…,"Err":5}` for a path error), kept in `raw`.
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ErrorMessage {
-    /// The message, empty when restic did not serialise it.
+    /// The message; for old restic synthesised from `Op`/`Path`/`Err` when present, else empty.
     pub message: String,
+    /// The error object as restic printed it.
+    pub raw: serde_json::Value,
+}
+
+impl<'de> Deserialize<'de> for ErrorMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let raw = serde_json::Value::deserialize(d)?;
+        let message = match raw.get("message").and_then(|m| m.as_str()) {
+            Some(m) => m.to_owned(),
+            None => match (raw.get("Op"), raw.get("Path"), raw.get("Err")) {
+                (Some(op), Some(path), err) => format!(
+                    "{} {}: {}",
+                    op.as_str().unwrap_or("?"),
+                    path.as_str().unwrap_or("?"),
+                    err.map(|e| format!("errno {e}")).unwrap_or_default()
+                ),
+                _ => String::new(),
+            },
+        };
+        Ok(ErrorMessage { message, raw })
+    }
 }
 
 /// The `summary` line of `backup --json`.
@@ -746,6 +767,11 @@ mod tests {
             (err.error.message.as_str(), err.item.as_str()),
             ("", "/srv/x")
         );
+        let e = br#"{"message_type":"error","error":{"Op":"read","Path":"/proc/self/mem","Err":5},"during":"archival","item":"/proc/self/mem"}"#;
+        let Some(BackupEvent::Error(err)) = parse_backup_line(e).unwrap() else {
+            panic!()
+        };
+        assert_eq!(err.error.message, "read /proc/self/mem: errno 5");
         let e = br#"{"message_type":"error","error":{"message":"permission denied"},"during":"scan","item":"/srv/y"}"#;
         let Some(BackupEvent::Error(err)) = parse_backup_line(e).unwrap() else {
             panic!()
