@@ -368,10 +368,10 @@ impl CalendarEvent {
             }
             if self.date_matches(day) {
                 for (h, m, s) in self.times() {
-                    if let Some(t) = self.to_instant(day.at(h, m, s, 0), &zone) {
-                        if t > after {
-                            return Some(t);
-                        }
+                    if let Some(t) = self.to_instant(day.at(h, m, s, 0), &zone)
+                        && t > after
+                    {
+                        return Some(t);
                     }
                 }
             }
@@ -399,10 +399,10 @@ impl CalendarEvent {
             }
             if self.date_matches(day) {
                 for (h, m, s) in self.times().rev() {
-                    if let Some(t) = self.to_instant(day.at(h, m, s, 0), &zone) {
-                        if t <= at {
-                            return Some(t);
-                        }
+                    if let Some(t) = self.to_instant(day.at(h, m, s, 0), &zone)
+                        && t <= at
+                    {
+                        return Some(t);
                     }
                 }
             }

@@ -9,7 +9,7 @@
 //!   (current and 0.14/0.15); [`pbs`]: PBS prune; [`velero`]: TTL expiry; [`backrest`]: Backrest's
 //!   retention mapped onto restic.
 //! * [`compliance`]: [`Observation`]s from any tool → [`evaluate`] → per-schedule [`Status`].
-//! * [`lint`]: findings about the matrix itself; [`reach`]: how far back each retention reaches.
+//! * [`lint`](mod@lint): findings about the matrix itself; [`reach`]: how far back each retention reaches.
 //!
 //! # Example
 //!

@@ -152,8 +152,8 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
     }
     // key: (device, window text, jobs) -> days
     type Days = BTreeSet<(i8, String)>;
-    let mut windows: BTreeMap<(String, String, Vec<String>), (usize, Days, usize)> =
-        BTreeMap::new();
+    type WindowKey = (String, String, Vec<String>);
+    let mut windows: BTreeMap<WindowKey, (usize, Days, usize)> = BTreeMap::new();
     for (dev, rs) in &by_device {
         let mut i = 0;
         while i < rs.len() {
@@ -306,6 +306,6 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
             });
         }
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }

@@ -439,13 +439,13 @@ impl Matrix {
             if !tnames.insert(t.name.clone()) {
                 return Err(Error::Matrix(format!("duplicate target {:?}", t.name)));
             }
-            if let Some(s) = &t.storage {
-                if !storages.contains(s.get_ref()) {
-                    return Err(at(
-                        Some(s.span()),
-                        format!("unknown storage {:?}", s.get_ref()),
-                    ));
-                }
+            if let Some(s) = &t.storage
+                && !storages.contains(s.get_ref())
+            {
+                return Err(at(
+                    Some(s.span()),
+                    format!("unknown storage {:?}", s.get_ref()),
+                ));
             }
             if t.enabled && t.schedule.is_empty() {
                 return Err(Error::Matrix(format!(

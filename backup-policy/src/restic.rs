@@ -688,25 +688,108 @@ const WITHIN_REASONS: [&str; 5] = [
     "yearly within",
 ];
 
+/// Wall-clock fields in the snapshot's own offset, computed without a calendar library (the
+/// engine's hot path; cross-checked against jiff in tests).
+#[derive(Debug, Clone, Copy)]
+struct Civil {
+    days: i64,
+    y: i64,
+    m: i64,
+    d: i64,
+    h: i64,
+}
+
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Howard Hinnant's `days_from_civil`.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = y - i64::from(m <= 2);
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl Civil {
+    #[cfg(test)]
+    fn of(t: &SnapshotTime) -> Civil {
+        let mut secs = t.ts.as_second();
+        if t.ts.subsec_nanosecond() < 0 {
+            secs -= 1;
+        }
+        Civil::from_local_seconds(secs + i64::from(t.offset.seconds()))
+    }
+
+    fn from_local_seconds(local: i64) -> Civil {
+        let days = local.div_euclid(86_400);
+        let h = local.rem_euclid(86_400) / 3600;
+        let (y, m, d) = civil_from_days(days);
+        Civil { days, y, m, d, h }
+    }
+
+    /// ISO 8601 (year, week), as Go's `ISOWeek`.
+    fn iso_week(&self) -> (i64, i64) {
+        let wd = (self.days + 3).rem_euclid(7); // Monday = 0
+        let thursday = self.days - wd + 3;
+        let (ty, _, _) = civil_from_days(thursday);
+        (ty, (thursday - days_from_civil(ty, 1, 1)) / 7 + 1)
+    }
+}
+
+/// One snapshot in the engine's sorted order.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    neg_s: i64,
+    neg_ns: i32,
+    pos: u32,
+    idx: u32,
+    off: i32,
+}
+
+/// A timestamp as an ordered `(seconds, nanoseconds)` pair (jiff keeps both with one sign).
+fn key_of(t: Timestamp) -> (i64, i32) {
+    (t.as_second(), t.subsec_nanosecond())
+}
+
+impl Entry {
+    fn time_key(&self) -> (i64, i32) {
+        (-self.neg_s, -self.neg_ns)
+    }
+
+    fn civil(&self) -> Civil {
+        let mut secs = -self.neg_s;
+        if self.neg_ns > 0 {
+            secs -= 1;
+        }
+        Civil::from_local_seconds(secs + i64::from(self.off))
+    }
+}
+
 /// Bucket key of kind `k` (0 = last … 5 = yearly) for a wall-clock time.
 #[inline]
-fn bucket_key(k: usize, dt: &DateTime, nr: usize) -> i64 {
-    let (y, m, d, h) = (
-        i64::from(dt.year()),
-        i64::from(dt.month()),
-        i64::from(dt.day()),
-        i64::from(dt.hour()),
-    );
+fn bucket_key(k: usize, c: &Civil, nr: usize) -> i64 {
     match k {
         0 => nr as i64,
-        1 => y * 1_000_000 + m * 10_000 + d * 100 + h,
-        2 => y * 10_000 + m * 100 + d,
+        1 => c.y * 1_000_000 + c.m * 10_000 + c.d * 100 + c.h,
+        2 => c.y * 10_000 + c.m * 100 + c.d,
         3 => {
-            let w = dt.date().iso_week_date();
-            i64::from(w.year()) * 100 + i64::from(w.week())
+            let (y, w) = c.iso_week();
+            y * 100 + w
         }
-        4 => y * 100 + m,
-        _ => y,
+        4 => c.y * 100 + c.m,
+        _ => c.y,
     }
 }
 
@@ -717,74 +800,77 @@ pub(crate) fn apply_group(
     members: &[usize],
     opts: &ForgetOptions,
 ) -> ForgetPlan {
-    let mut order: Vec<(std::cmp::Reverse<Timestamp>, usize)> = members
+    // stable sort by time descending == unstable sort by (time desc, position in `members`).
+    // Everything the loop needs travels in the sorted entries, so the hot loop never touches the
+    // (large, randomly ordered) snapshots unless tag lists must be checked.
+    let mut order: Vec<Entry> = members
         .iter()
-        .map(|&i| (std::cmp::Reverse(all[i].time.ts), i))
+        .enumerate()
+        .map(|(p, &i)| {
+            let t = &all[i].time;
+            Entry {
+                neg_s: -t.ts.as_second(),
+                neg_ns: -t.ts.subsec_nanosecond(),
+                pos: p as u32,
+                idx: i as u32,
+                off: t.offset.seconds(),
+            }
+        })
         .collect();
-    // stable by time descending == unstable by (time desc, input position)
-    let pos: HashMap<usize, usize> = if members.windows(2).all(|w| w[0] < w[1]) {
-        HashMap::new()
-    } else {
-        members.iter().enumerate().map(|(p, &i)| (i, p)).collect()
-    };
-    if pos.is_empty() {
-        order.sort_unstable();
-    } else {
-        order.sort_unstable_by_key(|&(t, i)| (t, pos.get(&i).copied().unwrap_or(i)));
-    }
+    order.sort_unstable_by_key(|e| (e.neg_s, e.neg_ns, e.pos));
     let mut plan = ForgetPlan::default();
     if order.is_empty() {
         return plan;
     }
     let v014 = opts.semantics == Semantics::Restic014;
-    let mut latest: Option<SnapshotTime> = None;
-    for &(_, i) in &order {
-        let t = all[i].time;
-        if t.ts < opts.now && latest.is_none_or(|l| t.ts > l.ts) {
-            latest = Some(t);
-        }
-    }
-    // Go's zero time: 0001-01-01T00:00:00Z
-    let latest = latest.unwrap_or_else(|| {
-        SnapshotTime::utc(
-            Offset::UTC
-                .to_timestamp(civil::date(1, 1, 1).at(0, 0, 0, 0))
-                .unwrap_or(Timestamp::MIN),
-        )
-    });
+    let now = key_of(opts.now);
+    // newest non-future snapshot: the first entry (newest first) strictly before now
+    let latest = order
+        .iter()
+        .find(|e| e.time_key() < now)
+        .map(|e| all[e.idx as usize].time)
+        // Go's zero time: 0001-01-01T00:00:00Z
+        .unwrap_or_else(|| {
+            SnapshotTime::utc(
+                Offset::UTC
+                    .to_timestamp(civil::date(1, 1, 1).at(0, 0, 0, 0))
+                    .unwrap_or(Timestamp::MIN),
+            )
+        });
     let local = opts.local_tz.as_ref();
-    let within_t = (!p.within.is_zero()).then(|| p.within.threshold(latest, local));
+    let within_t = (!p.within.is_zero()).then(|| key_of(p.within.threshold(latest, local)));
     let wb = p.within_buckets();
-    let within_ts: [Option<Timestamp>; 5] =
-        std::array::from_fn(|k| (!wb[k].is_zero()).then(|| wb[k].threshold(latest, local)));
+    let within_ts: [Option<(i64, i32)>; 5] =
+        std::array::from_fn(|k| (!wb[k].is_zero()).then(|| key_of(wb[k].threshold(latest, local))));
     let mut counts = p.counts();
     let mut last_val = [-1i64; 6];
     let mut wlast_val = [-1i64; 5];
     let n = order.len();
     plan.keep.reserve(n.min(1024));
     plan.remove.reserve(n);
-    for (nr, &(_, i)) in order.iter().enumerate() {
-        let cur = &all[i];
+    for (nr, e) in order.iter().enumerate() {
+        let i = e.idx as usize;
+        let tk = e.time_key();
         let oldest = nr + 1 == n;
         let mut matches: Vec<String> = Vec::new();
         for tl in &p.tags {
-            if cur.has_tags(tl) {
+            if all[i].has_tags(tl) {
                 matches.push(format!("has tags {tl}"));
             }
         }
-        if let Some(t) = within_t {
-            if cur.time.ts > t {
-                matches.push(format!("within {}", p.within));
-            }
+        if let Some(t) = within_t
+            && tk > t
+        {
+            matches.push(format!("within {}", p.within));
         }
-        let mut dt: Option<DateTime> = None;
+        let mut dt: Option<Civil> = None;
         for k in 0..6 {
             let c = counts[k];
             let active = c > 0 || (!v014 && c == UNLIMITED);
             if !active {
                 continue;
             }
-            let civ = *dt.get_or_insert_with(|| cur.time.civil());
+            let civ = *dt.get_or_insert_with(|| e.civil());
             let v = bucket_key(k, &civ, nr);
             if v != last_val[k] || (!v014 && oldest) {
                 if !v014 && v == last_val[k] && oldest {
@@ -800,8 +886,8 @@ pub(crate) fn apply_group(
         }
         for k in 0..5 {
             let Some(t) = within_ts[k] else { continue };
-            if cur.time.ts > t {
-                let civ = *dt.get_or_insert_with(|| cur.time.civil());
+            if tk > t {
+                let civ = *dt.get_or_insert_with(|| e.civil());
                 let v = bucket_key(k + 1, &civ, nr);
                 if v != wlast_val[k] || (!v014 && oldest) {
                     let prefix = if !v014 && v == wlast_val[k] && oldest {
@@ -929,22 +1015,31 @@ fn sorted(v: &[String]) -> Cow<'_, [String]> {
 /// Groups snapshots like restic (`host`, sorted `paths`, sorted `tags`); groups come out sorted
 /// by key, members in input order.
 pub fn group_snapshots(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<usize>)> {
-    type K<'a> = (
-        &'a str,
-        Option<Cow<'a, [String]>>,
-        Option<Cow<'a, [String]>>,
-    );
-    let mut map: HashMap<K<'_>, Vec<usize>> = HashMap::new();
+    let mut map: HashMap<KeyRef<'_>, usize, FastHash> = HashMap::with_hasher(FastHash);
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut keys: Vec<GroupRef<'_>> = Vec::new();
+    let mut last: Option<usize> = None;
     for (i, s) in snapshots.iter().enumerate() {
-        let k: K<'_> = (
+        let k: GroupRef<'_> = (
             if by.host { s.hostname.as_str() } else { "" },
             by.paths.then(|| sorted(&s.paths)),
             by.tags.then(|| sorted(&s.tags)),
         );
-        map.entry(k).or_default().push(i);
+        // runs of snapshots from the same group skip the hash lookup
+        let g = match last {
+            Some(g) if same_key(&keys[g], &k) => g,
+            _ => *map.entry(KeyRef(k.clone())).or_insert_with(|| {
+                groups.push(Vec::new());
+                keys.push(k);
+                groups.len() - 1
+            }),
+        };
+        groups[g].push(i);
+        last = Some(g);
     }
-    let mut out: Vec<(GroupKey, Vec<usize>)> = map
+    let mut out: Vec<(GroupKey, Vec<usize>)> = keys
         .into_iter()
+        .zip(groups)
         .map(|((h, p, t), v)| {
             let none_if_empty =
                 |c: Option<Cow<'_, [String]>>| c.filter(|x| !x.is_empty()).map(|x| x.into_owned());
@@ -960,6 +1055,100 @@ pub fn group_snapshots(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Ve
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// A borrowed group key for the grouping map, with hashing and equality tuned for the hot path.
+struct KeyRef<'a>(GroupRef<'a>);
+
+impl PartialEq for KeyRef<'_> {
+    fn eq(&self, o: &Self) -> bool {
+        same_key(&self.0, &o.0)
+    }
+}
+
+impl Eq for KeyRef<'_> {}
+
+impl std::hash::Hash for KeyRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write(self.0.0.as_bytes());
+        for list in [&self.0.1, &self.0.2] {
+            match list {
+                None => h.write_u64(u64::MAX),
+                Some(l) => {
+                    h.write_usize(l.len());
+                    for s in l.iter() {
+                        h.write(s.as_bytes());
+                        h.write_u64(0xff);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn same_str(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a.as_bytes() == b.as_bytes())
+}
+
+fn same_list(a: &Option<Cow<'_, [String]>>, b: &Option<Cow<'_, [String]>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| same_str(x, y))
+        }
+        _ => false,
+    }
+}
+
+type GroupRef<'a> = (
+    &'a str,
+    Option<Cow<'a, [String]>>,
+    Option<Cow<'a, [String]>>,
+);
+
+/// Key equality with cheap length and pointer checks first (the hot path of grouping).
+fn same_key(a: &GroupRef<'_>, b: &GroupRef<'_>) -> bool {
+    same_str(a.0, b.0) && same_list(&a.1, &b.1) && same_list(&a.2, &b.2)
+}
+
+/// A small, fast, non-cryptographic hasher for group keys (FxHash's multiply-rotate).
+#[derive(Debug, Clone, Copy, Default)]
+struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+#[derive(Debug)]
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
 }
 
 /// `restic forget --dry-run`: groups, validates and applies the policy to every group.
@@ -993,6 +1182,36 @@ mod tests {
 
     fn t(s: &str) -> SnapshotTime {
         SnapshotTime::parse(s).unwrap()
+    }
+
+    #[test]
+    fn fast_civil_matches_jiff() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let secs = (x % 8_000_000_000) as i64 - 2_000_000_000;
+            let off = Offset::from_seconds(((x >> 40) % 100_000) as i32 - 50_000).unwrap();
+            let t = SnapshotTime::new(Timestamp::from_second(secs).unwrap(), off);
+            let c = Civil::of(&t);
+            let dt = t.civil();
+            assert_eq!(
+                (c.y, c.m, c.d, c.h),
+                (
+                    i64::from(dt.year()),
+                    i64::from(dt.month()),
+                    i64::from(dt.day()),
+                    i64::from(dt.hour())
+                )
+            );
+            let w = dt.date().iso_week_date();
+            assert_eq!(
+                c.iso_week(),
+                (i64::from(w.year()), i64::from(w.week())),
+                "{t}"
+            );
+        }
     }
 
     #[test]
