@@ -240,3 +240,67 @@ async fn keys_create_import_info_and_deleted_key_is_refused() {
     let err = a.key_info(&created.access_key_id, false).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
+
+/// Garage 2.x still answers most `/v1/` calls (translated to v2 handlers), so forcing the v1
+/// dialect against it exercises the fallback routes for real.
+#[tokio::test]
+async fn v1_dialect_routes_work_against_garage_2s_v1_compatibility_layer() {
+    let g = start();
+    let v1 = AdminClient::builder()
+        .with_endpoint(g.admin_endpoint())
+        .with_token(g.admin_token().clone())
+        .with_api_version(ApiVersion::V1)
+        .build()
+        .unwrap();
+    assert_eq!(
+        v1.cluster_health().await.unwrap().status,
+        HealthStatus::Healthy
+    );
+    assert_eq!(v1.cluster_layout().await.unwrap().version, 1);
+    let b = v1.create_bucket("legacy").await.unwrap();
+    assert_eq!(b.global_aliases, ["legacy"]);
+    let info = v1.bucket_info(BucketRef::Id(&b.id)).await.unwrap();
+    assert_eq!(info.id, b.id);
+    let info = v1.bucket_info_by_alias("legacy").await.unwrap();
+    assert_eq!(info.id, b.id);
+    assert!(
+        v1.list_buckets()
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.id == b.id)
+    );
+    let q = v1
+        .set_quotas(
+            &b.id,
+            Quotas {
+                max_size: Some(1 << 20),
+                max_objects: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(q.quotas.max_size, Some(1 << 20));
+    let k = v1.create_key("legacy-key").await.unwrap();
+    let allowed = v1
+        .allow_key(&b.id, &k.access_key_id, Permissions::READ_WRITE)
+        .await
+        .unwrap();
+    assert!(
+        allowed
+            .keys
+            .iter()
+            .any(|x| x.access_key_id == k.access_key_id)
+    );
+    let info = v1.key_info(&k.access_key_id, false).await.unwrap();
+    assert_eq!(info.name, "legacy-key");
+    let aliased = v1.add_global_alias(&b.id, "legacy-2").await.unwrap();
+    assert!(aliased.global_aliases.contains(&"legacy-2".to_owned()));
+    // Garage 2 refuses the v1 DELETE routes ("no longer supported"): a typed 400, not a crash.
+    let err = v1.delete_bucket(&b.id).await.unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert!(matches!(
+        v1.cluster_statistics().await,
+        Err(garage_client::Error::Unsupported { .. })
+    ));
+}
