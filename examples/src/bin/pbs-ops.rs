@@ -112,7 +112,7 @@ fn run(cli: &Cli) -> Result<bool> {
         .clone()
         .ok_or_else(|| anyhow!("[pbs] is not configured"))?;
     let store = pbs_config.datastore.clone();
-    let ns = pbs_config.namespace.clone();
+    let ns = pbs_config.namespace;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -474,7 +474,7 @@ async fn forget(
         }
     }
     let mut ordered: Vec<_> = snaps.iter().collect();
-    ordered.sort_by(|a, b| b.time.cmp(&a.time));
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.time));
     let verdict = |k: Option<bool>| match k {
         Some(true) => "keep",
         Some(false) => "remove",

@@ -1,7 +1,7 @@
 //! velero-ops, pbs-ops and secrets against the fakes (kube-apiserver with Velero's controller,
 //! PBS over TLS, Infisical).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ async fn run_async(bin: &'static str, args: Vec<String>) -> Output {
     .expect("join")
 }
 
-fn args(cfg: &PathBuf, rest: &[&str]) -> Vec<String> {
+fn args(cfg: &Path, rest: &[&str]) -> Vec<String> {
     let mut v = vec!["--config".to_owned(), cfg.display().to_string()];
     v.extend(rest.iter().map(|s| (*s).to_owned()));
     v

@@ -331,8 +331,7 @@ fn progress_bars(s: &Setup, cfg: &str) {
     let script = write(
         &s.dir.path().join("tmux-backup.sh"),
         &format!(
-            "#!/bin/sh\n'{bin}' --config '{cfg}' drill backup --path '{data}'\necho \"EXIT=$?\"\nsleep 60\n",
-            bin = RESTIC_OPS
+            "#!/bin/sh\n'{RESTIC_OPS}' --config '{cfg}' drill backup --path '{data}'\necho \"EXIT=$?\"\nsleep 60\n"
         ),
     );
     let socket = format!("runbooks-{}", std::process::id());
@@ -399,7 +398,7 @@ fn garage_ops(garage: &GarageServer, s: &Setup, cfg: &str, secrets: &[&str]) {
     let text = std::fs::read_to_string(&s.config).expect("config");
     let broken = write(
         &s.dir.path().join("broken.toml"),
-        &text.replace(&garage.admin_endpoint().to_string(), &dead),
+        &text.replace(&garage.admin_endpoint(), &dead),
     );
     let out = run(
         GARAGE_OPS,
