@@ -12,7 +12,8 @@
 //! argv), `export`s them, and starts restic with its standard input from `/dev/null`. The script
 //! keeps reading its standard input: when it reaches end-of-file — the client dropped the command,
 //! hit its timeout, or the connection died — it sends restic `SIGINT` (restic removes its lock
-//! and exits 130), then `SIGKILL` ten seconds later if restic is still there. So no restic
+//! and exits 130), then `SIGKILL` if restic is still there ten seconds later (polling each second, so
+//! nothing of the wrapper lingers for long). So no restic
 //! outlives its caller.
 
 use crate::error::{Error, Result};
@@ -30,7 +31,9 @@ done
 exec 3<&0
 "$@" </dev/null 3<&- &
 pid=$!
-{ while IFS= read -r l; do :; done; kill -INT "$pid"; sleep 10; kill -KILL "$pid"; } <&3 >/dev/null 2>&1 &
+{ while IFS= read -r l; do :; done; kill -INT "$pid"; i=0
+  while [ "$i" -lt 10 ] && kill -0 "$pid"; do sleep 1; i=$((i+1)); done
+  kill -KILL "$pid"; } <&3 >/dev/null 2>&1 &
 wid=$!
 exec 3<&-
 wait "$pid"; rc=$?
