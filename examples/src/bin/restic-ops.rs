@@ -582,3 +582,29 @@ fn human_bytes(n: u64) -> String {
 fn fmt_duration(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix_retention_maps_onto_restic_flags() {
+        let matrix = Matrix::homelab().unwrap();
+        let iac = matrix.target("iac-daily").unwrap();
+        let o = restic_forget_options(&iac.schedule[0].retention, true);
+        assert_eq!(o.keep_daily, Some(KeepCount::N(14)));
+        assert_eq!(o.keep_weekly, Some(KeepCount::N(4)));
+        assert_eq!(o.keep_last, None);
+        assert!(o.dry_run);
+        assert_eq!(keep_count(Some(-1)), Some(KeepCount::Unlimited));
+        assert_eq!(keep_count(Some(0)), None);
+        assert_eq!(keep_count(None), None);
+    }
+
+    #[test]
+    fn sizes_are_human() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(70_000), "68.4 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+}

@@ -374,3 +374,37 @@ fn fmt_rto(d: Duration) -> String {
         format!("{s}s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_rto_for_vm_config_corruption_is_15_minutes() {
+        let matrix = Matrix::homelab().unwrap();
+        let (scenario, d) = rto(&matrix, "VM config corruption").unwrap();
+        assert_eq!(scenario, "VM config corruption");
+        assert_eq!(d, Duration::from_secs(15 * 60));
+        // An unknown scenario falls back to the first one that relies on restic.
+        let (fallback, _) = rto(&matrix, "no such scenario").unwrap();
+        assert_eq!(fallback, "VM config corruption");
+    }
+
+    #[test]
+    fn rto_formatting() {
+        assert_eq!(fmt_rto(Duration::from_secs(900)), "15m");
+        assert_eq!(fmt_rto(Duration::from_secs(3600)), "1h");
+        assert_eq!(fmt_rto(Duration::from_secs(90)), "90s");
+        assert_eq!(fmt_rto(Duration::ZERO), "0ms");
+    }
+
+    #[test]
+    fn walk_counts_files_symlinks_and_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/f"), "12345").unwrap();
+        std::fs::write(dir.path().join("g"), "xy").unwrap();
+        std::os::unix::fs::symlink("g", dir.path().join("l")).unwrap();
+        assert_eq!(walk(dir.path()).unwrap(), (3, 7));
+    }
+}
