@@ -101,6 +101,8 @@ async fn keys_from_memory_with_passphrase_and_unknown_keys() {
     assert!(matches!(err, Error::AuthRejected { .. }), "{err:?}");
 }
 
+const NASTY_PASSWORD: &str = " right 'pw' \\ $(touch pwned) `id` a=b ";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restic_failures_are_typed() {
     let sshd = Sshd::start().expect("sshd starts");
@@ -109,12 +111,27 @@ async fn restic_failures_are_typed() {
     let repo_dir = work.path().join("repo").display().to_string();
     let good = common::client(
         ssh.clone(),
-        Repository::new(repo_dir.clone(), SecretString::from("right".to_owned())),
+        Repository::new(
+            repo_dir.clone(),
+            SecretString::from(NASTY_PASSWORD.to_owned()),
+        ),
         &work.path().join("cache"),
     );
     let err = good.snapshots(&SnapshotFilter::new()).await.unwrap_err();
     assert!(err.is_no_repository(), "{err:?}");
     good.init().await.unwrap();
+    // The password crossed the remote shell byte-exact: restic run directly with it opens the repo.
+    let direct = std::process::Command::new("restic")
+        .args(["cat", "config"])
+        .env("RESTIC_REPOSITORY", &repo_dir)
+        .env("RESTIC_PASSWORD", NASTY_PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        direct.status.success(),
+        "{}",
+        String::from_utf8_lossy(&direct.stderr)
+    );
     let bad = common::client(
         ssh,
         Repository::new(repo_dir, SecretString::from("wrong-password".to_owned())),
