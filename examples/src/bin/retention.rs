@@ -131,10 +131,10 @@ struct OutGroup {
 fn normalised(raw: &Value, sort_tags: bool) -> Value {
     let mut v = raw.clone();
     for (field, sort) in [("paths", true), ("tags", sort_tags)] {
-        if let Some(a) = v.get_mut(field).and_then(Value::as_array_mut) {
-            if sort {
-                a.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
-            }
+        if let Some(a) = v.get_mut(field).and_then(Value::as_array_mut)
+            && sort
+        {
+            a.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
         }
     }
     v
