@@ -96,18 +96,50 @@ pub(crate) fn stdin_preamble(vars: &[(&str, &secrecy::SecretString)]) -> secrecy
 mod tests {
     use super::*;
 
+    /// Runs `remote_command_line(argv)` through a real `/bin/sh -c`, as sshd's login shell would.
+    fn run_through_shell(argv: &[String]) -> Vec<u8> {
+        use std::io::{Read as _, Write as _};
+        let line = remote_command_line(argv).unwrap();
+        let mut child = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&line)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"\n").unwrap(); // empty preamble; stdin stays open while it runs
+        let mut out = Vec::new();
+        child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+        out
+    }
+
     #[test]
-    fn command_line_has_no_secret_and_quotes_args() {
+    fn command_line_quotes_every_argument_for_the_shell() {
         let line =
             remote_command_line(&["restic".into(), "backup".into(), "/srv/it's $(x)".into()])
                 .unwrap();
         assert!(line.starts_with("exec /bin/sh -c '"), "{line}");
-        assert!(
-            line.ends_with(r#"restic-remote restic backup "/srv/it's \$(x)""#)
-                || line.contains("'$(x)'")
-                || line.contains(r"\$(x)"),
-            "{line}"
-        );
+        assert!(line.contains(" restic-remote restic backup "), "{line}");
+        assert!(!line.contains(" /srv/it's $(x)"), "unquoted: {line}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, failure_persistence: None, ..Default::default() })]
+        #[test]
+        fn arguments_reach_the_program_byte_exact(args in proptest::collection::vec("[^\\x00]{0,12}", 1..4)) {
+            let mut argv = vec!["printf".to_owned(), "%s\\0".to_owned()];
+            argv.extend(args.iter().cloned());
+            let out = run_through_shell(&argv);
+            let mut expected = Vec::new();
+            for a in &args {
+                expected.extend_from_slice(a.as_bytes());
+                expected.push(0);
+            }
+            proptest::prop_assert_eq!(out, expected);
+        }
     }
 
     #[test]
