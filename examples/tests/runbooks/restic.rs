@@ -5,6 +5,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use garage_client::testing::GarageServer;
+use restic_remote::testing::Sshd;
 use restic_remote::{BackupOptions, Repository, Restic};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -131,6 +132,7 @@ fn garage_and_restic_runbooks() {
     let secrets: Vec<&str> = s.secrets.iter().map(String::as_str).collect();
 
     restore_drill(&s, cfg, &secrets);
+    restore_drill_over_ssh(&s, &secrets);
     restic_ops(&s, cfg, &secrets);
     progress_bars(&s, cfg);
     garage_ops(&garage, &s, cfg, &secrets);
@@ -228,6 +230,54 @@ fn restore_drill(s: &Setup, cfg: &str, secrets: &[&str]) {
         text.contains("FAIL — verified but slower than the RTO"),
         "{text}"
     );
+}
+
+/// The same repository as a plan whose restic runs on a host over SSH (real sshd on loopback):
+/// the restore lands on that host, verified by restic's `--verify` and `check`.
+fn restore_drill_over_ssh(s: &Setup, secrets: &[&str]) {
+    let sshd = Sshd::start().expect("sshd starts (openssh-server; scripts/test.sh installs it)");
+    let text = std::fs::read_to_string(&s.config).expect("config");
+    let repo = text
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = "))
+        .expect("repository line")
+        .to_owned();
+    let pw = s.dir.path().join("secrets/repo.pw");
+    let config = write(
+        &s.dir.path().join("config-ssh.toml"),
+        &format!(
+            "{text}\n[restic.drill-ssh]\nrepository = {repo}\npassword = {{ file = \"{pw}\" }}\nssh = {{ host = \"127.0.0.1\", port = {port}, user = \"{user}\", key_file = \"{key}\", known_hosts = \"{kh}\" }}\n",
+            pw = pw.display(),
+            port = sshd.port(),
+            user = sshd.user(),
+            key = sshd.client_key_path().display(),
+            kh = sshd.known_hosts_path().display(),
+        ),
+    );
+    let out = run(
+        DRILL,
+        &[
+            "--config",
+            config.to_str().expect("utf-8"),
+            "drill-ssh",
+            "--json",
+        ],
+    );
+    let v = json(&out);
+    // The restore went to a fresh directory on the host; remove it.
+    if let Some(target) = v["target"].as_str() {
+        assert!(
+            target.starts_with("/tmp/restore-drill-drill-ssh-"),
+            "{target}"
+        );
+        let restored = Path::new(target).join(s.data.strip_prefix("/").expect("absolute"));
+        assert!(restored.join("notes.txt").is_file(), "{}", both(&out));
+        let _ = std::fs::remove_dir_all(target);
+    }
+    assert_code(&out, 0);
+    assert_eq!(v["verified"], true, "{v:#}");
+    assert_eq!(v["within_rto"], true, "{v:#}");
+    assert_no_secrets(&out, secrets);
 }
 
 fn restic_ops(s: &Setup, cfg: &str, secrets: &[&str]) {
