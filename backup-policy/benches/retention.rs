@@ -74,16 +74,6 @@ fn bench(c: &mut Criterion) {
     g.bench_function("forget 1M snapshots, 1000 groups", |b| {
         b.iter(|| black_box(forget(&many, GroupBy::default(), &policy, &opts).unwrap()))
     });
-    if std::env::var_os("BENCH_GROUPING").is_some() {
-        g.bench_function("group 1M snapshots into 1000 groups", |b| {
-            b.iter(|| {
-                black_box(backup_policy::restic::group_snapshots(
-                    &many,
-                    GroupBy::default(),
-                ))
-            })
-        });
-    }
     g.finish();
 }
 
