@@ -33,7 +33,8 @@ struct Cli {
     config: PathBuf,
     /// Plan name: a `[restic.NAME]` of the config.
     plan: String,
-    /// Restore here instead of a fresh scratch directory (kept afterwards).
+    /// Restore here instead of a fresh scratch directory (kept afterwards). It should be
+    /// empty: every file under it is counted against the snapshot.
     #[arg(long)]
     target: Option<PathBuf>,
     /// DR scenario whose RTO applies.
