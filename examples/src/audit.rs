@@ -610,7 +610,7 @@ pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
     let _ = writeln!(
         out,
         "Backup audit at {} ({})",
-        audit.now.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M %Z"),
+        audit.now.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z"),
         matrix.timezone
     );
     let _ = writeln!(out, "{table}");

@@ -31,7 +31,7 @@ fn audit(bed: &Bed, config: &Path, extra: &[&str]) -> Output {
         .env("E2E_INFISICAL_CLIENT_SECRET", INFISICAL_CLIENT_SECRET)
         .env(
             "E2E_PBS_TOKEN",
-            bed.pbs.token_secret().expose_secret().to_owned(),
+            bed.pbs.token_secret().expose_secret(),
         )
         .env_remove("BACKUP_AUDIT_CONFIG");
     cmd.output().expect("backup-audit runs")

@@ -232,7 +232,7 @@ pub async fn start_bed() -> Bed {
             "SECRET_ACCESS_KEY",
             garage.secret_access_key().expose_secret().to_owned(),
         ),
-        ("ENDPOINT", garage.s3_endpoint().to_string()),
+        ("ENDPOINT", garage.s3_endpoint()),
         (
             "ADMIN_TOKEN",
             garage.admin_token().expose_secret().to_owned(),

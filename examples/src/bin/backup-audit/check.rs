@@ -78,10 +78,10 @@ fn run_inner(args: &CheckArgs) -> Result<bool> {
         let now = args.now.unwrap_or_else(Timestamp::now);
         let audit = audit::assemble(&matrix, results, garage, now);
         let webhook = args.webhook.as_ref().or(config.alerts.webhook.as_ref());
-        if let Some(url) = webhook {
-            if let Err(e) = audit::post_webhook(url, &audit).await {
-                eprintln!("backup-audit check: webhook: {e:#}");
-            }
+        if let Some(url) = webhook
+            && let Err(e) = audit::post_webhook(url, &audit).await
+        {
+            eprintln!("backup-audit check: webhook: {e:#}");
         }
         anyhow::Ok(audit)
     })?;
