@@ -29,10 +29,7 @@ fn audit(bed: &Bed, config: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .env("E2E_INFISICAL_CLIENT_ID", INFISICAL_CLIENT_ID)
         .env("E2E_INFISICAL_CLIENT_SECRET", INFISICAL_CLIENT_SECRET)
-        .env(
-            "E2E_PBS_TOKEN",
-            bed.pbs.token_secret().expose_secret(),
-        )
+        .env("E2E_PBS_TOKEN", bed.pbs.token_secret().expose_secret())
         .env_remove("BACKUP_AUDIT_CONFIG");
     cmd.output().expect("backup-audit runs")
 }
