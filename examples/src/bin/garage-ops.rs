@@ -21,7 +21,7 @@ use serde_json::json;
 
 /// Garage health, buckets and keys.
 #[derive(Debug, Parser)]
-#[command(name = "garage-ops", version, about)]
+#[command(name = "garage-ops", version)]
 struct Cli {
     /// Runbook config (see examples/config/homelab.toml).
     #[arg(long, env = "BACKUP_AUDIT_CONFIG")]

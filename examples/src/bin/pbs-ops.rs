@@ -27,7 +27,7 @@ use serde_json::json;
 
 /// Proxmox Backup Server datastores, snapshots, prune, verify, gc and tasks.
 #[derive(Debug, Parser)]
-#[command(name = "pbs-ops", version, about)]
+#[command(name = "pbs-ops", version)]
 struct Cli {
     /// Runbook config (see examples/config/homelab.toml).
     #[arg(long, env = "BACKUP_AUDIT_CONFIG")]

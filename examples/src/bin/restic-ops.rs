@@ -31,7 +31,7 @@ use serde_json::json;
 
 /// Runbook operations on one restic plan.
 #[derive(Debug, Parser)]
-#[command(name = "restic-ops", version, about)]
+#[command(name = "restic-ops", version)]
 struct Cli {
     /// Runbook config (see examples/config/homelab.toml).
     #[arg(long, env = "BACKUP_AUDIT_CONFIG")]

@@ -26,7 +26,7 @@ use serde_json::json;
 
 /// Restore drill for one restic plan.
 #[derive(Debug, Parser)]
-#[command(name = "restore-drill", version, about)]
+#[command(name = "restore-drill", version)]
 struct Cli {
     /// Runbook config (see examples/config/homelab.toml).
     #[arg(long, env = "BACKUP_AUDIT_CONFIG")]

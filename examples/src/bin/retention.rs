@@ -26,7 +26,7 @@ use serde_json::Value;
 
 /// Offline `restic forget --dry-run --json`: reads `restic snapshots --json` on stdin.
 #[derive(Debug, Parser)]
-#[command(name = "retention", version, about, allow_negative_numbers = true)]
+#[command(name = "retention", version, allow_negative_numbers = true)]
 struct Cli {
     /// Keep the last n snapshots (`unlimited` with current semantics).
     #[arg(short = 'l', long, value_name = "n")]

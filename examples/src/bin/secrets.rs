@@ -23,7 +23,7 @@ use serde_json::json;
 
 /// Show (redacted) or use the Infisical credential bundle.
 #[derive(Debug, Parser)]
-#[command(name = "secrets", version, about)]
+#[command(name = "secrets", version)]
 struct Cli {
     /// Runbook config (see examples/config/homelab.toml).
     #[arg(long, env = "BACKUP_AUDIT_CONFIG")]

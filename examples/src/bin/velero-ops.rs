@@ -24,7 +24,7 @@ use velero_client::{Backup, ListOptions, RestoreOptions, RestorePhase, VeleroCli
 
 /// Velero backups and restores in one kube context.
 #[derive(Debug, Parser)]
-#[command(name = "velero-ops", version, about)]
+#[command(name = "velero-ops", version)]
 struct Cli {
     /// Runbook config (see examples/config/homelab.toml).
     #[arg(long, env = "BACKUP_AUDIT_CONFIG")]

@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 /// Audits the homelab's backup matrix.
 #[derive(Debug, Parser)]
-#[command(name = "backup-audit", version, about)]
+#[command(name = "backup-audit", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
