@@ -4,6 +4,7 @@
 //! environment, call the libraries, print a table or JSON, and exit with a meaningful code.
 
 pub mod audit;
+pub mod cli;
 pub mod clients;
 pub mod config;
 pub mod progress;

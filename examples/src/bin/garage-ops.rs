@@ -47,20 +47,8 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    clients::install_crypto_provider();
     let cli = Cli::parse();
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(std::io::stderr)
-        .try_init();
-    match run(&cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("garage-ops: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    examples::cli::exit_with("garage-ops", 0, || run(&cli))
 }
 
 fn run(cli: &Cli) -> Result<bool> {

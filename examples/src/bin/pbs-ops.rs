@@ -78,31 +78,8 @@ enum TaskCmd {
 }
 
 fn main() -> ExitCode {
-    clients::install_crypto_provider();
     let cli = Cli::parse();
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(std::io::stderr)
-        .try_init();
-    match run(&cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("pbs-ops: {e:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn load_matrix(config: &Config) -> Result<Matrix> {
-    match &config.matrix {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading matrix {}", path.display()))?;
-            Ok(Matrix::from_toml(&text, &path.display().to_string())?)
-        }
-        None => Ok(Matrix::homelab()?),
-    }
+    examples::cli::exit_with("pbs-ops", 0, || run(&cli))
 }
 
 fn run(cli: &Cli) -> Result<bool> {
@@ -140,7 +117,7 @@ fn run(cli: &Cli) -> Result<bool> {
                 snapshots(cli, &client, &store, &filter).await
             }
             Cmd::Prune { vm } => {
-                let matrix = load_matrix(&config)?;
+                let matrix = examples::cli::load_matrix(&config, None)?;
                 prune_preview(cli, &client, &store, &group(vm), vm, &matrix).await
             }
             Cmd::Verify { vm } => {

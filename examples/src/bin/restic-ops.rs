@@ -93,40 +93,8 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    clients::install_crypto_provider();
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
-    match run(&cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("restic-ops: {e:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
-        _ => tracing::Level::DEBUG,
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-fn load_matrix(config: &Config) -> Result<Matrix> {
-    match &config.matrix {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading matrix {}", path.display()))?;
-            Ok(Matrix::from_toml(&text, &path.display().to_string())?)
-        }
-        None => Ok(Matrix::homelab()?),
-    }
+    examples::cli::exit_with("restic-ops", cli.verbose, || run(&cli))
 }
 
 fn run(cli: &Cli) -> Result<bool> {
@@ -142,7 +110,7 @@ fn run(cli: &Cli) -> Result<bool> {
             )
         })?
         .clone();
-    let matrix = load_matrix(&config)?;
+    let matrix = examples::cli::load_matrix(&config, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -55,36 +55,8 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    clients::install_crypto_provider();
     let cli = Cli::parse();
-    let level = if cli.verbose > 0 {
-        tracing::Level::INFO
-    } else {
-        tracing::Level::WARN
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .try_init();
-    match run(&cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("restore-drill: {e:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn load_matrix(config: &Config) -> Result<Matrix> {
-    match &config.matrix {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading matrix {}", path.display()))?;
-            Ok(Matrix::from_toml(&text, &path.display().to_string())?)
-        }
-        None => Ok(Matrix::homelab()?),
-    }
+    examples::cli::exit_with("restore-drill", cli.verbose, || run(&cli))
 }
 
 /// The RTO of the named scenario (which must rely on restic), else of the first restic scenario.
@@ -143,7 +115,7 @@ fn run(cli: &Cli) -> Result<bool> {
         .get(&cli.plan)
         .ok_or_else(|| anyhow!("plan {:?} is not in the config", cli.plan))?
         .clone();
-    let matrix = load_matrix(&config)?;
+    let matrix = examples::cli::load_matrix(&config, None)?;
     let (scenario, rto) = rto(&matrix, &cli.scenario)?;
     let local = plan.ssh.is_none();
     let runtime = tokio::runtime::Builder::new_multi_thread()

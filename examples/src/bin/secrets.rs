@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand};
 use comfy_table::Table;
-use examples::clients::{self, GARAGE_BUNDLE_KEYS};
+use examples::clients::GARAGE_BUNDLE_KEYS;
 use examples::config::{Config, Secrets};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -54,19 +54,8 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    clients::install_crypto_provider();
     let cli = Cli::parse();
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(std::io::stderr)
-        .try_init();
-    match run(&cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("secrets: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    examples::cli::exit_with_code("secrets", 0, || run(&cli))
 }
 
 /// Fetches the bundle: (folder, key → value).

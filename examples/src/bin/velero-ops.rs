@@ -14,7 +14,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use backup_policy::matrix::Matrix;
 use clap::{Parser, Subcommand};
 use comfy_table::Table;
 use examples::config::Config;
@@ -95,36 +94,13 @@ enum RestoreCmd {
 }
 
 fn main() -> ExitCode {
-    clients::install_crypto_provider();
     let cli = Cli::parse();
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(std::io::stderr)
-        .try_init();
-    match run(&cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("velero-ops: {e:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn load_matrix(config: &Config) -> Result<Matrix> {
-    match &config.matrix {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading matrix {}", path.display()))?;
-            Ok(Matrix::from_toml(&text, &path.display().to_string())?)
-        }
-        None => Ok(Matrix::homelab()?),
-    }
+    examples::cli::exit_with("velero-ops", 0, || run(&cli))
 }
 
 fn run(cli: &Cli) -> Result<bool> {
     let config = Config::load(&cli.config)?;
-    let matrix = load_matrix(&config)?;
+    let matrix = examples::cli::load_matrix(&config, None)?;
     let context = clients::velero_contexts(&config, &matrix)
         .remove(&cli.context)
         .unwrap_or_else(|| cli.context.clone());

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use backup_policy::matrix::Matrix;
+use anyhow::Result;
 use examples::audit;
 use examples::clients;
 use examples::config::Config;
@@ -52,25 +51,11 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     }
 }
 
-fn load_matrix(args: &CheckArgs, config: &Config) -> Result<Matrix> {
-    match args.matrix.as_ref().or(config.matrix.as_ref()) {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading matrix {}", path.display()))?;
-            Ok(Matrix::from_toml(&text, &path.display().to_string())?)
-        }
-        None => Ok(Matrix::homelab()?),
-    }
-}
-
 fn run_inner(args: &CheckArgs) -> Result<bool> {
     clients::install_crypto_provider();
     let config = Config::load(&args.config)?;
-    let matrix = load_matrix(args, &config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let matrix = examples::cli::load_matrix(&config, args.matrix.as_deref())?;
+    let runtime = examples::cli::runtime()?;
     let timeout = Duration::from_secs(args.timeout.max(1));
     let audit = runtime.block_on(async {
         let secrets = clients::resolve_secrets(&config).await?;
