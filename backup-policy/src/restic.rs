@@ -28,7 +28,6 @@
 //! ```
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -764,17 +763,140 @@ fn key_of(t: Timestamp) -> (i64, i32) {
 }
 
 impl Entry {
+    #[inline(always)]
+    fn new(t: &SnapshotTime, pos: usize, idx: usize) -> Entry {
+        Entry {
+            neg_s: -t.ts.as_second(),
+            neg_ns: -t.ts.subsec_nanosecond(),
+            pos: pos as u32,
+            idx: idx as u32,
+            off: t.offset.seconds(),
+        }
+    }
+
     fn time_key(&self) -> (i64, i32) {
         (-self.neg_s, -self.neg_ns)
     }
 
-    fn civil(&self) -> Civil {
+    /// Whole seconds of the wall clock in the recorded offset (floored like jiff's civil time).
+    fn local_seconds(&self) -> i64 {
         let mut secs = -self.neg_s;
         if self.neg_ns > 0 {
             secs -= 1;
         }
-        Civil::from_local_seconds(secs + i64::from(self.off))
+        secs + i64::from(self.off)
     }
+}
+
+/// Hour/day/week/month/year bucket keys (kinds 1 to 5 of [`bucket_key`]) as a function of local
+/// seconds, remembering for each kind the local-seconds range its last key covers: within a
+/// group most snapshots fall in an already computed year or month, so the calendar arithmetic
+/// runs once per bucket rather than once per snapshot.
+#[derive(Debug)]
+struct BucketCache {
+    lo: [i64; 6],
+    hi: [i64; 6],
+    val: [i64; 6],
+}
+
+impl BucketCache {
+    fn new() -> Self {
+        BucketCache {
+            lo: [i64::MAX; 6],
+            hi: [i64::MIN; 6],
+            val: [0; 6],
+        }
+    }
+
+    #[inline]
+    fn key(&mut self, k: usize, local: i64) -> i64 {
+        if self.lo[k] <= local && local < self.hi[k] {
+            return self.val[k];
+        }
+        self.fill(k, local)
+    }
+
+    #[cold]
+    fn fill(&mut self, k: usize, local: i64) -> i64 {
+        let c = Civil::from_local_seconds(local);
+        let day = |d: i64| d * 86_400;
+        let (lo, hi) = match k {
+            1 => {
+                let lo = day(c.days) + c.h * 3600;
+                (lo, lo + 3600)
+            }
+            2 => (day(c.days), day(c.days + 1)),
+            3 => {
+                let monday = c.days - (c.days + 3).rem_euclid(7);
+                (day(monday), day(monday + 7))
+            }
+            4 => {
+                let (ny, nm) = if c.m == 12 {
+                    (c.y + 1, 1)
+                } else {
+                    (c.y, c.m + 1)
+                };
+                (
+                    day(days_from_civil(c.y, c.m, 1)),
+                    day(days_from_civil(ny, nm, 1)),
+                )
+            }
+            _ => (
+                day(days_from_civil(c.y, 1, 1)),
+                day(days_from_civil(c.y + 1, 1, 1)),
+            ),
+        };
+        let v = bucket_key(k, &c, 0);
+        self.lo[k] = lo;
+        self.hi[k] = hi;
+        self.val[k] = v;
+        v
+    }
+}
+
+/// Sorts a group's entries by (time descending, position in the group): the order of a stable
+/// sort by time. When the group has whole seconds only and its span and positions fit, the sort
+/// runs on `(packed u64 key, payload)` pairs that preserve exactly that order; otherwise on the
+/// entries with the full `(seconds, nanoseconds, position)` key.
+fn sort_entries(mut order: Vec<Entry>) -> Vec<Entry> {
+    let n = order.len();
+    if n < 2 {
+        return order;
+    }
+    let pos_bits = usize::BITS - (n - 1).leading_zeros();
+    let (mut min_s, mut max_s, mut any_ns) = (i64::MAX, i64::MIN, false);
+    for e in &order {
+        min_s = min_s.min(e.neg_s);
+        max_s = max_s.max(e.neg_s);
+        any_ns |= e.neg_ns != 0;
+    }
+    let span_bits = u64::BITS - (max_s.wrapping_sub(min_s) as u64).leading_zeros();
+    if any_ns || span_bits + pos_bits > 64 {
+        order.sort_unstable_by_key(|e| (e.neg_s, e.neg_ns, e.pos));
+        return order;
+    }
+    let mut keyed: Vec<(u64, u64)> = order
+        .iter()
+        .map(|e| {
+            (
+                (e.neg_s.wrapping_sub(min_s) as u64) << pos_bits | u64::from(e.pos),
+                u64::from(e.idx) << 32 | u64::from(e.off as u32),
+            )
+        })
+        .collect();
+    drop(order);
+    keyed.sort_unstable_by_key(|k| k.0);
+    let pos_mask = (1u64 << pos_bits) - 1;
+    keyed
+        .iter()
+        .map(|&(k, p)| Entry {
+            neg_s: ((k >> pos_bits) as i64).wrapping_add(min_s),
+            neg_ns: 0,
+            pos: (k & pos_mask) as u32,
+            idx: (p >> 32) as u32,
+            off: p as u32 as i32,
+        })
+        .collect()
 }
 
 /// Bucket key of kind `k` (0 = last … 5 = yearly) for a wall-clock time.
@@ -800,24 +922,25 @@ pub(crate) fn apply_group(
     members: &[usize],
     opts: &ForgetOptions,
 ) -> ForgetPlan {
+    let order = members
+        .iter()
+        .enumerate()
+        .map(|(p, &i)| Entry::new(&all[i].time, p, i))
+        .collect();
+    apply_entries(p, all, order, opts)
+}
+
+/// [`apply_group`] over prepared entries (`pos` = position among the group's members).
+fn apply_entries(
+    p: &ForgetPolicy,
+    all: &[Snapshot],
+    order: Vec<Entry>,
+    opts: &ForgetOptions,
+) -> ForgetPlan {
     // stable sort by time descending == unstable sort by (time desc, position in `members`).
     // Everything the loop needs travels in the sorted entries, so the hot loop never touches the
     // (large, randomly ordered) snapshots unless tag lists must be checked.
-    let mut order: Vec<Entry> = members
-        .iter()
-        .enumerate()
-        .map(|(p, &i)| {
-            let t = &all[i].time;
-            Entry {
-                neg_s: -t.ts.as_second(),
-                neg_ns: -t.ts.subsec_nanosecond(),
-                pos: p as u32,
-                idx: i as u32,
-                off: t.offset.seconds(),
-            }
-        })
-        .collect();
-    order.sort_unstable_by_key(|e| (e.neg_s, e.neg_ns, e.pos));
+    let order = sort_entries(order);
     let mut plan = ForgetPlan::default();
     if order.is_empty() {
         return plan;
@@ -845,6 +968,7 @@ pub(crate) fn apply_group(
     let mut counts = p.counts();
     let mut last_val = [-1i64; 6];
     let mut wlast_val = [-1i64; 5];
+    let mut cache = BucketCache::new();
     let n = order.len();
     plan.keep.reserve(n.min(1024));
     plan.remove.reserve(n);
@@ -863,15 +987,18 @@ pub(crate) fn apply_group(
         {
             matches.push(format!("within {}", p.within));
         }
-        let mut dt: Option<Civil> = None;
+        let local = e.local_seconds();
         for k in 0..6 {
             let c = counts[k];
             let active = c > 0 || (!v014 && c == UNLIMITED);
             if !active {
                 continue;
             }
-            let civ = *dt.get_or_insert_with(|| e.civil());
-            let v = bucket_key(k, &civ, nr);
+            let v = if k == 0 {
+                nr as i64
+            } else {
+                cache.key(k, local)
+            };
             if v != last_val[k] || (!v014 && oldest) {
                 if !v014 && v == last_val[k] && oldest {
                     matches.push(format!("oldest {}", BUCKET_REASONS[k]));
@@ -887,8 +1014,7 @@ pub(crate) fn apply_group(
         for k in 0..5 {
             let Some(t) = within_ts[k] else { continue };
             if tk > t {
-                let civ = *dt.get_or_insert_with(|| e.civil());
-                let v = bucket_key(k + 1, &civ, nr);
+                let v = cache.key(k + 1, local);
                 if v != wlast_val[k] || (!v014 && oldest) {
                     let prefix = if !v014 && v == wlast_val[k] && oldest {
                         "oldest "
@@ -1015,29 +1141,180 @@ fn sorted(v: &[String]) -> Cow<'_, [String]> {
 /// Groups snapshots like restic (`host`, sorted `paths`, sorted `tags`); groups come out sorted
 /// by key, members in input order.
 pub fn group_snapshots(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<usize>)> {
-    let mut map: HashMap<KeyRef<'_>, usize, FastHash> = HashMap::with_hasher(FastHash);
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut keys: Vec<GroupRef<'_>> = Vec::new();
-    let mut last: Option<usize> = None;
-    for (i, s) in snapshots.iter().enumerate() {
-        let k: GroupRef<'_> = (
-            if by.host { s.hostname.as_str() } else { "" },
-            by.paths.then(|| sorted(&s.paths)),
-            by.tags.then(|| sorted(&s.tags)),
-        );
-        // runs of snapshots from the same group skip the hash lookup
-        let g = match last {
-            Some(g) if same_key(&keys[g], &k) => g,
-            _ => *map.entry(KeyRef(k.clone())).or_insert_with(|| {
-                groups.push(Vec::new());
-                keys.push(k);
-                groups.len() - 1
-            }),
-        };
-        groups[g].push(i);
-        last = Some(g);
+    group_entries(snapshots, by)
+        .into_iter()
+        .map(|(k, es)| (k, es.iter().map(|e| e.idx as usize).collect()))
+        .collect()
+}
+
+/// One snapshot's group key, borrowed (lists are sorted copies only when the input is unsorted).
+type GroupRef<'a> = (
+    &'a str,
+    Option<Cow<'a, [String]>>,
+    Option<Cow<'a, [String]>>,
+);
+
+const MIX: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+#[inline(always)]
+fn mix(h: u64, v: u64) -> u64 {
+    (h.rotate_left(5) ^ v).wrapping_mul(MIX)
+}
+
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// FxHash-style multiply-rotate over the bytes and their length, with fixed-size reads only
+/// (whole words, then the last word overlapping; short strings from two halves).
+#[inline(always)]
+fn hash_bytes(mut h: u64, b: &[u8]) -> u64 {
+    let n = b.len();
+    h = mix(h, n as u64);
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            h = mix(h, word(b, at));
+            at += 8;
+        }
+        mix(h, word(b, n - 8))
+    } else if n >= 4 {
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
+        mix(h, u64::from(lo) | (u64::from(hi) << 32))
+    } else if n > 0 {
+        mix(
+            h,
+            u64::from(b[0]) | (u64::from(b[n / 2]) << 8) | (u64::from(b[n - 1]) << 16),
+        )
+    } else {
+        h
     }
-    let mut out: Vec<(GroupKey, Vec<usize>)> = keys
+}
+
+/// Order-independent hash of a list (the key holds it sorted, so any permutation must hash the
+/// same; no sorted copy needed to hash).
+#[inline(always)]
+fn hash_list(h: u64, l: Option<&[String]>) -> u64 {
+    match l {
+        None => mix(h, u64::MAX),
+        Some(l) => {
+            let sum = l.iter().fold(0u64, |acc, s| {
+                acc.wrapping_add(hash_bytes(0x9E37_79B9_7F4A_7C15, s.as_bytes()))
+            });
+            mix(mix(h, l.len() as u64), sum)
+        }
+    }
+}
+
+/// Byte equality with word compares (keys are short; avoids a `memcmp` call per snapshot).
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        a[..4] == b[..4] && a[n - 4..] == b[n - 4..]
+    } else {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    }
+}
+
+#[inline(always)]
+fn same_list(a: Option<&[String]>, b: Option<&[String]>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| same_bytes(x.as_bytes(), y.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+/// Snapshots hashed per batch before any is looked up: the batch's (cache-missing) key reads
+/// overlap instead of each stalling the table probe of its own snapshot.
+const BATCH: usize = 32;
+
+/// Groups snapshots into restic's group order, each group's members as engine entries in input
+/// order. Every key is hashed once into an open-addressing table of group ids (verified by full
+/// comparison), and each snapshot's time goes straight into its group's compact entry list, so
+/// applying the policy never goes back to the snapshots.
+fn group_entries(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<Entry>)> {
+    let mut keys: Vec<GroupRef<'_>> = Vec::new();
+    let mut hashes: Vec<u64> = Vec::new();
+    let mut groups: Vec<Vec<Entry>> = Vec::new();
+    // slot = group id + 1, 0 = empty; capacity a power of two, at most half full
+    let mut bits = 4u32;
+    let mut slots: Vec<u32> = vec![0; 1 << bits];
+    let mut hs = [0u64; BATCH];
+    for (b, batch) in snapshots.chunks(BATCH).enumerate() {
+        for (h, s) in hs.iter_mut().zip(batch) {
+            let host = if by.host { s.hostname.as_bytes() } else { &[] };
+            *h = hash_list(
+                hash_list(hash_bytes(0, host), by.paths.then_some(&s.paths[..])),
+                by.tags.then_some(&s.tags[..]),
+            );
+        }
+        for (j, (&h, s)) in hs.iter().zip(batch).enumerate() {
+            let host = if by.host { s.hostname.as_str() } else { "" };
+            let paths = by.paths.then(|| sorted(&s.paths));
+            let tags = by.tags.then(|| sorted(&s.tags));
+            let mask = (1usize << bits) - 1;
+            let mut at = (h >> (64 - bits)) as usize;
+            let g = loop {
+                let slot = slots[at];
+                if slot == 0 {
+                    let g = keys.len();
+                    slots[at] = (g + 1) as u32;
+                    keys.push((host, paths, tags));
+                    hashes.push(h);
+                    groups.push(Vec::new());
+                    if keys.len() * 2 > slots.len() {
+                        bits += 1;
+                        slots = vec![0; 1 << bits];
+                        let m = (1usize << bits) - 1;
+                        for (k, &hk) in hashes.iter().enumerate() {
+                            let mut a = (hk >> (64 - bits)) as usize;
+                            while slots[a] != 0 {
+                                a = (a + 1) & m;
+                            }
+                            slots[a] = (k + 1) as u32;
+                        }
+                    }
+                    break g;
+                }
+                let g = (slot - 1) as usize;
+                let k = &keys[g];
+                if hashes[g] == h
+                    && same_bytes(k.0.as_bytes(), host.as_bytes())
+                    && same_list(k.1.as_deref(), paths.as_deref())
+                    && same_list(k.2.as_deref(), tags.as_deref())
+                {
+                    break g;
+                }
+                at = (at + 1) & mask;
+            };
+            let members = &mut groups[g];
+            members.push(Entry::new(&s.time, members.len(), b * BATCH + j));
+        }
+    }
+    let mut out: Vec<(GroupKey, Vec<Entry>)> = keys
         .into_iter()
         .zip(groups)
         .map(|((h, p, t), v)| {
@@ -1057,100 +1334,6 @@ pub fn group_snapshots(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Ve
     out
 }
 
-/// A borrowed group key for the grouping map, with hashing and equality tuned for the hot path.
-struct KeyRef<'a>(GroupRef<'a>);
-
-impl PartialEq for KeyRef<'_> {
-    fn eq(&self, o: &Self) -> bool {
-        same_key(&self.0, &o.0)
-    }
-}
-
-impl Eq for KeyRef<'_> {}
-
-impl std::hash::Hash for KeyRef<'_> {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write(self.0.0.as_bytes());
-        for list in [&self.0.1, &self.0.2] {
-            match list {
-                None => h.write_u64(u64::MAX),
-                Some(l) => {
-                    h.write_usize(l.len());
-                    for s in l.iter() {
-                        h.write(s.as_bytes());
-                        h.write_u64(0xff);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn same_str(a: &str, b: &str) -> bool {
-    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a.as_bytes() == b.as_bytes())
-}
-
-fn same_list(a: &Option<Cow<'_, [String]>>, b: &Option<Cow<'_, [String]>>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => {
-            a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| same_str(x, y))
-        }
-        _ => false,
-    }
-}
-
-type GroupRef<'a> = (
-    &'a str,
-    Option<Cow<'a, [String]>>,
-    Option<Cow<'a, [String]>>,
-);
-
-/// Key equality with cheap length and pointer checks first (the hot path of grouping).
-fn same_key(a: &GroupRef<'_>, b: &GroupRef<'_>) -> bool {
-    same_str(a.0, b.0) && same_list(&a.1, &b.1) && same_list(&a.2, &b.2)
-}
-
-/// A small, fast, non-cryptographic hasher for group keys (FxHash's multiply-rotate).
-#[derive(Debug, Clone, Copy, Default)]
-struct FastHash;
-
-impl std::hash::BuildHasher for FastHash {
-    type Hasher = FastHasher;
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(0)
-    }
-}
-
-#[derive(Debug)]
-struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.write_u64(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 59));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
-
 /// `restic forget --dry-run`: groups, validates and applies the policy to every group.
 ///
 /// # Errors
@@ -1164,9 +1347,10 @@ pub fn forget(
 ) -> Result<Vec<GroupPlan>> {
     policy.validate(opts.semantics)?;
     let mut out = Vec::new();
-    for (key, members) in group_snapshots(snapshots, by) {
-        let plan = apply_group(policy, snapshots, &members, opts);
-        if opts.semantics == Semantics::Current && plan.keep.is_empty() && !members.is_empty() {
+    for (key, members) in group_entries(snapshots, by) {
+        let n = members.len();
+        let plan = apply_entries(policy, snapshots, members, opts);
+        if opts.semantics == Semantics::Current && plan.keep.is_empty() && n > 0 {
             return Err(Error::WouldRemoveAll {
                 group: key.to_json(),
             });
@@ -1211,6 +1395,134 @@ mod tests {
                 (i64::from(w.year()), i64::from(w.week())),
                 "{t}"
             );
+        }
+    }
+
+    fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    #[test]
+    fn bucket_cache_matches_direct_keys() {
+        let mut x = 0x0bad_cafe_dead_beefu64;
+        let mut cache = BucketCache::new();
+        let mut local = 1_700_000_000i64;
+        for _ in 0..50_000 {
+            // mostly small steps (cache hits), sometimes far jumps, both directions
+            let r = xorshift(&mut x);
+            local += match r % 4 {
+                0 => (r >> 8) as i64 % 7200 - 3600,
+                1 => (r >> 8) as i64 % 200_000 - 100_000,
+                2 => (r >> 8) as i64 % 40_000_000 - 20_000_000,
+                _ => -((r >> 8) as i64 % 1000),
+            };
+            let c = Civil::from_local_seconds(local);
+            for k in 1..6 {
+                assert_eq!(cache.key(k, local), bucket_key(k, &c, 0), "{k} {local}");
+            }
+        }
+    }
+
+    #[test]
+    fn packed_sort_matches_tuple_sort() {
+        let mut x = 0x1357_9bdf_2468_ace0u64;
+        for case in 0..400 {
+            let n = (xorshift(&mut x) % 300) as usize;
+            let span = [1u64, 10, 86_400, 1 << 30, 700_000_000_000][case % 5];
+            let with_ns = case % 3 == 0;
+            let entries: Vec<Entry> = (0..n)
+                .map(|p| {
+                    let r = xorshift(&mut x);
+                    let s = (r % span) as i64 - (span / 2) as i64;
+                    let ns = if with_ns {
+                        (xorshift(&mut x) % 1_000_000_000) as i32 * s.signum() as i32
+                    } else {
+                        0
+                    };
+                    Entry {
+                        neg_s: -s,
+                        neg_ns: -ns,
+                        pos: p as u32,
+                        idx: (r >> 40) as u32,
+                        off: (r >> 20) as i32 % 50_000,
+                    }
+                })
+                .collect();
+            let mut want = entries.clone();
+            want.sort_by_key(|e| (e.neg_s, e.neg_ns));
+            let got = sort_entries(entries);
+            let f = |v: &[Entry]| -> Vec<_> {
+                v.iter()
+                    .map(|e| (e.neg_s, e.neg_ns, e.pos, e.idx, e.off))
+                    .collect()
+            };
+            assert_eq!(f(&got), f(&want), "case {case}");
+        }
+    }
+
+    #[test]
+    fn grouping_matches_naive_grouping() {
+        let mut x = 0x2468_1357_aaaa_5555u64;
+        let words = [
+            "",
+            "a",
+            "b",
+            "/data",
+            "/etc",
+            "host-0001",
+            "a-much-longer-name-x",
+            "ab",
+        ];
+        let pick = |x: &mut u64, max: u64| -> Vec<String> {
+            (0..xorshift(x) % max)
+                .map(|_| words[(xorshift(x) % words.len() as u64) as usize].to_string())
+                .collect()
+        };
+        let snaps: Vec<Snapshot> = (0..3000)
+            .map(|i| {
+                Snapshot::new(i.to_string(), t("2025-03-01T00:00:00Z"))
+                    .with_hostname(words[(xorshift(&mut x) % 8) as usize])
+                    .with_paths(pick(&mut x, 3))
+                    .with_tags(pick(&mut x, 3))
+            })
+            .collect();
+        for by in [
+            "",
+            "host",
+            "paths",
+            "tags",
+            "host,paths",
+            "host,tags",
+            "paths,tags",
+            "host,paths,tags",
+        ] {
+            let by: GroupBy = by.parse().unwrap();
+            let mut want: std::collections::BTreeMap<GroupKey, Vec<usize>> = Default::default();
+            for (i, s) in snaps.iter().enumerate() {
+                let list = |on: bool, l: &[String]| {
+                    on.then(|| {
+                        let mut l = l.to_vec();
+                        l.sort();
+                        l
+                    })
+                    .filter(|l| !l.is_empty())
+                };
+                let key = GroupKey {
+                    hostname: if by.host {
+                        s.hostname.clone()
+                    } else {
+                        String::new()
+                    },
+                    paths: list(by.paths, &s.paths),
+                    tags: list(by.tags, &s.tags),
+                };
+                want.entry(key).or_default().push(i);
+            }
+            let want: Vec<_> = want.into_iter().collect();
+            assert_eq!(group_snapshots(&snaps, by), want, "{by:?}");
         }
     }
 
