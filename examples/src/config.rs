@@ -79,9 +79,9 @@ fn default_bundle_path() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GarageConfig {
-    /// S3 endpoint, e.g. `http://10.20.0.103:30188`.
+    /// S3 endpoint, e.g. `http://garage.example:3900`.
     pub s3_endpoint: String,
-    /// Admin API endpoint, e.g. `http://10.20.0.103:30190`.
+    /// Admin API endpoint, e.g. `http://garage.example:3903`.
     pub admin_endpoint: String,
     /// S3 region (Garage's `s3_region`).
     #[serde(default = "default_region")]
@@ -102,7 +102,7 @@ fn default_region() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PbsConfig {
-    /// Base URL, e.g. `https://10.10.0.150:8007`.
+    /// Base URL, e.g. `https://pbs.example:8007`.
     pub url: String,
     /// SHA-256 certificate fingerprint in PBS's colon-separated hex.
     #[serde(default)]
@@ -142,7 +142,7 @@ fn default_velero_namespace() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResticPlanConfig {
-    /// Repository URI, e.g. `s3:http://10.20.0.103:30188/backrest/iac`.
+    /// Repository URI, e.g. `s3:http://garage.example:3900/backrest/iac`.
     pub repository: String,
     /// Repository password.
     pub password: SecretSource,

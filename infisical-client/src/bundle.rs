@@ -140,7 +140,7 @@ pub struct GarageCredentials {
     pub access_key_id: SecretString,
     /// S3 secret access key.
     pub secret_access_key: SecretString,
-    /// The S3 endpoint URL (e.g. `http://10.20.0.103:30188`); not secret.
+    /// The S3 endpoint URL (e.g. `http://garage.example:3900`); not secret.
     pub endpoint: String,
     /// The admin API bearer token.
     pub admin_token: SecretString,

@@ -606,7 +606,7 @@ fn finish_restore(
             if rejected > 0 {
                 errors += rejected;
                 let msgs: Vec<Value> = (0..rejected)
-                    .map(|i| Value::String(format!("error restoring configmaps/{target}/cm-{i}: admission webhook \"policy.kernow.io\" denied the request")))
+                    .map(|i| Value::String(format!("error restoring configmaps/{target}/cm-{i}: admission webhook \"policy.example.org\" denied the request")))
                     .collect();
                 for m in &msgs {
                     log.push_str(&format!("time=\"{t}\" level=error msg=\"error restoring item\" error={m} restore=velero/{name}\n"));
