@@ -264,18 +264,7 @@ async fn velero_observations(
     context: String,
     targets: Vec<&Target>,
 ) -> Result<Vec<Observation>> {
-    let v = config
-        .velero
-        .as_ref()
-        .ok_or_else(|| anyhow!("[velero] is not configured"))?;
-    let mut builder = velero_client::VeleroClient::builder()
-        .with_namespace(&v.namespace)
-        .with_context(&context)
-        .with_connect_timeout(Duration::from_secs(10));
-    if let Some(path) = &v.kubeconfig {
-        builder = builder.with_kubeconfig_path(path);
-    }
-    let client = builder.build().await?;
+    let client = clients::velero(config, &context).await?;
     let backups: Vec<velero_client::Backup> = client
         .list_all(&velero_client::ListOptions::default())
         .await?;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::{Config, ResticPlanConfig, SecretSource, Secrets};
 
@@ -46,7 +46,11 @@ pub async fn resolve_secrets_with(
     let client = infisical_client::Client::builder()
         .with_base_url(&infisical.url)
         .with_universal_auth(
-            plain.resolve(&infisical.client_id)?.expose_owned(),
+            // The client id is an identifier, not a secret; config may still keep it beside one.
+            plain
+                .resolve(&infisical.client_id)?
+                .expose_secret()
+                .to_owned(),
             plain.resolve(&infisical.client_secret)?,
         )
         .with_project_id(&infisical.project_id)
@@ -59,18 +63,6 @@ pub async fn resolve_secrets_with(
         .await
         .with_context(|| format!("fetching the Infisical bundle {}", infisical.path))?;
     Ok(Secrets::with_infisical(bundle.to_map()).with_env_overrides(env_overrides))
-}
-
-trait ExposeOwned {
-    fn expose_owned(&self) -> String;
-}
-
-impl ExposeOwned for SecretString {
-    // The universal-auth client id is an identifier, not a secret, but config may keep it next to one.
-    fn expose_owned(&self) -> String {
-        use secrecy::ExposeSecret;
-        self.expose_secret().to_owned()
-    }
 }
 
 fn config_uses_infisical(config: &Config) -> bool {
@@ -138,19 +130,23 @@ pub fn pbs(config: &Config, secrets: &Secrets) -> Result<pbs_client::Client> {
     builder.build().context("building the PBS client")
 }
 
-/// Velero clients for the given kube contexts.
-pub async fn velero(config: &Config, contexts: &[String]) -> Result<velero_client::Clusters> {
+/// The Velero client of one kube context.
+pub async fn velero(config: &Config, context: &str) -> Result<velero_client::VeleroClient> {
     let v = config
         .velero
         .as_ref()
         .ok_or_else(|| anyhow!("[velero] is not configured"))?;
-    let mut builder = velero_client::VeleroClient::builder().with_namespace(&v.namespace);
+    let mut builder = velero_client::VeleroClient::builder()
+        .with_namespace(&v.namespace)
+        .with_context(context)
+        .with_connect_timeout(Duration::from_secs(10));
     if let Some(path) = &v.kubeconfig {
         builder = builder.with_kubeconfig_path(path);
     }
-    velero_client::Clusters::from_builder(builder, contexts)
+    builder
+        .build()
         .await
-        .context("building Velero clients")
+        .with_context(|| format!("building the Velero client for kube context {context}"))
 }
 
 /// A restic client for one plan: over SSH when the plan names a host, else local.

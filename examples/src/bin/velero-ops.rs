@@ -110,8 +110,7 @@ fn run(cli: &Cli) -> Result<bool> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let clusters = clients::velero(&config, std::slice::from_ref(&context)).await?;
-        let client = clusters.get(&context)?;
+        let client = &clients::velero(&config, &context).await?;
         match &cli.command {
             Cmd::Backups { name } => backups(cli, client, name.as_deref()).await,
             Cmd::Describe { name } => describe(cli, client, name).await,
