@@ -32,13 +32,35 @@ pub struct SystemResult {
     pub elapsed_ms: u128,
 }
 
-/// Garage's own state: health and bucket usage.
+/// Garage's own state: health and bucket usage (absent when `[garage]` is not configured).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GarageState {
-    /// `/health` status code and message, or the error.
-    pub health: Option<Result<(u16, String), String>>,
-    /// Bytes and objects per bucket named in the matrix.
-    pub buckets: BTreeMap<String, Result<(i64, i64), String>>,
+    /// The admin `/health` answer.
+    pub health: Option<GarageHealth>,
+    /// Usage of every bucket the matrix names.
+    pub buckets: BTreeMap<String, BucketUsage>,
+}
+
+/// Garage's admin `/health` answer, or why there was none.
+#[derive(Debug, Clone, Serialize)]
+pub struct GarageHealth {
+    /// 200 (healthy or degraded).
+    pub up: bool,
+    /// HTTP status, when Garage answered.
+    pub status: Option<u16>,
+    /// First line of Garage's message, or the error.
+    pub message: String,
+}
+
+/// One bucket's usage, or why it could not be read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BucketUsage {
+    /// Bytes stored.
+    pub bytes: Option<u64>,
+    /// Objects stored.
+    pub objects: Option<u64>,
+    /// Why the bucket could not be read.
+    pub error: Option<String>,
 }
 
 /// A row's verdict: the policy's, or "could not tell".
@@ -397,19 +419,18 @@ async fn garage_state(
     if config.garage.is_none() {
         return state;
     }
+    let down = |message: String| GarageHealth {
+        up: false,
+        status: None,
+        message,
+    };
     let admin = match clients::garage_admin(config, secrets) {
         Ok(a) => a,
         Err(e) => {
-            state.health = Some(Err(format!("{e:#}")));
+            state.health = Some(down(format!("{e:#}")));
             return state;
         }
     };
-    let health = tokio::time::timeout(timeout, admin.health()).await;
-    state.health = Some(match health {
-        Ok(Ok(h)) => Ok((h.status, h.message.trim().to_owned())),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer".to_owned()),
-    });
     let mut buckets: Vec<String> = matrix
         .target
         .iter()
@@ -418,17 +439,40 @@ async fn garage_state(
         .collect();
     buckets.sort();
     buckets.dedup();
-    for bucket in buckets {
-        let info = tokio::time::timeout(timeout, admin.bucket_info_by_alias(&bucket)).await;
-        state.buckets.insert(
-            bucket,
-            match info {
-                Ok(Ok(i)) => Ok((i.bytes, i.objects)),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err("no answer".to_owned()),
-            },
-        );
-    }
+    let health = tokio::time::timeout(timeout, admin.health());
+    let usage = join_all(buckets.into_iter().map(|bucket| {
+        let admin = &admin;
+        async move {
+            let info = tokio::time::timeout(timeout, admin.bucket_info_by_alias(&bucket)).await;
+            let usage = match info {
+                Ok(Ok(i)) => BucketUsage {
+                    bytes: u64::try_from(i.bytes).ok(),
+                    objects: u64::try_from(i.objects).ok(),
+                    error: None,
+                },
+                Ok(Err(e)) => BucketUsage {
+                    error: Some(e.to_string()),
+                    ..BucketUsage::default()
+                },
+                Err(_) => BucketUsage {
+                    error: Some("no answer".to_owned()),
+                    ..BucketUsage::default()
+                },
+            };
+            (bucket, usage)
+        }
+    }));
+    let (health, usage) = futures::join!(health, usage);
+    state.health = Some(match health {
+        Ok(Ok(h)) => GarageHealth {
+            up: h.is_operational(),
+            status: Some(h.status),
+            message: h.message.lines().next().unwrap_or_default().to_owned(),
+        },
+        Ok(Err(e)) => down(e.to_string()),
+        Err(_) => down("no answer".to_owned()),
+    });
+    state.buckets = usage.into_iter().collect();
     state
 }
 
@@ -624,25 +668,26 @@ pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
         ]);
     }
     if let Some(h) = &audit.garage.health {
-        let (up, text) = match h {
-            Ok((code, msg)) => (*code == 200, format!("/health {code}: {msg}")),
-            Err(e) => (false, e.clone()),
+        let text = match h.status {
+            Some(code) => format!("/health {code}: {}", h.message),
+            None => h.message.clone(),
         };
         let usage: Vec<String> = audit
             .garage
             .buckets
             .iter()
-            .map(|(b, r)| match r {
-                Ok((bytes, objects)) => format!(
-                    "{b} {} in {objects} objects",
-                    fmt_bytes(u64::try_from(*bytes).ok())
+            .map(|(b, u)| match &u.error {
+                None => format!(
+                    "{b} {} in {} objects",
+                    fmt_bytes(u.bytes),
+                    u.objects.unwrap_or_default()
                 ),
-                Err(e) => format!("{b}: {e}"),
+                Some(e) => format!("{b}: {e}"),
             })
             .collect();
         systems.add_row(vec![
             "garage".to_owned(),
-            if up { "yes" } else { "NO" }.to_owned(),
+            if h.up { "yes" } else { "NO" }.to_owned(),
             "-".to_owned(),
             "-".to_owned(),
             truncate(&format!("{text}; {}", usage.join(", ")), 80),

@@ -34,15 +34,18 @@ fn audit(bed: &Bed, config: &Path, extra: &[&str]) -> Output {
     cmd.output().expect("backup-audit runs")
 }
 
-fn json_rows(out: &Output) -> Vec<Value> {
+fn json(out: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+    serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!(
             "JSON output: {e}\nstdout:\n{stdout}\nstderr:\n{}",
             String::from_utf8_lossy(&out.stderr)
         )
-    });
-    v["rows"].as_array().expect("rows").clone()
+    })
+}
+
+fn json_rows(out: &Output) -> Vec<Value> {
+    json(out)["rows"].as_array().expect("rows").clone()
 }
 
 fn verdict(rows: &[Value], target: &str) -> String {
@@ -114,6 +117,15 @@ async fn backup_audit_check_end_to_end() {
     assert_eq!(verdict(&rows, "unifi"), "disabled");
     let web = rows.iter().find(|r| r["target"] == "web-daily").unwrap();
     assert_eq!(web["retained"], 2);
+    let garage = &json(&out)["garage"];
+    assert_eq!(garage["health"]["up"], true, "{garage:#}");
+    assert_eq!(garage["health"]["status"], 200);
+    // Garage updates its usage counters asynchronously, so only the shape is asserted here.
+    let bucket = &garage["buckets"][bed.garage.bucket()];
+    assert!(
+        bucket["objects"].is_u64() && bucket["bytes"].is_u64() && bucket["error"].is_null(),
+        "usage of the matrix's bucket: {garage:#}"
+    );
     assert_eq!(web["last_good"], "2026-11-27T03:00:30Z");
     assert_no_secrets(&out, &bed);
     let prom = std::fs::read_to_string(bed.dir.path().join("backup.prom")).expect("metrics file");
