@@ -1262,7 +1262,7 @@ fn same_list(a: Option<&[String]>, b: Option<&[String]>) -> bool {
 
 /// Snapshots hashed per batch before any is looked up: the batch's (cache-missing) key reads
 /// overlap instead of each stalling the table probe of its own snapshot.
-const BATCH: usize = 32;
+const BATCH: usize = 128;
 
 /// Groups snapshots into restic's group order, each group's members as engine entries in input
 /// order. Every key is hashed once into an open-addressing table of group ids (verified by full
