@@ -196,6 +196,21 @@ impl S3Client {
         url
     }
 
+    /// A `DELETE` with no body (idempotent, so retried like a GET).
+    async fn send_delete(&self, url: Url) -> Result<()> {
+        self.send(
+            Method::DELETE,
+            url,
+            HeaderMap::new(),
+            Bytes::new(),
+            false,
+            true,
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Sends a signed request; `body` must be cheap to clone (retries re-sign and resend).
     #[allow(clippy::too_many_arguments)]
     async fn send(
@@ -276,17 +291,7 @@ impl S3Client {
     /// Deletes an empty bucket (409 `BucketNotEmpty` otherwise).
     pub async fn delete_bucket(&self, bucket: &str) -> Result<()> {
         let url = self.url(bucket, None, &[]);
-        self.send(
-            Method::DELETE,
-            url,
-            HeaderMap::new(),
-            Bytes::new(),
-            false,
-            true,
-            None,
-        )
-        .await?;
-        Ok(())
+        self.send_delete(url).await
     }
 
     /// Whether the bucket exists and the key may access it (`HEAD /bucket`); `Ok(false)` on 404.
@@ -490,17 +495,7 @@ impl S3Client {
     /// Deletes an object (succeeds if it does not exist).
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
         let url = self.url(bucket, Some(key), &[]);
-        self.send(
-            Method::DELETE,
-            url,
-            HeaderMap::new(),
-            Bytes::new(),
-            false,
-            true,
-            None,
-        )
-        .await?;
-        Ok(())
+        self.send_delete(url).await
     }
 
     /// Deletes up to 1,000 objects in one request (`DeleteObjects`).

@@ -484,17 +484,7 @@ impl S3Client {
     /// Aborts a multipart upload (`AbortMultipartUpload`).
     pub async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
         let url = self.url(bucket, Some(key), &[("uploadId", upload_id)]);
-        self.send(
-            Method::DELETE,
-            url,
-            HeaderMap::new(),
-            Bytes::new(),
-            false,
-            true,
-            None,
-        )
-        .await?;
-        Ok(())
+        self.send_delete(url).await
     }
 }
 
