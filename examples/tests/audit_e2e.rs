@@ -48,6 +48,50 @@ fn json_rows(out: &Output) -> Vec<Value> {
     json(out)["rows"].as_array().expect("rows").clone()
 }
 
+/// A one-shot HTTP endpoint on 127.0.0.1 that answers 200 and hands over the body it received.
+async fn webhook_receiver() -> (String, tokio::sync::oneshot::Receiver<Vec<u8>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind webhook");
+    let url = format!("http://{}/alerts", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            return;
+        };
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // Read the head, then exactly Content-Length bytes of body.
+        let body = loop {
+            let Ok(n) = conn.read(&mut chunk).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                break buf[end + 4..end + 4 + len].to_vec();
+            }
+        };
+        let _ = conn
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .await;
+        let _ = tx.send(body);
+    });
+    (url, rx)
+}
+
 fn verdict(rows: &[Value], target: &str) -> String {
     rows.iter()
         .find(|r| r["target"] == target)
@@ -155,10 +199,24 @@ async fn backup_audit_check_end_to_end() {
         &bed.pbs.base_url(),
         bed.velero.kubeconfig_path(),
     );
-    let out = audit(&bed, &config, &["--json"]);
+    let (webhook_url, alert) = webhook_receiver().await;
+    let out = audit(&bed, &config, &["--json", "--webhook", &webhook_url]);
     let rows = json_rows(&out);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(verdict(&rows, "db-daily"), "late");
+    // The webhook got one alert, for the late row only.
+    let alert: Value = serde_json::from_slice(
+        &tokio::time::timeout(std::time::Duration::from_secs(10), alert)
+            .await
+            .expect("webhook called")
+            .expect("webhook body"),
+    )
+    .expect("webhook JSON");
+    let alerts = alert["alerts"].as_array().expect("alerts");
+    assert_eq!(alerts.len(), 1, "{alert:#}");
+    assert_eq!(alerts[0]["target"], "db-daily");
+    assert_eq!(alerts[0]["verdict"], "late");
+    assert_eq!(alerts[0]["severity"], "warning");
     assert_eq!(verdict(&rows, "web-daily"), "ok");
     assert_eq!(verdict(&rows, "pbs-web"), "ok");
     let prom = std::fs::read_to_string(bed.dir.path().join("backup.prom")).expect("metrics file");
