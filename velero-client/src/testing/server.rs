@@ -41,6 +41,17 @@ pub(crate) fn router(state: Arc<ClusterState>) -> Router {
         .with_state(state)
 }
 
+/// Parses a request body as JSON; the error is the apiserver's 400 `BadRequest`.
+fn json_body(body: &[u8], plural: &str, name: Option<&str>) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError {
+        code: 400,
+        reason: "BadRequest",
+        message: e.to_string(),
+        name: name.map(str::to_owned),
+        plural: plural.to_owned(),
+    })
+}
+
 fn error(e: &ApiError) -> Response {
     let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
@@ -310,17 +321,9 @@ async fn create(
     if let Err(e) = authorize(&state, &headers, "create", &plural, &ns) {
         return error(&e);
     }
-    let obj: Value = match serde_json::from_slice(&body) {
+    let obj = match json_body(&body, &plural, None) {
         Ok(v) => v,
-        Err(e) => {
-            return error(&ApiError {
-                code: 400,
-                reason: "BadRequest",
-                message: e.to_string(),
-                name: None,
-                plural,
-            });
-        }
+        Err(e) => return error(&e),
     };
     match state.write(|s| s.create(&plural, &ns, obj)) {
         Ok(v) => json_response(StatusCode::CREATED, &v),
@@ -368,17 +371,9 @@ async fn patch(
             plural,
         });
     }
-    let p: Value = match serde_json::from_slice(&body) {
+    let p = match json_body(&body, &plural, Some(&name)) {
         Ok(v) => v,
-        Err(e) => {
-            return error(&ApiError {
-                code: 400,
-                reason: "BadRequest",
-                message: e.to_string(),
-                name: Some(name),
-                plural,
-            });
-        }
+        Err(e) => return error(&e),
     };
     match state.write(|s| s.merge(&plural, &ns, &name, &p)) {
         Ok(v) => json_response(StatusCode::OK, &v),
@@ -395,17 +390,9 @@ async fn replace(
     if let Err(e) = authorize(&state, &headers, "update", &plural, &ns) {
         return error(&e);
     }
-    let obj: Value = match serde_json::from_slice(&body) {
+    let obj = match json_body(&body, &plural, Some(&name)) {
         Ok(v) => v,
-        Err(e) => {
-            return error(&ApiError {
-                code: 400,
-                reason: "BadRequest",
-                message: e.to_string(),
-                name: Some(name),
-                plural,
-            });
-        }
+        Err(e) => return error(&e),
     };
     match state.write(|s| s.replace(&plural, &ns, &name, obj)) {
         Ok(v) => json_response(StatusCode::OK, &v),
