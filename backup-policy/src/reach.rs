@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::matrix::{ScheduleSpec, Tool};
 use crate::pbs::PruneSnapshot;
-use crate::restic::{ForgetOptions, Snapshot, SnapshotTime, apply_group};
+use crate::restic::{ForgetOptions, Snapshot, SnapshotTime, apply_all};
 
 /// Steady-state retention of one schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,12 +113,11 @@ pub fn reach(spec: &ScheduleSpec, tool: Tool, tz: &TimeZone, now: Timestamp) -> 
                 .enumerate()
                 .map(|(i, f)| Snapshot::new(i.to_string(), SnapshotTime::new(*f, tz.to_offset(*f))))
                 .collect();
-            let idx: Vec<usize> = (0..snaps.len()).collect();
             let opts = ForgetOptions::new(
                 now.saturating_add(SignedDuration::from_secs(1))
                     .unwrap_or(now),
             );
-            let plan = apply_group(&policy, &snaps, &idx, &opts);
+            let plan = apply_all(&policy, &snaps, &opts);
             plan.keep.iter().map(|&i| fires[i]).collect()
         }
         Tool::Pbs => {

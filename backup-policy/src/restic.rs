@@ -570,8 +570,7 @@ impl ForgetPolicy {
     /// [`Error::WouldRemoveAll`] when nothing of a non-empty group would be kept.
     pub fn apply(&self, snapshots: &[Snapshot], opts: &ForgetOptions) -> Result<ForgetPlan> {
         self.validate(opts.semantics)?;
-        let idx: Vec<usize> = (0..snapshots.len()).collect();
-        let plan = apply_group(self, snapshots, &idx, opts);
+        let plan = apply_all(self, snapshots, opts);
         if opts.semantics == Semantics::Current && plan.keep.is_empty() && !snapshots.is_empty() {
             return Err(Error::WouldRemoveAll {
                 group: GroupKey::default().to_json(),
@@ -653,8 +652,9 @@ fn is_zero(v: &i32) -> bool {
 pub struct KeepReason {
     /// Index of the snapshot in the input slice.
     pub index: usize,
-    /// The reasons, worded as restic words them (`"daily snapshot"`, `"within 7d"`, …).
-    pub matches: Vec<String>,
+    /// The reasons, in restic's order; each displays (and serialises) as restic words it
+    /// (`"daily snapshot"`, `"within 7d"`, …).
+    pub matches: Vec<KeepMatch>,
     /// Remaining counts after this snapshot.
     pub counters: Counters,
 }
@@ -671,21 +671,149 @@ pub struct ForgetPlan {
     pub reasons: Vec<KeepReason>,
 }
 
-const BUCKET_REASONS: [&str; 6] = [
-    "last snapshot",
-    "hourly snapshot",
-    "daily snapshot",
-    "weekly snapshot",
-    "monthly snapshot",
-    "yearly snapshot",
-];
-const WITHIN_REASONS: [&str; 5] = [
-    "hourly within",
-    "daily within",
-    "weekly within",
-    "monthly within",
-    "yearly within",
-];
+/// One of `forget`'s buckets: the newest `n` snapshots, or the newest snapshot of each of the
+/// last `n` hours, days, ISO weeks, months or years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// `--keep-last`.
+    Last,
+    /// `--keep-hourly` / `--keep-within-hourly`.
+    Hourly,
+    /// `--keep-daily` / `--keep-within-daily`.
+    Daily,
+    /// `--keep-weekly` / `--keep-within-weekly`.
+    Weekly,
+    /// `--keep-monthly` / `--keep-within-monthly`.
+    Monthly,
+    /// `--keep-yearly` / `--keep-within-yearly`.
+    Yearly,
+}
+
+impl Bucket {
+    const ALL: [Bucket; 6] = [
+        Bucket::Last,
+        Bucket::Hourly,
+        Bucket::Daily,
+        Bucket::Weekly,
+        Bucket::Monthly,
+        Bucket::Yearly,
+    ];
+
+    /// restic's word for the bucket (`"last"`, `"hourly"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bucket::Last => "last",
+            Bucket::Hourly => "hourly",
+            Bucket::Daily => "daily",
+            Bucket::Weekly => "weekly",
+            Bucket::Monthly => "monthly",
+            Bucket::Yearly => "yearly",
+        }
+    }
+}
+
+/// One reason `forget` keeps a snapshot. Typed so callers can ask *why* without parsing text;
+/// `Display` and `Serialize` give restic's exact wording, and it compares equal to that text.
+///
+/// ```
+/// use backup_policy::restic::{Bucket, KeepMatch};
+/// let m = KeepMatch::Bucket { bucket: Bucket::Monthly, oldest: true };
+/// assert_eq!(m.to_string(), "oldest monthly snapshot");
+/// assert_eq!(m, "oldest monthly snapshot");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeepMatch {
+    /// `--keep-tag`: `has tags [a, b]`.
+    HasTags(TagList),
+    /// `--keep-within`: `within 2m`.
+    Within(ResticDuration),
+    /// `--keep-last` … `--keep-yearly`: `daily snapshot`; `oldest` when kept only as the group's
+    /// oldest snapshot (`oldest daily snapshot`, restic ≥ 0.18).
+    Bucket {
+        /// Which bucket.
+        bucket: Bucket,
+        /// Kept by the keep-oldest rule.
+        oldest: bool,
+    },
+    /// `--keep-within-hourly` … `--keep-within-yearly`: `daily within 7d`.
+    WithinBucket {
+        /// Which bucket (never [`Bucket::Last`]).
+        bucket: Bucket,
+        /// The window.
+        within: ResticDuration,
+        /// Kept by the keep-oldest rule.
+        oldest: bool,
+    },
+}
+
+impl fmt::Display for KeepMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let oldest = |o: bool| if o { "oldest " } else { "" };
+        match self {
+            KeepMatch::HasTags(tags) => write!(f, "has tags {tags}"),
+            KeepMatch::Within(d) => write!(f, "within {d}"),
+            KeepMatch::Bucket { bucket, oldest: o } => {
+                write!(f, "{}{} snapshot", oldest(*o), bucket.as_str())
+            }
+            KeepMatch::WithinBucket {
+                bucket,
+                within,
+                oldest: o,
+            } => write!(f, "{}{} within {within}", oldest(*o), bucket.as_str()),
+        }
+    }
+}
+
+impl Serialize for KeepMatch {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl PartialEq<str> for KeepMatch {
+    fn eq(&self, other: &str) -> bool {
+        // compare piecewise through a writer instead of allocating the text
+        struct Eat<'a>(&'a str);
+        impl fmt::Write for Eat<'_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                match self.0.strip_prefix(s) {
+                    Some(rest) => {
+                        self.0 = rest;
+                        Ok(())
+                    }
+                    None => Err(fmt::Error),
+                }
+            }
+        }
+        let mut eat = Eat(other);
+        fmt::write(&mut eat, format_args!("{self}")).is_ok() && eat.0.is_empty()
+    }
+}
+
+impl PartialEq<&str> for KeepMatch {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
+    }
+}
+
+impl PartialEq<String> for KeepMatch {
+    fn eq(&self, other: &String) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<KeepMatch> for String {
+    fn eq(&self, other: &KeepMatch) -> bool {
+        other == self.as_str()
+    }
+}
+
+impl PartialEq<KeepMatch> for &str {
+    fn eq(&self, other: &KeepMatch) -> bool {
+        other == *self
+    }
+}
 
 /// Wall-clock fields in the snapshot's own offset, computed without a calendar library (the
 /// engine's hot path; cross-checked against jiff in tests).
@@ -747,15 +875,20 @@ impl Civil {
     }
 }
 
-/// One snapshot in the engine's sorted order.
+/// One snapshot in the engine's sorted order, in 16 bytes: grouping writes one per snapshot and
+/// the per-group sorts move them, so their size is most of the engine's memory traffic.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    neg_s: i64,
+    /// `-seconds << OFF_BITS | (offset + OFF_BIAS)`: jiff's seconds need 40 bits with sign and
+    /// its offsets (within ±26 h) 18, so both fit one `i64`; `>> OFF_BITS` gives `-seconds`.
+    neg_s_off: i64,
     neg_ns: i32,
-    pos: u32,
+    /// Index into the input; within a group, entries are in increasing `idx` order.
     idx: u32,
-    off: i32,
 }
+
+const OFF_BITS: u32 = 18;
+const OFF_BIAS: i32 = 1 << (OFF_BITS - 1);
 
 /// A timestamp as an ordered `(seconds, nanoseconds)` pair (jiff keeps both with one sign).
 fn key_of(t: Timestamp) -> (i64, i32) {
@@ -764,27 +897,45 @@ fn key_of(t: Timestamp) -> (i64, i32) {
 
 impl Entry {
     #[inline(always)]
-    fn new(t: &SnapshotTime, pos: usize, idx: usize) -> Entry {
+    fn new(t: &SnapshotTime, idx: usize) -> Entry {
+        Entry::from_parts(
+            -t.ts.as_second(),
+            -t.ts.subsec_nanosecond(),
+            t.offset.seconds(),
+            idx as u32,
+        )
+    }
+
+    #[inline(always)]
+    fn from_parts(neg_s: i64, neg_ns: i32, off: i32, idx: u32) -> Entry {
         Entry {
-            neg_s: -t.ts.as_second(),
-            neg_ns: -t.ts.subsec_nanosecond(),
-            pos: pos as u32,
-            idx: idx as u32,
-            off: t.offset.seconds(),
+            neg_s_off: neg_s << OFF_BITS | i64::from(off + OFF_BIAS),
+            neg_ns,
+            idx,
         }
     }
 
+    #[inline(always)]
+    fn neg_s(&self) -> i64 {
+        self.neg_s_off >> OFF_BITS
+    }
+
+    #[inline(always)]
+    fn off(&self) -> i32 {
+        (self.neg_s_off & ((1 << OFF_BITS) - 1)) as i32 - OFF_BIAS
+    }
+
     fn time_key(&self) -> (i64, i32) {
-        (-self.neg_s, -self.neg_ns)
+        (-self.neg_s(), -self.neg_ns)
     }
 
     /// Whole seconds of the wall clock in the recorded offset (floored like jiff's civil time).
     fn local_seconds(&self) -> i64 {
-        let mut secs = -self.neg_s;
+        let mut secs = -self.neg_s();
         if self.neg_ns > 0 {
             secs -= 1;
         }
-        secs + i64::from(self.off)
+        secs + i64::from(self.off())
     }
 }
 
@@ -854,10 +1005,10 @@ impl BucketCache {
     }
 }
 
-/// Sorts a group's entries by (time descending, position in the group): the order of a stable
-/// sort by time. When the group has whole seconds only and its span and positions fit, the sort
-/// runs on `(packed u64 key, payload)` pairs that preserve exactly that order; otherwise on the
-/// entries with the full `(seconds, nanoseconds, position)` key.
+/// Sorts a group's entries (given in increasing `idx` order) by (time descending, `idx`): the
+/// order of a stable sort by time. When the group has whole seconds only and its span and
+/// positions fit, the sort runs on packed `u64` keys (time, position in `order`) that preserve
+/// exactly that order; otherwise on the entries with the full `(seconds, nanoseconds, idx)` key.
 fn sort_entries(mut order: Vec<Entry>) -> Vec<Entry> {
     let n = order.len();
     if n < 2 {
@@ -866,47 +1017,46 @@ fn sort_entries(mut order: Vec<Entry>) -> Vec<Entry> {
     let pos_bits = usize::BITS - (n - 1).leading_zeros();
     let (mut min_s, mut max_s, mut any_ns) = (i64::MAX, i64::MIN, false);
     for e in &order {
-        min_s = min_s.min(e.neg_s);
-        max_s = max_s.max(e.neg_s);
+        min_s = min_s.min(e.neg_s());
+        max_s = max_s.max(e.neg_s());
         any_ns |= e.neg_ns != 0;
     }
     let span_bits = u64::BITS - (max_s.wrapping_sub(min_s) as u64).leading_zeros();
     if any_ns || span_bits + pos_bits > 64 {
-        order.sort_unstable_by_key(|e| (e.neg_s, e.neg_ns, e.pos));
+        order.sort_unstable_by_key(|e| (e.neg_s(), e.neg_ns, e.idx));
         return order;
     }
     let pos_mask = (1u64 << pos_bits) - 1;
+    let key =
+        |pos: usize, e: &Entry| (e.neg_s().wrapping_sub(min_s) as u64) << pos_bits | pos as u64;
     if n <= 1 << 14 {
         // small enough for the gather below to stay in cache: sort bare keys
-        let mut keys: Vec<u64> = order
-            .iter()
-            .map(|e| (e.neg_s.wrapping_sub(min_s) as u64) << pos_bits | u64::from(e.pos))
-            .collect();
+        let mut keys: Vec<u64> = order.iter().enumerate().map(|(p, e)| key(p, e)).collect();
         keys.sort_unstable();
         return keys
             .iter()
             .map(|&k| order[(k & pos_mask) as usize])
             .collect();
     }
+    // large: sort (key, payload) pairs so the result needs no random gather from `order`. Both
+    // conversions are `into_iter().map().collect()` between 16-byte types, which std performs in
+    // place: no fresh pages to fault in for a million-snapshot group.
     let mut keyed: Vec<(u64, u64)> = order
-        .iter()
-        .map(|e| {
+        .into_iter()
+        .enumerate()
+        .map(|(p, e)| {
             (
-                (e.neg_s.wrapping_sub(min_s) as u64) << pos_bits | u64::from(e.pos),
-                u64::from(e.idx) << 32 | u64::from(e.off as u32),
+                key(p, &e),
+                u64::from(e.idx) << 32 | u64::from(e.off() as u32),
             )
         })
         .collect();
-    drop(order);
     keyed.sort_unstable_by_key(|k| k.0);
     keyed
-        .iter()
-        .map(|&(k, p)| Entry {
-            neg_s: ((k >> pos_bits) as i64).wrapping_add(min_s),
-            neg_ns: 0,
-            pos: (k & pos_mask) as u32,
-            idx: (p >> 32) as u32,
-            off: p as u32 as i32,
+        .into_iter()
+        .map(|(k, p)| {
+            let neg_s = ((k >> pos_bits) as i64).wrapping_add(min_s);
+            Entry::from_parts(neg_s, 0, p as u32 as i32, (p >> 32) as u32)
         })
         .collect()
 }
@@ -928,21 +1078,16 @@ fn bucket_key(k: usize, c: &Civil, nr: usize) -> i64 {
 }
 
 /// The core of `ApplyPolicy` over `members` (indices into `all`); no validation, no refusal.
-pub(crate) fn apply_group(
-    p: &ForgetPolicy,
-    all: &[Snapshot],
-    members: &[usize],
-    opts: &ForgetOptions,
-) -> ForgetPlan {
-    let order = members
+pub(crate) fn apply_all(p: &ForgetPolicy, all: &[Snapshot], opts: &ForgetOptions) -> ForgetPlan {
+    let order = all
         .iter()
         .enumerate()
-        .map(|(p, &i)| Entry::new(&all[i].time, p, i))
+        .map(|(i, s)| Entry::new(&s.time, i))
         .collect();
     apply_entries(p, all, order, opts)
 }
 
-/// [`apply_group`] over prepared entries (`pos` = position among the group's members).
+/// [`apply_all`] over prepared entries (one group, in increasing `idx` order).
 fn apply_entries(
     p: &ForgetPolicy,
     all: &[Snapshot],
@@ -988,16 +1133,16 @@ fn apply_entries(
         let i = e.idx as usize;
         let tk = e.time_key();
         let oldest = nr + 1 == n;
-        let mut matches: Vec<String> = Vec::new();
+        let mut matches: Vec<KeepMatch> = Vec::new();
         for tl in &p.tags {
             if all[i].has_tags(tl) {
-                matches.push(format!("has tags {tl}"));
+                matches.push(KeepMatch::HasTags(tl.clone()));
             }
         }
         if let Some(t) = within_t
             && tk > t
         {
-            matches.push(format!("within {}", p.within));
+            matches.push(KeepMatch::Within(p.within));
         }
         let local = e.local_seconds();
         for k in 0..6 {
@@ -1012,11 +1157,10 @@ fn apply_entries(
                 cache.key(k, local)
             };
             if v != last_val[k] || (!v014 && oldest) {
-                if !v014 && v == last_val[k] && oldest {
-                    matches.push(format!("oldest {}", BUCKET_REASONS[k]));
-                } else {
-                    matches.push(BUCKET_REASONS[k].to_string());
-                }
+                matches.push(KeepMatch::Bucket {
+                    bucket: Bucket::ALL[k],
+                    oldest: !v014 && v == last_val[k] && oldest,
+                });
                 last_val[k] = v;
                 if counts[k] > 0 {
                     counts[k] -= 1;
@@ -1028,12 +1172,11 @@ fn apply_entries(
             if tk > t {
                 let v = cache.key(k + 1, local);
                 if v != wlast_val[k] || (!v014 && oldest) {
-                    let prefix = if !v014 && v == wlast_val[k] && oldest {
-                        "oldest "
-                    } else {
-                        ""
-                    };
-                    matches.push(format!("{prefix}{} {}", WITHIN_REASONS[k], wb[k]));
+                    matches.push(KeepMatch::WithinBucket {
+                        bucket: Bucket::ALL[k + 1],
+                        within: wb[k],
+                        oldest: !v014 && v == wlast_val[k] && oldest,
+                    });
                     wlast_val[k] = v;
                 }
             }
@@ -1160,12 +1303,52 @@ pub fn group_snapshots(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Ve
         .collect()
 }
 
-/// One snapshot's group key, borrowed (lists are sorted copies only when the input is unsorted).
-type GroupRef<'a> = (
-    &'a str,
-    Option<Cow<'a, [String]>>,
-    Option<Cow<'a, [String]>>,
-);
+/// Appends a group key to the key arena: the host, then each listed key's sorted strings, each
+/// string length-prefixed, so a key lives in one short contiguous run that is cheap to compare.
+fn encode_key(arena: &mut Vec<u8>, host: &[u8], lists: [Option<&[String]>; 2]) {
+    let mut put = |b: &[u8]| {
+        arena.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        arena.extend_from_slice(b);
+    };
+    put(host);
+    for list in lists.into_iter().flatten() {
+        put(&(list.len() as u32).to_le_bytes());
+        for item in list {
+            put(item.as_bytes());
+        }
+    }
+}
+
+/// Whether an encoded key (see [`encode_key`]) is this host and these sorted lists.
+#[inline(always)]
+fn key_matches(mut enc: &[u8], host: &[u8], lists: [Option<&[String]>; 2]) -> bool {
+    #[inline(always)]
+    fn take(enc: &mut &[u8], want: &[u8]) -> bool {
+        let Some((len, rest)) = enc.split_first_chunk::<4>() else {
+            return false;
+        };
+        let n = u32::from_le_bytes(*len) as usize;
+        if n != want.len() || rest.len() < n || !same_bytes(&rest[..n], want) {
+            return false;
+        }
+        *enc = &rest[n..];
+        true
+    }
+    if !take(&mut enc, host) {
+        return false;
+    }
+    for list in lists.into_iter().flatten() {
+        if !take(&mut enc, &(list.len() as u32).to_le_bytes()) {
+            return false;
+        }
+        for item in list {
+            if !take(&mut enc, item.as_bytes()) {
+                return false;
+            }
+        }
+    }
+    true
+}
 
 const MIX: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -1246,20 +1429,6 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-#[inline(always)]
-fn same_list(a: Option<&[String]>, b: Option<&[String]>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .zip(b)
-                    .all(|(x, y)| same_bytes(x.as_bytes(), y.as_bytes()))
-        }
-        _ => false,
-    }
-}
-
 /// Snapshots hashed per batch before any is looked up: the batch's (cache-missing) key reads
 /// overlap instead of each stalling the table probe of its own snapshot.
 const BATCH: usize = 128;
@@ -1269,14 +1438,33 @@ const BATCH: usize = 128;
 /// comparison), and each snapshot's time goes straight into its group's compact entry list, so
 /// applying the policy never goes back to the snapshots.
 fn group_entries(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<Entry>)> {
-    let mut keys: Vec<GroupRef<'_>> = Vec::new();
+    // per group: key hash, key's range in `arena`, first member (the key's source), members
     let mut hashes: Vec<u64> = Vec::new();
+    let mut spans: Vec<(u32, u32)> = Vec::new();
+    let mut firsts: Vec<usize> = Vec::new();
     let mut groups: Vec<Vec<Entry>> = Vec::new();
+    let mut arena: Vec<u8> = Vec::new();
     // slot = group id + 1, 0 = empty; capacity a power of two, at most half full
     let mut bits = 4u32;
     let mut slots: Vec<u32> = vec![0; 1 << bits];
     let mut hs = [0u64; BATCH];
+    // After the first eighth of a large input, each group seen so far reserves room for its
+    // projected share of the rest: growing 1,000 member lists by doubling cost more than the
+    // hashing. The projection reserves at most the input's length in total (address space only
+    // until written), and groups first seen later grow as usual.
+    let checkpoint = if snapshots.len() >= 1 << 14 {
+        (snapshots.len() / 8).div_ceil(BATCH)
+    } else {
+        usize::MAX
+    };
     for (b, batch) in snapshots.chunks(BATCH).enumerate() {
+        if b == checkpoint {
+            let seen = b * BATCH;
+            let rest = snapshots.len() - seen;
+            for members in &mut groups {
+                members.reserve(members.len() * rest / seen);
+            }
+        }
         for (h, s) in hs.iter_mut().zip(batch) {
             let host = if by.host { s.hostname.as_bytes() } else { &[] };
             *h = hash_list(
@@ -1285,20 +1473,24 @@ fn group_entries(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<Entr
             );
         }
         for (j, (&h, s)) in hs.iter().zip(batch).enumerate() {
-            let host = if by.host { s.hostname.as_str() } else { "" };
+            let host = if by.host { s.hostname.as_bytes() } else { &[] };
             let paths = by.paths.then(|| sorted(&s.paths));
             let tags = by.tags.then(|| sorted(&s.tags));
+            let lists = [paths.as_deref(), tags.as_deref()];
             let mask = (1usize << bits) - 1;
             let mut at = (h >> (64 - bits)) as usize;
             let g = loop {
                 let slot = slots[at];
                 if slot == 0 {
-                    let g = keys.len();
+                    let g = groups.len();
                     slots[at] = (g + 1) as u32;
-                    keys.push((host, paths, tags));
+                    let start = arena.len();
+                    encode_key(&mut arena, host, lists);
+                    spans.push((start as u32, (arena.len() - start) as u32));
                     hashes.push(h);
+                    firsts.push(b * BATCH + j);
                     groups.push(Vec::new());
-                    if keys.len() * 2 > slots.len() {
+                    if groups.len() * 2 > slots.len() {
                         bits += 1;
                         slots = vec![0; 1 << bits];
                         let m = (1usize << bits) - 1;
@@ -1313,34 +1505,35 @@ fn group_entries(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<Entr
                     break g;
                 }
                 let g = (slot - 1) as usize;
-                let k = &keys[g];
-                if hashes[g] == h
-                    && same_bytes(k.0.as_bytes(), host.as_bytes())
-                    && same_list(k.1.as_deref(), paths.as_deref())
-                    && same_list(k.2.as_deref(), tags.as_deref())
-                {
-                    break g;
+                if hashes[g] == h {
+                    let (start, len) = spans[g];
+                    let enc = &arena[start as usize..(start + len) as usize];
+                    if key_matches(enc, host, lists) {
+                        break g;
+                    }
                 }
                 at = (at + 1) & mask;
             };
-            let members = &mut groups[g];
-            members.push(Entry::new(&s.time, members.len(), b * BATCH + j));
+            groups[g].push(Entry::new(&s.time, b * BATCH + j));
         }
     }
-    let mut out: Vec<(GroupKey, Vec<Entry>)> = keys
+    let mut out: Vec<(GroupKey, Vec<Entry>)> = firsts
         .into_iter()
         .zip(groups)
-        .map(|((h, p, t), v)| {
-            let none_if_empty =
-                |c: Option<Cow<'_, [String]>>| c.filter(|x| !x.is_empty()).map(|x| x.into_owned());
-            (
-                GroupKey {
-                    hostname: h.to_string(),
-                    paths: none_if_empty(p),
-                    tags: none_if_empty(t),
+        .map(|(first, members)| {
+            let s = &snapshots[first];
+            let list =
+                |on: bool, l: &[String]| (on && !l.is_empty()).then(|| sorted(l).into_owned());
+            let key = GroupKey {
+                hostname: if by.host {
+                    s.hostname.clone()
+                } else {
+                    String::new()
                 },
-                v,
-            )
+                paths: list(by.paths, &s.paths),
+                tags: list(by.tags, &s.tags),
+            };
+            (key, members)
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1440,6 +1633,34 @@ mod tests {
     }
 
     #[test]
+    fn entry_packs_every_jiff_time_and_offset() {
+        let times = [
+            Timestamp::MIN,
+            Timestamp::MAX,
+            Timestamp::UNIX_EPOCH,
+            Timestamp::new(-1, -1).unwrap(),
+            Timestamp::new(1_700_000_000, 999_999_999).unwrap(),
+        ];
+        for ts in times {
+            for off in [Offset::MIN, Offset::MAX, Offset::UTC, Offset::constant(-5)] {
+                let e = Entry::new(&SnapshotTime::new(ts, off), 4_000_000_000);
+                assert_eq!(e.time_key(), key_of(ts), "{ts} {off}");
+                assert_eq!(e.off(), off.seconds(), "{ts} {off}");
+                assert_eq!(e.idx, 4_000_000_000);
+                let local = SnapshotTime::new(ts, off).civil();
+                // floored whole seconds of the wall clock read as UTC
+                let want = local.to_zoned(jiff::tz::TimeZone::UTC).map(|z| {
+                    let t = z.timestamp();
+                    t.as_second() - i64::from(t.subsec_nanosecond() < 0)
+                });
+                if let Ok(want) = want {
+                    assert_eq!(e.local_seconds(), want, "{ts} {off}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn packed_sort_matches_tuple_sort() {
         let mut x = 0x1357_9bdf_2468_ace0u64;
         for case in 0..400 {
@@ -1460,21 +1681,17 @@ mod tests {
                     } else {
                         0
                     };
-                    Entry {
-                        neg_s: -s,
-                        neg_ns: -ns,
-                        pos: p as u32,
-                        idx: (r >> 40) as u32,
-                        off: (r >> 20) as i32 % 50_000,
-                    }
+                    // a group's entries come in increasing idx order
+                    let idx = p as u32 * 7 + (r >> 61) as u32;
+                    Entry::from_parts(-s, -ns, (r >> 20) as i32 % 93_600, idx)
                 })
                 .collect();
             let mut want = entries.clone();
-            want.sort_by_key(|e| (e.neg_s, e.neg_ns));
+            want.sort_by_key(|e| (e.neg_s(), e.neg_ns));
             let got = sort_entries(entries);
             let f = |v: &[Entry]| -> Vec<_> {
                 v.iter()
-                    .map(|e| (e.neg_s, e.neg_ns, e.pos, e.idx, e.off))
+                    .map(|e| (e.neg_s(), e.neg_ns, e.idx, e.off()))
                     .collect()
             };
             assert_eq!(f(&got), f(&want), "case {case}");

@@ -429,7 +429,7 @@ async fn forget(
                 .reasons
                 .iter()
                 .find(|r| r.index == i)
-                .map(|r| r.matches.clone())
+                .map(|r| r.matches.iter().map(ToString::to_string).collect())
                 .unwrap_or_default();
             if let Some(s) = local.get(i) {
                 policy_says.insert(s.id.clone(), (true, reasons));
