@@ -1,4 +1,5 @@
-//! S3 benchmark against a local Garage: garage-client vs aws-sdk-s3 vs `curl --aws-sigv4`.
+//! S3 benchmark against a local Garage: garage-client vs aws-sdk-s3, object_store and
+//! `curl --aws-sigv4`.
 //!
 //! ```sh
 //! cargo bench -p garage-client --features bench-peers --bench s3            # 3 rounds, 1 GiB, 10,000 keys
@@ -6,7 +7,9 @@
 //! cargo bench -p garage-client --features bench-peers --bench s3 -- --cases gc-get,sdk-get,curl-get
 //! ```
 //!
-//! Without `--features bench-peers` only garage-client and curl are measured. Every case runs as
+//! Without `--features bench-peers` only garage-client and curl are measured. Peers: `sdk-put`
+//! (one PUT), `sdk-mpu` and `os-mpu` (multipart, 16 MiB parts, 4 in flight), `sdk-get`/`os-get`
+//! (one GET stream), `sdk-list`/`os-list`. Every case runs as
 //! its own child process under `/usr/bin/time` (wall from the driver's clock around the child,
 //! client CPU and peak RSS from `time`), in interleaved rounds with a rotating start; before each
 //! case the driver syncs and waits until Garage is idle, and before each upload it stamps a fresh
@@ -22,12 +25,14 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use garage_client::s3::{GetOptions, ListOptions, PutOptions, PutPayload};
 use garage_client::testing::GarageServer;
-use garage_client::{Credentials, S3Client};
+use garage_client::{Credentials, DownloadConfig, S3Client};
 use secrecy::ExposeSecret;
 
 const CASES_BASE: &[&str] = &["gc-put", "curl-put", "gc-get", "curl-get", "gc-list"];
 #[cfg(feature = "bench-peers")]
-const CASES_PEERS: &[&str] = &["sdk-put", "sdk-mpu", "sdk-get", "sdk-list"];
+const CASES_PEERS: &[&str] = &[
+    "sdk-put", "sdk-mpu", "sdk-get", "sdk-list", "os-mpu", "os-get", "os-list",
+];
 #[cfg(not(feature = "bench-peers"))]
 const CASES_PEERS: &[&str] = &[];
 
@@ -87,10 +92,21 @@ fn env() -> Env {
     }
 }
 
+/// garage-client with its defaults, or the download tuning from `BENCH_DL_PART_MIB` and
+/// `BENCH_DL_STREAMS` (for tuning runs).
 fn gc_client(e: &Env) -> S3Client {
+    let var = |n: &str| std::env::var(n).ok().and_then(|v| v.parse::<u64>().ok());
+    let mut dl = DownloadConfig::default();
+    if let Some(mib) = var("BENCH_DL_PART_MIB") {
+        dl.part_size = mib << 20;
+    }
+    if let Some(n) = var("BENCH_DL_STREAMS") {
+        dl.concurrency = n as usize;
+    }
     S3Client::builder()
         .with_endpoint(&e.endpoint)
         .with_credentials(Credentials::new(&e.key_id, e.secret.clone().into()))
+        .with_download(dl)
         .build()
         .unwrap()
 }
@@ -260,6 +276,72 @@ mod peers {
                 while let Some(p) = pages.next().await {
                     n += p.unwrap().contents().len() as u64;
                 }
+                (0, n)
+            }
+            other if other.starts_with("os-") => object_store_case(other, e).await,
+            other => panic!("unknown case {other}"),
+        }
+    }
+
+    /// object_store configured as the issue measured it: path style, unsigned payload,
+    /// multipart in 16 MiB parts with 4 in flight.
+    async fn object_store_case(case: &str, e: &Env) -> (u64, u64) {
+        use object_store::path::Path;
+        use object_store::{ObjectStore, ObjectStoreExt};
+        use tokio::io::AsyncReadExt;
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&e.endpoint)
+            .with_bucket_name(&e.bucket)
+            .with_region("garage")
+            .with_access_key_id(&e.key_id)
+            .with_secret_access_key(&e.secret)
+            .with_allow_http(true)
+            .with_virtual_hosted_style_request(false)
+            .with_unsigned_payload(true)
+            .build()
+            .unwrap();
+        match case {
+            "os-mpu" => {
+                let upload = store
+                    .put_multipart(&Path::from("put/os-mpu.bin"))
+                    .await
+                    .unwrap();
+                let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, 16 << 20);
+                let mut f = tokio::fs::File::open(&e.src).await.unwrap();
+                let mut buf = vec![0u8; 8 << 20];
+                let mut size = 0u64;
+                loop {
+                    let n = f.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    w.wait_for_capacity(4).await.unwrap();
+                    w.write(&buf[..n]);
+                    size += n as u64;
+                }
+                w.finish().await.unwrap();
+                (size, 1)
+            }
+            "os-get" => {
+                let mut s = store
+                    .get(&Path::from("get/big.bin"))
+                    .await
+                    .unwrap()
+                    .into_stream();
+                let mut n = 0u64;
+                while let Some(c) = s.next().await {
+                    n += c.unwrap().len() as u64;
+                }
+                (n, 1)
+            }
+            "os-list" => {
+                let n = store
+                    .list(Some(&Path::from("list")))
+                    .fold(0u64, |n, m| async move {
+                        m.unwrap();
+                        n + 1
+                    })
+                    .await;
                 (0, n)
             }
             other => panic!("unknown case {other}"),

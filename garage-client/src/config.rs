@@ -98,6 +98,32 @@ impl Default for MultipartConfig {
     }
 }
 
+/// Tuning of whole-object downloads: large objects are fetched as concurrent ranged GETs and
+/// delivered in order, because one GET stream is limited by what one Garage worker serves
+/// (block reads and checksum checks on one core).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct DownloadConfig {
+    /// Objects of at least this many bytes are fetched in ranges (default 32 MiB).
+    pub threshold: u64,
+    /// Range size (default 4 MiB).
+    pub part_size: u64,
+    /// Streams at once, counting the first response's own (default 4; 1 = always one GET).
+    /// Ranges fetched ahead hold ≈ `part_size × concurrency` (16 MiB by default) plus the HTTP
+    /// read buffers their chunks share.
+    pub concurrency: usize,
+}
+
+impl Default for DownloadConfig {
+    fn default() -> Self {
+        DownloadConfig {
+            threshold: 32 << 20,
+            part_size: 4 << 20,
+            concurrency: 4,
+        }
+    }
+}
+
 pub(crate) fn parse_endpoint(s: &str, what: &str) -> Result<Url> {
     let url =
         Url::parse(s).map_err(|e| Error::Config(format!("{what} {s:?} is not a URL: {e}")))?;

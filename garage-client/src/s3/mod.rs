@@ -1,5 +1,6 @@
 //! Garage's S3 data plane: path-style requests signed with SigV4 (aws-sigv4) over reqwest.
 
+mod download;
 mod types;
 mod upload;
 pub(crate) mod xml;
@@ -19,7 +20,8 @@ use url::Url;
 pub use types::*;
 
 use crate::config::{
-    Credentials, DEFAULT_REGION, HttpConfig, MultipartConfig, first_var, parse_endpoint,
+    Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig, first_var,
+    parse_endpoint,
 };
 use crate::error::{Error, Result};
 use crate::sign::{Payload, Signer, object_url};
@@ -33,6 +35,7 @@ pub struct S3ClientBuilder {
     credentials: Option<Credentials>,
     http: HttpConfig,
     multipart: MultipartConfig,
+    download: DownloadConfig,
 }
 
 impl S3ClientBuilder {
@@ -61,6 +64,11 @@ impl S3ClientBuilder {
         self.multipart = multipart;
         self
     }
+    /// Parallel download threshold, range size and concurrency.
+    pub fn with_download(mut self, download: DownloadConfig) -> Self {
+        self.download = download;
+        self
+    }
     /// Builds the client.
     pub fn build(self) -> Result<S3Client> {
         let endpoint = parse_endpoint(
@@ -80,6 +88,12 @@ impl S3ClientBuilder {
                     .into(),
             ));
         }
+        let dl = self.download;
+        if dl.part_size == 0 || dl.concurrency == 0 {
+            return Err(Error::Config(
+                "download: part_size and concurrency must be ≥ 1".into(),
+            ));
+        }
         Ok(S3Client {
             inner: Arc::new(Inner {
                 transport: Transport::new(&self.http)?,
@@ -87,6 +101,7 @@ impl S3ClientBuilder {
                 endpoint,
                 region,
                 multipart: mp,
+                download: dl,
             }),
         })
     }
@@ -98,6 +113,7 @@ struct Inner {
     endpoint: Url,
     region: String,
     multipart: MultipartConfig,
+    download: DownloadConfig,
 }
 
 /// A Garage S3 client (cheap to clone).
@@ -420,6 +436,12 @@ impl S3Client {
     /// Downloads an object as a stream. The whole-object CRC32C stored with the object (if any)
     /// and the length are checked when the stream ends; a mismatch yields
     /// [`Error::Integrity`] as the last item.
+    ///
+    /// A whole object of at least [`DownloadConfig::threshold`] bytes is fetched as concurrent
+    /// ranged GETs (the first response's own stream serves the first range), each pinned to the
+    /// first response's ETag with `If-Match`: if the object is replaced meanwhile, the stream
+    /// fails with `412 PreconditionFailed` rather than mixing two versions. The chunks still come
+    /// in order and are checked as above. [`GetOptions::with_parallel`]`(false)` opts out.
     pub async fn get_object(
         &self,
         bucket: &str,
@@ -468,9 +490,8 @@ impl S3Client {
         {
             meta.size = total;
         }
-        let verify = options.verify.unwrap_or(true)
-            && options.range.is_none()
-            && resp.status.as_u16() == 200;
+        let whole = options.range.is_none() && resp.status.as_u16() == 200;
+        let verify = options.verify.unwrap_or(true) && whole;
         let expected_crc = if verify && meta.checksum_type.as_deref() != Some("COMPOSITE") {
             meta.checksum_crc32c
                 .as_deref()
@@ -479,11 +500,33 @@ impl S3Client {
         } else {
             None
         };
+        let dl = inner.download;
+        let stream = match (&meta.etag, content_length) {
+            (Some(etag), Some(size))
+                if whole
+                    && options.parallel.unwrap_or(true)
+                    && dl.concurrency > 1
+                    && size >= dl.threshold.max(2 * dl.part_size) =>
+            {
+                download::ranged(
+                    self.clone(),
+                    download::Target {
+                        bucket: bucket.to_owned(),
+                        key: key.to_owned(),
+                        etag: etag.clone(),
+                        size,
+                    },
+                    resp.into_stream(),
+                    dl,
+                )
+            }
+            _ => resp.into_stream(),
+        };
         Ok(GetObject {
             meta,
             bucket: bucket.to_owned(),
             key: key.to_owned(),
-            stream: resp.into_stream(),
+            stream,
             expected_len: content_length,
             expected_crc,
             crc: 0,

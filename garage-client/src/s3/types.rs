@@ -133,6 +133,9 @@ pub struct GetOptions {
     /// Verify the stored CRC32C while streaming (default true; only for whole-object GETs of
     /// objects stored with a full-object CRC32C).
     pub verify: Option<bool>,
+    /// Fetch a large whole object as concurrent ranges (default true; see
+    /// [`DownloadConfig`](crate::DownloadConfig)).
+    pub parallel: Option<bool>,
 }
 
 impl GetOptions {
@@ -144,6 +147,11 @@ impl GetOptions {
     /// Turns the CRC32C check on or off.
     pub fn with_verify(mut self, verify: bool) -> Self {
         self.verify = Some(verify);
+        self
+    }
+    /// Allows or forbids the parallel ranged download of a large object.
+    pub fn with_parallel(mut self, parallel: bool) -> Self {
+        self.parallel = Some(parallel);
         self
     }
 }
