@@ -162,6 +162,22 @@ impl Error {
     pub(crate) fn io(path: Option<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path, source }
     }
+
+    pub(crate) fn integrity(
+        bucket: &str,
+        key: &str,
+        what: &'static str,
+        expected: impl ToString,
+        actual: impl ToString,
+    ) -> Self {
+        Error::Integrity {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            what,
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        }
+    }
 }
 
 /// An S3 error response.

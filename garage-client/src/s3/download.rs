@@ -10,13 +10,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue};
 
-use super::{S3Client, check};
+use super::S3Client;
 use crate::config::DownloadConfig;
 use crate::error::{Error, Result};
-use crate::sign::Payload;
-use crate::transport::{Body, Request};
 
 /// The object being downloaded, as the first response described it.
 #[derive(Debug)]
@@ -29,13 +27,7 @@ pub(crate) struct Target {
 
 impl Target {
     fn integrity(&self, what: &'static str, expected: String, actual: String) -> Error {
-        Error::Integrity {
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
-            what,
-            expected,
-            actual,
-        }
+        Error::integrity(&self.bucket, &self.key, what, expected, actual)
     }
 }
 
@@ -166,30 +158,13 @@ async fn fetch_range(
     start: u64,
     end: u64,
 ) -> Result<VecDeque<Bytes>> {
-    let inner = &client.inner;
     let url = client.url(&t.bucket, Some(&t.key), &[]);
     let range = format!("bytes={start}-{}", end - 1);
     let mut headers = HeaderMap::new();
     let value = |v: &str| HeaderValue::from_str(v).map_err(|e| Error::Config(e.to_string()));
     headers.insert(http::header::RANGE, value(&range)?);
     headers.insert(http::header::IF_MATCH, value(&t.etag)?);
-    let resp = inner
-        .transport
-        .send(true, || {
-            let mut h = headers.clone();
-            inner
-                .signer
-                .sign_headers(&Method::GET, &url, &mut h, Payload::Unsigned)?;
-            Ok(Request {
-                method: Method::GET,
-                url: url.clone(),
-                headers: h,
-                body: Body::Empty,
-                timeout: None,
-            })
-        })
-        .await?;
-    let resp = check(resp).await?;
+    let resp = client.send_streaming_get(&url, headers).await?;
     let want = format!("bytes {start}-{}/{}", end - 1, t.size);
     let got = resp
         .headers

@@ -267,6 +267,29 @@ impl S3Client {
         check(resp).await
     }
 
+    /// A GET whose body is streamed: retried like any idempotent request until the response
+    /// starts, with no overall timeout (a large body may take long; the read timeout applies).
+    async fn send_streaming_get(&self, url: &Url, headers: HeaderMap) -> Result<Response> {
+        let inner = &self.inner;
+        let resp = inner
+            .transport
+            .send(true, || {
+                let mut h = headers.clone();
+                inner
+                    .signer
+                    .sign_headers(&Method::GET, url, &mut h, Payload::Unsigned)?;
+                Ok(Request {
+                    method: Method::GET,
+                    url: url.clone(),
+                    headers: h,
+                    body: Body::Empty,
+                    timeout: None,
+                })
+            })
+            .await?;
+        check(resp).await
+    }
+
     /// Lists the buckets the key can see.
     pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>> {
         let mut url = self.inner.endpoint.clone();
@@ -458,23 +481,7 @@ impl S3Client {
                 HeaderValue::from_str(&r.header()).map_err(|e| Error::Config(e.to_string()))?,
             );
         }
-        let resp = inner
-            .transport
-            .send(true, || {
-                let mut h = headers.clone();
-                inner
-                    .signer
-                    .sign_headers(&Method::GET, &url, &mut h, Payload::Unsigned)?;
-                Ok(Request {
-                    method: Method::GET,
-                    url: url.clone(),
-                    headers: h,
-                    body: Body::Empty,
-                    timeout: None,
-                })
-            })
-            .await?;
-        let resp = check(resp).await?;
+        let resp = self.send_streaming_get(&url, headers).await?;
         let mut meta = meta_from_headers(&resp.headers);
         let content_length = resp
             .headers
@@ -771,13 +778,7 @@ impl GetObject {
     }
 
     fn integrity(&self, what: &'static str, expected: String, actual: String) -> Error {
-        Error::Integrity {
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
-            what,
-            expected,
-            actual,
-        }
+        Error::integrity(&self.bucket, &self.key, what, expected, actual)
     }
 }
 
