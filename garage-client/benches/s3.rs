@@ -14,7 +14,9 @@
 //! client CPU and peak RSS from `time`), in interleaved rounds with a rotating start; before each
 //! case the driver syncs and waits until Garage is idle, and before each upload it stamps a fresh
 //! nonce every 64 KiB of the source file so Garage cannot deduplicate blocks. Garage's CPU time
-//! over the case comes from `/proc/<pid>/stat`. Medians are printed per case.
+//! over the case comes from `/proc/<pid>/stat`. Medians are printed per case. Every upload stays
+//! on disk until the end (Garage frees replaced blocks minutes later): the default run needs
+//! ≈ rounds × 5 × size of free space in the temp dir, and the driver checks for it first.
 
 use std::collections::BTreeMap;
 use std::io::{Seek, SeekFrom, Write};
@@ -412,8 +414,44 @@ fn make_source(path: &Path, size: u64) {
     f.flush().unwrap();
 }
 
+/// Free bytes on the file system holding `dir` (from `df`), if it can be read.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(dir)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize) {
     let size = size_mib << 20;
+    // Garage frees the blocks of overwritten objects only minutes later, so every upload of
+    // every round stays on disk until the bench ends.
+    let uploads = CASES_BASE
+        .iter()
+        .chain(CASES_PEERS)
+        .filter(|c| c.ends_with("put") || c.ends_with("mpu"))
+        .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|x| x == *c)))
+        .count() as u64;
+    let need = (rounds as u64 * uploads + 2) * size + list_n as u64 * (8 << 10);
+    let tmp = std::env::temp_dir();
+    if let Some(free) = free_bytes(&tmp)
+        && free < need + (need / 10)
+    {
+        eprintln!(
+            "need ≈ {} MiB free in {} ({rounds} rounds × {uploads} uploads × {size_mib} MiB + fixtures), have {} MiB",
+            need >> 20,
+            tmp.display(),
+            free >> 20
+        );
+        std::process::exit(2);
+    }
     let g = GarageServer::start().expect("garage starts (GARAGE_BIN)");
     let pid = g.pid().expect("garage runs");
     let dir = tempfile::tempdir().unwrap();
