@@ -144,6 +144,61 @@ impl std::fmt::Debug for S3Client {
     }
 }
 
+/// One S3 request with its body in memory, as [`S3Client::call`] sends it: idempotent (retried),
+/// body unsigned (`UNSIGNED-PAYLOAD`) and the client's request timeout unless told otherwise.
+struct Call {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Bytes,
+    sign_body: bool,
+    idempotent: bool,
+    timeout: Option<Duration>,
+}
+
+impl Call {
+    fn new(method: Method, url: Url) -> Self {
+        Call {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            sign_body: false,
+            idempotent: true,
+            timeout: None,
+        }
+    }
+
+    fn headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// A body sent as is (integrity comes from a checksum header).
+    fn body(mut self, body: Bytes) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// A small body whose SHA-256 goes into the signature (XML requests).
+    fn signed_body(mut self, body: Bytes) -> Self {
+        self.body = body;
+        self.sign_body = true;
+        self
+    }
+
+    /// Not retried: repeating it could act twice.
+    fn not_idempotent(mut self) -> Self {
+        self.idempotent = false;
+        self
+    }
+
+    fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
 impl S3Client {
     /// Starts a builder.
     pub fn builder() -> S3ClientBuilder {
@@ -214,51 +269,38 @@ impl S3Client {
 
     /// A `DELETE` with no body (idempotent, so retried like a GET).
     async fn send_delete(&self, url: Url) -> Result<()> {
-        self.send(
-            Method::DELETE,
-            url,
-            HeaderMap::new(),
-            Bytes::new(),
-            false,
-            true,
-            None,
-        )
-        .await?;
+        self.call(Call::new(Method::DELETE, url)).await?;
         Ok(())
     }
 
     /// Sends a signed request; `body` must be cheap to clone (retries re-sign and resend).
     #[allow(clippy::too_many_arguments)]
-    async fn send(
-        &self,
-        method: Method,
-        url: Url,
-        headers: HeaderMap,
-        body: Bytes,
-        hash_body: bool,
-        idempotent: bool,
-        timeout: Option<Duration>,
-    ) -> Result<Response> {
+    /// Signs and sends one request whose body is in memory; non-2xx answers become errors.
+    async fn call(&self, call: Call) -> Result<Response> {
         let inner = &self.inner;
-        let timeout = timeout.or(Some(inner.transport.config().request_timeout));
+        let timeout = call
+            .timeout
+            .or(Some(inner.transport.config().request_timeout));
         let resp = inner
             .transport
-            .send(idempotent, || {
-                let mut h = headers.clone();
-                let payload = if hash_body {
-                    Payload::Bytes(&body)
+            .send(call.idempotent, || {
+                let mut h = call.headers.clone();
+                let payload = if call.sign_body {
+                    Payload::Bytes(&call.body)
                 } else {
                     Payload::Unsigned
                 };
-                inner.signer.sign_headers(&method, &url, &mut h, payload)?;
+                inner
+                    .signer
+                    .sign_headers(&call.method, &call.url, &mut h, payload)?;
                 Ok(Request {
-                    method: method.clone(),
-                    url: url.clone(),
+                    method: call.method.clone(),
+                    url: call.url.clone(),
                     headers: h,
-                    body: if body.is_empty() {
+                    body: if call.body.is_empty() {
                         Body::Empty
                     } else {
-                        Body::Bytes(body.clone())
+                        Body::Bytes(call.body.clone())
                     },
                     timeout,
                 })
@@ -296,17 +338,7 @@ impl S3Client {
         if url.path().is_empty() {
             url.set_path("/");
         }
-        let resp = self
-            .send(
-                Method::GET,
-                url,
-                HeaderMap::new(),
-                Bytes::new(),
-                false,
-                true,
-                None,
-            )
-            .await?;
+        let resp = self.call(Call::new(Method::GET, url)).await?;
         xml::parse_list_buckets(&text(resp).await?)
     }
 
@@ -314,16 +346,7 @@ impl S3Client {
     /// local alias in the key's namespace). Prefer [`crate::AdminClient::create_bucket`].
     pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
         let url = self.url(bucket, None, &[]);
-        self.send(
-            Method::PUT,
-            url,
-            HeaderMap::new(),
-            Bytes::new(),
-            false,
-            true,
-            None,
-        )
-        .await?;
+        self.call(Call::new(Method::PUT, url)).await?;
         Ok(())
     }
 
@@ -336,18 +359,7 @@ impl S3Client {
     /// Whether the bucket exists and the key may access it (`HEAD /bucket`); `Ok(false)` on 404.
     pub async fn bucket_exists(&self, bucket: &str) -> Result<bool> {
         let url = self.url(bucket, None, &[]);
-        match self
-            .send(
-                Method::HEAD,
-                url,
-                HeaderMap::new(),
-                Bytes::new(),
-                false,
-                true,
-                None,
-            )
-            .await
-        {
+        match self.call(Call::new(Method::HEAD, url)).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
@@ -376,17 +388,7 @@ impl S3Client {
             q.push(("continuation-token", t));
         }
         let url = self.url(bucket, None, &q);
-        let resp = self
-            .send(
-                Method::GET,
-                url,
-                HeaderMap::new(),
-                Bytes::new(),
-                false,
-                true,
-                None,
-            )
-            .await?;
+        let resp = self.call(Call::new(Method::GET, url)).await?;
         xml::parse_list_v2(&text(resp).await?)
     }
 
@@ -450,9 +452,7 @@ impl S3Client {
         let url = self.url(bucket, Some(key), &[]);
         let mut h = HeaderMap::new();
         h.insert("x-amz-checksum-mode", HeaderValue::from_static("ENABLED"));
-        let resp = self
-            .send(Method::HEAD, url, h, Bytes::new(), false, true, None)
-            .await?;
+        let resp = self.call(Call::new(Method::HEAD, url).headers(h)).await?;
         Ok(meta_from_headers(&resp.headers))
     }
 
@@ -571,7 +571,7 @@ impl S3Client {
         );
         h.insert("content-md5", header_value(&content_md5(&body))?);
         let resp = self
-            .send(Method::POST, url, h, body, true, true, None)
+            .call(Call::new(Method::POST, url).headers(h).signed_body(body))
             .await?;
         xml::parse_delete_result(&text(resp).await?)
     }
@@ -593,14 +593,10 @@ impl S3Client {
         );
         h.insert("x-amz-copy-source", header_value(&source)?);
         let resp = self
-            .send(
-                Method::PUT,
-                url,
-                h,
-                Bytes::new(),
-                false,
-                true,
-                Some(Duration::from_secs(600)),
+            .call(
+                Call::new(Method::PUT, url)
+                    .headers(h)
+                    .timeout(Duration::from_secs(600)),
             )
             .await?;
         xml::parse_etag_result("CopyObject result", &text(resp).await?)

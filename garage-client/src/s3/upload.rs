@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use tokio::task::JoinSet;
 
 use super::xml::{self, CompletedPart};
-use super::{PutOptions, PutPayload, PutResult, S3Client, encode_crc32c, header_value, text};
+use super::{Call, PutOptions, PutPayload, PutResult, S3Client, encode_crc32c, header_value, text};
 use crate::error::{Error, Result};
 
 /// Sequential source of parts.
@@ -225,14 +225,11 @@ async fn put_single(
     let size = body.len() as u64;
     let url = client.url(bucket, Some(key), &[]);
     let resp = client
-        .send(
-            Method::PUT,
-            url,
-            h,
-            body,
-            false,
-            true,
-            Some(client.body_timeout(size)),
+        .call(
+            Call::new(Method::PUT, url)
+                .headers(h)
+                .body(body)
+                .timeout(client.body_timeout(size)),
         )
         .await?;
     let etag = etag_of(&resp.headers);
@@ -301,7 +298,7 @@ async fn put_multipart(
     );
     let url = client.url(bucket, Some(key), &[("uploads", "")]);
     let resp = client
-        .send(Method::POST, url, h, Bytes::new(), false, false, None)
+        .call(Call::new(Method::POST, url).headers(h).not_idempotent())
         .await?;
     let upload_id = xml::parse_upload_id(&text(resp).await?)?;
     let mut guard = AbortGuard {
@@ -422,14 +419,12 @@ async fn complete(
         HeaderValue::from_static("FULL_OBJECT"),
     );
     let resp = client
-        .send(
-            Method::POST,
-            url,
-            h,
-            body,
-            true,
-            false,
-            Some(std::time::Duration::from_secs(300)),
+        .call(
+            Call::new(Method::POST, url)
+                .headers(h)
+                .signed_body(body)
+                .not_idempotent()
+                .timeout(std::time::Duration::from_secs(300)),
         )
         .await?;
     xml::parse_etag_result("CompleteMultipartUpload result", &text(resp).await?)
@@ -462,14 +457,11 @@ impl S3Client {
         h.insert("x-amz-checksum-crc32c", header_value(&crc_b64)?);
         let timeout = self.body_timeout(data.len() as u64);
         let resp = self
-            .send(
-                Method::PUT,
-                url,
-                h,
-                data.clone(),
-                false,
-                true,
-                Some(timeout),
+            .call(
+                Call::new(Method::PUT, url)
+                    .headers(h)
+                    .body(data.clone())
+                    .timeout(timeout),
             )
             .await?;
         let part = CompletedPart {
