@@ -1283,15 +1283,22 @@ pub struct GroupPlan {
     pub plan: ForgetPlan,
 }
 
-#[inline]
+/// The list sorted, borrowed when it already is (restic writes one path or sorted lists, so
+/// the copy is the rare case and kept out of line).
+#[inline(always)]
 fn sorted(v: &[String]) -> Cow<'_, [String]> {
-    if v.windows(2).all(|w| w[0] <= w[1]) {
+    if v.len() < 2 || v.windows(2).all(|w| w[0] <= w[1]) {
         Cow::Borrowed(v)
     } else {
-        let mut o = v.to_vec();
-        o.sort();
-        Cow::Owned(o)
+        sorted_copy(v)
     }
+}
+
+#[cold]
+fn sorted_copy(v: &[String]) -> Cow<'_, [String]> {
+    let mut o = v.to_vec();
+    o.sort();
+    Cow::Owned(o)
 }
 
 /// Groups snapshots like restic (`host`, sorted `paths`, sorted `tags`); groups come out sorted
