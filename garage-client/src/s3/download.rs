@@ -195,3 +195,116 @@ async fn fetch_range(
     }
     Ok(chunks)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Credentials;
+    use crate::s3::GetOptions;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// 95 bytes: six 16-byte ranges, the last one ragged.
+    const OBJECT: &[u8] =
+        b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-the-end-of-a-small-object-here!!";
+
+    /// How the fake server answers ranged GETs.
+    #[derive(Clone, Copy)]
+    enum Ranges {
+        Honest,
+        /// Ignores `Range` and sends the whole object with 200, as some proxies do.
+        Ignored,
+        /// Announces the range but sends fewer bytes.
+        Short,
+    }
+
+    /// A loopback HTTP/1.1 server that serves `OBJECT` (one request per connection).
+    async fn serve(mode: Ranges) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let mut req = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => req.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let req = String::from_utf8_lossy(&req).to_lowercase();
+                    let range = req.lines().find_map(|l| l.strip_prefix("range: bytes="));
+                    let (status, extra, body): (&str, String, &[u8]) = match (range, mode) {
+                        (Some(r), Ranges::Honest | Ranges::Short) => {
+                            let (a, b) = r.trim().split_once('-').unwrap();
+                            let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
+                            let cr = format!("content-range: bytes {a}-{b}/{}\r\n", OBJECT.len());
+                            let end = if matches!(mode, Ranges::Short) {
+                                b
+                            } else {
+                                b + 1
+                            };
+                            ("206 Partial Content", cr, &OBJECT[a..end])
+                        }
+                        _ => ("200 OK", String::new(), OBJECT),
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\netag: \"v1\"\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(body).await;
+                });
+            }
+        });
+        port
+    }
+
+    async fn download(mode: Ranges) -> Result<Vec<u8>> {
+        let port = serve(mode).await;
+        let dl = DownloadConfig {
+            threshold: 32,
+            part_size: 16,
+            concurrency: 3,
+        };
+        let client = S3Client::builder()
+            .with_endpoint(format!("http://127.0.0.1:{port}"))
+            .with_credentials(Credentials::new("GK1", "secret".to_owned().into()))
+            .with_download(dl)
+            .build()?;
+        let mut get = client.get_object("b", "k", GetOptions::default()).await?;
+        let mut out = Vec::new();
+        while let Some(chunk) = get.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn ranges_are_delivered_in_order() {
+        assert_eq!(download(Ranges::Honest).await.unwrap(), OBJECT);
+    }
+
+    #[tokio::test]
+    async fn a_server_ignoring_range_is_an_integrity_error() {
+        let err = download(Ranges::Ignored).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Integrity { what: "range", .. }),
+            "{err:?}"
+        );
+        let want = format!("206 bytes 16-31/{}", OBJECT.len());
+        assert!(err.to_string().contains(&want), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_short_range_is_an_integrity_error() {
+        let err = download(Ranges::Short).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Integrity { what: "length", .. }),
+            "{err:?}"
+        );
+    }
+}
