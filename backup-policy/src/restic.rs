@@ -1723,10 +1723,17 @@ mod tests {
                 .map(|_| words[(xorshift(x) % words.len() as u64) as usize].to_string())
                 .collect()
         };
-        let snaps: Vec<Snapshot> = (0..3000)
+        // above the 16,384 snapshots where grouping starts reserving, with a skewed first
+        // eighth (one host) so some groups are over- and others under-projected
+        let snaps: Vec<Snapshot> = (0..20_000)
             .map(|i| {
+                let host = if i < 4000 {
+                    "host-0001"
+                } else {
+                    words[(xorshift(&mut x) % 8) as usize]
+                };
                 Snapshot::new(i.to_string(), t("2025-03-01T00:00:00Z"))
-                    .with_hostname(words[(xorshift(&mut x) % 8) as usize])
+                    .with_hostname(host)
                     .with_paths(pick(&mut x, 3))
                     .with_tags(pick(&mut x, 3))
             })
