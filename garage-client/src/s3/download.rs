@@ -152,6 +152,9 @@ impl Ranged {
 }
 
 /// GETs bytes `start..end` of the target, only if it still has the first response's ETag.
+/// A connection lost while the body streams fetches the range again, up to
+/// [`HttpConfig::max_retries`](crate::HttpConfig::max_retries) times (failures before the
+/// response are retried by the transport as for any idempotent request).
 async fn fetch_range(
     client: &S3Client,
     t: &Target,
@@ -164,21 +167,40 @@ async fn fetch_range(
     let value = |v: &str| HeaderValue::from_str(v).map_err(|e| Error::Config(e.to_string()));
     headers.insert(http::header::RANGE, value(&range)?);
     headers.insert(http::header::IF_MATCH, value(&t.etag)?);
-    let resp = client.send_streaming_get(&url, headers).await?;
     let want = format!("bytes {start}-{}/{}", end - 1, t.size);
-    let got = resp
-        .headers
-        .get(http::header::CONTENT_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    if resp.status.as_u16() != 206 || got != want {
-        let got = format!("{} {got}", resp.status.as_u16());
-        return Err(t.integrity("range", format!("206 {want}"), got));
+    let mut body_failures = 0;
+    loop {
+        let resp = client.send_streaming_get(&url, headers.clone()).await?;
+        let got = resp
+            .headers
+            .get(http::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        if resp.status.as_u16() != 206 || got != want {
+            let got = format!("{} {got}", resp.status.as_u16());
+            return Err(t.integrity("range", format!("206 {want}"), got));
+        }
+        match read_range(t, resp, end - start).await {
+            Err(e @ Error::Http { .. })
+                if body_failures < client.inner.transport.config().max_retries =>
+            {
+                body_failures += 1;
+                tracing::debug!(error = %e, start, body_failures, "range interrupted; fetching it again");
+            }
+            other => return other,
+        }
     }
-    // The chunks are kept as received (no copy: the copy cost more CPU and, with 8 MiB
-    // allocations churning through the allocator's per-thread arenas, more peak memory).
-    let len = end - start;
+}
+
+/// The body of one ranged response, exactly `len` bytes. The chunks are kept as received (a
+/// copy into one buffer cost more CPU and, with large allocations cycling through the
+/// allocator's per-thread arenas, more peak memory).
+async fn read_range(
+    t: &Target,
+    resp: crate::transport::Response,
+    len: u64,
+) -> Result<VecDeque<Bytes>> {
     let mut body = resp.into_stream();
     let mut chunks = VecDeque::new();
     let mut received = 0u64;
@@ -215,17 +237,23 @@ mod tests {
         Ignored,
         /// Announces the range but sends fewer bytes.
         Short,
+        /// Cuts the connection halfway through the body of each range's first request.
+        CutOnce,
+        /// Cuts the connection halfway through every ranged body.
+        CutAlways,
     }
 
     /// A loopback HTTP/1.1 server that serves `OBJECT` (one request per connection).
     async fn serve(mode: Ranges) -> u16 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         tokio::spawn(async move {
             loop {
                 let Ok((mut sock, _)) = listener.accept().await else {
                     return;
                 };
+                let seen = seen.clone();
                 tokio::spawn(async move {
                     let mut req = Vec::new();
                     let mut buf = [0u8; 1024];
@@ -237,8 +265,19 @@ mod tests {
                     }
                     let req = String::from_utf8_lossy(&req).to_lowercase();
                     let range = req.lines().find_map(|l| l.strip_prefix("range: bytes="));
+                    let cut = range.is_some()
+                        && match mode {
+                            Ranges::CutAlways => true,
+                            Ranges::CutOnce => {
+                                seen.lock().unwrap().insert(range.map(str::to_owned))
+                            }
+                            _ => false,
+                        };
                     let (status, extra, body): (&str, String, &[u8]) = match (range, mode) {
-                        (Some(r), Ranges::Honest | Ranges::Short) => {
+                        (
+                            Some(r),
+                            Ranges::Honest | Ranges::Short | Ranges::CutOnce | Ranges::CutAlways,
+                        ) => {
                             let (a, b) = r.trim().split_once('-').unwrap();
                             let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
                             let cr = format!("content-range: bytes {a}-{b}/{}\r\n", OBJECT.len());
@@ -256,6 +295,7 @@ mod tests {
                         body.len()
                     );
                     let _ = sock.write_all(head.as_bytes()).await;
+                    let body = if cut { &body[..body.len() / 2] } else { body };
                     let _ = sock.write_all(body).await;
                 });
             }
@@ -306,5 +346,16 @@ mod tests {
             matches!(&err, Error::Integrity { what: "length", .. }),
             "{err:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_range_is_fetched_again() {
+        assert_eq!(download(Ranges::CutOnce).await.unwrap(), OBJECT);
+    }
+
+    #[tokio::test]
+    async fn a_range_that_keeps_failing_ends_in_a_transport_error() {
+        let err = download(Ranges::CutAlways).await.unwrap_err();
+        assert!(matches!(&err, Error::Http { .. }), "{err:?}");
     }
 }
