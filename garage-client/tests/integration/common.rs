@@ -56,3 +56,20 @@ pub fn admin(g: &GarageServer) -> garage_client::AdminClient {
         .build()
         .expect("admin client builds")
 }
+
+/// Polls the bucket's unfinished-multipart-upload counter (Garage updates its counters shortly
+/// after each write) until `done` holds; false after 5 s.
+pub async fn wait_for_unfinished_uploads(
+    a: &garage_client::AdminClient,
+    bucket: &str,
+    done: impl Fn(i64) -> bool,
+) -> bool {
+    for _ in 0..250 {
+        let info = a.bucket_info_by_alias(bucket).await.unwrap();
+        if done(info.unfinished_multipart_uploads) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}

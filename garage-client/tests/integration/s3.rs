@@ -8,7 +8,7 @@ use garage_client::s3::{ByteRange, GetOptions, ListOptions, PutOptions, PutPaylo
 use garage_client::{Credentials, DownloadConfig, S3Client, S3ErrorCode};
 use secrecy::SecretString;
 
-use super::common::{data, s3, s3_small_parts, start};
+use super::common::{data, s3, s3_small_parts, start, wait_for_unfinished_uploads};
 
 #[tokio::test]
 async fn put_get_head_range_copy_delete() {
@@ -330,10 +330,9 @@ async fn failing_stream_aborts_the_multipart_upload_and_leaves_no_object() {
             .is_not_found()
     );
     let admin = super::common::admin(&g);
-    let info = admin.bucket_info_by_alias(g.bucket()).await.unwrap();
-    assert_eq!(
-        info.unfinished_multipart_uploads, 0,
-        "upload aborted: {info:?}"
+    assert!(
+        wait_for_unfinished_uploads(&admin, g.bucket(), |n| n == 0).await,
+        "the failed upload was aborted"
     );
 }
 
@@ -511,36 +510,16 @@ async fn dropping_an_upload_in_progress_aborts_the_multipart_upload() {
         })
     };
     // Wait until the multipart upload exists, then cancel the future.
-    let mut seen = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if a.bucket_info_by_alias(g.bucket())
-            .await
-            .unwrap()
-            .unfinished_multipart_uploads
-            > 0
-        {
-            seen = true;
-            break;
-        }
-    }
-    assert!(seen, "the multipart upload started");
+    assert!(
+        wait_for_unfinished_uploads(&a, g.bucket(), |n| n > 0).await,
+        "the multipart upload started"
+    );
     upload.abort();
     assert!(upload.await.unwrap_err().is_cancelled());
-    let mut aborted = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if a.bucket_info_by_alias(g.bucket())
-            .await
-            .unwrap()
-            .unfinished_multipart_uploads
-            == 0
-        {
-            aborted = true;
-            break;
-        }
-    }
-    assert!(aborted, "dropping the put aborted the multipart upload");
+    assert!(
+        wait_for_unfinished_uploads(&a, g.bucket(), |n| n == 0).await,
+        "dropping the put aborted the multipart upload"
+    );
     assert!(
         c.head_object(g.bucket(), "dropped.bin")
             .await
