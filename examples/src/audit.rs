@@ -15,6 +15,7 @@ use futures::future::join_all;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::cli::bytes_or_dash;
 use crate::clients;
 use crate::config::{Config, Secrets};
 
@@ -564,25 +565,6 @@ fn fmt_time(t: Option<Timestamp>, tz: &jiff::tz::TimeZone) -> String {
     .unwrap_or_else(|| "-".to_owned())
 }
 
-/// Human-readable byte count (binary units).
-pub fn fmt_bytes(b: Option<u64>) -> String {
-    let Some(b) = b else {
-        return "-".to_owned();
-    };
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
-
 /// Renders the audit as aligned tables; colours only when `color` is set.
 pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
     use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
@@ -634,7 +616,7 @@ pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
             Cell::new(fmt_time(r.last_good, &tz)),
             Cell::new(fmt_age(r.last_good_age)),
             Cell::new(retained),
-            Cell::new(fmt_bytes(r.last_size_bytes)),
+            Cell::new(bytes_or_dash(r.last_size_bytes)),
             Cell::new(fmt_time(r.next_run, &tz)),
             Cell::new(truncate(&detail, 70)),
         ]);
@@ -679,7 +661,7 @@ pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
             .map(|(b, u)| match &u.error {
                 None => format!(
                     "{b} {} in {} objects",
-                    fmt_bytes(u.bytes),
+                    bytes_or_dash(u.bytes),
                     u.objects.unwrap_or_default()
                 ),
                 Some(e) => format!("{b}: {e}"),

@@ -73,3 +73,38 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()
         .context("starting the async runtime")
 }
+
+/// A byte count in binary units (`512 B`, `68.4 KiB`, `3.0 GiB`), as every runbook prints sizes.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// [`human_bytes`], or `-` when the size is unknown.
+pub fn bytes_or_dash(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".to_owned(), human_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bytes_or_dash, human_bytes};
+
+    #[test]
+    fn sizes_are_human() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(70_000), "68.4 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(human_bytes(1 << 50), "1.0 PiB");
+        assert_eq!(bytes_or_dash(None), "-");
+    }
+}

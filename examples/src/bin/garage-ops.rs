@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand};
 use comfy_table::Table;
+use examples::cli::{bytes_or_dash, human_bytes};
 use examples::clients;
 use examples::config::Config;
 use garage_client::admin::BucketRef;
@@ -158,10 +159,6 @@ async fn health(cli: &Cli, config: &Config) -> Result<bool> {
     Ok(ok)
 }
 
-fn opt_bytes(v: Option<u64>) -> String {
-    v.map_or_else(|| "-".to_owned(), human_bytes)
-}
-
 async fn buckets(cli: &Cli, config: &Config) -> Result<bool> {
     let secrets = clients::resolve_secrets(config).await?;
     let admin = clients::garage_admin(config, &secrets)?;
@@ -209,7 +206,7 @@ async fn buckets(cli: &Cli, config: &Config) -> Result<bool> {
             i.id.chars().take(16).collect(),
             i.objects.to_string(),
             human_bytes(bytes),
-            opt_bytes(i.quotas.max_size),
+            bytes_or_dash(i.quotas.max_size),
             i.quotas
                 .max_objects
                 .map_or_else(|| "-".to_owned(), |n| n.to_string()),
@@ -249,19 +246,4 @@ async fn keys(cli: &Cli, config: &Config) -> Result<bool> {
     }
     println!("{table}");
     Ok(true)
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }

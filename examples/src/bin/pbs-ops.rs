@@ -19,6 +19,7 @@ use backup_policy::matrix::{Matrix, Tool};
 use backup_policy::pbs::{PruneSnapshot, prune};
 use clap::{Parser, Subcommand};
 use comfy_table::Table;
+use examples::cli::bytes_or_dash;
 use examples::config::Config;
 use examples::{clients, progress};
 use jiff::Timestamp;
@@ -146,21 +147,6 @@ fn when(epoch: i64) -> String {
     Timestamp::from_second(epoch).map_or_else(|_| epoch.to_string(), |t| t.to_string())
 }
 
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 async fn datastores(cli: &Cli, client: &Client) -> Result<bool> {
     let usage = client.datastore_usage().await?;
     if cli.json {
@@ -191,9 +177,9 @@ async fn datastores(cli: &Cli, client: &Client) -> Result<bool> {
         };
         table.add_row([
             u.store.clone(),
-            u.used.map_or_else(|| "-".to_owned(), human_bytes),
-            u.total.map_or_else(|| "-".to_owned(), human_bytes),
-            u.avail.map_or_else(|| "-".to_owned(), human_bytes),
+            bytes_or_dash(u.used),
+            bytes_or_dash(u.total),
+            bytes_or_dash(u.avail),
             pct,
             full,
             u.error.clone().unwrap_or_default(),
@@ -221,7 +207,7 @@ async fn snapshots(
         table.add_row([
             format!("{}/{}", s.backup_type, s.backup_id),
             when(s.backup_time),
-            s.size.map_or_else(|| "-".to_owned(), human_bytes),
+            bytes_or_dash(s.size),
             s.verification
                 .as_ref()
                 .map_or_else(|| "-".to_owned(), |v| v.state.to_string()),

@@ -20,6 +20,7 @@ use backup_policy::matrix::{Matrix, Retention};
 use backup_policy::restic::{GroupBy, Semantics, SnapshotTime};
 use clap::{Parser, Subcommand};
 use comfy_table::Table;
+use examples::cli::human_bytes;
 use examples::config::Config;
 use examples::{clients, progress};
 use jiff::Timestamp;
@@ -532,21 +533,6 @@ async fn forget(
     Ok(agree)
 }
 
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 fn fmt_duration(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
@@ -567,12 +553,5 @@ mod tests {
         assert_eq!(keep_count(Some(-1)), Some(KeepCount::Unlimited));
         assert_eq!(keep_count(Some(0)), None);
         assert_eq!(keep_count(None), None);
-    }
-
-    #[test]
-    fn sizes_are_human() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(70_000), "68.4 KiB");
-        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
     }
 }
