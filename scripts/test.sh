@@ -44,11 +44,35 @@ install_garage() {
     export GARAGE_BIN="$bin"
 }
 
+# The servers' own clients (Infisical's SDK, the Kubernetes client, proxmoxer) drive the fakes from
+# integration tests; they live in one venv, found by the tests through BACKUP_STACK_PYTHON.
+install_python_clients() {
+    local venv="$CACHE_DIR/venv-fidelity" stamp
+    stamp="$venv/.requirements-$(sha256sum scripts/fidelity/requirements.txt | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        step "python venv with the servers' own clients ($venv)"
+        python3 -m venv "$venv" || {
+            sudo_if_needed apt-get update -qq
+            sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
+            python3 -m venv "$venv"
+        }
+        "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/fidelity/requirements.txt
+        touch "$stamp"
+    fi
+    export BACKUP_STACK_PYTHON="$venv/bin/python"
+}
+
 if [ -z "${SKIP_INSTALL:-}" ]; then
     install_debian_packages
     install_garage
-elif [ -z "${GARAGE_BIN:-}" ] && [ -x "$GARAGE_ROOT/bin/garage" ]; then
-    export GARAGE_BIN="$GARAGE_ROOT/bin/garage"
+    install_python_clients
+else
+    if [ -z "${GARAGE_BIN:-}" ] && [ -x "$GARAGE_ROOT/bin/garage" ]; then
+        export GARAGE_BIN="$GARAGE_ROOT/bin/garage"
+    fi
+    if [ -z "${BACKUP_STACK_PYTHON:-}" ] && [ -x "$CACHE_DIR/venv-fidelity/bin/python" ]; then
+        export BACKUP_STACK_PYTHON="$CACHE_DIR/venv-fidelity/bin/python"
+    fi
 fi
 echo "restic: $(restic version 2>/dev/null || echo missing)"
 echo "garage: ${GARAGE_BIN:-not set} $("${GARAGE_BIN:-garage}" --version 2>/dev/null || echo missing)"
