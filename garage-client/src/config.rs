@@ -57,9 +57,12 @@ pub struct HttpConfig {
     pub read_timeout: Duration,
     /// Whole-request timeout for small requests (everything except object bodies; default 60 s).
     pub request_timeout: Duration,
-    /// Retries of an idempotent request after the first attempt (default 3).
+    /// Retries of an idempotent request after the first attempt (default 10: with the backoff
+    /// of 0.1 s doubling up to 5 s, about 20 s of retrying).
     pub max_retries: usize,
-    /// Total time budget for retries of one request (default 20 s).
+    /// Total time budget for retries of one request (default 30 s). The defaults outlast a
+    /// Garage restart (about 1 s for a single node on loopback, measured by the test
+    /// `misc::default_retries_outlast_a_garage_restart`) with room for a slower host.
     pub max_retry_time: Duration,
 }
 
@@ -69,8 +72,8 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(60),
-            max_retries: 3,
-            max_retry_time: Duration::from_secs(20),
+            max_retries: 10,
+            max_retry_time: Duration::from_secs(30),
         }
     }
 }
@@ -84,8 +87,13 @@ pub struct MultipartConfig {
     /// Part size (default 6 MiB; at least 5 MiB except for the last part).
     pub part_size: usize,
     /// Parts uploaded at once (default 3). Part buffers held ≈ `part_size × concurrency`
-    /// (18 MiB by default), whatever the object size.
+    /// (18 MiB by default); when parts grow beyond `part_size` (objects over
+    /// `part_size × max_parts`), fewer parts are in flight, down to two.
     pub concurrency: usize,
+    /// Most parts per upload (default and S3's limit 10,000). A file's part size is chosen
+    /// from its size to fit; a stream's parts double in size every so many parts so that the
+    /// limit holds S3's largest object (5 TiB). Lower it only to exercise that growth.
+    pub max_parts: u32,
 }
 
 impl Default for MultipartConfig {
@@ -94,6 +102,7 @@ impl Default for MultipartConfig {
             threshold: 16 << 20,
             part_size: 6 << 20,
             concurrency: 3,
+            max_parts: 10_000,
         }
     }
 }

@@ -49,6 +49,41 @@ pub enum Error {
         /// Value computed from the received bytes.
         actual: String,
     },
+    /// An object key that cannot be sent byte-exact; refused before any request was made.
+    #[error("invalid object key {key:?}: {reason}")]
+    InvalidKey {
+        /// The key as given.
+        key: String,
+        /// Why it cannot be sent.
+        reason: &'static str,
+    },
+    /// A bucket name that cannot be sent as one path segment; refused before any request.
+    #[error("invalid bucket name {bucket:?}: {reason}")]
+    InvalidBucketName {
+        /// The name as given.
+        bucket: String,
+        /// Why it cannot be sent.
+        reason: &'static str,
+    },
+    /// An upload larger than S3 allows (5 TiB, or the part limit times 5 GiB); refused before
+    /// any request when the size is known, else when the stream passes the limit (the
+    /// multipart upload is then aborted).
+    #[error("object of {size} bytes exceeds the limit of {limit} bytes")]
+    ObjectTooLarge {
+        /// Size of the object (for a stream: bytes read so far).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A metadata entry (or the content type) that would not come back as given; refused before
+    /// any request.
+    #[error("invalid metadata {name:?}: {reason}")]
+    InvalidMetadata {
+        /// The metadata name as given.
+        name: String,
+        /// Why it cannot be stored as given.
+        reason: &'static str,
+    },
     /// Invalid client configuration or argument.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -177,6 +212,31 @@ impl Error {
             expected: expected.to_string(),
             actual: actual.to_string(),
         }
+    }
+}
+
+/// For [`tokio::io`] and [`std::io`] callers (e.g. [`GetObject::into_async_read`](crate::s3::GetObject::into_async_read)):
+/// the kind follows the error, and the original stays available through
+/// [`std::io::Error::get_ref`] / `into_inner` and `downcast`.
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        use std::io::ErrorKind as K;
+        let kind = match &e {
+            Error::Io { source, .. } => source.kind(),
+            Error::Http { source, .. } if source.is_timeout() => K::TimedOut,
+            Error::Http { source, .. } if source.is_connect() => K::ConnectionRefused,
+            Error::Http { .. } => K::ConnectionAborted,
+            Error::Integrity { .. } | Error::Decode { .. } => K::InvalidData,
+            Error::InvalidKey { .. }
+            | Error::InvalidBucketName { .. }
+            | Error::InvalidMetadata { .. }
+            | Error::Config(_) => K::InvalidInput,
+            Error::ObjectTooLarge { .. } => K::FileTooLarge,
+            e if e.is_not_found() => K::NotFound,
+            e if e.is_access_denied() => K::PermissionDenied,
+            _ => K::Other,
+        };
+        std::io::Error::new(kind, e)
     }
 }
 
@@ -389,6 +449,33 @@ mod tests {
             S3ErrorCode::parse("QuotaExceeded"),
             S3ErrorCode::Other("QuotaExceeded".into())
         );
+    }
+
+    #[test]
+    fn converts_to_io_errors_keeping_the_original() {
+        let e = Error::integrity("b", "k", "crc32c", "a", "b");
+        let io: std::io::Error = e.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::InvalidData);
+        let inner = io.into_inner().unwrap().downcast::<Error>().unwrap();
+        assert!(matches!(*inner, Error::Integrity { what: "crc32c", .. }));
+        let e = Error::InvalidKey {
+            key: String::new(),
+            reason: "empty",
+        };
+        assert_eq!(
+            std::io::Error::from(e).kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        let e = Error::S3(Box::new(S3Error {
+            status: 404,
+            code: S3ErrorCode::NoSuchKey,
+            message: String::new(),
+            request_id: None,
+            resource: None,
+            method: "GET".into(),
+            path: "/b/k".into(),
+        }));
+        assert_eq!(std::io::Error::from(e).kind(), std::io::ErrorKind::NotFound);
     }
 
     #[test]

@@ -93,15 +93,22 @@ impl Signer {
             .build()
             .map_err(|e| Error::Signing(e.to_string()))?
             .into();
+        // Every header is signed, UTF-8 values included (Garage requires every x-amz-* header
+        // to be signed and reads values as UTF-8).
         let pairs: Vec<(&str, &str)> = headers
             .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
-            .collect();
+            .map(|(k, v)| {
+                std::str::from_utf8(v.as_bytes())
+                    .map(|v| (k.as_str(), v))
+                    .map_err(|_| Error::Signing(format!("header {k} is not UTF-8")))
+            })
+            .collect::<Result<_>>()?;
         let body = match payload {
             Payload::Unsigned => SignableBody::UnsignedPayload,
             Payload::Bytes(b) => SignableBody::Bytes(b),
         };
-        let signable = SignableRequest::new(method.as_str(), url.as_str(), pairs.into_iter(), body)
+        let uri = canonical_uri(url)?;
+        let signable = SignableRequest::new(method.as_str(), &uri, pairs.into_iter(), body)
             .map_err(|e| Error::Signing(e.to_string()))?;
         let (instructions, _) = sign(signable, &params)
             .map_err(|e| Error::Signing(e.to_string()))?
@@ -128,6 +135,13 @@ impl Signer {
                 "presigned URLs are valid for at most 7 days".into(),
             ));
         }
+        // X-Amz-Expires counts whole seconds: less than one would be a URL that is already
+        // expired (0) or silently rounded.
+        if expires_in < Duration::from_secs(1) {
+            return Err(Error::Config(
+                "presigned URLs must be valid for at least 1 second".into(),
+            ));
+        }
         let settings = Self::settings(SignatureLocation::QueryParams, Some(expires_in));
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&self.identity)
@@ -139,9 +153,10 @@ impl Signer {
             .map_err(|e| Error::Signing(e.to_string()))?
             .into();
         let host = host_header(url);
+        let uri = canonical_uri(url)?;
         let signable = SignableRequest::new(
             method.as_str(),
-            url.as_str(),
+            &uri,
             std::iter::once(("host", host.as_str())),
             SignableBody::UnsignedPayload,
         )
@@ -183,17 +198,110 @@ pub(crate) fn encode_key(key: &str) -> String {
     out
 }
 
-/// Path-style URL of a bucket (`key = None`) or an object.
-pub(crate) fn object_url(endpoint: &Url, bucket: &str, key: Option<&str>) -> Url {
+/// Why a bucket name cannot be sent as one path segment, if it cannot.
+fn bucket_problem(bucket: &str) -> Option<&'static str> {
+    match bucket {
+        "" => Some("empty"),
+        "." | ".." => Some("a dot segment, which URL parsers resolve"),
+        b if b.contains('/') => Some("contains `/`"),
+        _ => None,
+    }
+}
+
+/// Why a key cannot be sent byte-exact, if it cannot: the empty key addresses the bucket itself,
+/// and a key that is a single dot segment cannot be written in a URL path (`url` resolves `.`,
+/// `..` and their `%2e` spellings).
+fn key_problem(key: &str) -> Option<&'static str> {
+    match key {
+        "" => Some("an empty key would address the bucket itself"),
+        "." | ".." => {
+            Some("a key that is only `.` or `..` is a dot segment, which URL parsers resolve")
+        }
+        _ => None,
+    }
+}
+
+/// Checks a bucket name and key where they enter the crate (every object URL and the copy
+/// source go through here).
+pub(crate) fn check_object(bucket: &str, key: &str) -> Result<()> {
+    if let Some(reason) = bucket_problem(bucket) {
+        return Err(Error::InvalidBucketName {
+            bucket: bucket.to_owned(),
+            reason,
+        });
+    }
+    if let Some(reason) = key_problem(key) {
+        return Err(Error::InvalidKey {
+            key: key.to_owned(),
+            reason,
+        });
+    }
+    Ok(())
+}
+
+/// The URL path form of a key (below `/bucket/`): every `/`-separated segment percent-encoded
+/// as S3's `UriEncode`, joined by `/` — except that a `/` beside a `.` or `..` segment, or after
+/// an empty segment (a leading `/`, `//`), is sent as `%2F`. The path then holds no dot segment a
+/// URL parser would resolve and no slash Garage would drop (its router trims the slashes between
+/// bucket and key before percent-decoding: `garage_api_s3-2.5.0:router.rs`,
+/// `Endpoint::from_request`), while it decodes back to the key byte for byte.
+fn key_path(key: &str) -> String {
+    let segments: Vec<&str> = key.split('/').collect();
+    let dot = |s: &str| s == "." || s == "..";
+    let mut out = String::with_capacity(key.len() + 8);
+    for (i, seg) in segments.iter().enumerate() {
+        if i > 0 {
+            let (left, right) = (segments[i - 1], *seg);
+            if left.is_empty() || dot(left) || dot(right) {
+                out.push_str("%2F");
+            } else {
+                out.push('/');
+            }
+        }
+        out.push_str(&encode_key(seg));
+    }
+    out
+}
+
+/// Path-style URL of a bucket (`key = None`) or an object, refused when a name cannot be sent
+/// byte-exact (see [`check_object`]). The URL parser is checked to have kept the path as built.
+pub(crate) fn object_url(endpoint: &Url, bucket: &str, key: Option<&str>) -> Result<Url> {
+    check_object(bucket, key.unwrap_or("k"))?;
     let mut url = endpoint.clone();
     let base = endpoint.path().trim_end_matches('/');
     let path = match key {
-        Some(k) => format!("{base}/{}/{}", encode_key(bucket), encode_key(k)),
+        Some(k) => format!("{base}/{}/{}", encode_key(bucket), key_path(k)),
         None => format!("{base}/{}", encode_key(bucket)),
     };
     url.set_path(&path);
     url.set_query(None);
-    url
+    if url.path() != path {
+        return Err(Error::InvalidKey {
+            key: key.unwrap_or_default().to_owned(),
+            reason: "the URL parser would rewrite it",
+        });
+    }
+    Ok(url)
+}
+
+/// The URI the signature covers, as Garage rebuilds it from the request
+/// (`garage_api_common-2.5.0:signature/payload.rs`, `canonical_request`): the path
+/// percent-decoded, then encoded again with `/` kept; query as sent.
+fn canonical_uri(url: &Url) -> Result<String> {
+    let path = percent_encoding::percent_decode_str(url.path())
+        .decode_utf8()
+        .map_err(|e| Error::Signing(format!("path is not UTF-8: {e}")))?;
+    let mut out = format!(
+        "{}://{}{}",
+        url.scheme(),
+        host_header(url),
+        encode_key(&path)
+    );
+    if let Some(q) = url.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -219,8 +327,84 @@ mod tests {
             &Url::parse("http://127.0.0.1:3900").unwrap(),
             "bkt",
             Some("dir/a b"),
-        );
+        )
+        .unwrap();
         assert_eq!(url.as_str(), "http://127.0.0.1:3900/bkt/dir/a%20b");
+    }
+
+    /// What Garage 2.5 makes of a request path (`garage_api_s3-2.5.0:router.rs`,
+    /// `Endpoint::from_request`): slashes trimmed, bucket up to the first `/`, the slashes after
+    /// it trimmed, the rest percent-decoded.
+    fn garage_parse(path: &str) -> (String, String) {
+        let path = path.trim_start_matches('/');
+        let (bucket, key) = path
+            .split_once('/')
+            .map(|(b, k)| (b, k.trim_start_matches('/')))
+            .unwrap_or((path, ""));
+        let key = percent_encoding::percent_decode_str(key)
+            .decode_utf8()
+            .unwrap()
+            .into_owned();
+        (bucket.to_owned(), key)
+    }
+
+    fn endpoint() -> Url {
+        Url::parse("http://127.0.0.1:3900").unwrap()
+    }
+
+    #[test]
+    fn odd_keys_get_paths_no_parser_rewrites() {
+        for (key, path) in [
+            ("a/./b", "/bkt/a%2F.%2Fb"),
+            ("x/../../other/k", "/bkt/x%2F..%2F..%2Fother/k"),
+            ("dir/..", "/bkt/dir%2F.."),
+            ("/etc/hosts", "/bkt/%2Fetc/hosts"),
+            ("a//b", "/bkt/a/%2Fb"),
+            ("trailing/", "/bkt/trailing/"),
+            ("a/%2e/b", "/bkt/a/%252e/b"),
+            ("...", "/bkt/..."),
+            ("plain/key.txt", "/bkt/plain/key.txt"),
+        ] {
+            let url = object_url(&endpoint(), "bkt", Some(key)).unwrap();
+            assert_eq!(url.path(), path, "{key:?}");
+            assert_eq!(garage_parse(url.path()), ("bkt".into(), key.into()));
+        }
+        for key in ["", ".", ".."] {
+            let e = object_url(&endpoint(), "bkt", Some(key)).unwrap_err();
+            assert!(matches!(e, Error::InvalidKey { .. }), "{key:?}: {e:?}");
+        }
+        for bucket in ["", ".", "..", "a/b"] {
+            let e = object_url(&endpoint(), bucket, None).unwrap_err();
+            assert!(matches!(e, Error::InvalidBucketName { .. }), "{bucket:?}");
+        }
+    }
+
+    #[test]
+    fn the_signed_uri_is_the_one_garage_rebuilds() {
+        let url = object_url(&endpoint(), "bkt", Some("/a/./b c")).unwrap();
+        assert_eq!(
+            canonical_uri(&url).unwrap(),
+            "http://127.0.0.1:3900/bkt//a/./b%20c"
+        );
+    }
+
+    proptest::proptest! {
+        /// Every accepted key survives the URL parser (also when the URL is parsed again from
+        /// its text, as a proxy or log would) and decodes to itself on Garage's side, and the
+        /// signed URI is Garage's rebuild of it.
+        #[test]
+        fn every_accepted_key_round_trips(key in "[a-z./%\\ é?#]{0,12}") {
+            match object_url(&endpoint(), "bkt", Some(&key)) {
+                Err(_) => proptest::prop_assert!(matches!(key.as_str(), "" | "." | "..")),
+                Ok(url) => {
+                    let reparsed = Url::parse(url.as_str()).unwrap();
+                    proptest::prop_assert_eq!(reparsed.path(), url.path());
+                    proptest::prop_assert_eq!(garage_parse(url.path()), ("bkt".to_owned(), key.clone()));
+                    let canonical = canonical_uri(&url).unwrap();
+                    proptest::prop_assert_eq!(canonical, format!("http://127.0.0.1:3900/bkt/{}", encode_key(&key)));
+                }
+            }
+        }
     }
 
     #[test]
@@ -299,5 +483,11 @@ mod tests {
             s.presign(&Method::GET, &url, Duration::from_secs(8 * 24 * 3600), t)
                 .is_err()
         );
+        for short in [Duration::ZERO, Duration::from_millis(999)] {
+            assert!(
+                s.presign(&Method::GET, &url, short, t).is_err(),
+                "{short:?}"
+            );
+        }
     }
 }

@@ -3,6 +3,11 @@
 mod integration {
     mod admin;
     mod common;
+    mod faults;
+    mod keys;
+    mod misc;
     mod s3;
+    mod sizes;
     mod smoke;
+    mod streams;
 }

@@ -313,7 +313,8 @@ impl AdminClient {
     ) -> Result<(u16, Bytes)> {
         let url = self.url(path, query);
         let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-        let idempotent = matches!(method, Method::GET | Method::HEAD);
+        // `/health` is a probe: its 503 is the answer, not a reason to ask again.
+        let idempotent = matches!(method, Method::GET | Method::HEAD) && path != "/health";
         let timeout = Some(self.inner.transport.config().request_timeout);
         let resp = self
             .inner

@@ -31,6 +31,119 @@ impl Target {
     }
 }
 
+/// Where a single response body continues after its connection dropped.
+#[derive(Debug)]
+pub(crate) struct Resume {
+    pub bucket: String,
+    pub key: String,
+    /// ETag the continuation must still have (`If-Match`).
+    pub etag: String,
+    /// Object offset of the body's first byte.
+    pub start: u64,
+    /// Object offset just past the bytes wanted from this body.
+    pub end: u64,
+}
+
+/// `first` (a response body carrying bytes `start..end` of the object, or more) continued
+/// after a mid-body connection loss with `Range: bytes=<reached>-<end - 1>` and `If-Match`, at
+/// most [`HttpConfig::max_retries`](crate::HttpConfig::max_retries) times per download, exactly as
+/// the parallel ranges are fetched again. A continuation that does not start where the body broke
+/// off is an integrity error; a replaced object fails with `412 PreconditionFailed`.
+pub(crate) fn resumable(
+    client: S3Client,
+    resume: Resume,
+    first: BoxStream<'static, Result<Bytes>>,
+) -> BoxStream<'static, Result<Bytes>> {
+    struct St {
+        client: S3Client,
+        r: Resume,
+        body: BoxStream<'static, Result<Bytes>>,
+        pos: u64,
+        failures: usize,
+        done: bool,
+    }
+    let st = St {
+        client,
+        pos: resume.start,
+        r: resume,
+        body: first,
+        failures: 0,
+        done: false,
+    };
+    stream::unfold(st, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        loop {
+            match st.body.next().await {
+                Some(Ok(chunk)) => {
+                    st.pos += chunk.len() as u64;
+                    return Some((Ok(chunk), st));
+                }
+                None => return None,
+                Some(Err(e @ Error::Http { .. }))
+                    if st.pos < st.r.end
+                        && st.failures < st.client.inner.transport.config().max_retries =>
+                {
+                    st.failures += 1;
+                    tracing::debug!(error = %e, pos = st.pos, failures = st.failures, "body interrupted; resuming");
+                    match continue_from(&st.client, &st.r, st.pos).await {
+                        Ok(body) => st.body = body,
+                        Err(e) => {
+                            st.done = true;
+                            return Some((Err(e), st));
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// `If-Match` takes the quoted ETag (RFC 9110 entity-tag).
+fn if_match(etag: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(&format!("\"{}\"", etag.trim_matches('"')))
+        .map_err(|e| Error::Config(format!("ETag {etag:?}: {e}")))
+}
+
+async fn continue_from(
+    client: &S3Client,
+    r: &Resume,
+    pos: u64,
+) -> Result<BoxStream<'static, Result<Bytes>>> {
+    let url = client.url(&r.bucket, Some(&r.key), &[])?;
+    let mut headers = HeaderMap::new();
+    let range = format!("bytes={pos}-{}", r.end - 1);
+    headers.insert(
+        http::header::RANGE,
+        HeaderValue::from_str(&range).map_err(|e| Error::Config(e.to_string()))?,
+    );
+    headers.insert(http::header::IF_MATCH, if_match(&r.etag)?);
+    let resp = client.send_streaming_get(&url, headers).await?;
+    let got = resp
+        .headers
+        .get(http::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let want = format!("bytes {pos}-{}/", r.end - 1);
+    if resp.status.as_u16() != 206 || !got.starts_with(&want) {
+        return Err(Error::integrity(
+            &r.bucket,
+            &r.key,
+            "range",
+            format!("206 {want}…"),
+            format!("{} {got}", resp.status.as_u16()),
+        ));
+    }
+    Ok(resp.into_stream())
+}
+
 /// A range fetch running on the runtime; aborted when the download is dropped.
 struct Part(tokio::task::JoinHandle<Result<VecDeque<Bytes>>>);
 
@@ -161,12 +274,12 @@ async fn fetch_range(
     start: u64,
     end: u64,
 ) -> Result<VecDeque<Bytes>> {
-    let url = client.url(&t.bucket, Some(&t.key), &[]);
+    let url = client.url(&t.bucket, Some(&t.key), &[])?;
     let range = format!("bytes={start}-{}", end - 1);
     let mut headers = HeaderMap::new();
     let value = |v: &str| HeaderValue::from_str(v).map_err(|e| Error::Config(e.to_string()));
     headers.insert(http::header::RANGE, value(&range)?);
-    headers.insert(http::header::IF_MATCH, value(&t.etag)?);
+    headers.insert(http::header::IF_MATCH, if_match(&t.etag)?);
     let want = format!("bytes {start}-{}/{}", end - 1, t.size);
     let mut body_failures = 0;
     loop {

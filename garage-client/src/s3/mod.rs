@@ -1,6 +1,8 @@
 //! Garage's S3 data plane: path-style requests signed with SigV4 (aws-sigv4) over reqwest.
 
 mod download;
+mod io;
+mod parts;
 mod types;
 mod upload;
 pub(crate) mod xml;
@@ -17,13 +19,15 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method};
 use url::Url;
 
+pub use io::ObjectWriter;
+pub use parts::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS};
 pub use types::*;
 
 use crate::config::{
     Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig, first_var,
     parse_endpoint,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, S3ErrorCode};
 use crate::sign::{Payload, Signer, object_url};
 use crate::transport::{Body, Request, Response, Transport};
 
@@ -82,9 +86,15 @@ impl S3ClientBuilder {
             .ok_or_else(|| Error::Config("S3 credentials missing".into()))?;
         let region = self.region.unwrap_or_else(|| DEFAULT_REGION.to_owned());
         let mp = self.multipart;
-        if mp.part_size < 5 << 20 || mp.concurrency == 0 || mp.threshold < mp.part_size as u64 {
+        if mp.part_size < 5 << 20
+            || mp.part_size as u64 > parts::MAX_PART_SIZE
+            || mp.concurrency == 0
+            || mp.threshold < mp.part_size as u64
+            || !(1..=parts::MAX_PARTS).contains(&mp.max_parts)
+        {
             return Err(Error::Config(
-                "multipart: part_size must be ≥ 5 MiB, concurrency ≥ 1, threshold ≥ part_size"
+                "multipart: part_size must be 5 MiB to 5 GiB, concurrency ≥ 1, threshold ≥ \
+                 part_size, max_parts 1 to 10,000"
                     .into(),
             ));
         }
@@ -248,8 +258,11 @@ impl S3Client {
         &self.inner.region
     }
 
-    fn url(&self, bucket: &str, key: Option<&str>, query: &[(&str, &str)]) -> Url {
-        let mut url = object_url(&self.inner.endpoint, bucket, key);
+    /// The URL of a bucket or an object: the one place names enter a URL, so a key or bucket that
+    /// cannot be sent byte-exact is refused here, before any request ([`Error::InvalidKey`],
+    /// [`Error::InvalidBucketName`]).
+    fn url(&self, bucket: &str, key: Option<&str>, query: &[(&str, &str)]) -> Result<Url> {
+        let mut url = object_url(&self.inner.endpoint, bucket, key)?;
         if !query.is_empty() {
             let q = query
                 .iter()
@@ -264,7 +277,7 @@ impl S3Client {
                 .join("&");
             url.set_query(Some(&q));
         }
-        url
+        Ok(url)
     }
 
     /// A `DELETE` with no body (idempotent, so retried like a GET).
@@ -345,20 +358,20 @@ impl S3Client {
     /// Creates a bucket through S3 (needs the key's `createBucket` flag; the bucket gets a
     /// local alias in the key's namespace). Prefer [`crate::AdminClient::create_bucket`].
     pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
-        let url = self.url(bucket, None, &[]);
+        let url = self.url(bucket, None, &[])?;
         self.call(Call::new(Method::PUT, url)).await?;
         Ok(())
     }
 
     /// Deletes an empty bucket (409 `BucketNotEmpty` otherwise).
     pub async fn delete_bucket(&self, bucket: &str) -> Result<()> {
-        let url = self.url(bucket, None, &[]);
+        let url = self.url(bucket, None, &[])?;
         self.send_delete(url).await
     }
 
     /// Whether the bucket exists and the key may access it (`HEAD /bucket`); `Ok(false)` on 404.
     pub async fn bucket_exists(&self, bucket: &str) -> Result<bool> {
-        let url = self.url(bucket, None, &[]);
+        let url = self.url(bucket, None, &[])?;
         match self.call(Call::new(Method::HEAD, url)).await {
             Ok(_) => Ok(true),
             Err(e) if e.is_not_found() => Ok(false),
@@ -374,7 +387,12 @@ impl S3Client {
         continuation_token: Option<&str>,
     ) -> Result<ListPage> {
         let page_size = options.page_size.unwrap_or(1000).to_string();
-        let mut q: Vec<(&str, &str)> = vec![("list-type", "2"), ("max-keys", &page_size)];
+        // Keys come back percent-encoded, so control characters (invalid in XML 1.0) survive.
+        let mut q: Vec<(&str, &str)> = vec![
+            ("list-type", "2"),
+            ("max-keys", &page_size),
+            ("encoding-type", "url"),
+        ];
         if let Some(p) = &options.prefix {
             q.push(("prefix", p));
         }
@@ -387,7 +405,7 @@ impl S3Client {
         if let Some(t) = continuation_token {
             q.push(("continuation-token", t));
         }
-        let url = self.url(bucket, None, &q);
+        let url = self.url(bucket, None, &q)?;
         let resp = self.call(Call::new(Method::GET, url)).await?;
         xml::parse_list_v2(&text(resp).await?)
     }
@@ -449,11 +467,22 @@ impl S3Client {
 
     /// Metadata of an object (`HEAD`); `is_not_found()` when absent.
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
-        let url = self.url(bucket, Some(key), &[]);
+        let url = self.url(bucket, Some(key), &[])?;
         let mut h = HeaderMap::new();
         h.insert("x-amz-checksum-mode", HeaderValue::from_static("ENABLED"));
-        let resp = self.call(Call::new(Method::HEAD, url).headers(h)).await?;
-        Ok(meta_from_headers(&resp.headers))
+        match self.call(Call::new(Method::HEAD, url).headers(h)).await {
+            Ok(resp) => Ok(meta_from_headers(&resp.headers)),
+            // A HEAD answer has no body to tell a missing key from a missing bucket: ask the
+            // bucket (read-only, and only after a 404).
+            Err(Error::S3(mut e)) if e.status == 404 && e.code == S3ErrorCode::NoSuchKey => {
+                if let Ok(false) = self.bucket_exists(bucket).await {
+                    e.code = S3ErrorCode::NoSuchBucket;
+                    e.message = format!("bucket {bucket:?} does not exist");
+                }
+                Err(Error::S3(e))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Downloads an object as a stream. The whole-object CRC32C stored with the object (if any)
@@ -472,7 +501,7 @@ impl S3Client {
         options: GetOptions,
     ) -> Result<GetObject> {
         let inner = &self.inner;
-        let url = self.url(bucket, Some(key), &[]);
+        let url = self.url(bucket, Some(key), &[])?;
         let mut headers = HeaderMap::new();
         headers.insert("x-amz-checksum-mode", HeaderValue::from_static("ENABLED"));
         if let Some(r) = &options.range {
@@ -507,14 +536,39 @@ impl S3Client {
         } else {
             None
         };
+        // The object bytes this body carries: all of them, or the range of a 206.
+        let span = match resp.status.as_u16() {
+            206 => resp
+                .headers
+                .get(http::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes "))
+                .and_then(|v| v.split_once('/'))
+                .and_then(|(r, _)| r.split_once('-'))
+                .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()? + 1))),
+            _ => content_length.map(|len| (0, len)),
+        };
+        let resume = |start: u64, end: u64| download::Resume {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            etag: meta.etag.clone().unwrap_or_default(),
+            start,
+            end,
+        };
         let dl = inner.download;
-        let stream = match (&meta.etag, content_length) {
-            (Some(etag), Some(size))
+        let stream = match (&meta.etag, content_length, span) {
+            (Some(etag), Some(size), _)
                 if whole
                     && options.parallel.unwrap_or(true)
                     && dl.concurrency > 1
                     && size >= dl.threshold.max(2 * dl.part_size) =>
             {
+                // The first range comes from this response, resumable like any other body.
+                let head = download::resumable(
+                    self.clone(),
+                    resume(0, dl.part_size.min(size)),
+                    resp.into_stream(),
+                );
                 download::ranged(
                     self.clone(),
                     download::Target {
@@ -523,9 +577,12 @@ impl S3Client {
                         etag: etag.clone(),
                         size,
                     },
-                    resp.into_stream(),
+                    head,
                     dl,
                 )
+            }
+            (Some(_), _, Some((start, end))) if end > start => {
+                download::resumable(self.clone(), resume(start, end), resp.into_stream())
             }
             _ => resp.into_stream(),
         };
@@ -544,7 +601,7 @@ impl S3Client {
 
     /// Deletes an object (succeeds if it does not exist).
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
-        let url = self.url(bucket, Some(key), &[]);
+        let url = self.url(bucket, Some(key), &[])?;
         self.send_delete(url).await
     }
 
@@ -563,7 +620,7 @@ impl S3Client {
             return Ok(DeleteObjectsResult::default());
         }
         let body = Bytes::from(xml::delete_objects_body(keys, false));
-        let url = self.url(bucket, None, &[("delete", "")]);
+        let url = self.url(bucket, None, &[("delete", "")])?;
         let mut h = HeaderMap::new();
         h.insert(
             http::header::CONTENT_TYPE,
@@ -584,7 +641,8 @@ impl S3Client {
         dst_bucket: &str,
         dst_key: &str,
     ) -> Result<String> {
-        let url = self.url(dst_bucket, Some(dst_key), &[]);
+        crate::sign::check_object(src_bucket, src_key)?;
+        let url = self.url(dst_bucket, Some(dst_key), &[])?;
         let mut h = HeaderMap::new();
         let source = format!(
             "/{}/{}",
@@ -612,12 +670,14 @@ impl S3Client {
         payload: PutPayload,
         options: PutOptions,
     ) -> Result<PutResult> {
+        // Before the payload is touched: a refused key consumes nothing of a stream.
+        crate::sign::check_object(bucket, key)?;
         upload::put(self, bucket, key, payload, &options).await
     }
 
     /// A presigned GET URL valid for `expires_in` (≤ 7 days).
     pub fn presign_get(&self, bucket: &str, key: &str, expires_in: Duration) -> Result<Url> {
-        let url = self.url(bucket, Some(key), &[]);
+        let url = self.url(bucket, Some(key), &[])?;
         self.inner
             .signer
             .presign(&Method::GET, &url, expires_in, SystemTime::now())
@@ -625,7 +685,7 @@ impl S3Client {
 
     /// A presigned PUT URL valid for `expires_in` (≤ 7 days); the body is sent unsigned.
     pub fn presign_put(&self, bucket: &str, key: &str, expires_in: Duration) -> Result<Url> {
-        let url = self.url(bucket, Some(key), &[]);
+        let url = self.url(bucket, Some(key), &[])?;
         self.inner
             .signer
             .presign(&Method::PUT, &url, expires_in, SystemTime::now())
@@ -692,10 +752,12 @@ pub(crate) fn meta_from_headers(h: &HeaderMap) -> ObjectMeta {
     let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let mut metadata = BTreeMap::new();
     for (k, v) in h {
-        if let Some(name) = k.as_str().strip_prefix("x-amz-meta-")
-            && let Ok(v) = v.to_str()
-        {
-            metadata.insert(name.to_owned(), v.to_owned());
+        // Garage returns non-ASCII values as raw UTF-8; `to_str()` would drop them.
+        if let Some(name) = k.as_str().strip_prefix("x-amz-meta-") {
+            metadata.insert(
+                name.to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            );
         }
     }
     ObjectMeta {
@@ -843,12 +905,14 @@ mod tests {
             .with_credentials(Credentials::new("a", "b".to_owned().into()))
             .build()
             .unwrap();
-        let u = c.url("b", None, &[("list-type", "2"), ("prefix", "a b/&")]);
+        let u = c
+            .url("b", None, &[("list-type", "2"), ("prefix", "a b/&")])
+            .unwrap();
         assert_eq!(
             u.as_str(),
             "http://127.0.0.1:3900/b?list-type=2&prefix=a%20b%2F%26"
         );
-        let u = c.url("b", None, &[("delete", "")]);
+        let u = c.url("b", None, &[("delete", "")]).unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:3900/b?delete");
     }
 
@@ -916,6 +980,12 @@ mod tests {
         assert_eq!(m.size, 5);
         assert_eq!(m.etag.as_deref(), Some("abc"));
         assert_eq!(m.metadata["owner"], "me");
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-amz-meta-name",
+            HeaderValue::from_bytes("café".as_bytes()).unwrap(),
+        );
+        assert_eq!(meta_from_headers(&h).metadata["name"], "café");
         assert_eq!(m.checksum_crc32c.as_deref(), Some("4waSgw=="));
         assert!(m.last_modified.is_some());
     }

@@ -10,6 +10,7 @@ use futures::stream::{BoxStream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method};
 use tokio::task::JoinSet;
 
+use super::parts::PartPlan;
 use super::xml::{self, CompletedPart};
 use super::{Call, PutOptions, PutPayload, PutResult, S3Client, encode_crc32c, header_value, text};
 use crate::error::{Error, Result};
@@ -140,17 +141,55 @@ impl Reader {
     }
 }
 
-fn object_headers(options: &PutOptions) -> Result<HeaderMap> {
+/// Why a metadata value would not come back as sent, if it would not. Garage stores the
+/// header's UTF-8 bytes as they arrive (`garage_api_s3-2.5.0:put.rs`,
+/// `extract_metadata_headers`), but HTTP parsers trim a value's ends, and the signature
+/// canonicalises whitespace differently on each side (Garage collapses every Unicode whitespace
+/// run, `garage_api_common-2.5.0:signature/payload.rs`; aws-sigv4 only runs of spaces), so only a
+/// single space may separate words.
+fn metadata_value_problem(v: &str) -> Option<&'static str> {
+    if v.chars().any(|c| c.is_control()) {
+        Some("control characters cannot be sent in a header")
+    } else if v.starts_with(' ') || v.ends_with(' ') {
+        Some("leading or trailing spaces are trimmed by HTTP")
+    } else if v.contains("  ") || v.chars().any(|c| c.is_whitespace() && c != ' ') {
+        Some("only single spaces may separate words (other whitespace is not signed identically)")
+    } else {
+        None
+    }
+}
+
+/// Content type and user metadata as headers; values are sent as raw UTF-8 (Garage stores and
+/// returns them so), anything that would not round-trip is refused with
+/// [`Error::InvalidMetadata`].
+pub(super) fn object_headers(options: &PutOptions) -> Result<HeaderMap> {
+    let invalid = |name: &str, reason: &'static str| Error::InvalidMetadata {
+        name: name.to_owned(),
+        reason,
+    };
     let mut h = HeaderMap::new();
     if let Some(ct) = &options.content_type {
+        if let Some(reason) = metadata_value_problem(ct) {
+            return Err(invalid("content-type", reason));
+        }
         h.insert(http::header::CONTENT_TYPE, header_value(ct)?);
     }
     for (k, v) in &options.metadata {
         let name = http::HeaderName::from_bytes(
             format!("x-amz-meta-{}", k.to_ascii_lowercase()).as_bytes(),
         )
-        .map_err(|_| Error::Config(format!("invalid metadata name {k:?}")))?;
-        h.insert(name, header_value(v)?);
+        .map_err(|_| invalid(k, "not a valid header name"))?;
+        if h.contains_key(&name) {
+            return Err(invalid(
+                k,
+                "names differing only in case collide (sent lower-case)",
+            ));
+        }
+        if let Some(reason) = metadata_value_problem(v) {
+            return Err(invalid(k, reason));
+        }
+        let value = HeaderValue::from_str(v).map_err(|_| invalid(k, "not a valid header value"))?;
+        h.insert(name, value);
     }
     Ok(h)
 }
@@ -189,6 +228,13 @@ pub(super) async fn put(
         },
     };
     tracing::debug!(bucket, key, "put_object");
+    // Checked before the payload is touched.
+    let headers = object_headers(options)?;
+    // Sizes S3 cannot hold are refused here, before any request.
+    let plan = match reader.known_size() {
+        Some(size) => PartPlan::known(size, &mp)?,
+        None => PartPlan::stream(&mp),
+    };
     let single = match reader.known_size() {
         Some(size) => size <= mp.threshold,
         None => {
@@ -207,9 +253,9 @@ pub(super) async fn put(
             .next_part(mp.threshold as usize + 1)
             .await?
             .unwrap_or_default();
-        return put_single(client, bucket, key, body, options).await;
+        return put_single(client, bucket, key, body, headers).await;
     }
-    put_multipart(client, bucket, key, reader, options).await
+    put_multipart(client, bucket, key, reader, plan, headers).await
 }
 
 async fn put_single(
@@ -217,13 +263,12 @@ async fn put_single(
     bucket: &str,
     key: &str,
     body: Bytes,
-    options: &PutOptions,
+    mut h: HeaderMap,
 ) -> Result<PutResult> {
     let crc = encode_crc32c(crc32c::crc32c(&body));
-    let mut h = object_headers(options)?;
     h.insert("x-amz-checksum-crc32c", header_value(&crc)?);
     let size = body.len() as u64;
-    let url = client.url(bucket, Some(key), &[]);
+    let url = client.url(bucket, Some(key), &[])?;
     let resp = client
         .call(
             Call::new(Method::PUT, url)
@@ -284,10 +329,9 @@ async fn put_multipart(
     bucket: &str,
     key: &str,
     mut reader: Reader,
-    options: &PutOptions,
+    plan: PartPlan,
+    mut h: HeaderMap,
 ) -> Result<PutResult> {
-    let mp = client.inner.multipart;
-    let mut h = object_headers(options)?;
     h.insert(
         "x-amz-checksum-algorithm",
         HeaderValue::from_static("CRC32C"),
@@ -296,7 +340,7 @@ async fn put_multipart(
         "x-amz-checksum-type",
         HeaderValue::from_static("FULL_OBJECT"),
     );
-    let url = client.url(bucket, Some(key), &[("uploads", "")]);
+    let url = client.url(bucket, Some(key), &[("uploads", "")])?;
     let resp = client
         .call(Call::new(Method::POST, url).headers(h).not_idempotent())
         .await?;
@@ -308,25 +352,18 @@ async fn put_multipart(
         upload_id: upload_id.clone(),
         armed: true,
     };
-    let result = upload_parts(
-        client,
-        bucket,
-        key,
-        &upload_id,
-        &mut reader,
-        mp.part_size,
-        mp.concurrency,
-    )
-    .await;
+    let result = upload_parts(client, bucket, key, &upload_id, &mut reader, plan).await;
     let result = match result {
-        Ok((parts, full_crc, size)) => complete(client, bucket, key, &upload_id, &parts, full_crc)
-            .await
-            .map(|etag| PutResult {
-                etag,
-                size,
-                parts: parts.len() as u32,
-                checksum_crc32c: encode_crc32c(full_crc),
-            }),
+        Ok((parts, full_crc, size)) => {
+            complete(client, bucket, key, &upload_id, &parts, full_crc, size)
+                .await
+                .map(|etag| PutResult {
+                    etag,
+                    size,
+                    parts: parts.len() as u32,
+                    checksum_crc32c: encode_crc32c(full_crc),
+                })
+        }
         Err(e) => Err(e),
     };
     if result.is_err() {
@@ -345,8 +382,7 @@ async fn upload_parts(
     key: &str,
     upload_id: &str,
     reader: &mut Reader,
-    part_size: usize,
-    concurrency: usize,
+    plan: PartPlan,
 ) -> Result<(Vec<CompletedPart>, u32, u64)> {
     let mut set: JoinSet<Result<(CompletedPart, Bytes)>> = JoinSet::new();
     let mut parts = Vec::new();
@@ -355,15 +391,19 @@ async fn upload_parts(
     let mut total = 0u64;
     let mut eof = false;
     loop {
-        while !eof && set.len() < concurrency {
-            match reader.next_part(part_size).await? {
+        while !eof && set.len() < plan.concurrency(plan.part_size(number + 1)) {
+            match reader
+                .next_part(plan.part_size(number + 1) as usize)
+                .await?
+            {
                 None => eof = true,
                 Some(data) => {
                     number += 1;
-                    if number > 10_000 {
-                        return Err(Error::Config(
-                            "more than 10,000 parts: raise part_size".into(),
-                        ));
+                    if number > plan.max_parts() {
+                        return Err(Error::ObjectTooLarge {
+                            size: total + data.len() as u64,
+                            limit: plan.capacity(),
+                        });
                     }
                     let crc = crc32c::crc32c(&data);
                     full_crc = Some(match full_crc {
@@ -395,6 +435,10 @@ async fn upload_parts(
     Ok((parts, full_crc.unwrap_or(0), total))
 }
 
+/// `CompleteMultipartUpload`, retried like an idempotent request on 5xx and transport errors
+/// (completing twice with the same part list is harmless). If a retry finds the upload gone
+/// (`NoSuchUpload`), an earlier attempt may have completed it and only its answer was lost: the
+/// object is then accepted when a HEAD shows exactly the size and full-object CRC32C uploaded.
 async fn complete(
     client: &S3Client,
     bucket: &str,
@@ -402,32 +446,50 @@ async fn complete(
     upload_id: &str,
     parts: &[CompletedPart],
     full_crc: u32,
+    size: u64,
 ) -> Result<String> {
     let body = Bytes::from(xml::complete_body(parts));
-    let url = client.url(bucket, Some(key), &[("uploadId", upload_id)]);
+    let url = client.url(bucket, Some(key), &[("uploadId", upload_id)])?;
+    let crc = encode_crc32c(full_crc);
     let mut h = HeaderMap::new();
     h.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/xml"),
     );
-    h.insert(
-        "x-amz-checksum-crc32c",
-        header_value(&encode_crc32c(full_crc))?,
-    );
+    h.insert("x-amz-checksum-crc32c", header_value(&crc)?);
     h.insert(
         "x-amz-checksum-type",
         HeaderValue::from_static("FULL_OBJECT"),
     );
-    let resp = client
+    let sent = client
         .call(
             Call::new(Method::POST, url)
                 .headers(h)
                 .signed_body(body)
-                .not_idempotent()
                 .timeout(std::time::Duration::from_secs(300)),
         )
-        .await?;
-    xml::parse_etag_result("CompleteMultipartUpload result", &text(resp).await?)
+        .await;
+    let err = match sent {
+        Ok(resp) => {
+            return xml::parse_etag_result("CompleteMultipartUpload result", &text(resp).await?);
+        }
+        Err(e) => e,
+    };
+    if err.as_s3().map(|e| &e.code) != Some(&crate::error::S3ErrorCode::NoSuchUpload) {
+        return Err(err);
+    }
+    let head = client.head_object(bucket, key).await?;
+    if head.size == size && head.checksum_crc32c.as_deref() == Some(crc.as_str()) {
+        tracing::info!(
+            bucket,
+            key,
+            size,
+            "multipart upload already completed by an earlier attempt (same size and CRC32C)"
+        );
+        Ok(head.etag.unwrap_or_default())
+    } else {
+        Err(err)
+    }
 }
 
 impl S3Client {
@@ -451,7 +513,7 @@ impl S3Client {
             bucket,
             Some(key),
             &[("partNumber", &n), ("uploadId", upload_id)],
-        );
+        )?;
         let crc_b64 = encode_crc32c(crc);
         let mut h = HeaderMap::new();
         h.insert("x-amz-checksum-crc32c", header_value(&crc_b64)?);
@@ -475,7 +537,7 @@ impl S3Client {
 
     /// Aborts a multipart upload (`AbortMultipartUpload`).
     pub async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
-        let url = self.url(bucket, Some(key), &[("uploadId", upload_id)]);
+        let url = self.url(bucket, Some(key), &[("uploadId", upload_id)])?;
         self.send_delete(url).await
     }
 }
@@ -554,5 +616,22 @@ mod tests {
         assert_eq!(h["content-type"], "text/plain");
         assert_eq!(h["x-amz-meta-owner"], "me");
         assert!(object_headers(&PutOptions::default().with_metadata("bad name", "x")).is_err());
+        let utf8 =
+            object_headers(&PutOptions::default().with_metadata("name", "café ☕ 東京")).unwrap();
+        assert_eq!(
+            utf8["x-amz-meta-name"].as_bytes(),
+            "café ☕ 東京".as_bytes()
+        );
+        for bad in ["a\tb", "a  b", " a", "a ", "a\u{a0}b", "a\nb", "a\u{2003}b"] {
+            let e = object_headers(&PutOptions::default().with_metadata("n", bad)).unwrap_err();
+            assert!(matches!(e, Error::InvalidMetadata { .. }), "{bad:?}: {e:?}");
+        }
+        let e = object_headers(
+            &PutOptions::default()
+                .with_metadata("Owner", "a")
+                .with_metadata("owner", "b"),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::InvalidMetadata { .. }), "{e:?}");
     }
 }

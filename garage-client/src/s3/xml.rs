@@ -90,6 +90,8 @@ struct ListBucketResult {
     common_prefixes: Vec<CommonPrefix>,
     #[serde(default)]
     key_count: Option<u64>,
+    #[serde(default)]
+    encoding_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,22 +112,41 @@ struct CommonPrefix {
     prefix: String,
 }
 
+/// Undoes `encoding-type=url` (Garage percent-encodes keys and prefixes, `/` included:
+/// `garage_api_s3-2.5.0:list.rs`, `uriencode_maybe`; AWS also writes spaces as `+`, which Garage
+/// never emits unencoded).
+fn url_decode(s: &str) -> Result<String> {
+    let plus = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|e| Error::decode("URL-encoded key in a listing", e))
+}
+
 pub(crate) fn parse_list_v2(xml: &str) -> Result<ListPage> {
     let r: ListBucketResult = de("ListObjectsV2 result", xml)?;
-    let objects: Vec<ListedObject> = r
+    let encoded = r.encoding_type.as_deref() == Some("url");
+    let name = |s: String| if encoded { url_decode(&s) } else { Ok(s) };
+    let objects = r
         .contents
         .into_iter()
-        .map(|c| ListedObject {
-            key: c.key,
-            size: c.size,
-            etag: c.etag.map(|e| e.trim_matches('"').to_owned()),
-            last_modified: c.last_modified.as_deref().and_then(timestamp),
+        .map(|c| {
+            Ok(ListedObject {
+                key: name(c.key)?,
+                size: c.size,
+                etag: c.etag.map(|e| e.trim_matches('"').to_owned()),
+                last_modified: c.last_modified.as_deref().and_then(timestamp),
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let _ = r.key_count;
     Ok(ListPage {
         objects,
-        common_prefixes: r.common_prefixes.into_iter().map(|p| p.prefix).collect(),
+        common_prefixes: r
+            .common_prefixes
+            .into_iter()
+            .map(|p| name(p.prefix))
+            .collect::<Result<_>>()?,
         next_continuation_token: if r.is_truncated {
             r.next_continuation_token
         } else {
@@ -343,6 +364,23 @@ mod tests {
                 .unwrap();
         assert!(last.objects.is_empty());
         assert_eq!(last.next_continuation_token, None);
+    }
+
+    #[test]
+    fn url_encoded_listings_are_decoded() {
+        // As Garage 2.5 answers `encoding-type=url` (`/` encoded too).
+        let xml = "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>\
+<Contents><Key>ctl%2F%01one%20a%2Bb</Key><Size>1</Size></Contents>\
+<CommonPrefixes><Prefix>sub%09dir%2F</Prefix></CommonPrefixes></ListBucketResult>";
+        let p = parse_list_v2(xml).unwrap();
+        assert_eq!(p.objects[0].key, "ctl/\u{1}one a+b");
+        assert_eq!(p.common_prefixes, vec!["sub\tdir/"]);
+        // AWS writes spaces as `+`.
+        let xml = "<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a+b</Key></Contents></ListBucketResult>";
+        assert_eq!(parse_list_v2(xml).unwrap().objects[0].key, "a b");
+        // Without the encoding, keys are taken as they are.
+        let xml = "<ListBucketResult><Contents><Key>a+b%20</Key></Contents></ListBucketResult>";
+        assert_eq!(parse_list_v2(xml).unwrap().objects[0].key, "a+b%20");
     }
 
     #[test]

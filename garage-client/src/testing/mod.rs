@@ -21,6 +21,7 @@
 //! ```
 
 mod http;
+mod proxy;
 
 use std::fmt;
 use std::fs::File;
@@ -34,6 +35,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
+
+pub use proxy::{Fault, FaultProxy, RequestHead};
 
 /// How to install Garage when the binary cannot be found.
 pub const INSTALL_HINT: &str = "install Garage 2.5.0 with `cargo install garage --version 2.5.0 --locked` \

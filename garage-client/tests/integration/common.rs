@@ -73,3 +73,24 @@ pub async fn wait_for_unfinished_uploads(
     }
     false
 }
+
+/// The Python of the venv holding the servers' own clients (`BACKUP_STACK_PYTHON`, created by
+/// scripts/test.sh from scripts/fidelity/requirements.txt). Panics with the fix when unset.
+pub fn fidelity_python() -> std::path::PathBuf {
+    match std::env::var_os("BACKUP_STACK_PYTHON").filter(|v| !v.is_empty()) {
+        Some(p) => p.into(),
+        None => panic!(
+            "BACKUP_STACK_PYTHON is not set: run scripts/test.sh, or create the venv with \
+             `python3 -m venv ~/.cache/backup-stack/venv-fidelity && \
+             ~/.cache/backup-stack/venv-fidelity/bin/pip install -r scripts/fidelity/requirements.txt` \
+             and export BACKUP_STACK_PYTHON=~/.cache/backup-stack/venv-fidelity/bin/python"
+        ),
+    }
+}
+
+/// A script of scripts/fidelity/ (from the workspace root).
+pub fn fidelity_script(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/fidelity")
+        .join(name)
+}

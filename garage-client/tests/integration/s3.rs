@@ -430,7 +430,19 @@ async fn presigned_urls_work_with_a_plain_http_client() {
 async fn server_killed_during_upload_gives_a_typed_error_and_no_partial_object_then_retry_succeeds()
 {
     let mut g = start();
-    let c = s3_small_parts(&g);
+    // A short retry budget: the default (30 s) would keep retrying the dead server.
+    let mut http = garage_client::HttpConfig::default();
+    http.max_retry_time = Duration::from_secs(2);
+    let mut mp = garage_client::MultipartConfig::default();
+    mp.threshold = 5 << 20;
+    mp.part_size = 5 << 20;
+    let c = S3Client::builder()
+        .with_endpoint(g.s3_endpoint())
+        .with_credentials(super::common::credentials(&g))
+        .with_multipart(mp)
+        .with_http_config(http)
+        .build()
+        .unwrap();
     let body = Bytes::from(data(40 << 20, 9));
     // A slow stream: 1 MiB every 20 ms, so the server can be killed mid-upload.
     let slow = {
