@@ -61,8 +61,9 @@ pub struct HttpConfig {
     /// of 0.1 s doubling up to 5 s, about 20 s of retrying).
     pub max_retries: usize,
     /// Total time budget for retries of one request (default 30 s). The defaults outlast a
-    /// Garage restart (about 1 s for a single node on loopback, measured by the test
-    /// `misc::default_retries_outlast_a_garage_restart`) with room for a slower host.
+    /// Garage restart (0.7–0.9 s from spawn to healthy for a single node on loopback; the test
+    /// `misc::default_retries_outlast_a_garage_restart` adds a 3 s outage) with room for a
+    /// slower host.
     pub max_retry_time: Duration,
 }
 

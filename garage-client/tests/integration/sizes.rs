@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use garage_client::s3::{GetOptions, PutOptions, PutPayload};
-use garage_client::testing::GarageServer;
+use garage_client::testing::{Fault, FaultProxy, GarageServer};
 use garage_client::{Error, MultipartConfig, S3Client};
 
 use super::common::{admin, credentials, data, start, wait_for_unfinished_uploads};
@@ -115,7 +115,20 @@ async fn a_stream_beyond_the_limit_fails_typed_and_leaves_no_upload() {
 #[tokio::test]
 async fn a_file_beyond_the_limit_is_refused_before_any_request() {
     let g = start();
-    let c = three_parts(&g);
+    // Every request would pass through this proxy.
+    let proxy = FaultProxy::start(g.ports().s3, |_| Fault::None)
+        .await
+        .unwrap();
+    let mut mp = MultipartConfig::default();
+    mp.threshold = 5 << 20;
+    mp.part_size = 5 << 20;
+    mp.max_parts = 3;
+    let c = S3Client::builder()
+        .with_endpoint(proxy.endpoint())
+        .with_credentials(credentials(&g))
+        .with_multipart(mp)
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.bin");
     // 3 parts × 5 GiB is the limit; a sparse 16 GiB file costs no disk.
@@ -131,9 +144,26 @@ async fn a_file_beyond_the_limit_is_refused_before_any_request() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::ObjectTooLarge { .. }), "{e:?}");
-    let info = admin(&g).bucket_info_by_alias(g.bucket()).await.unwrap();
-    assert_eq!(
-        info.unfinished_multipart_uploads, 0,
-        "no upload was started"
+    assert!(proxy.requests().is_empty(), "no request was sent");
+    // Beyond S3's 5 TiB, whatever the part limit.
+    let default = S3Client::builder()
+        .with_endpoint(proxy.endpoint())
+        .with_credentials(credentials(&g))
+        .build()
+        .unwrap();
+    f.set_len((5 << 40) + 1).unwrap();
+    let e = default
+        .put_object(
+            g.bucket(),
+            "huge",
+            PutPayload::file(&path),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::ObjectTooLarge { limit, .. } if limit == 5 << 40),
+        "{e:?}"
     );
+    assert!(proxy.requests().is_empty(), "no request was sent");
 }
