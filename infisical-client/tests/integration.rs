@@ -11,6 +11,8 @@ mod fidelity;
 mod limits;
 #[path = "integration/redaction.rs"]
 mod redaction;
+#[path = "integration/sdk.rs"]
+mod sdk;
 #[path = "integration/secrets.rs"]
 mod secrets;
 #[path = "integration/security.rs"]
