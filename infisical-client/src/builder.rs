@@ -117,6 +117,16 @@ pub fn normalize_base_url(input: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// True for `localhost`, 127.0.0.0/8 and `::1`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// HTTP settings (timeouts, retry bounds).
 #[derive(Debug, Clone)]
 pub(crate) struct HttpOptions {
@@ -168,6 +178,7 @@ pub struct ClientBuilder {
     pub(crate) http: HttpOptions,
     pub(crate) refresh_at: Option<f64>,
     pub(crate) cache_ttl: Option<Duration>,
+    pub(crate) allow_plain_http: bool,
 }
 
 impl ClientBuilder {
@@ -353,6 +364,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Allows a plain `http://` base URL to a host other than loopback (default: refused, since
+    /// the client secret and every secret value would cross the network in clear text).
+    /// `http://127.0.0.1`, `http://[::1]` and `http://localhost` are always allowed.
+    #[must_use]
+    pub fn with_plain_http_allowed(mut self, yes: bool) -> Self {
+        self.allow_plain_http = yes;
+        self
+    }
+
     /// How long credential bundles are cached (default 60 s; zero disables the cache).
     #[must_use]
     pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
@@ -363,6 +383,13 @@ impl ClientBuilder {
     /// Validates and builds the client (no network traffic yet).
     pub fn build(self) -> Result<Client> {
         let base = normalize_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_SITE_URL))?;
+        if base.scheme() == "http" && !self.allow_plain_http && !is_loopback(&base) {
+            return Err(Error::config(format!(
+                "refusing plain http:// to {}: credentials and secrets would travel unencrypted \
+                 (use https://, or opt in with with_plain_http_allowed(true))",
+                base.host_str().unwrap_or("?")
+            )));
+        }
         let auth = self.auth.ok_or_else(|| {
             Error::config(
                 "no authentication configured (universal auth, token or kubernetes auth; \
@@ -423,6 +450,37 @@ mod tests {
             .to_string();
         assert!(!e.contains("hunter2"));
         assert!(normalize_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        let build = |url: &str, allow: bool| {
+            ClientBuilder::new()
+                .with_base_url(url)
+                .with_token(SecretString::from("t"))
+                .with_plain_http_allowed(allow)
+                .build()
+        };
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.3.4.5",
+            "http://[::1]:80/api",
+            "http://LOCALHOST:1",
+            "https://infisical.lan",
+        ] {
+            assert!(build(ok, false).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://infisical.lan",
+            "http://10.0.0.5:8080/api",
+            "http://127.0.0.1.nip.io",
+            "http://localhost.evil.example",
+        ] {
+            let e = build(refused, false).unwrap_err();
+            assert!(matches!(e, Error::Config { .. }), "{refused}: {e}");
+            assert!(e.to_string().contains("plain http"), "{e}");
+            assert!(build(refused, true).is_ok(), "{refused} with opt-in");
+        }
     }
 
     #[test]

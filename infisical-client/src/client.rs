@@ -32,6 +32,9 @@ struct Inner {
     cache_ttl: Duration,
     token: tokio::sync::Mutex<Option<TokenState>>,
     v4_missing: AtomicBool,
+    /// The server answered a renewal with the token it was given (older Infisical): its
+    /// expiry cannot have moved, so log in instead of renewing.
+    renew_returns_same_token: AtomicBool,
     cache: Mutex<HashMap<CacheKey, (Instant, Bundle)>>,
 }
 
@@ -84,6 +87,7 @@ impl Client {
                 cache_ttl,
                 token: tokio::sync::Mutex::new(None),
                 v4_missing: AtomicBool::new(false),
+                renew_returns_same_token: AtomicBool::new(false),
                 cache: Mutex::new(HashMap::new()),
             }),
         })
@@ -116,14 +120,27 @@ impl Client {
             .map_or(Plan::Login, |s| s.plan(now, self.inner.refresh_at));
         match (plan, guard.as_mut()) {
             (Plan::Use, Some(state)) => return Ok(state.token.clone()),
-            (Plan::Renew, Some(state)) => {
+            (Plan::Renew, Some(state))
+                if !self.inner.renew_returns_same_token.load(Ordering::Relaxed) =>
+            {
                 let req = api::renew_token(&state.token);
                 match self.inner.transport.execute(&req, None).await {
                     Ok(body) => {
                         let raw: RawToken = api::decode(&req.endpoint(), &body)?;
-                        state.renewed(raw, Instant::now());
-                        tracing::debug!("renewed Infisical access token");
-                        return Ok(state.token.clone());
+                        if raw.access_token.expose_secret() == state.token.expose_secret() {
+                            // Older servers answer with the same JWT, whose `exp` still says
+                            // the original time: the renewal bought nothing.
+                            tracing::info!(
+                                "Infisical renewed the token without a new one; logging in instead"
+                            );
+                            self.inner
+                                .renew_returns_same_token
+                                .store(true, Ordering::Relaxed);
+                        } else {
+                            state.renewed(raw, Instant::now());
+                            tracing::debug!("renewed Infisical access token");
+                            return Ok(state.token.clone());
+                        }
                     }
                     Err(e) => {
                         tracing::info!(error = %e, "token renewal failed; logging in again");
@@ -184,12 +201,15 @@ impl Client {
         !matches!(self.inner.auth, Auth::Token(_))
     }
 
-    /// Sends with the current token; a rejected token (401, or 403 `TokenError`) triggers one
-    /// fresh login and one resend.
+    /// Sends with the current token; a rejected token (401, 403 `TokenError`, or the 400 older
+    /// servers give for an exhausted use count) triggers one fresh login and one resend.
     async fn send_authed(&self, req: &ApiRequest) -> Result<Vec<u8>> {
         let token = self.token().await?;
         match self.inner.transport.execute(req, Some(&token)).await {
-            Err(e) if e.is_unauthenticated() && self.can_relogin() => {
+            Err(e)
+                if (e.is_unauthenticated() || e.is_token_uses_exhausted())
+                    && self.can_relogin() =>
+            {
                 tracing::info!(error = %e, "access token rejected; logging in again");
                 self.invalidate(&token).await;
                 let token = self.token().await?;
@@ -247,7 +267,13 @@ impl Client {
     // Secrets
 
     /// Lists the secrets of a folder (one request; v4, or v3 on older servers), imports merged
-    /// like the CLI. Fails with [`Error::HiddenValue`] if any value is hidden from this identity.
+    /// like the CLI.
+    ///
+    /// Fails with [`Error::FolderNotFound`] when the folder (or environment) does not exist.
+    /// Values the identity may not read never come back as values: Infisical refuses the
+    /// listing (403, [`Error::is_permission_denied`]) when the folder's own secrets are
+    /// unreadable and leaves unreadable imported ones out; a value still served masked fails
+    /// with [`Error::HiddenValue`].
     pub async fn list_secrets(&self, query: impl Into<SecretsQuery>) -> Result<Secrets> {
         let q = query.into();
         let scope = self.resolve(&q)?;
@@ -256,7 +282,8 @@ impl Client {
             self.versioned(api::list_secrets_v4(&scope), api::list_secrets_v3(&scope)),
             span,
         )
-        .await?;
+        .await
+        .map_err(|e| folder_error(e, scope.environment, &q.path))?;
         let raw: RawList = api::decode(&endpoint, &body)?;
         api::merge_list(raw, scope.environment, &q.path)
     }
@@ -274,7 +301,8 @@ impl Client {
             ),
             span,
         )
-        .await?;
+        .await
+        .map_err(|e| folder_error(e, scope.environment, &q.path))?;
         let raw: RawOne = api::decode(&endpoint, &body)?;
         api::one_secret(raw, scope.environment, &q.path)
     }
@@ -345,5 +373,17 @@ impl Client {
             cache.insert(key, (Instant::now(), bundle.clone()));
         }
         Ok(bundle)
+    }
+}
+
+/// Turns Infisical's "this folder does not exist" into [`Error::FolderNotFound`].
+fn folder_error(e: Error, environment: &str, path: &str) -> Error {
+    if e.is_folder_missing() {
+        Error::FolderNotFound {
+            environment: environment.to_owned(),
+            path: path.to_owned(),
+        }
+    } else {
+        e
     }
 }

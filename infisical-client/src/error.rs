@@ -18,10 +18,13 @@ pub enum ApiErrorKind {
     TokenError,
     /// `UnauthorizedError` (401): missing, revoked or invalid credentials.
     Unauthorized,
-    /// `PermissionDenied` (403, CASL) or `ForbiddenError` / `PermissionBoundaryError`.
+    /// `PermissionDenied` (403, CASL), `ForbiddenError`, `PermissionBoundaryError`, or
+    /// `ForbiddenReadSecretError` (a secret read by name whose value the identity may not read).
     PermissionDenied,
     /// `NotFound` (404).
     NotFound,
+    /// `SecretPathNotFound` (404): the folder (or the environment) does not exist.
+    SecretPathNotFound,
     /// `BadRequest` (400).
     BadRequest,
     /// `ValidationFailure` (422): the request failed the server's schema; `message` lists the issues.
@@ -43,10 +46,12 @@ impl ApiErrorKind {
         match name {
             "TokenError" => Self::TokenError,
             "UnauthorizedError" => Self::Unauthorized,
-            "PermissionDenied" | "ForbiddenError" | "PermissionBoundaryError" => {
-                Self::PermissionDenied
-            }
+            "PermissionDenied"
+            | "ForbiddenError"
+            | "PermissionBoundaryError"
+            | "ForbiddenReadSecretError" => Self::PermissionDenied,
             "NotFound" => Self::NotFound,
+            "SecretPathNotFound" => Self::SecretPathNotFound,
             "BadRequest" => Self::BadRequest,
             "ValidationFailure" => Self::ValidationFailure,
             "RateLimitExceeded" | "RateLimitError" => Self::RateLimitExceeded,
@@ -65,6 +70,7 @@ impl fmt::Display for ApiErrorKind {
             Self::Unauthorized => "UnauthorizedError",
             Self::PermissionDenied => "PermissionDenied",
             Self::NotFound => "NotFound",
+            Self::SecretPathNotFound => "SecretPathNotFound",
             Self::BadRequest => "BadRequest",
             Self::ValidationFailure => "ValidationFailure",
             Self::RateLimitExceeded => "RateLimitExceeded",
@@ -114,6 +120,19 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
+    /// The folder does not exist in that environment (404 `SecretPathNotFound`, or the
+    /// environment itself does not exist), e.g. a mistyped path. Never reported as missing keys.
+    ///
+    /// Infisical servers from before this answer was introduced list a missing folder as an
+    /// empty one; a bundle read from it then fails with [`Error::MissingKeys`].
+    #[error("Infisical has no folder {path} in environment {environment}")]
+    FolderNotFound {
+        /// The environment slug that was read.
+        environment: String,
+        /// The folder that was read.
+        path: String,
+    },
+
     /// The identity may list the secret but not read its value (`secretValueHidden` /
     /// `<hidden-by-infisical>`); the values are never returned as if they were real.
     #[error("secret value hidden by Infisical (identity lacks read-value permission) at {path}: {}", keys.join(", "))]
@@ -158,6 +177,18 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Infisical (or something in front of it) answered with a redirect, which the client never
+    /// follows: a 307/308 would re-send the login body with the client secret, or the bearer
+    /// token, to wherever it points. Configure the final URL instead. The `Location` is not
+    /// repeated here.
+    #[error("{endpoint}: HTTP {status} redirect refused (set the base URL to the final address)")]
+    Redirected {
+        /// Method and path of the request.
+        endpoint: String,
+        /// The 3xx status.
+        status: u16,
+    },
+
     /// The request failed below HTTP (connect, TLS, timeout, body read).
     #[error("{endpoint}: request failed")]
     Http {
@@ -191,6 +222,7 @@ impl Error {
         match self {
             Self::Api { status, .. } => Some(*status),
             Self::RateLimited { .. } => Some(429),
+            Self::Redirected { status, .. } => Some(*status),
             Self::Http { source, .. } => source.status().map(|s| s.as_u16()),
             _ => None,
         }
@@ -206,7 +238,39 @@ impl Error {
 
     /// True when the secret, folder, project or route does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Api { status: 404, .. })
+        matches!(
+            self,
+            Self::Api { status: 404, .. } | Self::FolderNotFound { .. }
+        )
+    }
+
+    /// True for Infisical's answers meaning "this folder does not exist": 404
+    /// `SecretPathNotFound` from the list routes, and the 404 whose message starts with
+    /// "Folder with path" from the single-secret routes (`error` names the service function
+    /// there, e.g. `GetSecretByName`).
+    pub(crate) fn is_folder_missing(&self) -> bool {
+        match self {
+            Self::Api {
+                status: 404,
+                kind,
+                message,
+                ..
+            } => {
+                *kind == ApiErrorKind::SecretPathNotFound || message.starts_with("Folder with path")
+            }
+            _ => false,
+        }
+    }
+
+    /// True when an access token's use-count limit is exhausted. Current servers answer 401
+    /// (covered by [`Error::is_unauthenticated`]); older ones answered 400 `BadRequest`
+    /// "Unable to renew because access token number of uses limit reached".
+    pub(crate) fn is_token_uses_exhausted(&self) -> bool {
+        matches!(
+            self,
+            Self::Api { status: 400 | 401, message, .. }
+                if message.contains("number of uses limit reached")
+        )
     }
 
     /// True when the credentials or token were rejected (401, or 403 `TokenError`).
@@ -284,6 +348,10 @@ mod tests {
         assert!(api(403, "TokenError").is_unauthenticated());
         assert!(!api(403, "TokenError").is_permission_denied());
         assert!(api(403, "PermissionDenied").is_permission_denied());
+        assert!(api(403, "ForbiddenReadSecretError").is_permission_denied());
+        assert!(api(404, "SecretPathNotFound").is_folder_missing());
+        assert!(!api(404, "NotFound").is_folder_missing());
+        assert!(!api(400, "BadRequest").is_token_uses_exhausted());
         assert!(api(401, "UnauthorizedError").is_unauthenticated());
         assert!(api(429, "RateLimitExceeded").is_retryable());
         assert!(api(503, "x").is_retryable());

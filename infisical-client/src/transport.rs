@@ -26,6 +26,9 @@ impl Transport {
             .user_agent(USER_AGENT)
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.request_timeout)
+            // Never follow a redirect: a 307/308 would re-send a login body (client secret,
+            // service-account JWT) or the bearer token to wherever the Location points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::config(format!("cannot build HTTP client: {e}")))?;
         Ok(Self { http, base, opts })
@@ -146,7 +149,12 @@ impl Transport {
         if (200..300).contains(&status) {
             return Ok(body.to_vec());
         }
-        let error = if status == 429 {
+        let error = if (300..400).contains(&status) {
+            Error::Redirected {
+                endpoint: endpoint.to_owned(),
+                status,
+            }
+        } else if status == 429 {
             Error::RateLimited {
                 endpoint: endpoint.to_owned(),
                 retry_after,

@@ -5,12 +5,18 @@
 mod auth;
 #[path = "integration/bundles.rs"]
 mod bundles;
+#[path = "integration/fidelity.rs"]
+mod fidelity;
 #[path = "integration/limits.rs"]
 mod limits;
 #[path = "integration/redaction.rs"]
 mod redaction;
+#[path = "integration/sdk.rs"]
+mod sdk;
 #[path = "integration/secrets.rs"]
 mod secrets;
+#[path = "integration/security.rs"]
+mod security;
 
 use infisical_client::testing::FakeInfisical;
 use infisical_client::{Client, ClientBuilder};

@@ -6,12 +6,17 @@
 //!
 //! * `POST /api/v1/auth/universal-auth/login`, `POST /api/v1/auth/kubernetes-auth/login`,
 //!   `POST /api/v1/auth/token/renew` → `{accessToken, expiresIn, accessTokenMaxTTL, tokenType}`;
-//!   tokens expire after the identity's TTL (→ 403 `TokenError`), renewal fails past the max TTL.
+//!   tokens expire after the identity's TTL (→ 403 `TokenError`), renewal fails past the max TTL
+//!   and signs a new token (or, with [`FakeInfisical::legacy_tokens`], returns the same one),
+//!   use-count limits (see `tokens.rs` for the upstream sources).
 //! * `GET /api/v4/secrets`, `GET /api/v4/secrets/{name}` (`projectId`; 2026 defaults:
 //!   `expandSecretReferences` and `includeImports` default to **true**) and the legacy
 //!   `GET /api/v3/secrets/raw[/{name}]` (`workspaceId`; defaults false) — folders, recursive
 //!   listing, secret imports, `${KEY}` / `${env.folder.KEY}` references, hidden values
-//!   (`secretValueHidden: true`, `<hidden-by-infisical>`), unknown extra fields.
+//!   (`secretValueHidden: true`, `<hidden-by-infisical>`), unknown extra fields; a folder that
+//!   does not exist is 404 `SecretPathNotFound`; values the identity may not read are 403
+//!   for the folder's own secrets and silently left out of imports (see `reads.rs` for the
+//!   upstream files each behaviour comes from).
 //! * zod-style 422 for booleans other than `"true"`/`"false"`, Fastify's own 404 for unknown
 //!   routes (and for v4 when [`FakeInfisical::disable_v4`] simulates an older server), a
 //!   fixed-window rate limiter answering 429 with `Retry-After`, and injected failures.
@@ -39,7 +44,9 @@
 //! # Ok(()) }
 //! ```
 
+mod reads;
 mod server;
+mod tokens;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -190,8 +197,12 @@ impl FakeInfisical {
         self
     }
 
-    /// Adds a secret whose value this identity may not read (served as
-    /// `<hidden-by-infisical>` with `secretValueHidden: true`).
+    /// Adds a secret this identity may see but whose value it may not read (no `ReadValue`
+    /// permission), answered as Infisical answers it with `viewSecretValue=true`: listing its
+    /// own folder is 403 `PermissionDenied`, a recursive listing of a parent folder and any
+    /// folder importing it silently leave it out, reading it by name is 403
+    /// `ForbiddenReadSecretError`; with `viewSecretValue=false` it is masked
+    /// (`<hidden-by-infisical>`, `secretValueHidden: true`).
     pub fn with_hidden_secret(&self, env: &str, path: &str, key: &str) -> &Self {
         self.state().put_secret(FakeSecret::new(
             DEFAULT_PROJECT_ID,
@@ -240,6 +251,17 @@ impl FakeInfisical {
         self
     }
 
+    /// Creates an (empty) folder. Folders holding secrets, and their parents, exist anyway;
+    /// any other folder answers 404 `SecretPathNotFound`.
+    pub fn with_folder(&self, env: &str, path: &str) -> &Self {
+        self.state().folders.push((
+            DEFAULT_PROJECT_ID.into(),
+            env.into(),
+            crate::api::normalize_secret_path(path),
+        ));
+        self
+    }
+
     /// Makes folder `path` in `env` import the secrets of `from_path` in `from_env`
     /// (imports are listed in the order they were added).
     pub fn with_import(&self, env: &str, path: &str, from_env: &str, from_path: &str) -> &Self {
@@ -276,7 +298,30 @@ impl FakeInfisical {
             kubernetes: false,
             ttl,
             max_ttl,
+            uses_limit: 0,
         });
+        self
+    }
+
+    /// Limits every access token issued to `client_id` (or Kubernetes identity id) from now on
+    /// to `uses` authenticated requests (`accessTokenNumUsesLimit`; 0 = unlimited). The request
+    /// after the last allowed one answers 401 `UnauthorizedError`, or 400 `BadRequest` with
+    /// [`Self::legacy_tokens`].
+    pub fn with_token_uses_limit(&self, client_id: &str, uses: u32) -> &Self {
+        for i in &mut self.state().identities {
+            if i.client_id.as_deref() == Some(client_id) || i.id == client_id {
+                i.uses_limit = uses;
+            }
+        }
+        self
+    }
+
+    /// Answers token requests like older Infisical servers: renewal returns the very token it
+    /// was given (whose JWT still expires at its original time), and an exhausted use count is
+    /// 400 `BadRequest` instead of 401. By default the fake behaves like current servers:
+    /// renewal signs a new token (the old one keeps its own expiry).
+    pub fn legacy_tokens(&self) -> &Self {
+        self.state().legacy_tokens = true;
         self
     }
 
@@ -290,6 +335,7 @@ impl FakeInfisical {
             kubernetes: true,
             ttl,
             max_ttl: ttl,
+            uses_limit: 0,
         });
         self
     }
@@ -303,6 +349,13 @@ impl FakeInfisical {
     /// Expires every token issued so far (the next use answers 403 `TokenError`).
     pub fn expire_tokens(&self) -> &Self {
         self.state().expire_all();
+        self
+    }
+
+    /// Every token issued from now on is already expired at its first use (403 `TokenError`),
+    /// as with a TTL shorter than a round trip.
+    pub fn issue_expired_tokens(&self) -> &Self {
+        self.state().issue_expired = true;
         self
     }
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::{reads, tokens};
 use crate::api::normalize_secret_path;
 
 /// One request the fake received.
@@ -47,7 +48,8 @@ pub(super) struct FakeSecret {
     pub(super) path: String,
     pub(super) key: String,
     pub(super) value: String,
-    pub(super) hidden: bool,
+    /// The identity may describe the secret but lacks `ReadValue` on it.
+    pub(super) unreadable: bool,
     pub(super) personal: bool,
     pub(super) version: u32,
 }
@@ -59,7 +61,7 @@ impl FakeSecret {
         path: &str,
         key: &str,
         value: &str,
-        hidden: bool,
+        unreadable: bool,
     ) -> Self {
         Self {
             id: String::new(),
@@ -68,7 +70,7 @@ impl FakeSecret {
             path: normalize_secret_path(path),
             key: key.into(),
             value: value.into(),
-            hidden,
+            unreadable,
             personal: false,
             version: 1,
         }
@@ -91,15 +93,8 @@ pub(super) struct Identity {
     pub(super) kubernetes: bool,
     pub(super) ttl: Duration,
     pub(super) max_ttl: Duration,
-}
-
-struct Token {
-    issued: Instant,
-    since: Instant,
-    ttl: Option<Duration>,
-    max_ttl: Duration,
-    expired: bool,
-    revoked: bool,
+    /// `accessTokenNumUsesLimit` (0 = unlimited).
+    pub(super) uses_limit: u32,
 }
 
 #[derive(Default)]
@@ -145,7 +140,11 @@ pub(super) struct State {
     pub(super) secrets: Vec<FakeSecret>,
     pub(super) imports: Vec<FakeImport>,
     pub(super) identities: Vec<Identity>,
-    tokens: HashMap<String, Token>,
+    pub(super) folders: Vec<(String, String, String)>,
+    pub(super) tokens: HashMap<String, super::tokens::Jwt>,
+    pub(super) rows: Vec<super::tokens::Row>,
+    pub(super) legacy_tokens: bool,
+    pub(super) issue_expired: bool,
     pub(super) v4_enabled: bool,
     pub(super) secrets_limit: Limiter,
     pub(super) auth_limit: Limiter,
@@ -162,7 +161,11 @@ impl State {
             secrets: Vec::new(),
             imports: Vec::new(),
             identities: Vec::new(),
+            folders: Vec::new(),
             tokens: HashMap::new(),
+            rows: Vec::new(),
+            legacy_tokens: false,
+            issue_expired: false,
             v4_enabled: true,
             secrets_limit: Limiter::default(),
             auth_limit: Limiter::default(),
@@ -174,7 +177,7 @@ impl State {
         }
     }
 
-    fn next_id(&mut self) -> u64 {
+    pub(super) fn next_id(&mut self) -> u64 {
         self.counter += 1;
         self.counter
     }
@@ -201,79 +204,20 @@ impl State {
         self.secrets
             .retain(|s| !(s.project == project && s.env == env && s.path == path && s.key == key));
     }
-
-    pub(super) fn add_static_token(&mut self, token: &str) {
-        let now = Instant::now();
-        self.tokens.insert(
-            token.into(),
-            Token {
-                issued: now,
-                since: now,
-                ttl: None,
-                max_ttl: Duration::ZERO,
-                expired: false,
-                revoked: false,
-            },
-        );
-    }
-
-    pub(super) fn expire_all(&mut self) {
-        for t in self.tokens.values_mut() {
-            t.expired = true;
-        }
-    }
-
-    pub(super) fn revoke_all(&mut self) {
-        for t in self.tokens.values_mut() {
-            t.revoked = true;
-        }
-    }
-
-    fn issue(&mut self, ttl: Duration, max_ttl: Duration) -> Value {
-        let n = self.next_id();
-        // Shaped like a JWT; the value is random enough for tests, not a real signature.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let token = format!("eyJhbGciOiJIUzI1NiJ9.fake-{n}-{nanos:08x}.sig");
-        let now = Instant::now();
-        self.tokens.insert(
-            token.clone(),
-            Token {
-                issued: now,
-                since: now,
-                ttl: Some(ttl),
-                max_ttl,
-                expired: false,
-                revoked: false,
-            },
-        );
-        token_body(&token, ttl, max_ttl)
-    }
-}
-
-fn token_body(token: &str, ttl: Duration, max_ttl: Duration) -> Value {
-    json!({
-        "accessToken": token,
-        "expiresIn": ttl.as_secs(),
-        "accessTokenMaxTTL": max_ttl.as_secs(),
-        "tokenType": "Bearer"
-    })
 }
 
 pub(super) fn router(state: Arc<Mutex<State>>) -> axum::Router {
     axum::Router::new().fallback(handle).with_state(state)
 }
 
-struct Reply {
-    status: u16,
-    body: Value,
-    headers: Vec<(&'static str, String)>,
+pub(super) struct Reply {
+    pub(super) status: u16,
+    pub(super) body: Value,
+    pub(super) headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
-    fn ok(body: Value) -> Self {
+    pub(super) fn ok(body: Value) -> Self {
         Self {
             status: 200,
             body,
@@ -281,7 +225,7 @@ impl Reply {
         }
     }
 
-    fn error(status: u16, error: &str, message: impl Into<Value>) -> Self {
+    pub(super) fn error(status: u16, error: &str, message: impl Into<Value>) -> Self {
         Self {
             status,
             body: json!({
@@ -421,9 +365,9 @@ fn route(
                 Err(_) => return Reply::error(400, "BadRequest", "Body is not valid JSON"),
             };
             match (*kind, *action) {
-                ("universal-auth", "login") => universal_login(st, &body),
-                ("kubernetes-auth", "login") => kubernetes_login(st, &body),
-                ("token", "renew") => renew(st, &body, now),
+                ("universal-auth", "login") => tokens::universal_login(st, &body),
+                ("kubernetes-auth", "login") => tokens::kubernetes_login(st, &body),
+                ("token", "renew") => tokens::renew(st, &body, now),
                 _ => Reply::route_not_found(method, uri),
             }
         }
@@ -442,14 +386,14 @@ fn route(
             if let Err(secs) = st.secrets_limit.check(now) {
                 return rate_limited(secs);
             }
-            if let Err(r) = authenticate(st, bearer, now) {
+            if let Err(r) = tokens::authenticate(st, bearer, now) {
                 return r;
             }
-            let q = match SecretsQuery::parse(query, v4) {
+            let q = match reads::SecretsQuery::parse(query, v4) {
                 Ok(q) => q,
                 Err(r) => return r,
             };
-            if !st.secrets.iter().any(|s| s.project == q.project) {
+            if !st.project_exists(&q.project) {
                 return Reply::error(
                     404,
                     "NotFound",
@@ -457,8 +401,8 @@ fn route(
                 );
             }
             match name {
-                None if is_list => list(st, &q, v4),
-                Some(name) => get_one(st, &q, name),
+                None if is_list => reads::list(st, &q, v4),
+                Some(name) => reads::get_one(st, &q, name),
                 None => Reply::route_not_found(method, uri),
             }
         }
@@ -478,7 +422,7 @@ fn rate_limited(secs: u64) -> Reply {
     r
 }
 
-fn field<'a>(body: &'a Value, name: &str) -> Result<&'a str, Reply> {
+pub(super) fn field<'a>(body: &'a Value, name: &str) -> Result<&'a str, Reply> {
     body.get(name).and_then(Value::as_str).ok_or_else(|| {
         Reply::error(
             422,
@@ -486,324 +430,6 @@ fn field<'a>(body: &'a Value, name: &str) -> Result<&'a str, Reply> {
             json!([{ "code": "invalid_type", "expected": "string", "received": "undefined", "path": [name], "message": "Required" }]),
         )
     })
-}
-
-fn universal_login(st: &mut State, body: &Value) -> Reply {
-    let (id, secret) = match (field(body, "clientId"), field(body, "clientSecret")) {
-        (Ok(i), Ok(s)) => (i, s),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
-    let found = st
-        .identities
-        .iter()
-        .find(|i| !i.kubernetes && i.client_id.as_deref() == Some(id) && i.secret == secret)
-        .map(|i| (i.ttl, i.max_ttl));
-    match found {
-        Some((ttl, max)) => Reply::ok(st.issue(ttl, max)),
-        None => Reply::error(401, "UnauthorizedError", "Invalid credentials"),
-    }
-}
-
-fn kubernetes_login(st: &mut State, body: &Value) -> Reply {
-    let (id, jwt) = match (field(body, "identityId"), field(body, "jwt")) {
-        (Ok(i), Ok(j)) => (i, j),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
-    let Some(identity) = st.identities.iter().find(|i| i.kubernetes && i.id == id) else {
-        return Reply::error(
-            404,
-            "NotFound",
-            format!("Kubernetes auth method not found for identity with ID {id}"),
-        );
-    };
-    if identity.secret != jwt {
-        return Reply::error(
-            401,
-            "UnauthorizedError",
-            "Access denied: K8s token review failed",
-        );
-    }
-    let (ttl, max) = (identity.ttl, identity.max_ttl);
-    Reply::ok(st.issue(ttl, max))
-}
-
-fn renew(st: &mut State, body: &Value, now: Instant) -> Reply {
-    let token = match field(body, "accessToken") {
-        Ok(t) => t.to_owned(),
-        Err(r) => return r,
-    };
-    let Some(t) = st.tokens.get_mut(&token) else {
-        return Reply::error(
-            403,
-            "TokenError",
-            "The provided access token is malformed. Please use a valid token or generate a new one and try again.",
-        );
-    };
-    let Some(ttl) = t.ttl else {
-        return Reply::error(400, "BadRequest", "Unable to renew a token without a TTL");
-    };
-    if t.revoked {
-        return Reply::error(
-            401,
-            "UnauthorizedError",
-            "Failed to authorize: token revoked",
-        );
-    }
-    if t.expired || now.duration_since(t.since) >= ttl {
-        return Reply::error(
-            403,
-            "TokenError",
-            "Your token has expired. Please re-authenticate.",
-        );
-    }
-    if !t.max_ttl.is_zero() && now.duration_since(t.issued) + ttl > t.max_ttl {
-        return Reply::error(
-            401,
-            "UnauthorizedError",
-            "Failed to renew MI access token due to Max TTL expiration",
-        );
-    }
-    t.since = now;
-    Reply::ok(token_body(&token, ttl, t.max_ttl))
-}
-
-fn authenticate(st: &State, bearer: Option<&str>, now: Instant) -> Result<(), Reply> {
-    let Some(bearer) = bearer else {
-        return Err(Reply::error(
-            401,
-            "UnauthorizedError",
-            "Missing Authorization Header in the request header.",
-        ));
-    };
-    let Some(t) = st.tokens.get(bearer) else {
-        return Err(Reply::error(
-            403,
-            "TokenError",
-            "The provided access token is malformed. Please use a valid token or generate a new one and try again.",
-        ));
-    };
-    if t.revoked {
-        return Err(Reply::error(
-            401,
-            "UnauthorizedError",
-            "Failed to authorize: token revoked",
-        ));
-    }
-    let timed_out = t.ttl.is_some_and(|ttl| now.duration_since(t.since) >= ttl);
-    if t.expired || timed_out {
-        return Err(Reply::error(
-            403,
-            "TokenError",
-            "Your token has expired. Please re-authenticate.",
-        ));
-    }
-    Ok(())
-}
-
-struct SecretsQuery {
-    project: String,
-    env: String,
-    path: String,
-    expand: bool,
-    recursive: bool,
-    imports: bool,
-    view: bool,
-    personal: bool,
-}
-
-impl SecretsQuery {
-    fn parse(q: &[(String, String)], v4: bool) -> Result<Self, Reply> {
-        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        let mut issues = Vec::new();
-        let mut flag = |k: &str, default: bool| -> Option<bool> {
-            match get(k) {
-                None => Some(default),
-                Some("true") => Some(true),
-                Some("false") => Some(false),
-                Some(other) => {
-                    issues.push(json!({
-                        "received": other, "code": "invalid_enum_value", "options": ["true", "false"],
-                        "path": [k], "message": format!("Invalid enum value. Expected 'true' | 'false', received '{other}'")
-                    }));
-                    None
-                }
-            }
-        };
-        // Since 2026 v4 defaults expansion and imports to true; v3 keeps false.
-        let expand = flag("expandSecretReferences", v4);
-        let recursive = flag("recursive", false);
-        let old_imports = flag("include_imports", v4);
-        let new_imports = if v4 { flag("includeImports", v4) } else { None };
-        let view = flag("viewSecretValue", true);
-        let personal = flag("includePersonalOverrides", false);
-        if !issues.is_empty() {
-            return Err(Reply::error(422, "ValidationFailure", Value::Array(issues)));
-        }
-        let project = if v4 {
-            get("projectId")
-        } else {
-            get("workspaceId")
-        };
-        let (Some(project), Some(env)) = (project, get("environment")) else {
-            return Err(Reply::error(
-                400,
-                "BadRequest",
-                "Missing project id or environment",
-            ));
-        };
-        let imports = if v4 && get("includeImports").is_some() {
-            new_imports
-        } else {
-            old_imports
-        };
-        Ok(Self {
-            project: project.to_owned(),
-            env: env.to_owned(),
-            path: normalize_secret_path(get("secretPath").unwrap_or("/")),
-            expand: expand.unwrap_or(false),
-            recursive: recursive.unwrap_or(false),
-            imports: imports.unwrap_or(false),
-            view: view.unwrap_or(true),
-            // v3 returns shared and personal secrets alike.
-            personal: if v4 { personal.unwrap_or(false) } else { true },
-        })
-    }
-}
-
-fn in_folder(s: &FakeSecret, project: &str, env: &str, path: &str, recursive: bool) -> bool {
-    s.project == project
-        && s.env == env
-        && (s.path == path
-            || (recursive && (path == "/" || s.path.starts_with(&format!("{path}/")))))
-}
-
-/// `${KEY}` (same folder) and `${env.a.b.KEY}` (folder `/a/b` of `env`); unknown references
-/// stay as written.
-fn expand(st: &State, project: &str, env: &str, path: &str, value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let reference = &after[..end];
-        let parts: Vec<&str> = reference.split('.').collect();
-        let (renv, rpath, rkey) = match parts.as_slice() {
-            [key] => (env.to_owned(), path.to_owned(), (*key).to_owned()),
-            [e, folders @ .., key] => (
-                (*e).to_owned(),
-                normalize_secret_path(&folders.join("/")),
-                (*key).to_owned(),
-            ),
-            [] => (env.to_owned(), path.to_owned(), String::new()),
-        };
-        match st.secrets.iter().find(|s| {
-            s.project == project && s.env == renv && s.path == rpath && s.key == rkey && !s.personal
-        }) {
-            Some(s) => out.push_str(&s.value),
-            None => {
-                out.push_str("${");
-                out.push_str(reference);
-                out.push('}');
-            }
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn secret_json(st: &State, s: &FakeSecret, q: &SecretsQuery) -> Value {
-    let hidden = s.hidden || !q.view;
-    let value = if hidden {
-        crate::api::HIDDEN_VALUE.to_owned()
-    } else if q.expand {
-        expand(st, &s.project, &s.env, &s.path, &s.value)
-    } else {
-        s.value.clone()
-    };
-    json!({
-        "id": s.id, "_id": s.id, "workspace": s.project, "environment": s.env,
-        "version": s.version, "type": if s.personal { "personal" } else { "shared" },
-        "secretKey": s.key, "secretValue": value, "secretComment": "",
-        "secretReminderNote": null, "secretReminderRepeatDays": null,
-        "skipMultilineEncoding": false,
-        "createdAt": "2026-11-01T08:00:00.000Z", "updatedAt": "2026-11-20T08:00:00.000Z",
-        "secretPath": s.path, "secretValueHidden": hidden,
-        "secretMetadata": [], "tags": [], "isRotatedSecret": false, "rotationId": null,
-    })
-}
-
-fn list(st: &State, q: &SecretsQuery, v4: bool) -> Reply {
-    let secrets: Vec<Value> = st
-        .secrets
-        .iter()
-        .filter(|s| in_folder(s, &q.project, &q.env, &q.path, q.recursive))
-        .filter(|s| q.personal || !s.personal)
-        .map(|s| secret_json(st, s, q))
-        .collect();
-    let mut body = json!({ "secrets": secrets });
-    if q.imports {
-        let imports: Vec<Value> = st
-            .imports
-            .iter()
-            .filter(|i| i.project == q.project && i.env == q.env && i.path == q.path)
-            .map(|i| {
-                let secrets: Vec<Value> = st
-                    .secrets
-                    .iter()
-                    .filter(|s| {
-                        in_folder(s, &q.project, &i.from_env, &i.from_path, false) && !s.personal
-                    })
-                    .map(|s| secret_json(st, s, q))
-                    .collect();
-                json!({ "secretPath": i.from_path, "environment": i.from_env,
-                        "folderId": format!("folder-{}", i.from_path), "secrets": secrets })
-            })
-            .collect();
-        body["imports"] = Value::Array(imports);
-    }
-    let mut reply = Reply::ok(body);
-    if v4 {
-        reply
-            .headers
-            .push(("etag", format!("\"{}\"", st.secrets.len())));
-    }
-    reply
-}
-
-fn get_one(st: &State, q: &SecretsQuery, name: &str) -> Reply {
-    let local = st
-        .secrets
-        .iter()
-        .find(|s| in_folder(s, &q.project, &q.env, &q.path, false) && s.key == name && !s.personal);
-    let found = local.or_else(|| {
-        if !q.imports {
-            return None;
-        }
-        st.imports
-            .iter()
-            .rev()
-            .filter(|i| i.project == q.project && i.env == q.env && i.path == q.path)
-            .find_map(|i| {
-                st.secrets.iter().find(|s| {
-                    in_folder(s, &q.project, &i.from_env, &i.from_path, false)
-                        && s.key == name
-                        && !s.personal
-                })
-            })
-    });
-    match found {
-        Some(s) => Reply::ok(json!({ "secret": secret_json(st, s, q) })),
-        None => Reply::error(
-            404,
-            "NotFound",
-            format!("Secret with name '{name}' not found"),
-        ),
-    }
 }
 
 fn percent_decode(s: &str) -> String {

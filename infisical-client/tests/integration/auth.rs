@@ -134,7 +134,8 @@ async fn expired_token_triggers_exactly_one_relogin() {
 async fn a_token_rejected_again_after_relogin_is_an_error_not_a_loop() {
     let fake = FakeInfisical::start().await;
     // Tokens of this identity are dead on arrival.
-    fake.with_identity_ttl(CLIENT_ID, CLIENT_SECRET, Duration::ZERO, Duration::ZERO)
+    fake.with_identity(CLIENT_ID, CLIENT_SECRET)
+        .issue_expired_tokens()
         .with_secret("prod", "/app", "A", "1");
     let err = client(&fake).list_secrets("/app").await.unwrap_err();
     assert_eq!(err.api_kind(), Some(&ApiErrorKind::TokenError), "{err}");

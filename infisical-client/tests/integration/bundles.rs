@@ -174,7 +174,8 @@ async fn custom_typed_bundles_and_imported_keys() {
     let t: PbsToken = c.fetch().await.unwrap();
     assert_eq!(t.token_id, "backup@pbs!audit");
     assert_eq!(t.secret.expose_secret(), "pbs-secret");
-    // Same keys elsewhere: another environment.
+    // Same keys elsewhere: another environment, whose folder exists but is empty.
+    fake.with_folder("staging", "/backups/pbs");
     let Err(err) = c
         .fetch_at::<PbsToken>(SecretsQuery::new("/backups/pbs").with_environment("staging"))
         .await

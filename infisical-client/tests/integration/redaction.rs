@@ -184,7 +184,14 @@ async fn no_public_type_prints_a_secret() {
         .build()
         .unwrap();
     errors.push(("Api 403", bad_token.list_secrets("/app").await.unwrap_err()));
-    errors.push(("HiddenValue", c.list_secrets("/hidden").await.unwrap_err()));
+    errors.push((
+        "Api 403 readValue",
+        c.list_secrets("/hidden").await.unwrap_err(),
+    ));
+    errors.push((
+        "FolderNotFound",
+        c.list_secrets("/no/such/folder").await.unwrap_err(),
+    ));
     fake.remove_secret("prod", "/backups/garage", "ENDPOINT");
     c.clear_cache();
     errors.push(("MissingKeys", c.garage_credentials().await.unwrap_err()));
@@ -235,22 +242,30 @@ async fn no_public_type_prints_a_secret() {
     for (what, e) in &errors {
         assert_error_clean(what, e);
     }
+    let get = |label: &str| {
+        &errors
+            .iter()
+            .find(|(k, _)| *k == label)
+            .unwrap_or_else(|| panic!("no {label} in {kinds:?}"))
+            .1
+    };
+    assert!(matches!(get("Api 401"), Error::Api { status: 401, .. }));
+    assert!(matches!(get("Api 403"), Error::Api { status: 403, .. }));
+    assert!(get("Api 403 readValue").is_permission_denied());
+    assert!(matches!(
+        get("FolderNotFound"),
+        Error::FolderNotFound { .. }
+    ));
+    assert!(matches!(get("MissingKeys"), Error::MissingKeys { .. }));
+    assert!(matches!(get("InvalidValue"), Error::InvalidValue { .. }));
+    assert!(matches!(get("Config (env)"), Error::Config { .. }));
+    assert!(matches!(get("Config (url)"), Error::Config { .. }));
+    assert!(matches!(get("TokenFile"), Error::TokenFile { .. }));
+    assert!(matches!(get("RateLimited"), Error::RateLimited { .. }));
     assert!(
-        matches!(errors[0].1, Error::Api { status: 401, .. }),
-        "{kinds:?}"
-    );
-    assert!(matches!(errors[1].1, Error::Api { status: 403, .. }));
-    assert!(matches!(errors[2].1, Error::HiddenValue { .. }));
-    assert!(matches!(errors[3].1, Error::MissingKeys { .. }));
-    assert!(matches!(errors[4].1, Error::InvalidValue { .. }));
-    assert!(matches!(errors[5].1, Error::Config { .. }));
-    assert!(matches!(errors[6].1, Error::Config { .. }));
-    assert!(matches!(errors[7].1, Error::TokenFile { .. }));
-    assert!(matches!(errors[8].1, Error::RateLimited { .. }));
-    assert!(
-        matches!(errors[9].1, Error::Http { .. }),
+        matches!(get("Http"), Error::Http { .. }),
         "{:?}",
-        errors[9].1
+        get("Http")
     );
 
     // What went over the wire is visible to the fake; its log keeps no secret either.

@@ -1,5 +1,5 @@
-//! Secrets: v4 with explicit flags, v3 fallback, imports, references, recursion, hidden values,
-//! single-secret reads.
+//! Secrets: v4 with explicit flags, v3 fallback, imports, references, recursion, single-secret
+//! reads (missing folders and unreadable values: `fidelity.rs`).
 
 use crate::{builder, client, fake};
 use infisical_client::{Error, SecretSource, SecretsQuery};
@@ -169,38 +169,6 @@ async fn recursive_listing_includes_subfolders_with_their_paths() {
 }
 
 #[tokio::test]
-async fn hidden_values_are_errors_never_values() {
-    let fake = fake().await;
-    fake.with_secret("prod", "/app", "OK", "fine")
-        .with_hidden_secret("prod", "/app", "LOCKED")
-        .with_hidden_secret("prod", "/locked-base", "IMPORTED_LOCKED")
-        .with_secret("prod", "/other", "X", "x")
-        .with_import("prod", "/other", "prod", "/locked-base");
-    let c = client(&fake);
-    let err = c.list_secrets("/app").await.unwrap_err();
-    assert!(err.is_hidden_value(), "{err}");
-    assert!(err.to_string().contains("LOCKED"));
-    assert!(!err.to_string().contains("hidden-by-infisical"));
-    let err = c.get_secret("/app", "LOCKED").await.unwrap_err();
-    assert!(
-        matches!(err, Error::HiddenValue { ref keys, .. } if keys == &["LOCKED"]),
-        "{err}"
-    );
-    // Hidden inside an import is caught too.
-    let err = c.list_secrets("/other").await.unwrap_err();
-    assert!(err.to_string().contains("IMPORTED_LOCKED"), "{err}");
-    // The readable secret alone is fine.
-    assert_eq!(
-        c.get_secret("/app", "OK")
-            .await
-            .unwrap()
-            .value
-            .expose_secret(),
-        "fine"
-    );
-}
-
-#[tokio::test]
 async fn get_secret_by_name() {
     let fake = fake().await;
     fake.with_secret("prod", "/app", "WITH SPACE", "v1")
@@ -245,6 +213,7 @@ async fn project_and_environment_are_required_and_checked() {
     // The project's missing, not the route: no v3 fallback.
     assert_eq!(fake.count("/api/v3"), 0);
     // An empty folder is empty, not an error.
+    fake.with_folder("prod", "/nothing/here");
     let empty = client(&fake).list_secrets("/nothing/here").await.unwrap();
     assert!(empty.is_empty());
 }
