@@ -498,14 +498,56 @@ impl Client {
         self.get(&ds(store, "gc"), &[]).await
     }
 
-    /// `GET /nodes/localhost/tasks`: one page of tasks and the total count.
-    pub async fn tasks(&self, filter: &TaskFilter) -> Result<(Vec<TaskListItem>, u64)> {
+    /// `GET /nodes/localhost/tasks`: one page of tasks (at most `filter.limit`, PBS's default
+    /// 50, starting at `filter.start`). PBS's `total` is ExtJS paging, not a count: see
+    /// [`TaskPage::has_more`], or let [`Client::tasks_all`] walk the pages.
+    pub async fn tasks(&self, filter: &TaskFilter) -> Result<TaskPage> {
         let path = "nodes/localhost/tasks";
         let body = self
             .inner
             .request(Method::GET, path, &filter.query(), None)
             .await?;
-        decode_list_with_total(&format!("GET /{path}"), &body)
+        let (tasks, total) = decode_list_with_total(&format!("GET /{path}"), &body)?;
+        Ok(TaskPage {
+            tasks,
+            start: filter.start.unwrap_or(0),
+            total,
+        })
+    }
+
+    /// Every task matching `filter`, at most `max_tasks`, reading pages of `filter.limit`
+    /// (default 50) from `filter.start` for as long as PBS says more follow. Tasks that start
+    /// while paging shift older ones onto the next page: duplicates (same UPID) are dropped,
+    /// and a page that brings nothing new ends the walk.
+    pub async fn tasks_all(
+        &self,
+        filter: &TaskFilter,
+        max_tasks: usize,
+    ) -> Result<Vec<TaskListItem>> {
+        let mut filter = filter.clone();
+        let page_size = filter.limit.unwrap_or(50);
+        filter.limit = Some(page_size);
+        let mut start = filter.start.unwrap_or(0);
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        while out.len() < max_tasks {
+            filter.start = Some(start);
+            let page = self.tasks(&filter).await?;
+            let more = page.has_more();
+            start += page.tasks.len() as u64;
+            let before = out.len();
+            for task in page.tasks {
+                if out.len() < max_tasks && seen.insert(task.upid.clone()) {
+                    out.push(task);
+                }
+            }
+            // `limit` 0 asks for everything in one page; a page with nothing new ends the walk
+            // too (a server repeating itself must not keep us here).
+            if !more || page_size == 0 || out.len() == before {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// `GET /nodes/localhost/tasks/{upid}/status`.
@@ -535,19 +577,25 @@ impl Client {
     }
 
     /// Polls the task status until it is stopped. Returns the final status when the task
-    /// ended `OK` or with warnings, [`Error::TaskFailed`] when it failed, and
-    /// [`Error::TaskTimeout`] when it still runs after `timeout`.
+    /// ended `OK` or with warnings, [`Error::TaskFailed`] when it failed,
+    /// [`Error::TaskUnknown`] when PBS has no result for it (it answers an unknown UPID as
+    /// stopped with exit status `unknown`), and [`Error::TaskTimeout`] when it still runs after
+    /// `timeout`.
     pub async fn wait_task(&self, upid: &Upid, timeout: Duration) -> Result<TaskStatus> {
         let started = Instant::now();
         loop {
             let status = self.task_status(upid).await?;
             if !status.is_running() {
                 return match &status.exitstatus {
-                    Some(state) if !state.is_success() => Err(Error::TaskFailed {
+                    Some(state) if state.is_success() => Ok(status),
+                    // PBS always sends an exit status once stopped; none at all is as unknown.
+                    Some(TaskState::Unknown) | None => Err(Error::TaskUnknown {
+                        upid: upid.to_string(),
+                    }),
+                    Some(state) => Err(Error::TaskFailed {
                         upid: upid.to_string(),
                         exit_status: state.to_string(),
                     }),
-                    _ => Ok(status),
                 };
             }
             let waited = started.elapsed();
