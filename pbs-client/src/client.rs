@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -55,6 +55,8 @@ pub struct ClientBuilder {
     max_retries: usize,
     max_retry_delay: Duration,
     datastore: Option<String>,
+    /// May carry proxy credentials: never printed.
+    proxy: Option<SecretString>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -81,12 +83,14 @@ impl Default for ClientBuilder {
             max_retries: 3,
             max_retry_delay: Duration::from_secs(10),
             datastore: None,
+            proxy: None,
         }
     }
 }
 
 impl ClientBuilder {
-    /// Server URL, e.g. `https://pbs.example:8007` (port 8007 is added when missing).
+    /// Server URL, e.g. `https://pbs.example:8007`. The port written is kept (`:443` for a PBS
+    /// behind a reverse proxy included); PBS's 8007 is used only when none is given.
     pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -157,6 +161,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends every request through this HTTP proxy (`http://[user:password@]host:port`).
+    /// HTTPS travels in a `CONNECT` tunnel, so TLS and the pinned certificate still end at PBS;
+    /// the proxy sees the `host:port` the client connects to and nothing else. The URL is
+    /// treated as a secret (it may carry proxy credentials) and never appears in errors.
+    pub fn with_proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(SecretString::from(url.into()));
+        self
+    }
+
     /// Default datastore (from `PBS_REPOSITORY`), see [`Client::datastore`].
     pub fn with_datastore(mut self, store: impl Into<String>) -> Self {
         self.datastore = Some(store.into());
@@ -220,7 +233,9 @@ impl ClientBuilder {
                 "put credentials in with_token/with_password, not in the URL",
             ));
         }
-        if base.port().is_none() {
+        // `url` forgets a port equal to the scheme's default (`:443`), so look at what the
+        // user wrote: only a URL without any port gets PBS's 8007.
+        if !has_explicit_port(&raw) {
             base.set_port(Some(8007))
                 .map_err(|()| Error::config("cannot set port"))?;
         }
@@ -235,6 +250,12 @@ impl ClientBuilder {
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .redirect(reqwest::redirect::Policy::none());
+        let http = match &self.proxy {
+            Some(url) => http.proxy(reqwest::Proxy::all(url.expose_secret()).map_err(|_| {
+                Error::config("invalid proxy URL (not shown: it may hold credentials)")
+            })?),
+            None => http,
+        };
         let http = tls::configure(http, &self.tls)?
             .build()
             .map_err(|e| Error::config(format!("HTTP client: {e}")))?;
@@ -251,6 +272,19 @@ impl ClientBuilder {
             poll_interval: self.poll_interval,
         })
     }
+}
+
+/// True when the authority of `raw` (an absolute URL) names a non-empty port.
+fn has_explicit_port(raw: &str) -> bool {
+    let raw = raw.trim();
+    let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // After an IPv6 literal's ']' only the port can follow.
+    let after_host = host_port.rsplit_once(']').map_or(host_port, |(_, p)| p);
+    after_host
+        .split_once(':')
+        .is_some_and(|(_, port)| !port.is_empty())
 }
 
 fn ds(store: &str, rest: &str) -> String {
@@ -464,14 +498,56 @@ impl Client {
         self.get(&ds(store, "gc"), &[]).await
     }
 
-    /// `GET /nodes/localhost/tasks`: one page of tasks and the total count.
-    pub async fn tasks(&self, filter: &TaskFilter) -> Result<(Vec<TaskListItem>, u64)> {
+    /// `GET /nodes/localhost/tasks`: one page of tasks (at most `filter.limit`, PBS's default
+    /// 50, starting at `filter.start`). PBS's `total` is ExtJS paging, not a count: see
+    /// [`TaskPage::has_more`], or let [`Client::tasks_all`] walk the pages.
+    pub async fn tasks(&self, filter: &TaskFilter) -> Result<TaskPage> {
         let path = "nodes/localhost/tasks";
         let body = self
             .inner
             .request(Method::GET, path, &filter.query(), None)
             .await?;
-        decode_list_with_total(&format!("GET /{path}"), &body)
+        let (tasks, total) = decode_list_with_total(&format!("GET /{path}"), &body)?;
+        Ok(TaskPage {
+            tasks,
+            start: filter.start.unwrap_or(0),
+            total,
+        })
+    }
+
+    /// Every task matching `filter`, at most `max_tasks`, reading pages of `filter.limit`
+    /// (default 50) from `filter.start` for as long as PBS says more follow. Tasks that start
+    /// while paging shift older ones onto the next page: duplicates (same UPID) are dropped,
+    /// and a page that brings nothing new ends the walk.
+    pub async fn tasks_all(
+        &self,
+        filter: &TaskFilter,
+        max_tasks: usize,
+    ) -> Result<Vec<TaskListItem>> {
+        let mut filter = filter.clone();
+        let page_size = filter.limit.unwrap_or(50);
+        filter.limit = Some(page_size);
+        let mut start = filter.start.unwrap_or(0);
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        while out.len() < max_tasks {
+            filter.start = Some(start);
+            let page = self.tasks(&filter).await?;
+            let more = page.has_more();
+            start += page.tasks.len() as u64;
+            let before = out.len();
+            for task in page.tasks {
+                if out.len() < max_tasks && seen.insert(task.upid.clone()) {
+                    out.push(task);
+                }
+            }
+            // `limit` 0 asks for everything in one page; a page with nothing new ends the walk
+            // too (a server repeating itself must not keep us here).
+            if !more || page_size == 0 || out.len() == before {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// `GET /nodes/localhost/tasks/{upid}/status`.
@@ -501,19 +577,25 @@ impl Client {
     }
 
     /// Polls the task status until it is stopped. Returns the final status when the task
-    /// ended `OK` or with warnings, [`Error::TaskFailed`] when it failed, and
-    /// [`Error::TaskTimeout`] when it still runs after `timeout`.
+    /// ended `OK` or with warnings, [`Error::TaskFailed`] when it failed,
+    /// [`Error::TaskUnknown`] when PBS has no result for it (it answers an unknown UPID as
+    /// stopped with exit status `unknown`), and [`Error::TaskTimeout`] when it still runs after
+    /// `timeout`.
     pub async fn wait_task(&self, upid: &Upid, timeout: Duration) -> Result<TaskStatus> {
         let started = Instant::now();
         loop {
             let status = self.task_status(upid).await?;
             if !status.is_running() {
                 return match &status.exitstatus {
-                    Some(state) if !state.is_success() => Err(Error::TaskFailed {
+                    Some(state) if state.is_success() => Ok(status),
+                    // PBS always sends an exit status once stopped; none at all is as unknown.
+                    Some(TaskState::Unknown) | None => Err(Error::TaskUnknown {
+                        upid: upid.to_string(),
+                    }),
+                    Some(state) => Err(Error::TaskFailed {
                         upid: upid.to_string(),
                         exit_status: state.to_string(),
                     }),
-                    _ => Ok(status),
                 };
             }
             let waited = started.elapsed();
@@ -577,7 +659,6 @@ impl JobKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     #[test]
     fn from_env_token_and_fingerprint() {
@@ -631,6 +712,47 @@ mod tests {
             _ => None,
         });
         assert!(matches!(bad_fp, Err(Error::InvalidFingerprint { .. })));
+    }
+
+    /// The port the client will connect to.
+    fn effective_port(c: &Client) -> Option<u16> {
+        Url::parse(c.base_url()).unwrap().port_or_known_default()
+    }
+
+    fn token_builder() -> ClientBuilder {
+        Client::builder().with_token("a@pbs!t", SecretString::from("s"))
+    }
+
+    #[test]
+    fn explicit_port_is_kept_and_8007_only_when_none_was_given() {
+        // (URL, port the client must connect to). Building a client opens no connection.
+        for (url, port) in [
+            ("https://pbs.example:443", 443),
+            ("https://pbs.example:443/", 443),
+            ("  https://pbs.example:443/api2/json  ", 443),
+            ("https://[fd00::5]:443", 443),
+            ("https://10.0.0.5:443", 443),
+            ("https://pbs.example", 8007),
+            ("https://pbs.example/", 8007),
+            ("https://pbs.example:", 8007),
+            ("https://[fd00::5]", 8007),
+            ("https://pbs.example:8443", 8443),
+            ("https://pbs.example:8007", 8007),
+        ] {
+            let c = token_builder().with_base_url(url).build().unwrap();
+            assert_eq!(effective_port(&c), Some(port), "{url}");
+        }
+    }
+
+    #[test]
+    fn repository_with_port_443_keeps_it() {
+        let b = ClientBuilder::from_env_with(|k| match k {
+            "PBS_REPOSITORY" => Some("mon@pbs!ro@pbs.example:443:store1".to_owned()),
+            "PBS_PASSWORD" => Some("x".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(effective_port(&b.build().unwrap()), Some(443));
     }
 
     #[test]

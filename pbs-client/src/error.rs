@@ -107,6 +107,16 @@ pub enum Error {
         /// PBS's exit status string (the error message).
         exit_status: String,
     },
+    /// A task stopped without a known result. PBS answers a task status with `stopped` and
+    /// `exitstatus: "unknown"` when it has no result for the UPID: a task it never ran (a
+    /// mistyped or foreign UPID), or one whose log was lost (e.g. the server restarted).
+    #[error(
+        "task {upid} stopped in an unknown state (PBS has no result for it: unknown UPID or lost task log)"
+    )]
+    TaskUnknown {
+        /// The task's UPID.
+        upid: String,
+    },
     /// Waiting for a task exceeded the caller's deadline.
     #[error("task {upid} still running after {waited:?}")]
     TaskTimeout {

@@ -69,8 +69,8 @@ pub use types::{
     BackupContent, BackupType, DataStoreListItem, DataStoreStatus, DataStoreUsage,
     GarbageCollectionJobStatus, GarbageCollectionStatus, GroupListItem, GroupRef, KeepOptions,
     NamespaceListItem, PruneDatastoreOptions, PruneJobStatus, PruneResult, SnapshotFilter,
-    SnapshotListItem, SyncJobStatus, TaskFilter, TaskListItem, TaskLog, TaskState, TaskStatus,
-    VerificationJobStatus, VerifyOptions, VersionInfo,
+    SnapshotListItem, SyncJobStatus, TaskFilter, TaskListItem, TaskLog, TaskPage, TaskState,
+    TaskStatus, VerificationJobStatus, VerifyOptions, VersionInfo,
 };
 pub use upid::{Upid, escape_id, unescape_id};
 

@@ -247,8 +247,11 @@ pub struct GarbageCollectionStatus {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct GarbageCollectionJobStatus {
-    /// Datastore name.
-    pub store: String,
+    /// Datastore name. PBS before 3.2.2 answers `GET …/gc` with the bare statistics: no
+    /// `store`, schedule or last-run fields [proxmox-backup fe1d34d2 "api: garbage collect job
+    /// status"].
+    #[serde(default)]
+    pub store: Option<String>,
     /// The statistics of the last run.
     #[serde(flatten)]
     pub status: GarbageCollectionStatus,
@@ -543,6 +546,44 @@ pub struct TaskLogLine {
     pub t: String,
 }
 
+impl TaskLogLine {
+    /// Splits PBS's `"<RFC 3339 time>: "` prefix off the line (the worker's file logger writes
+    /// every line so, in the server's local offset, e.g. `2024-03-31T04:00:00+02:00: TASK OK`).
+    fn split(&self) -> (Option<jiff::Timestamp>, &str) {
+        match self.t.split_once(": ") {
+            Some((time, rest)) => match time.parse::<jiff::Timestamp>() {
+                Ok(ts) => (Some(ts), rest),
+                Err(_) => (None, &self.t),
+            },
+            None => (None, &self.t),
+        }
+    }
+
+    /// When PBS wrote the line (its time prefix), or `None` for a line without one.
+    pub fn time(&self) -> Option<jiff::Timestamp> {
+        self.split().0
+    }
+
+    /// The text after the time prefix (the whole line when there is none).
+    pub fn message(&self) -> &str {
+        self.split().1
+    }
+
+    /// The task result when this line is a result line: `TASK OK`, `TASK WARNINGS: n`,
+    /// `TASK unknown` or `TASK ERROR: msg` (read like PBS's `upid_read_status`, which only looks
+    /// at a finished task's last line; see [`TaskLog::end_state`]).
+    pub fn task_state(&self) -> Option<TaskState> {
+        let rest = self.message().strip_prefix("TASK ")?;
+        if rest.is_empty() {
+            return None;
+        }
+        if let Some(msg) = rest.strip_prefix("ERROR: ") {
+            return Some(TaskState::Error(msg.to_owned()));
+        }
+        Some(TaskState::from(rest))
+    }
+}
+
 /// A page of a task log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -553,6 +594,39 @@ pub struct TaskLog {
     pub total: u64,
     /// Whether the task is still running (when requested with `test-status`).
     pub active: Option<bool>,
+}
+
+impl TaskLog {
+    /// The result written on the last line of a finished task's log, when this page holds that
+    /// line (`None` while the task is reported active or before the last page).
+    pub fn end_state(&self) -> Option<TaskState> {
+        if self.active == Some(true) {
+            return None;
+        }
+        let last = self.lines.last()?;
+        (last.n == self.total).then(|| last.task_state()).flatten()
+    }
+}
+
+/// One page of `GET /nodes/localhost/tasks`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskPage {
+    /// The tasks: running ones first, then finished ones, newest first.
+    pub tasks: Vec<TaskListItem>,
+    /// The offset this page starts at (the filter's `start`).
+    pub start: u64,
+    /// PBS's `total`, which is **not** the number of matching tasks: it is ExtJS paging,
+    /// `start + tasks.len()`, plus one when the page is full to say "there are more"
+    /// (proxmox-backup `src/api2/node/tasks.rs`, `list_tasks`).
+    pub total: u64,
+}
+
+impl TaskPage {
+    /// True when the server says another page follows.
+    pub fn has_more(&self) -> bool {
+        !self.tasks.is_empty() && self.total > self.start + self.tasks.len() as u64
+    }
 }
 
 /// Schedule state shared by job status answers.
@@ -930,7 +1004,8 @@ pub struct TaskFilter {
     pub store: Option<String>,
     /// Only running tasks.
     pub running: Option<bool>,
-    /// Only failed tasks.
+    /// PBS's `errors`: drops only tasks that ended `OK`; tasks with warnings, an unknown
+    /// state, errors, and still running tasks all stay.
     pub errors: Option<bool>,
     /// Only tasks of users matching this.
     pub userfilter: Option<String>,
@@ -969,7 +1044,17 @@ impl TaskFilter {
         self.limit = Some(limit);
         self
     }
-    /// Add a status filter.
+    /// Skip this many matching tasks (paging; see [`TaskPage`]).
+    pub fn with_start(mut self, start: u64) -> Self {
+        self.start = Some(start);
+        self
+    }
+    /// PBS's `errors=true`: everything but the tasks that ended `OK` (see [`TaskFilter::errors`]).
+    pub fn with_errors(mut self) -> Self {
+        self.errors = Some(true);
+        self
+    }
+    /// Add a status filter (running tasks never match one).
     pub fn with_status(mut self, s: TaskStatusFilter) -> Self {
         self.statusfilter.push(s);
         self
@@ -1065,6 +1150,108 @@ mod tests {
             VerifyState::Unknown("partial".into())
         );
         assert!(!v[1].protected);
+    }
+
+    #[test]
+    fn gc_status_of_servers_before_3_2_2_has_no_store() {
+        // GarbageCollectionStatus as PBS 3.2.1 serialises it (no store, schedule, last run).
+        let body = br#"{"data":{"upid":"UPID:pbs:000003E8:0000AAAA:00000002:65F00000:garbage_collection:store1:root@pam:",
+            "index-file-count":12,"index-data-bytes":1024,"disk-bytes":512,"disk-chunks":2,
+            "removed-bytes":0,"removed-chunks":0,"pending-bytes":0,"pending-chunks":0,
+            "removed-bad":0,"still-bad":0}}"#;
+        let gc: GarbageCollectionJobStatus = decode_data("/gc", body).unwrap();
+        assert_eq!(gc.store, None);
+        assert_eq!(gc.status.index_file_count, 12);
+        assert_eq!(gc.last_run_state, None);
+        let body = br#"{"data":{"store":"store1","upid":null,"last-run-state":"OK"}}"#;
+        let gc: GarbageCollectionJobStatus = decode_data("/gc", body).unwrap();
+        assert_eq!(gc.store.as_deref(), Some("store1"));
+        assert_eq!(gc.last_run_state, Some(TaskState::Ok));
+    }
+
+    #[test]
+    fn task_log_lines_have_an_rfc3339_prefix() {
+        let line = |n: u64, t: &str| TaskLogLine { n, t: t.to_owned() };
+        let ok = line(3, "2024-03-31T04:00:00+02:00: TASK OK");
+        assert_eq!(
+            ok.time(),
+            Some("2024-03-31T02:00:00Z".parse::<jiff::Timestamp>().unwrap())
+        );
+        assert_eq!(ok.message(), "TASK OK");
+        assert_eq!(ok.task_state(), Some(TaskState::Ok));
+        let utc = line(
+            1,
+            "2024-03-31T02:00:00+00:00: starting garbage collection on store store1",
+        );
+        assert_eq!(utc.time(), ok.time());
+        assert_eq!(utc.message(), "starting garbage collection on store store1");
+        assert_eq!(utc.task_state(), None);
+        for (text, state) in [
+            (
+                "2024-03-31T02:00:00Z: TASK ERROR: abort requested - aborting task",
+                TaskState::Error("abort requested - aborting task".into()),
+            ),
+            (
+                "2024-03-31T02:00:00-05:00: TASK WARNINGS: 3",
+                TaskState::Warnings(3),
+            ),
+            (
+                "2024-03-31T02:00:00+00:00: TASK unknown",
+                TaskState::Unknown,
+            ),
+            (
+                "2024-03-31T02:00:00+00:00: TASK some old error",
+                TaskState::Error("some old error".into()),
+            ),
+        ] {
+            assert_eq!(line(1, text).task_state(), Some(state), "{text}");
+        }
+        // No (valid) time prefix: the whole line is the message.
+        for text in [
+            "plain: text",
+            "",
+            "TASK",
+            "2024-13-01T00:00:00+00:00: x",
+            ": x",
+        ] {
+            let l = line(1, text);
+            assert_eq!((l.time(), l.message()), (None, text), "{text:?}");
+        }
+        // The message keeps later ": " separators.
+        assert_eq!(line(1, "2024-03-31T02:00:00+00:00: a: b").message(), "a: b");
+
+        let log = |active, lines: Vec<TaskLogLine>, total| TaskLog {
+            lines,
+            total,
+            active,
+        };
+        assert_eq!(
+            log(Some(false), vec![ok.clone()], 3).end_state(),
+            Some(TaskState::Ok)
+        );
+        assert_eq!(log(Some(true), vec![ok.clone()], 3).end_state(), None);
+        // Not the last line of the log: no verdict.
+        assert_eq!(log(Some(false), vec![ok], 5).end_state(), None);
+    }
+
+    #[test]
+    fn task_page_more_follows_extjs_total() {
+        let item: TaskListItem = serde_json::from_value(serde_json::json!({
+            "upid": "u", "node": "localhost", "pid": 1, "pstart": 1, "starttime": 1,
+            "worker_type": "gc", "user": "root@pam"}))
+        .unwrap();
+        let page = |start, n, total| TaskPage {
+            tasks: vec![item.clone(); n],
+            start,
+            total,
+        };
+        assert!(page(0, 2, 3).has_more());
+        assert!(!page(0, 2, 2).has_more());
+        assert!(page(4, 2, 7).has_more());
+        assert!(!page(4, 1, 5).has_more());
+        assert!(!page(9, 0, 9).has_more());
+        // A server claiming more after an empty page is not believed.
+        assert!(!page(9, 0, 10).has_more());
     }
 
     #[test]

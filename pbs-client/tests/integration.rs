@@ -5,6 +5,7 @@ mod integration {
     mod common;
     mod endpoints;
     mod errors;
+    mod ports;
     mod tasks;
     mod tls;
 }

@@ -14,5 +14,6 @@
 
 pub mod prune;
 mod server;
+mod tasks;
 
 pub use server::{AUDIT_TOKEN_ID, FakePbs, FakePbsConfig, FakeSnapshot, TOKEN_ID, USER};

@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::prune::{PruneItem, PruneMark, compute_prune_marks};
+use super::tasks::{self, Task};
 use crate::client::ClientBuilder;
 use crate::fingerprint::Fingerprint;
 use crate::types::{KeepOptions, TaskState};
@@ -50,6 +51,10 @@ pub struct FakePbsConfig {
     /// while signing the handshake with this fake's own key: an attacker replaying a public
     /// certificate it has no key for. Pinning clients must refuse it.
     pub impersonate: Option<Vec<u8>>,
+    /// Answer `GET /admin/datastore/{store}/gc` with the job status (`store`, schedule, last
+    /// run) like PBS 3.2.2 and later; `false` answers the bare statistics like older servers
+    /// [proxmox/proxmox-backup fe1d34d2 "api: garbage collect job status"].
+    pub gc_job_status: bool,
 }
 
 impl Default for FakePbsConfig {
@@ -63,6 +68,7 @@ impl Default for FakePbsConfig {
             extra_fields: true,
             seed: true,
             impersonate: None,
+            gc_job_status: true,
         }
     }
 }
@@ -96,6 +102,11 @@ impl FakePbsConfig {
     /// Present another server's certificate without its key (see [`FakePbsConfig::impersonate`]).
     pub fn with_impersonate(mut self, der: Vec<u8>) -> Self {
         self.impersonate = Some(der);
+        self
+    }
+    /// Whether `GET …/gc` answers the job status (PBS ≥ 3.2.2) or the bare statistics.
+    pub fn with_gc_job_status(mut self, on: bool) -> Self {
+        self.gc_job_status = on;
         self
     }
     /// Whether to seed data.
@@ -197,36 +208,6 @@ struct Store {
     total: u64,
     gc_upid: Option<String>,
     gc_removed_bytes: u64,
-}
-
-struct Task {
-    upid: Upid,
-    started: Instant,
-    duration: Duration,
-    log: Vec<String>,
-    result: TaskState,
-    aborted_at: Option<i64>,
-}
-
-impl Task {
-    fn running(&self) -> bool {
-        self.aborted_at.is_none() && self.started.elapsed() < self.duration
-    }
-    fn state(&self) -> Option<TaskState> {
-        if self.aborted_at.is_some() {
-            Some(TaskState::Error("task aborted".to_owned()))
-        } else if self.running() {
-            None
-        } else {
-            Some(self.result.clone())
-        }
-    }
-    fn endtime(&self) -> Option<i64> {
-        self.aborted_at.or_else(|| {
-            (!self.running())
-                .then(|| self.upid.starttime + i64::try_from(self.duration.as_secs()).unwrap_or(0))
-        })
-    }
 }
 
 struct Job {
@@ -501,6 +482,30 @@ impl FakePbs {
         }
     }
 
+    /// Records a task that already ended with `state` (started and ended now, by `root@pam`),
+    /// as if the server had run it: for tests of task lists, filters and job health.
+    pub fn add_finished_task(
+        &self,
+        worker_type: &str,
+        worker_id: Option<&str>,
+        state: TaskState,
+    ) -> Upid {
+        let mut st = self.shared.lock();
+        let upid = make_upid(st.next_task_id, worker_type, worker_id.unwrap_or(""), USER);
+        st.next_task_id += 1;
+        let end = upid.starttime;
+        st.tasks.push(Task {
+            upid: upid.clone(),
+            started: Instant::now(),
+            duration: Duration::ZERO,
+            log: Vec::new(),
+            result: state,
+            aborted_at: None,
+            ended_at: Some(end),
+        });
+        upid
+    }
+
     /// The snapshots currently held for `store`.
     pub fn snapshots(&self, store: &str) -> Vec<FakeSnapshot> {
         self.shared
@@ -616,17 +621,17 @@ fn seed_data(st: &mut StateData) {
 }
 
 /// An error answer: status and PBS's plain-text message.
-struct ApiErr(StatusCode, String);
+pub(super) struct ApiErr(StatusCode, String);
 
-fn bad_request(msg: impl Into<String>) -> ApiErr {
+pub(super) fn bad_request(msg: impl Into<String>) -> ApiErr {
     ApiErr(StatusCode::BAD_REQUEST, msg.into())
 }
 
 /// A success answer.
-struct Answer {
-    data: Value,
-    total: Option<u64>,
-    active: Option<bool>,
+pub(super) struct Answer {
+    pub(super) data: Value,
+    pub(super) total: Option<u64>,
+    pub(super) active: Option<bool>,
 }
 
 impl From<Value> for Answer {
@@ -639,7 +644,7 @@ impl From<Value> for Answer {
     }
 }
 
-type Reply = Result<Answer, ApiErr>;
+pub(super) type Reply = Result<Answer, ApiErr>;
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     Response::builder()
@@ -682,7 +687,7 @@ impl Identity {
 }
 
 /// Request parameters: query and body merged, JSON types kept.
-struct Params(Map<String, Value>);
+pub(super) struct Params(Map<String, Value>);
 
 impl Params {
     fn parse(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiErr> {
@@ -732,11 +737,11 @@ impl Params {
         Ok(Params(map))
     }
 
-    fn verr(name: &str, msg: &str) -> ApiErr {
+    pub(super) fn verr(name: &str, msg: &str) -> ApiErr {
         bad_request(format!("parameter verification errors\n\n{name}: {msg}"))
     }
 
-    fn str(&self, name: &str) -> Result<Option<String>, ApiErr> {
+    pub(super) fn str(&self, name: &str) -> Result<Option<String>, ApiErr> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -750,7 +755,7 @@ impl Params {
             .ok_or_else(|| Self::verr(name, "parameter is missing and it is not optional."))
     }
 
-    fn int(&self, name: &str, min: i64) -> Result<Option<i64>, ApiErr> {
+    pub(super) fn int(&self, name: &str, min: i64) -> Result<Option<i64>, ApiErr> {
         let v = match self.0.get(name) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Number(n)) => n
@@ -771,7 +776,7 @@ impl Params {
         Ok(Some(v))
     }
 
-    fn bool(&self, name: &str) -> Result<Option<bool>, ApiErr> {
+    pub(super) fn bool(&self, name: &str) -> Result<Option<bool>, ApiErr> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -784,7 +789,7 @@ impl Params {
         }
     }
 
-    fn list(&self, name: &str) -> Vec<String> {
+    pub(super) fn list(&self, name: &str) -> Vec<String> {
         match self.0.get(name) {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(a)) => a
@@ -1082,19 +1087,26 @@ fn dispatch(
             datastore_endpoint(&mut st, cfg, &who, &m, &store, rest, &params)
                 .ok_or_else(not_found)?
         }
-        (&Method::GET, ["nodes", "localhost", "tasks"]) => list_tasks(&st, &params),
+        (&Method::GET, ["nodes", "localhost", "tasks"]) => tasks::list(&st.tasks, &params),
         (_, ["nodes", "localhost", "tasks", upid, rest @ ..]) => {
-            let pos = st
-                .tasks
-                .iter()
-                .position(|t| t.upid.to_string() == *upid)
-                .ok_or_else(|| bad_request(format!("no such task '{upid}'")))?;
+            // The path's UPID must parse; a task the server has no record of is answered
+            // anyway [PB: src/api2/node/tasks.rs `extract_upid`, `get_task_status`].
+            let upid: Upid = upid
+                .parse()
+                .map_err(|_| Params::verr("upid", "value does not match the regex pattern"))?;
+            let pos = st.tasks.iter().position(|t| t.upid == upid);
             match (&m, rest) {
-                (&Method::GET, ["status"]) => Ok(task_status_json(&st.tasks[pos]).into()),
-                (&Method::GET, ["log"]) => task_log(&st.tasks[pos], &params),
+                (&Method::GET, ["status"]) => {
+                    Ok(tasks::status_json(&upid, pos.map(|p| &st.tasks[p])).into())
+                }
+                (&Method::GET, ["log"]) => {
+                    tasks::log(pos.map(|p| &st.tasks[p]), &cfg.time_zone, &params)
+                }
+                // `stop_task`: sends the abort and answers null, known task or not.
                 (&Method::DELETE, []) => {
-                    let t = &mut st.tasks[pos];
-                    if t.running() {
+                    if let Some(t) = pos.map(|p| &mut st.tasks[p])
+                        && t.running()
+                    {
                         t.aborted_at = Some(now_epoch());
                     }
                     Ok(Value::Null.into())
@@ -1312,6 +1324,9 @@ fn datastore_endpoint(
             }
             (&Method::GET, ["gc"]) => {
                 let mut v = gc_status_json(s);
+                if !cfg.gc_job_status {
+                    return Ok(v.into());
+                }
                 v["store"] = json!(store);
                 v["schedule"] = json!("daily");
                 v["next-run"] = json!(now_epoch() + 3600);
@@ -1347,10 +1362,11 @@ fn datastore_endpoint(
                         && t.upid.worker_type == "garbage_collection"
                         && t.upid.worker_id.as_deref() == Some(store)
                 });
+                // The job lock is taken first: `Job::new(..).map_err(|_| format_err!("garbage
+                // collection already running"))` [PB: src/api2/admin/datastore.rs
+                // `start_garbage_collection`].
                 if running {
-                    return Err(bad_request(
-                        "unable to start garbage collection job on datastore store1 - already running",
-                    ));
+                    return Err(bad_request("garbage collection already running"));
                 }
                 let upid = new_task(
                     st,
@@ -1358,8 +1374,9 @@ fn datastore_endpoint(
                     "garbage_collection",
                     store,
                     who.auth_id(),
+                    // [PB: src/server/gc_job.rs]
                     vec![
-                        "starting garbage collection on store store1".to_owned(),
+                        format!("starting garbage collection on store {store}"),
                         "Start GC phase1 (mark used chunks)".to_owned(),
                         "Start GC phase2 (sweep unused chunks)".to_owned(),
                     ],
@@ -1484,7 +1501,8 @@ fn prune_datastore(
 ) -> Reply {
     let keep = params.keep()?;
     let ns = params.str("ns")?.unwrap_or_default();
-    let depth = usize::try_from(params.int("max-depth", 0)?.unwrap_or(7)).unwrap_or(7);
+    let max_depth_param = params.int("max-depth", 0)?;
+    let depth = usize::try_from(max_depth_param.unwrap_or(7)).unwrap_or(7);
     let dry_run = params.bool("dry-run")?.unwrap_or(false);
     let s = st
         .stores
@@ -1496,10 +1514,46 @@ fn prune_datastore(
         .filter(|x| ns_below(&x.ns, &ns, depth))
         .map(|x| (x.ns.clone(), x.backup_type.clone(), x.backup_id.clone()))
         .collect();
+    // [PB: src/server/prune_job.rs `prune_datastore`, `cli_prune_options_string`;
+    // pbs-api-types/src/datastore.rs `print_store_and_ns`]
+    let store_ns = if ns.is_empty() {
+        format!("datastore '{store}', root namespace")
+    } else {
+        format!("datastore '{store}', namespace '{ns}'")
+    };
+    let depth_text = match depth {
+        7 => "down to full depth".to_owned(),
+        d if d > 0 => format!("to depth {d}"),
+        _ => "non-recursive".to_owned(),
+    };
     let mut log = vec![format!(
-        "Starting datastore prune on datastore '{store}', root namespace"
+        "Starting datastore prune on {store_ns}, {depth_text}"
     )];
-    if !keep.keeps_something() {
+    if dry_run {
+        log.push("(dry test run)".to_owned());
+    }
+    if keep.keeps_something() {
+        let mut opts = Vec::new();
+        if !ns.is_empty() {
+            opts.push(format!("--ns {ns}"));
+        }
+        if let Some(d) = max_depth_param {
+            opts.push(format!("--max-depth {d}"));
+        }
+        for (key, n) in [
+            ("last", keep.keep_last),
+            ("hourly", keep.keep_hourly),
+            ("daily", keep.keep_daily),
+            ("weekly", keep.keep_weekly),
+            ("monthly", keep.keep_monthly),
+            ("yearly", keep.keep_yearly),
+        ] {
+            if let Some(n) = n.filter(|n| *n > 0) {
+                opts.push(format!("--keep-{key} {n}"));
+            }
+        }
+        log.push(format!("retention options: {}", opts.join(" ")));
+    } else {
         log.push("No prune selection - keeping all files.".to_owned());
     }
     let mut remove = Vec::new();
@@ -1509,7 +1563,8 @@ fn prune_datastore(
         for (i, mark) in select(s, gns, t, id, &keep, &cfg.time_zone) {
             let word = match mark {
                 PruneMark::Protected => "protected",
-                PruneMark::Keep | PruneMark::KeepPartial => "keep",
+                PruneMark::Keep => "keep",
+                PruneMark::KeepPartial => "keep-partial",
                 PruneMark::Remove => "remove",
             };
             let x = &s.snapshots[i];
@@ -1525,11 +1580,9 @@ fn prune_datastore(
     if !dry_run {
         remove_indices(s, remove);
     }
-    let wid = if ns.is_empty() {
-        store.to_owned()
-    } else {
-        format!("{store}:{ns}")
-    };
+    // Always `store:ns`, so the root namespace leaves a trailing ':'
+    // [PB: src/api2/admin/datastore.rs `prune_datastore`].
+    let wid = format!("{store}:{ns}");
     let upid = new_task(st, cfg, "prune", &wid, who.auth_id(), log, TaskState::Ok);
     Ok(json!(upid.to_string()).into())
 }
@@ -1645,120 +1698,9 @@ fn new_task(
         log,
         result,
         aborted_at: None,
+        ended_at: None,
     });
     upid
-}
-
-fn task_status_json(t: &Task) -> Value {
-    let u = &t.upid;
-    let (user, token) = match u.auth_id.split_once('!') {
-        Some((user, token)) => (user.to_owned(), Some(token.to_owned())),
-        None => (u.auth_id.clone(), None),
-    };
-    let mut v = json!({"upid": u.to_string(), "node": "localhost", "pid": u.pid, "pstart": u.pstart,
-        "starttime": u.starttime, "type": u.worker_type, "id": u.worker_id, "user": user,
-        "status": if t.running() { "running" } else { "stopped" }});
-    if let Some(token) = token {
-        v["tokenid"] = json!(token);
-    }
-    if let Some(state) = t.state() {
-        v["exitstatus"] = json!(state.to_string());
-    }
-    v
-}
-
-fn task_list_json(t: &Task) -> Value {
-    let u = &t.upid;
-    let mut v = json!({"upid": u.to_string(), "node": "localhost", "pid": u.pid, "pstart": u.pstart,
-        "starttime": u.starttime, "worker_type": u.worker_type, "worker_id": u.worker_id, "user": u.auth_id});
-    if let (Some(end), Some(state)) = (t.endtime(), t.state()) {
-        v["endtime"] = json!(end);
-        v["status"] = json!(state.to_string());
-    }
-    v
-}
-
-fn list_tasks(st: &StateData, params: &Params) -> Reply {
-    let start = usize::try_from(params.int("start", 0)?.unwrap_or(0)).unwrap_or(0);
-    let limit = usize::try_from(params.int("limit", 0)?.unwrap_or(50)).unwrap_or(50);
-    let running = params.bool("running")?.unwrap_or(false);
-    let errors = params.bool("errors")?.unwrap_or(false);
-    let store = params.str("store")?;
-    let typefilter = params.str("typefilter")?;
-    let statusfilter = params.list("statusfilter");
-    let matching: Vec<&Task> = st
-        .tasks
-        .iter()
-        .rev()
-        .filter(|t| !running || t.running())
-        .filter(|t| !errors || matches!(t.state(), Some(TaskState::Error(_))))
-        .filter(|t| {
-            typefilter
-                .as_ref()
-                .is_none_or(|f| t.upid.worker_type.contains(f.as_str()))
-        })
-        .filter(|t| {
-            store.as_ref().is_none_or(|s| {
-                t.upid
-                    .worker_id
-                    .as_deref()
-                    .is_some_and(|w| w == s || w.starts_with(&format!("{s}:")))
-            })
-        })
-        .filter(|t| {
-            statusfilter.is_empty()
-                || t.state().is_some_and(|s| {
-                    let kind = match s {
-                        TaskState::Ok => "ok",
-                        TaskState::Warnings(_) => "warning",
-                        TaskState::Unknown => "unknown",
-                        TaskState::Error(_) => "error",
-                    };
-                    statusfilter.iter().any(|f| f == kind)
-                })
-        })
-        .collect();
-    let total = matching.len() as u64;
-    let page: Vec<Value> = matching
-        .into_iter()
-        .skip(start)
-        .take(if limit == 0 { usize::MAX } else { limit })
-        .map(task_list_json)
-        .collect();
-    Ok(Answer {
-        data: Value::Array(page),
-        total: Some(total),
-        active: None,
-    })
-}
-
-fn task_log(t: &Task, params: &Params) -> Reply {
-    let start = params.int("start", 0)?.unwrap_or(0);
-    let limit = usize::try_from(params.int("limit", 0)?.unwrap_or(50)).unwrap_or(50);
-    let test_status = params.bool("test-status")?.unwrap_or(false);
-    let mut lines = t.log.clone();
-    if let Some(state) = t.state() {
-        lines.push(match state {
-            TaskState::Ok => "TASK OK".to_owned(),
-            TaskState::Warnings(n) => format!("TASK WARNINGS: {n}"),
-            TaskState::Unknown => "TASK unknown".to_owned(),
-            TaskState::Error(m) => format!("TASK ERROR: {m}"),
-        });
-    }
-    let total = lines.len() as u64;
-    let data: Vec<Value> = lines
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| (i as i64 + 1, l))
-        .filter(|(n, _)| *n >= start)
-        .take(if limit == 0 { usize::MAX } else { limit })
-        .map(|(n, l)| json!({"n": n, "t": l}))
-        .collect();
-    Ok(Answer {
-        data: Value::Array(data),
-        total: Some(total),
-        active: test_status.then(|| t.running()),
-    })
 }
 
 fn job_json(st: &StateData, j: &Job) -> Value {

@@ -229,26 +229,36 @@ async fn prune_datastore_dry_run_logs_and_keeps_everything() {
         .await
         .unwrap();
     assert_eq!(upid.worker_type, "prune");
-    assert_eq!(upid.worker_id.as_deref(), Some("store1"));
+    // PBS names the worker `store:ns`, so the root namespace leaves a trailing ':'.
+    assert_eq!(upid.worker_id.as_deref(), Some("store1:"));
+    assert!(upid.to_string().contains(":prune:store1\\x3a:"), "{upid}");
     assert_eq!(upid.auth_id, "root@pam!test");
     let status = c.wait_task(&upid, WAIT).await.unwrap();
     assert_eq!(status.exitstatus, Some(TaskState::Ok));
     assert_eq!(status.tokenid.as_deref(), Some("test"));
     let log = c.task_log(&upid, 0, 0).await.unwrap();
     assert_eq!(log.active, Some(false));
-    let would_remove = log
-        .lines
+    let messages: Vec<&str> = log.lines.iter().map(|l| l.message()).collect();
+    assert_eq!(
+        &messages[..3],
+        [
+            "Starting datastore prune on datastore 'store1', root namespace, down to full depth",
+            "(dry test run)",
+            "retention options: --keep-last 1",
+        ]
+    );
+    let would_remove = messages
         .iter()
-        .filter(|l| l.t.starts_with("would remove"))
+        .filter(|l| l.starts_with("would remove"))
         .count();
     // 39 snapshots in 4 groups, keep-last 1: 35 would go except the protected one.
     assert_eq!(would_remove, 34);
     assert!(
-        log.lines
+        messages
             .iter()
-            .any(|l| l.t.starts_with("would protected vm/100/2024-03-02"))
+            .any(|l| l.starts_with("would protected vm/100/2024-03-02"))
     );
-    assert_eq!(log.lines.last().unwrap().t, "TASK OK");
+    assert_eq!(log.end_state(), Some(TaskState::Ok));
     assert_eq!(pbs.snapshots("store1").len(), 39);
 }
 
@@ -308,7 +318,11 @@ async fn garbage_collection_start_status_and_conflict() {
     let upid = c.start_gc("store1").await.unwrap();
     assert_eq!(upid.worker_type, "garbage_collection");
     let again = c.start_gc("store1").await.unwrap_err();
-    assert!(again.to_string().contains("already running"), "{again}");
+    // PBS fails to lock the job state: "garbage collection already running".
+    assert!(
+        matches!(&again, Error::Api { status: 400, message, .. } if message == "garbage collection already running"),
+        "{again:?}"
+    );
     let running = c.gc_status("store1").await.unwrap();
     assert_eq!(
         running.status.upid.as_deref(),
@@ -317,10 +331,25 @@ async fn garbage_collection_start_status_and_conflict() {
     assert_eq!(running.last_run_state, None);
     c.wait_task(&upid, WAIT).await.unwrap();
     let done = c.gc_status("store1").await.unwrap();
-    assert_eq!(done.store, "store1");
+    assert_eq!(done.store.as_deref(), Some("store1"));
     assert_eq!(done.last_run_state, Some(TaskState::Ok));
     assert!(done.status.removed_bytes > 0);
     assert!(done.duration.is_some() && done.schedule.is_some());
+}
+
+#[tokio::test]
+async fn gc_status_of_a_server_before_3_2_2_has_no_store() {
+    let pbs = FakePbs::start_with(fast_config().with_gc_job_status(false))
+        .await
+        .unwrap();
+    let c = pbs.client_builder().build().unwrap();
+    let upid = c.start_gc("store1").await.unwrap();
+    c.wait_task(&upid, WAIT).await.unwrap();
+    let gc = c.gc_status("store1").await.unwrap();
+    assert_eq!(gc.store, None);
+    assert_eq!(gc.schedule, None);
+    assert_eq!(gc.last_run_state, None);
+    assert_eq!(gc.status.upid.as_deref(), Some(upid.to_string().as_str()));
 }
 
 #[tokio::test]
@@ -373,34 +402,37 @@ async fn task_list_filters_and_total() {
     let c = pbs.client_builder().build().unwrap();
     let gc = c.start_gc("store1").await.unwrap();
     let v = c.verify("store1", &VerifyOptions::new()).await.unwrap();
-    let (running, total) = c.tasks(&TaskFilter::new().running()).await.unwrap();
-    assert_eq!((running.len(), total), (2, 2));
+    let running = c.tasks(&TaskFilter::new().running()).await.unwrap();
+    assert_eq!((running.tasks.len(), running.total), (2, 2));
     assert!(
         running
+            .tasks
             .iter()
             .all(|t| t.status.is_none() && t.endtime.is_none())
     );
     let _ = c.wait_task(&gc, WAIT).await;
     let _ = c.wait_task(&v, WAIT).await;
-    let (errors, _) = c
+    let errors = c
         .tasks(&TaskFilter::new().with_status(TaskStatusFilter::Error))
         .await
-        .unwrap();
+        .unwrap()
+        .tasks;
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].upid, v.to_string());
-    let (gcs, _) = c
+    let gcs = c
         .tasks(&TaskFilter::new().with_type("garbage"))
         .await
-        .unwrap();
+        .unwrap()
+        .tasks;
     assert_eq!(gcs[0].upid.parse::<pbs_client::Upid>().unwrap(), gc);
     assert_eq!(gcs[0].status, Some(TaskState::Ok));
-    let (page, total) = c.tasks(&TaskFilter::new().with_limit(1)).await.unwrap();
-    assert_eq!((page.len(), total), (1, 2));
-    let (by_store, _) = c
+    let page = c.tasks(&TaskFilter::new().with_limit(1)).await.unwrap();
+    assert_eq!((page.tasks.len(), page.total), (1, 2));
+    let by_store = c
         .tasks(&TaskFilter::new().with_store("archive"))
         .await
         .unwrap();
-    assert!(by_store.is_empty());
+    assert!(by_store.tasks.is_empty());
 }
 
 #[tokio::test]
