@@ -3,8 +3,9 @@
 //!
 //! * [`matrix`]: the backup matrix as TOML ([`Matrix::from_toml`], the seed embedded as
 //!   [`Matrix::homelab`]); errors carry line and column.
-//! * [`schedule`]: 5-field cron (Velero, Backrest; via croner) and Proxmox calendar events
-//!   ([`calendar`], hand-written) evaluated in the matrix's time zone across DST changes.
+//! * [`schedule`]: each tool's own grammar on its own clock — Velero's robfig/cron
+//!   ([`cron::robfig`]), Backrest's cronexpr ([`cron::cronexpr`]) and Proxmox calendar events
+//!   ([`calendar`]) — across DST changes; [`duration`]: Go's `time.ParseDuration`.
 //! * [`restic`]: `restic forget`, bit-exact with restic's `ApplyPolicy` in two semantics
 //!   (current and 0.14/0.15); [`pbs`]: PBS prune; [`velero`]: TTL expiry; [`backrest`]: Backrest's
 //!   retention mapped onto restic.
@@ -40,17 +41,22 @@
 //! | key | meaning |
 //! |---|---|
 //! | `title` | optional report title |
-//! | `timezone` | IANA zone every schedule runs in (`Europe/London`) |
+//! | `timezone` | the display zone (IANA, `Europe/London`): the plan and reports show times in it |
+//! | `[zones]` | the zone each tool's scheduler runs in: `velero` (default `UTC`), `restic` (the Backrest process; default: the display zone), `pbs` (the Proxmox hosts; default: the display zone) |
 //! | `grace` | how long after a scheduled run a backup may still arrive (default `2h`) |
 //! | `[[storage]]` | `name`, `kind` (free text), `device` (physical disk — runs on one device compete), `address`, `datastore`, `offsite` (bool), `note` |
-//! | `[[target]]` | `name` (unique), `system` (the protected system; several tools may protect one), `kind` = `k8s-cluster`/`vm`/`lxc`/`host`, `id` (VMID/CTID), `host`, `tool` = `velero`/`restic`/`pbs`, `kube_context`, `paths`, `storage`, `bucket`, `critical`, `enabled` (default true), `disabled_reason`, `purpose` |
-//! | `[[target.schedule]]` | `name`, exactly one of `cron` (5 fields) or `calendar` (Proxmox event), `retention`, `duration` (expected run time; default 30m, PBS 60m), `job` |
-//! | `retention` | Velero: `ttl` (`168h`, `7d`, `720h0m0s`); restic: `keep_last`/`keep_hourly`/`keep_daily`/`keep_weekly`/`keep_monthly`/`keep_yearly` (−1 = unlimited), `keep_within` (`1y2m3d4h`); PBS: `keep_last`…`keep_yearly` |
+//! | `[[target]]` | `name` (unique), `system` (the protected system; several tools may protect one), `kind` = `k8s-cluster`/`vm`/`lxc`/`host`, `id` (VMID/CTID), `host`, `tool` = `velero`/`restic`/`pbs`, `kube_context`, `paths`, `storage`, `bucket`, `critical`, `enabled` (default true), `disabled_reason`, `purpose`, `timezone` (this target's scheduler zone) |
+//! | `[[target.schedule]]` | `name`, `cron` (Velero: robfig/cron's standard grammar; restic: Backrest's cronexpr) or `calendar` (PBS: a Proxmox calendar event), `retention`, `duration` (expected run time; default 30m, PBS 60m), `job`, `timezone` (this schedule's zone) |
+//! | `retention` | Velero: `ttl`, a Go duration (`168h`, `720h0m0s`, `1.5h`; no `d`; `0` = Velero's default 720h); restic: `keep_last`/`keep_hourly`/`keep_daily`/`keep_weekly`/`keep_monthly`/`keep_yearly` (−1 = unlimited), `keep_within` (`1y2m3d4h`); PBS: `keep_last`…`keep_yearly` |
 //! | `[[exclusion]]` | `what`, `ids`, `reason` — deliberately not backed up |
 //! | `[[dr]]` | `scenario`, `method`, `rto` (`30m`; absent = TBD), `tools`, `todo` |
 //!
 //! ```toml
 //! timezone = "Europe/London"
+//!
+//! [zones]
+//! velero = "UTC"
+//! restic = "Europe/London"
 //!
 //! [[storage]]
 //! name = "garage"
@@ -72,11 +78,20 @@
 //!   retention = { keep_daily = 14, keep_weekly = 4 }
 //! ```
 //!
+//! **Which clock a schedule runs on.** Each schedule is evaluated in the zone of the scheduler
+//! that runs it, most specific first: a zone in the expression (Velero's `CRON_TZ=…`/`TZ=…`
+//! prefix, a calendar event's `UTC` suffix), the schedule's `timezone`, the target's `timezone`,
+//! the tool's entry in `[zones]`, the tool's default (Velero `UTC`; Backrest and PBS the display
+//! zone). So Velero's `0 2 * * *` runs at 02:00 UTC — 03:00 in London in summer — unless the
+//! matrix says otherwise. `timezone` only decides how times are shown.
+//!
 //! The whole seed is `matrix/homelab.toml` in this crate ([`matrix::HOMELAB_TOML`]).
 
 pub mod backrest;
 pub mod calendar;
 pub mod compliance;
+pub mod cron;
+pub mod duration;
 pub mod error;
 pub mod lint;
 pub mod matrix;

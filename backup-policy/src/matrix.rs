@@ -11,7 +11,7 @@ use toml::Spanned;
 use crate::error::{Error, Result};
 use crate::pbs::PruneOptions;
 use crate::restic::{ForgetPolicy, ResticDuration};
-use crate::schedule::Schedule;
+use crate::schedule::{Grammar, Schedule};
 
 /// The seed matrix of the homelab (`matrix/homelab.toml`), embedded.
 pub const HOMELAB_TOML: &str = include_str!("../matrix/homelab.toml");
@@ -64,6 +64,43 @@ impl Tool {
             Tool::Pbs => SignedDuration::from_mins(60),
         }
     }
+}
+
+impl Tool {
+    /// The zone this tool's scheduler uses when the matrix does not say: Velero's server runs
+    /// robfig/cron in UTC; PBS/PVE and Backrest are assumed to run in the matrix's display zone.
+    pub fn default_zone(self, display: &TimeZone) -> TimeZone {
+        match self {
+            Tool::Velero => TimeZone::UTC,
+            Tool::Restic | Tool::Pbs => display.clone(),
+        }
+    }
+
+    /// The schedule grammar this tool accepts.
+    pub fn grammar(self) -> Grammar {
+        match self {
+            Tool::Velero => Grammar::Velero,
+            Tool::Restic => Grammar::Backrest,
+            Tool::Pbs => Grammar::Proxmox,
+        }
+    }
+}
+
+/// Where a schedule's zone came from (most specific first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ZoneOrigin {
+    /// The expression names it (`CRON_TZ=…`, `TZ=…`, a calendar event's `UTC`).
+    Expression,
+    /// The schedule's `timezone`.
+    Schedule,
+    /// The target's `timezone`.
+    Target,
+    /// The matrix's `[zones]` entry for the tool.
+    Tool,
+    /// The tool's default ([`Tool::default_zone`]).
+    #[default]
+    Default,
 }
 
 impl fmt::Display for Tool {
@@ -234,8 +271,13 @@ pub struct ScheduleSpec {
     /// The Velero schedule / Backrest plan / PBS job name, if it differs from `target-name`.
     #[serde(default)]
     pub job: Option<String>,
+    /// IANA zone this schedule runs in, overriding the target's and the tool's.
+    #[serde(default)]
+    pub timezone: Option<Spanned<String>>,
     #[serde(skip)]
     parsed: Option<Schedule>,
+    #[serde(skip)]
+    zone_origin: ZoneOrigin,
 }
 
 impl ScheduleSpec {
@@ -253,11 +295,44 @@ impl ScheduleSpec {
             .unwrap_or("")
     }
 
+    /// The zone this schedule runs in (its tool's clock; UTC if it was never loaded).
+    pub fn zone(&self) -> TimeZone {
+        self.parsed
+            .as_ref()
+            .and_then(Schedule::zone)
+            .unwrap_or(TimeZone::UTC)
+    }
+
+    /// The zone's name (`UTC`, `Europe/London`, or an offset).
+    pub fn zone_name(&self) -> String {
+        zone_name(&self.zone())
+    }
+
+    /// Where [`ScheduleSpec::zone`] came from.
+    pub fn zone_origin(&self) -> ZoneOrigin {
+        self.zone_origin
+    }
+
+    /// The first run strictly after `after`, on the tool's clock.
+    pub fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
+        self.parsed.as_ref()?.next_after(after, &self.zone())
+    }
+
+    /// [`ScheduleSpec::next_after`] as wall-clock time in the schedule's own zone.
+    pub fn next_after_zoned(&self, after: Timestamp) -> Option<jiff::Zoned> {
+        self.next_after(after).map(|t| t.to_zoned(self.zone()))
+    }
+
+    /// The last run at or before `at`, on the tool's clock.
+    pub fn last_at_or_before(&self, at: Timestamp) -> Option<Timestamp> {
+        self.parsed.as_ref()?.last_at_or_before(at, &self.zone())
+    }
+
     /// Expected run duration.
     pub fn run_duration(&self, tool: Tool) -> SignedDuration {
         self.duration
             .as_deref()
-            .and_then(|d| crate::velero::parse_ttl(d).ok())
+            .and_then(|d| crate::duration::parse_span(d).ok())
             .unwrap_or_else(|| tool.default_duration())
     }
 }
@@ -306,6 +381,10 @@ pub struct Target {
     /// Free-text purpose.
     #[serde(default)]
     pub purpose: Option<String>,
+    /// IANA zone this target's scheduler runs in (the Proxmox host's, the Backrest process's),
+    /// overriding `[zones]`.
+    #[serde(default)]
+    pub timezone: Option<Spanned<String>>,
     /// Schedules, each with its retention.
     #[serde(default)]
     pub schedule: Vec<ScheduleSpec>,
@@ -361,6 +440,45 @@ pub struct DrScenario {
     pub todo: Option<String>,
 }
 
+/// The zones the tools' schedulers run in (`[zones]` in the matrix). Unset: Velero UTC, the
+/// others the display zone ([`Tool::default_zone`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ToolZones {
+    /// The Velero server's zone (robfig/cron evaluates `spec.schedule` in it).
+    #[serde(default)]
+    pub velero: Option<Spanned<String>>,
+    /// The Backrest process's zone.
+    #[serde(default)]
+    pub restic: Option<Spanned<String>>,
+    /// The Proxmox hosts' zone (PBS jobs, PVE vzdump jobs).
+    #[serde(default)]
+    pub pbs: Option<Spanned<String>>,
+}
+
+impl ToolZones {
+    /// The entry for `tool`.
+    pub fn get(&self, tool: Tool) -> Option<&Spanned<String>> {
+        match tool {
+            Tool::Velero => self.velero.as_ref(),
+            Tool::Restic => self.restic.as_ref(),
+            Tool::Pbs => self.pbs.as_ref(),
+        }
+    }
+}
+
+/// A zone's name: the IANA name, `UTC`, or its fixed offset.
+pub fn zone_name(tz: &TimeZone) -> String {
+    tz.iana_name().map_or_else(
+        || {
+            tz.to_fixed_offset()
+                .map_or_else(|_| "?".into(), |o| o.to_string())
+        },
+        str::to_string,
+    )
+}
+
 /// The whole matrix.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -369,8 +487,12 @@ pub struct Matrix {
     /// Title shown in reports.
     #[serde(default)]
     pub title: Option<String>,
-    /// IANA time zone all schedules run in.
+    /// IANA zone the plan and reports are shown in (the display zone). Schedules run on their
+    /// tool's clock: see [`ToolZones`].
     pub timezone: String,
+    /// The zone each tool's scheduler uses (`[zones]`).
+    #[serde(default)]
+    pub zones: ToolZones,
     /// Grace after a scheduled run before it counts as late (default `"2h"`).
     #[serde(default)]
     pub grace: Option<String>,
@@ -426,7 +548,19 @@ impl Matrix {
             toml::from_str(src).map_err(|e| at(e.span(), e.message().to_string()))?;
         let tz = TimeZone::get(&m.timezone)
             .map_err(|e| at(None, format!("unknown time zone {:?}: {e}", m.timezone)))?;
-        m.tz = Some(tz);
+        m.tz = Some(tz.clone());
+        let tool_zones = m.zones.clone();
+        for z in [&tool_zones.velero, &tool_zones.restic, &tool_zones.pbs]
+            .into_iter()
+            .flatten()
+        {
+            TimeZone::get(z.get_ref()).map_err(|e| {
+                at(
+                    Some(z.span()),
+                    format!("unknown time zone {:?}: {e}", z.get_ref()),
+                )
+            })?;
+        }
         let mut names = std::collections::HashSet::new();
         for s in &m.storage {
             if !names.insert(s.name.clone()) {
@@ -461,11 +595,28 @@ impl Matrix {
                         sc.name, t.name
                     )));
                 }
-                let parsed = match (&sc.cron, &sc.calendar) {
-                    (Some(c), None) => Schedule::cron(c.get_ref())
-                        .map_err(|e| at(Some(c.span()), e.to_string()))?,
-                    (None, Some(c)) => Schedule::calendar(c.get_ref())
-                        .map_err(|e| at(Some(c.span()), e.to_string()))?,
+                let grammar = t.tool.grammar();
+                let text = match (&sc.cron, &sc.calendar, grammar) {
+                    (Some(c), None, Grammar::Velero | Grammar::Backrest)
+                    | (None, Some(c), Grammar::Proxmox) => c,
+                    (Some(c), None, _) => {
+                        return Err(at(
+                            Some(c.span()),
+                            format!(
+                                "{} schedules are calendar events (`calendar = \"sun 02:00\"`), not cron",
+                                t.tool
+                            ),
+                        ));
+                    }
+                    (None, Some(c), _) => {
+                        return Err(at(
+                            Some(c.span()),
+                            format!(
+                                "{} schedules are cron expressions (`cron = \"0 2 * * *\"`), not calendar events",
+                                t.tool
+                            ),
+                        ));
+                    }
                     _ => {
                         return Err(Error::Matrix(format!(
                             "schedule {:?} of {:?} needs exactly one of `cron` or `calendar`",
@@ -473,7 +624,29 @@ impl Matrix {
                         )));
                     }
                 };
-                sc.parsed = Some(parsed);
+                let parsed = Schedule::parse(grammar, text.get_ref())
+                    .map_err(|e| at(Some(text.span()), e.to_string()))?;
+                let named = |z: &Spanned<String>| {
+                    TimeZone::get(z.get_ref()).map_err(|e| {
+                        at(
+                            Some(z.span()),
+                            format!("unknown time zone {:?}: {e}", z.get_ref()),
+                        )
+                    })
+                };
+                let (zone, origin) = if parsed.expr_zone().is_some() {
+                    (tz.clone(), ZoneOrigin::Expression)
+                } else if let Some(z) = &sc.timezone {
+                    (named(z)?, ZoneOrigin::Schedule)
+                } else if let Some(z) = &t.timezone {
+                    (named(z)?, ZoneOrigin::Target)
+                } else if let Some(z) = tool_zones.get(t.tool) {
+                    (named(z)?, ZoneOrigin::Tool)
+                } else {
+                    (t.tool.default_zone(&tz), ZoneOrigin::Default)
+                };
+                sc.parsed = Some(parsed.with_zone(zone));
+                sc.zone_origin = origin;
                 let r = &sc.retention;
                 let bad = |m: String| Error::Matrix(format!("{}/{}: {m}", t.name, sc.name));
                 match t.tool {
@@ -490,17 +663,19 @@ impl Matrix {
                     }
                 }
                 if let Some(d) = &sc.duration {
-                    crate::velero::parse_ttl(d).map_err(|e| bad(e.to_string()))?;
+                    crate::duration::parse_span(d).map_err(|e| bad(e.to_string()))?;
                 }
             }
         }
         if let Some(g) = &m.grace {
-            crate::velero::parse_ttl(g).map_err(|e| Error::Matrix(format!("grace: {e}")))?;
+            crate::duration::parse_span(g).map_err(|e| Error::Matrix(format!("grace: {e}")))?;
         }
         Ok(m)
     }
 
-    /// The matrix's time zone.
+    /// The display zone (`timezone`): what the plan and reports show times in. Each schedule
+    /// runs on its own tool's clock ([`ScheduleSpec::zone`]); a schedule loaded from a matrix
+    /// ignores a zone passed to [`Schedule::next_after`].
     pub fn tz(&self) -> TimeZone {
         self.tz
             .clone()
@@ -511,7 +686,7 @@ impl Matrix {
     pub fn grace(&self) -> SignedDuration {
         self.grace
             .as_deref()
-            .and_then(|g| crate::velero::parse_ttl(g).ok())
+            .and_then(|g| crate::duration::parse_span(g).ok())
             .unwrap_or(SignedDuration::from_hours(2))
     }
 
@@ -525,7 +700,8 @@ impl Matrix {
         self.storage.iter().find(|s| s.name == name)
     }
 
-    /// Every run of every enabled schedule in `[from, to)`, sorted by start time.
+    /// Every run of every enabled schedule in `[from, to)`, each on its tool's clock, sorted by
+    /// start time.
     pub fn runs_between(&self, from: Timestamp, to: Timestamp) -> Vec<Run<'_>> {
         let tz = self.tz();
         let mut out = Vec::new();

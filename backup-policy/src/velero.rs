@@ -14,46 +14,26 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::error::{Error, Result};
 
-/// Parses a TTL or duration: Go's `720h0m0s` form, plus `d` for days (`7d`, `30d`, `1h30m`).
+/// Velero's default backup TTL, used when `spec.ttl` is zero or absent
+/// (`defaultBackupTTL = 30 * 24 * time.Hour`, velero `pkg/cmd/server/config/config.go`).
+pub const DEFAULT_TTL: SignedDuration = SignedDuration::from_hours(720);
+
+/// Parses a Velero TTL (`spec.ttl`, `velero backup create --ttl`) as Velero does: a Go
+/// `time.ParseDuration` (`metav1.Duration`), so `720h0m0s`, `1.5h`, `500ms` are accepted and `7d`
+/// is not. A zero TTL (`0`, `0s`, `0h0m0s`) means the server's default, 720h
+/// ([`DEFAULT_TTL`]; the backup controller fills it in), not "expires at creation".
 ///
 /// # Errors
-/// [`Error::Policy`] when the text is not a non-negative duration.
+/// [`Error::Policy`] with Go's message when Go would reject the text, or for a negative TTL
+/// (Velero would expire such a backup as soon as it is created).
 pub fn parse_ttl(s: &str) -> Result<SignedDuration> {
-    let bad = || {
-        Error::policy(format!(
-            "invalid duration {s:?} (use e.g. 7d, 720h0m0s, 90m)"
-        ))
-    };
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(bad());
+    let d = crate::duration::parse_go_duration(s)?;
+    if d.is_negative() {
+        return Err(Error::policy(format!(
+            "negative TTL {s:?}: Velero would expire the backup as soon as it is created"
+        )));
     }
-    if rest == "0" {
-        return Ok(SignedDuration::ZERO);
-    }
-    let mut total: i64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
-        let mult = match &rest[..unit_len] {
-            "d" => 86_400,
-            "h" => 3_600,
-            "m" => 60,
-            "s" => 1,
-            _ => return Err(bad()),
-        };
-        total = n
-            .checked_mul(mult)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        rest = rest[unit_len..].trim_start();
-    }
-    Ok(SignedDuration::from_secs(total))
+    Ok(if d.is_zero() { DEFAULT_TTL } else { d })
 }
 
 /// The retention-relevant view of a Velero `Backup`.
@@ -114,15 +94,32 @@ mod tests {
 
     #[test]
     fn ttl_forms() {
-        assert_eq!(
-            parse_ttl("720h0m0s").unwrap(),
-            SignedDuration::from_hours(720)
-        );
-        assert_eq!(parse_ttl("7d").unwrap(), SignedDuration::from_hours(168));
+        let h = SignedDuration::from_hours;
+        assert_eq!(parse_ttl("720h0m0s").unwrap(), h(720));
+        assert_eq!(parse_ttl("168h").unwrap(), h(168));
+        assert_eq!(parse_ttl("1.5h").unwrap(), SignedDuration::from_mins(90));
         assert_eq!(parse_ttl("1h30m").unwrap(), SignedDuration::from_mins(90));
-        assert_eq!(parse_ttl("0").unwrap(), SignedDuration::ZERO);
-        for bad in ["", "7w", "h", "-1h", "1.5h"] {
-            assert!(parse_ttl(bad).is_err(), "{bad}");
+        assert_eq!(
+            parse_ttl("500ms").unwrap(),
+            SignedDuration::from_millis(500)
+        );
+        // zero means the server default, not "expired at creation"
+        for zero in ["0", "0s", "0h0m0s", "+0", "-0"] {
+            assert_eq!(parse_ttl(zero).unwrap(), DEFAULT_TTL, "{zero}");
         }
+        for bad in [
+            "", "7d", "1w", "7w", "h", "-1h", "30", " 1h", "1h ", "1 h", "1H",
+        ] {
+            assert!(parse_ttl(bad).is_err(), "{bad:?}");
+        }
+        let e = parse_ttl("7d").unwrap_err().to_string();
+        assert!(e.contains("unknown unit \"d\""), "{e}");
+    }
+
+    #[test]
+    fn zero_ttl_backup_expires_after_the_default() {
+        let created: Timestamp = "2026-11-01T02:00:00Z".parse().unwrap();
+        let b = VeleroBackup::new("b", created, parse_ttl("0").unwrap());
+        assert_eq!(b.expires_at().to_string(), "2026-12-01T02:00:00Z");
     }
 }

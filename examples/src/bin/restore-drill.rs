@@ -73,7 +73,7 @@ fn rto(matrix: &Matrix, scenario: &str) -> Result<(String, Duration)> {
         .rto
         .as_deref()
         .ok_or_else(|| anyhow!("DR scenario {:?} has no RTO (TBD)", dr.scenario))?;
-    let d = backup_policy::velero::parse_ttl(text)
+    let d = backup_policy::duration::parse_span(text)
         .with_context(|| format!("RTO {text:?} of {:?}", dr.scenario))?;
     let d = Duration::try_from(d).map_err(|_| anyhow!("negative RTO {text:?}"))?;
     Ok((dr.scenario.clone(), d))
