@@ -478,7 +478,10 @@ async fn complete(
     if err.as_s3().map(|e| &e.code) != Some(&crate::error::S3ErrorCode::NoSuchUpload) {
         return Err(err);
     }
-    let head = client.head_object(bucket, key).await?;
+    // The upload's own error stands unless the object proves it completed.
+    let Ok(head) = client.head_object(bucket, key).await else {
+        return Err(err);
+    };
     if head.size == size && head.checksum_crc32c.as_deref() == Some(crc.as_str()) {
         tracing::info!(
             bucket,
