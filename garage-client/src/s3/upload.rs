@@ -496,7 +496,7 @@ async fn complete(
 }
 
 impl S3Client {
-    fn body_timeout(&self, size: u64) -> std::time::Duration {
+    pub(super) fn body_timeout(&self, size: u64) -> std::time::Duration {
         // At least the configured request timeout, plus one second per 4 MiB.
         self.inner.transport.config().request_timeout
             + std::time::Duration::from_secs(size / (4 << 20))
