@@ -7,7 +7,12 @@
 //!   concurrent parts, bounded memory, aborted on failure or drop), delete, multi-delete, copy,
 //!   presigned GET/PUT. Every upload carries a CRC32C the server verifies (`UNSIGNED-PAYLOAD` plus
 //!   `x-amz-checksum-crc32c`, and a full-object CRC32C on multipart completion); downloads of whole
-//!   objects check the stored CRC32C and the length.
+//!   objects check the stored CRC32C and the length. Keys are sent byte-exact (`a/./b`,
+//!   `x/../k` and `/etc/hosts` are those keys) or refused before any request
+//!   ([`Error::InvalidKey`]); objects up to S3's 5 TiB, part sizes chosen to fit; a lost
+//!   CompleteMultipartUpload answer and a body cut mid-download are survived. Downloads are
+//!   also a `tokio::io::AsyncRead` ([`s3::GetObject::into_async_read`]), uploads a
+//!   `tokio::io::AsyncWrite` ([`S3Client::put_writer`]).
 //! - [`AdminClient`]: `/health`, `/metrics`, cluster health/status/statistics/layout, buckets
 //!   (info with usage and quotas, create, delete, aliases, quotas, allow/deny), keys (list, info,
 //!   create, import, delete). Speaks `/v2/` and falls back to `/v1/` for Garage 1.x, detected once.

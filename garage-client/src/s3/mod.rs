@@ -954,6 +954,40 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn async_read_reports_a_failed_check_as_invalid_data() {
+        use tokio::io::AsyncReadExt;
+        let mut ok = Vec::new();
+        get_object_over(vec![b"hello ", b"world"], Some(11), b"hello world")
+            .into_async_read()
+            .read_to_end(&mut ok)
+            .await
+            .unwrap();
+        assert_eq!(ok, b"hello world");
+        let mut out = Vec::new();
+        let e = get_object_over(vec![b"hello ", b"w0rld"], Some(11), b"hello world")
+            .into_async_read()
+            .read_to_end(&mut out)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        let inner = e.into_inner().unwrap().downcast::<Error>().unwrap();
+        assert!(matches!(*inner, Error::Integrity { what: "crc32c", .. }));
+    }
+
+    #[test]
+    fn part_timeouts_grow_with_the_part() {
+        let c = S3Client::builder()
+            .with_endpoint("http://127.0.0.1:1")
+            .with_credentials(Credentials::new("a", "b".to_owned().into()))
+            .build()
+            .unwrap();
+        let base = HttpConfig::default().request_timeout;
+        assert_eq!(c.body_timeout(6 << 20), base + Duration::from_secs(1));
+        // The largest part of a 5 TiB stream (3 GiB) gets 768 s more.
+        assert_eq!(c.body_timeout(3 << 30), base + Duration::from_secs(768));
+    }
+
     #[test]
     fn checksum_encodings() {
         assert_eq!(encode_crc32c(crc32c::crc32c(b"123456789")), "4waSgw==");

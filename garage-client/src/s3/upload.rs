@@ -478,7 +478,10 @@ async fn complete(
     if err.as_s3().map(|e| &e.code) != Some(&crate::error::S3ErrorCode::NoSuchUpload) {
         return Err(err);
     }
-    let head = client.head_object(bucket, key).await?;
+    // The upload's own error stands unless the object proves it completed.
+    let Ok(head) = client.head_object(bucket, key).await else {
+        return Err(err);
+    };
     if head.size == size && head.checksum_crc32c.as_deref() == Some(crc.as_str()) {
         tracing::info!(
             bucket,
@@ -493,7 +496,7 @@ async fn complete(
 }
 
 impl S3Client {
-    fn body_timeout(&self, size: u64) -> std::time::Duration {
+    pub(super) fn body_timeout(&self, size: u64) -> std::time::Duration {
         // At least the configured request timeout, plus one second per 4 MiB.
         self.inner.transport.config().request_timeout
             + std::time::Duration::from_secs(size / (4 << 20))

@@ -34,6 +34,9 @@ pub enum Fault {
     None,
     /// Answer this status (empty body) without forwarding; the connection is closed.
     Respond(u16),
+    /// Answer this status and XML body without forwarding (e.g. an S3 `<Error>` document);
+    /// the connection is closed.
+    RespondXml(u16, &'static str),
     /// Forward the request, discard the server's answer and answer this status instead.
     ForwardThenRespond(u16),
     /// Forward, relay the response head and the first `n` bytes of the body, then reset the
@@ -216,10 +219,14 @@ async fn serve(
         if let Ok(mut s) = seen.lock() {
             s.push((head.clone(), fault));
         }
-        if let Fault::Respond(status) = fault {
+        if let Fault::Respond(status) | Fault::RespondXml(status, _) = fault {
             // Read the body so the client is not reset while still sending it.
             tokio::io::copy(&mut (&mut client).take(len), &mut tokio::io::sink()).await?;
-            return respond(client.get_mut(), status).await;
+            let body = match fault {
+                Fault::RespondXml(_, xml) => xml,
+                _ => "",
+            };
+            return respond(client.get_mut(), status, body).await;
         }
         let mut u = match up.take() {
             Some(u) => u,
@@ -250,7 +257,7 @@ async fn serve(
         match fault {
             Fault::ForwardThenRespond(status) => {
                 relay_body(&mut u, &mut tokio::io::sink(), framing, u64::MAX).await?;
-                return respond(client.get_mut(), status).await;
+                return respond(client.get_mut(), status, "").await;
             }
             Fault::CutBodyAfter(n) => {
                 client.get_mut().write_all(&resp_raw).await?;
@@ -262,7 +269,7 @@ async fn serve(
                 drop(sock);
                 return Ok(());
             }
-            Fault::None | Fault::Respond(_) => {
+            Fault::None | Fault::Respond(_) | Fault::RespondXml(..) => {
                 client.get_mut().write_all(&resp_raw).await?;
                 relay_body(&mut u, client.get_mut(), framing, u64::MAX).await?;
             }
@@ -273,9 +280,15 @@ async fn serve(
     }
 }
 
-async fn respond(client: &mut TcpStream, status: u16) -> std::io::Result<()> {
+async fn respond(client: &mut TcpStream, status: u16, body: &str) -> std::io::Result<()> {
+    let content_type = if body.is_empty() {
+        ""
+    } else {
+        "content-type: application/xml\r\n"
+    };
     let msg = format!(
-        "HTTP/1.1 {status} Injected Fault\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        "HTTP/1.1 {status} Injected Fault\r\n{content_type}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
     );
     client.write_all(msg.as_bytes()).await?;
     client.shutdown().await

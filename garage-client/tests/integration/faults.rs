@@ -100,6 +100,78 @@ async fn a_complete_that_succeeded_but_was_answered_503_is_accepted_after_a_head
     );
 }
 
+/// Garage's answer to a Complete of an upload that no longer exists
+/// (`garage_api_s3-2.5.0:error.rs`, `NoSuchUpload`).
+const NO_SUCH_UPLOAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchUpload</Code>\
+<Message>Upload not found</Message><Resource>/test-bucket/big</Resource><Region>garage</Region></Error>";
+
+#[tokio::test]
+async fn no_such_upload_is_not_accepted_when_the_stored_object_differs() {
+    let g = start();
+    // The first Complete fails (503, not forwarded), the retry hears NoSuchUpload although the
+    // upload was never completed: the object must not be taken as uploaded.
+    let completes = Arc::new(AtomicUsize::new(0));
+    let n = completes.clone();
+    let proxy = FaultProxy::start(g.ports().s3, move |r| {
+        if !is_complete(r) {
+            return Fault::None;
+        }
+        match n.fetch_add(1, Ordering::SeqCst) {
+            0 => Fault::Respond(503),
+            _ => Fault::RespondXml(404, NO_SUCH_UPLOAD),
+        }
+    })
+    .await
+    .unwrap();
+    let c = client_via(&proxy, &g);
+    // An older, different object under the same key: same key, other size and CRC32C.
+    let old = data(6 << 20, 43);
+    super::common::s3(&g)
+        .put_object(g.bucket(), "big", old.clone().into(), PutOptions::default())
+        .await
+        .unwrap();
+    let e = c
+        .put_object(
+            g.bucket(),
+            "big",
+            data(11 << 20, 44).into(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_s3().map(|e| &e.code),
+        Some(&garage_client::S3ErrorCode::NoSuchUpload),
+        "{e:?}"
+    );
+    assert_stored(&c, g.bucket(), "big", &old).await;
+    // Nothing at all under another key.
+    let e = c
+        .put_object(
+            g.bucket(),
+            "fresh",
+            data(11 << 20, 45).into(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_s3().map(|e| &e.code),
+        Some(&garage_client::S3ErrorCode::NoSuchUpload),
+        "the upload's own error, not the HEAD's: {e:?}"
+    );
+    assert!(
+        c.head_object(g.bucket(), "fresh")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        wait_for_unfinished_uploads(&super::common::admin(&g), g.bucket(), |n| n == 0).await,
+        "the failed uploads were aborted"
+    );
+}
+
 /// A proxy cutting the first plain (non-ranged) GET of an object after `n` body bytes.
 async fn cut_first_get(g: &GarageServer, n: u64) -> FaultProxy {
     let gets = Arc::new(AtomicUsize::new(0));
