@@ -272,6 +272,7 @@ pub struct FakePbs {
     addr: SocketAddr,
     fingerprint: Fingerprint,
     cert_der: Vec<u8>,
+    cert_pem: String,
     shared: Arc<Shared>,
     accept_loop: JoinHandle<()>,
 }
@@ -304,15 +305,35 @@ impl FakePbs {
     /// Starts a fake with `config`.
     pub async fn start_with(config: FakePbsConfig) -> std::io::Result<FakePbs> {
         let io_err = |e: &dyn fmt::Display| std::io::Error::other(e.to_string());
-        let cert =
-            rcgen::generate_simple_self_signed(vec!["pbs-fake".to_owned(), "localhost".to_owned()])
-                .map_err(|e| io_err(&e))?;
-        let cert_der = cert.cert.der().clone();
+        // Shaped like PBS's own certificate: SANs 127.0.0.1, ::1, localhost and the node name,
+        // `CA:FALSE`, extended key usage serverAuth, O=Proxmox Backup Server
+        // [PB: src/config/mod.rs `update_self_signed_cert`] (an ECDSA key instead of RSA-4096,
+        // to start fast). Clients that verify it as their only trust anchor (proxmoxer with
+        // `verify_ssl=<pem>`) need the IP SANs.
+        let signing_key = rcgen::KeyPair::generate().map_err(|e| io_err(&e))?;
+        let mut params = rcgen::CertificateParams::new(vec![
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+            "localhost".to_owned(),
+            "pbs-fake".to_owned(),
+        ])
+        .map_err(|e| io_err(&e))?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Proxmox Backup Server");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "pbs-fake");
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let certificate = params.self_signed(&signing_key).map_err(|e| io_err(&e))?;
+        let cert_der = certificate.der().clone();
+        let cert_pem = certificate.pem();
         // The fingerprint of the certificate this fake presents.
         let fingerprint =
             Fingerprint::of_der(config.impersonate.as_deref().unwrap_or(cert_der.as_ref()));
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
-            rustls::pki_types::PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()),
+            rustls::pki_types::PrivatePkcs8KeyDer::from(signing_key.serialize_der()),
         );
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -383,6 +404,7 @@ impl FakePbs {
             addr,
             fingerprint,
             cert_der: cert_der.to_vec(),
+            cert_pem,
             shared,
             accept_loop,
         })
@@ -401,6 +423,11 @@ impl FakePbs {
     /// The DER of this fake's own (self-signed) certificate.
     pub fn certificate_der(&self) -> Vec<u8> {
         self.cert_der.clone()
+    }
+
+    /// This fake's own certificate in PEM, e.g. as the only trust anchor of another client.
+    pub fn certificate_pem(&self) -> String {
+        self.cert_pem.clone()
     }
 
     /// The full-privilege token secret (id [`TOKEN_ID`]).
