@@ -6,6 +6,7 @@ mod integration {
     mod endpoints;
     mod errors;
     mod ports;
+    mod proxmoxer;
     mod tasks;
     mod tls;
 }

@@ -55,6 +55,9 @@ pub struct FakePbsConfig {
     /// run) like PBS 3.2.2 and later; `false` answers the bare statistics like older servers
     /// [proxmox/proxmox-backup fe1d34d2 "api: garbage collect job status"].
     pub gc_job_status: bool,
+    /// Offer only TLS 1.2 (as a PBS behind an older reverse proxy may): the handshake
+    /// signature then covers the ServerKeyExchange instead of TLS 1.3's CertificateVerify.
+    pub tls12_only: bool,
 }
 
 impl Default for FakePbsConfig {
@@ -69,6 +72,7 @@ impl Default for FakePbsConfig {
             seed: true,
             impersonate: None,
             gc_job_status: true,
+            tls12_only: false,
         }
     }
 }
@@ -107,6 +111,11 @@ impl FakePbsConfig {
     /// Whether `GET …/gc` answers the job status (PBS ≥ 3.2.2) or the bare statistics.
     pub fn with_gc_job_status(mut self, on: bool) -> Self {
         self.gc_job_status = on;
+        self
+    }
+    /// Offer only TLS 1.2 (see [`FakePbsConfig::tls12_only`]).
+    pub fn with_tls12_only(mut self) -> Self {
+        self.tls12_only = true;
         self
     }
     /// Whether to seed data.
@@ -239,6 +248,7 @@ struct StateData {
     tickets: HashMap<String, TicketRecord>,
     injected: Vec<Injected>,
     next_task_id: u64,
+    tls_versions: Vec<String>,
 }
 
 struct Shared {
@@ -272,6 +282,7 @@ pub struct FakePbs {
     addr: SocketAddr,
     fingerprint: Fingerprint,
     cert_der: Vec<u8>,
+    cert_pem: String,
     shared: Arc<Shared>,
     accept_loop: JoinHandle<()>,
 }
@@ -304,19 +315,44 @@ impl FakePbs {
     /// Starts a fake with `config`.
     pub async fn start_with(config: FakePbsConfig) -> std::io::Result<FakePbs> {
         let io_err = |e: &dyn fmt::Display| std::io::Error::other(e.to_string());
-        let cert =
-            rcgen::generate_simple_self_signed(vec!["pbs-fake".to_owned(), "localhost".to_owned()])
-                .map_err(|e| io_err(&e))?;
-        let cert_der = cert.cert.der().clone();
+        // Shaped like PBS's own certificate: SANs 127.0.0.1, ::1, localhost and the node name,
+        // `CA:FALSE`, extended key usage serverAuth, O=Proxmox Backup Server
+        // [PB: src/config/mod.rs `update_self_signed_cert`] (an ECDSA key instead of RSA-4096,
+        // to start fast). Clients that verify it as their only trust anchor (proxmoxer with
+        // `verify_ssl=<pem>`) need the IP SANs.
+        let signing_key = rcgen::KeyPair::generate().map_err(|e| io_err(&e))?;
+        let mut params = rcgen::CertificateParams::new(vec![
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+            "localhost".to_owned(),
+            "pbs-fake".to_owned(),
+        ])
+        .map_err(|e| io_err(&e))?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Proxmox Backup Server");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "pbs-fake");
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let certificate = params.self_signed(&signing_key).map_err(|e| io_err(&e))?;
+        let cert_der = certificate.der().clone();
+        let cert_pem = certificate.pem();
         // The fingerprint of the certificate this fake presents.
         let fingerprint =
             Fingerprint::of_der(config.impersonate.as_deref().unwrap_or(cert_der.as_ref()));
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
-            rustls::pki_types::PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()),
+            rustls::pki_types::PrivatePkcs8KeyDer::from(signing_key.serialize_der()),
         );
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let versions: &[&rustls::SupportedProtocolVersion] = if config.tls12_only {
+            &[&rustls::version::TLS12]
+        } else {
+            rustls::DEFAULT_VERSIONS
+        };
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .map_err(|e| io_err(&e))?
             .with_no_client_auth();
         let tls = match &config.impersonate {
@@ -373,6 +409,9 @@ impl FakePbs {
                         shared.handshake_failures.fetch_add(1, Ordering::Relaxed);
                         return;
                     };
+                    if let Some(v) = tls.get_ref().1.protocol_version() {
+                        shared.lock().tls_versions.push(format!("{v:?}"));
+                    }
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), TowerToHyperService::new(router))
                         .await;
@@ -383,6 +422,7 @@ impl FakePbs {
             addr,
             fingerprint,
             cert_der: cert_der.to_vec(),
+            cert_pem,
             shared,
             accept_loop,
         })
@@ -401,6 +441,11 @@ impl FakePbs {
     /// The DER of this fake's own (self-signed) certificate.
     pub fn certificate_der(&self) -> Vec<u8> {
         self.cert_der.clone()
+    }
+
+    /// This fake's own certificate in PEM, e.g. as the only trust anchor of another client.
+    pub fn certificate_pem(&self) -> String {
+        self.cert_pem.clone()
     }
 
     /// The full-privilege token secret (id [`TOKEN_ID`]).
@@ -441,6 +486,27 @@ impl FakePbs {
     /// HTTP requests served so far.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// The protocol version of every completed TLS handshake, in order (`"TLSv1_2"`,
+    /// `"TLSv1_3"`).
+    pub fn tls_versions(&self) -> Vec<String> {
+        self.shared.lock().tls_versions.clone()
+    }
+
+    /// Every ticket and CSRF token issued so far (for tests proving they never leak).
+    pub fn issued_tickets(&self) -> Vec<(SecretString, SecretString)> {
+        self.shared
+            .lock()
+            .tickets
+            .iter()
+            .map(|(t, r)| {
+                (
+                    SecretString::from(t.clone()),
+                    SecretString::from(r.csrf.clone()),
+                )
+            })
+            .collect()
     }
 
     /// TLS handshakes that failed (e.g. the client refused the certificate).

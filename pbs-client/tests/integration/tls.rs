@@ -93,6 +93,8 @@ async fn replayed_certificate_without_its_key_is_refused() {
         .version()
         .await
         .unwrap();
+    // This test exercises TLS 1.3 (CertificateVerify); the TLS 1.2 one is below.
+    assert_eq!(real.tls_versions(), ["TLSv1_3"]);
 }
 
 async fn wait_for_handshake_failure(pbs: &FakePbs) {
@@ -103,4 +105,40 @@ async fn wait_for_handshake_failure(pbs: &FakePbs) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the server never saw the refused handshake");
+}
+
+#[tokio::test]
+async fn pinned_verifier_checks_the_tls12_handshake_signature() {
+    // TLS 1.2 signs the ServerKeyExchange (`verify_tls12_signature`), TLS 1.3 the
+    // CertificateVerify: the impostor test above only exercises the latter.
+    let real = FakePbs::start_with(fast_config().with_tls12_only())
+        .await
+        .unwrap();
+    real.client_builder()
+        .build()
+        .unwrap()
+        .version()
+        .await
+        .unwrap();
+    assert_eq!(real.tls_versions(), ["TLSv1_2"]);
+    let impostor = FakePbs::start_with(
+        fast_config()
+            .with_tls12_only()
+            .with_impersonate(real.certificate_der()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(impostor.fingerprint(), real.fingerprint());
+    let err = impostor
+        .client_builder()
+        .build()
+        .unwrap()
+        .version()
+        .await
+        .unwrap_err();
+    assert!(err.is_tls(), "{err:?}");
+    assert!(err.to_string().contains("BadSignature"), "{err}");
+    assert_eq!(impostor.requests(), 0);
+    assert!(impostor.tls_versions().is_empty());
+    wait_for_handshake_failure(&impostor).await;
 }
