@@ -23,6 +23,13 @@ use crate::transport::{Msg, Process, Transport};
 
 /// Bound on the stderr kept for error messages.
 const STDERR_KEEP: usize = 64 * 1024;
+/// Bound on one standard-output line (`snapshots --json` prints its whole array as one line:
+/// 32 MiB is some 60 000 snapshots), and on a command's collected output.
+const MAX_LINE: usize = 32 << 20;
+/// Bound on JSON lines from standard error (backup's per-file errors) not yet read as events.
+const STDERR_JSON_KEEP: usize = 1 << 20;
+/// Bound on the per-file errors kept for [`Error::IncompleteBackup`].
+const ERRORS_KEEP: usize = 1000;
 
 /// Drives restic on one host (local or SSH) against one repository.
 ///
@@ -139,6 +146,16 @@ impl Restic {
         &self.transport
     }
 
+    /// Waits until every command cancelled on this client's transport (dropped, or timed out)
+    /// has ended on the target host, so its repository lock is gone. Bounded by the wrapper's
+    /// grace period (restic is interrupted, then killed after 10 s).
+    ///
+    /// Every command waits for this by itself before it starts; call it before the program
+    /// exits after dropping a running command.
+    pub async fn settle(&self) {
+        self.transport.settle().await;
+    }
+
     async fn start(
         &self,
         args: Vec<String>,
@@ -186,14 +203,10 @@ impl Restic {
             stderr: Vec::new(),
             stderr_line: Vec::new(),
             stderr_json: VecDeque::new(),
+            stderr_json_bytes: 0,
+            collect_stderr_json: false,
             exit: None,
             deadline: self.timeout.map(|t| (Instant::now() + t, t)),
-            secrets: self
-                .repo
-                .secret_values()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
             version: self.version.get().cloned(),
             client: Some(self.clone()),
         })
@@ -204,6 +217,9 @@ impl Restic {
         let mut r = self.start(args, true, extra).await?;
         let mut out = Vec::new();
         while let Some(line) = r.next_line().await? {
+            if out.len() + line.len() >= MAX_LINE {
+                return Err(r.too_large().await);
+            }
             out.extend_from_slice(&line);
             out.push(b'\n');
         }
@@ -231,12 +247,13 @@ impl Restic {
             stderr: Vec::new(),
             stderr_line: Vec::new(),
             stderr_json: VecDeque::new(),
+            stderr_json_bytes: 0,
+            collect_stderr_json: false,
             exit: None,
             deadline: Some((
                 Instant::now() + Duration::from_secs(10),
                 Duration::from_secs(10),
             )),
-            secrets: Vec::new(),
             version: None,
             client: None,
         };
@@ -297,7 +314,8 @@ impl Restic {
             // --time is parsed in the local zone; make that UTC, as the options format it.
             extra.push(("TZ", "UTC"));
         }
-        let running = self.start(options.args()?, true, &extra).await?;
+        let mut running = self.start(options.args()?, true, &extra).await?;
+        running.collect_stderr_json = true;
         Ok(BackupRun {
             running,
             summary: None,
@@ -502,7 +520,9 @@ fn first_fatal(msg: &str) -> String {
 }
 
 /// A running command, reading stdout line by line.
-#[derive(Debug)]
+///
+/// No derived `Debug`: its buffers hold restic's raw output, which may echo the repository
+/// location (with credentials) before it is scrubbed.
 struct Running {
     process: Option<Process>,
     command: String,
@@ -510,18 +530,36 @@ struct Running {
     stderr: Vec<u8>,
     stderr_line: Vec<u8>,
     stderr_json: VecDeque<Vec<u8>>,
+    /// Bytes in `stderr_json`, bounded by [`STDERR_JSON_KEEP`].
+    stderr_json_bytes: usize,
+    /// Only `backup` reads JSON from standard error.
+    collect_stderr_json: bool,
     exit: Option<(Option<u32>, Option<String>)>,
     deadline: Option<(Instant, Duration)>,
-    secrets: Vec<String>,
     version: Option<ResticVersion>,
-    /// For follow-up probes (lock staleness).
+    /// The client that started it: its repository's secrets are scrubbed from restic's
+    /// messages, and it runs follow-up probes (lock staleness).
     client: Option<Restic>,
 }
 
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("command", &self.command)
+            .field("running", &self.process.is_some())
+            .field("exit", &self.exit)
+            .field("timeout", &self.deadline.map(|d| d.1))
+            .finish_non_exhaustive()
+    }
+}
+
 impl Running {
-    fn timeout_error(&mut self) -> Error {
-        // Dropping the process interrupts restic.
-        self.process = None;
+    /// Cancels the command and waits until restic has ended (bounded), so the caller sees the
+    /// timeout only once restic has removed its lock.
+    async fn timeout_error(&mut self) -> Error {
+        if let Some(p) = self.process.take() {
+            p.cancel_and_wait().await;
+        }
         Error::Timeout {
             command: self.command.clone(),
             after: self.deadline.map(|d| d.1).unwrap_or_default(),
@@ -535,10 +573,39 @@ impl Running {
         match self.deadline {
             Some((at, _)) => match tokio::time::timeout_at(at, p.rx.recv()).await {
                 Ok(m) => Ok(m),
-                Err(_) => Err(self.timeout_error()),
+                Err(_) => Err(self.timeout_error().await),
             },
             None => Ok(p.rx.recv().await),
         }
+    }
+
+    /// Cancels the command (it printed more than this crate buffers) and says so.
+    async fn too_large(&mut self) -> Error {
+        self.stdout_buf = Vec::new();
+        if let Some(p) = self.process.take() {
+            p.cancel_and_wait().await;
+        }
+        Error::OutputTooLarge {
+            command: self.command.clone(),
+            limit: MAX_LINE,
+        }
+    }
+
+    /// The next JSON line restic printed on standard error, if any.
+    fn pop_stderr_json(&mut self) -> Option<Vec<u8>> {
+        let line = self.stderr_json.pop_front()?;
+        self.stderr_json_bytes -= line.len();
+        Some(line)
+    }
+
+    /// restic's standard error so far, with the repository's secrets scrubbed out.
+    fn scrubbed_stderr(&self) -> String {
+        let secrets = self
+            .client
+            .as_ref()
+            .map(|c| c.repo.secret_values())
+            .unwrap_or_default();
+        scrub(&String::from_utf8_lossy(&self.stderr), &secrets)
     }
 
     fn take_line(&mut self) -> Option<Vec<u8>> {
@@ -555,8 +622,13 @@ impl Running {
         for &b in data {
             if b == b'\n' {
                 let line = std::mem::take(&mut self.stderr_line);
-                if output::is_json_line(&line) && self.stderr_json.len() < 10_000 {
-                    self.stderr_json.push_back(line.clone());
+                if self.collect_stderr_json && output::is_json_line(&line) {
+                    if self.stderr_json_bytes + line.len() <= STDERR_JSON_KEEP {
+                        self.stderr_json_bytes += line.len();
+                        self.stderr_json.push_back(line.clone());
+                    } else {
+                        tracing::debug!(command = %self.command, "standard error JSON not read fast enough; dropping a line");
+                    }
                 }
                 self.stderr.extend_from_slice(&line);
                 self.stderr.push(b'\n');
@@ -583,7 +655,12 @@ impl Running {
                 return Ok(Some(std::mem::take(&mut self.stdout_buf)));
             }
             match self.recv().await? {
-                Some(Msg::Stdout(b)) => self.stdout_buf.extend_from_slice(&b),
+                Some(Msg::Stdout(b)) => {
+                    if self.stdout_buf.len() + b.len() > MAX_LINE {
+                        return Err(self.too_large().await);
+                    }
+                    self.stdout_buf.extend_from_slice(&b)
+                }
                 Some(Msg::Stderr(b)) => self.push_stderr(&b),
                 Some(Msg::Exit { code, signal }) => self.exit = Some((code, signal)),
                 Some(Msg::Lost(reason)) => {
@@ -610,8 +687,7 @@ impl Running {
         if !self.stderr_line.is_empty() {
             self.push_stderr(b"\n");
         }
-        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
-        let stderr = scrub(&String::from_utf8_lossy(&self.stderr), &secrets);
+        let stderr = self.scrubbed_stderr();
         tracing::debug!(command = %self.command, ?code, "finished");
         Ok(Finished {
             command: self.command.clone(),
@@ -637,10 +713,12 @@ impl BackupRun {
     /// The next progress event, `None` when restic has finished (then call [`Self::finish`]).
     pub async fn next_event(&mut self) -> Result<Option<BackupEvent>> {
         loop {
-            if let Some(line) = self.running.stderr_json.pop_front()
+            if let Some(line) = self.running.pop_stderr_json()
                 && let Ok(Some(ev)) = output::parse_backup_line(&line)
             {
-                if let BackupEvent::Error(e) = &ev {
+                if let BackupEvent::Error(e) = &ev
+                    && self.errors.len() < ERRORS_KEEP
+                {
                     self.errors.push(if e.error.message.is_empty() {
                         format!("{} ({})", e.item, e.during)
                     } else {
@@ -730,10 +808,7 @@ impl LsStream {
                     if let Some((code, signal)) = self.running.exit.clone()
                         && code != Some(0)
                     {
-                        let secrets: Vec<&str> =
-                            self.running.secrets.iter().map(String::as_str).collect();
-                        let stderr =
-                            scrub(&String::from_utf8_lossy(&self.running.stderr), &secrets);
+                        let stderr = self.running.scrubbed_stderr();
                         return Err(map_failure(
                             "ls",
                             self.running.version.as_ref(),
@@ -752,6 +827,92 @@ impl LsStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::{CHANNEL_DEPTH, Pending, Process};
+
+    /// A `Running` fed by the test instead of a transport.
+    fn fake(command: &str) -> (Running, tokio::sync::mpsc::Sender<Msg>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_DEPTH);
+        let (cancel, _) = tokio::sync::oneshot::channel();
+        let process = Process::new(rx, cancel, std::sync::Arc::new(Pending::default()));
+        let running = Running {
+            process: Some(process),
+            command: command.into(),
+            stdout_buf: Vec::new(),
+            stderr: Vec::new(),
+            stderr_line: Vec::new(),
+            stderr_json: VecDeque::new(),
+            stderr_json_bytes: 0,
+            collect_stderr_json: false,
+            exit: None,
+            deadline: None,
+            version: None,
+            client: None,
+        };
+        (running, tx)
+    }
+
+    #[tokio::test]
+    async fn a_stdout_line_without_end_is_bounded() {
+        let (mut r, tx) = fake("snapshots");
+        let feeder = tokio::spawn(async move {
+            let chunk = bytes::Bytes::from(vec![b'x'; 1 << 20]);
+            // Bounded: 1 MiB more than the limit, then the exit.
+            for _ in 0..(MAX_LINE >> 20) + 1 {
+                if tx.send(Msg::Stdout(chunk.clone())).await.is_err() {
+                    return;
+                }
+            }
+            let _ = tx
+                .send(Msg::Exit {
+                    code: Some(0),
+                    signal: None,
+                })
+                .await;
+        });
+        let err = r.next_line().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::OutputTooLarge {
+                    limit: MAX_LINE,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(r.stdout_buf.capacity() <= MAX_LINE);
+        feeder.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn unread_stderr_json_is_bounded() {
+        let (mut r, tx) = fake("backup");
+        r.collect_stderr_json = true;
+        let feeder = tokio::spawn(async move {
+            let line = bytes::Bytes::from(format!(
+                "{{\"message_type\":\"error\",\"error\":{{\"message\":\"{}\"}},\"during\":\"scan\",\"item\":\"/x\"}}\n",
+                "e".repeat(1000)
+            ));
+            // 10 000 lines of 1 KiB, ~10 MiB, nobody reading events in between.
+            for _ in 0..10_000 {
+                tx.send(Msg::Stderr(line.clone())).await.unwrap();
+            }
+            tx.send(Msg::Stdout(bytes::Bytes::from_static(b"{}\n")))
+                .await
+                .unwrap();
+        });
+        r.next_line().await.unwrap();
+        feeder.await.unwrap();
+        assert!(
+            r.stderr_json_bytes <= STDERR_JSON_KEEP,
+            "{}",
+            r.stderr_json_bytes
+        );
+        let kept: usize = r.stderr_json.iter().map(Vec::len).sum();
+        assert!(kept <= STDERR_JSON_KEEP, "{kept}");
+        assert!(!r.stderr_json.is_empty());
+        assert!(r.stderr.len() <= STDERR_KEEP + 1);
+    }
 
     #[test]
     fn failures_map_by_message_on_0_14_and_by_code_later() {

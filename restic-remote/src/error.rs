@@ -122,6 +122,15 @@ pub enum Error {
         /// The detected version.
         version: String,
     },
+    /// restic printed more than this crate buffers: a standard-output line (or a whole
+    /// collected output) longer than `limit` bytes. The command was cancelled.
+    #[error("restic {command} printed more than {limit} bytes without a line break")]
+    OutputTooLarge {
+        /// The restic subcommand.
+        command: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// restic printed output this crate could not parse.
     #[error("cannot parse restic {command} output: {reason}")]
     Parse {

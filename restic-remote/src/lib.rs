@@ -10,8 +10,10 @@
 //!   `forget`, `prune`, `check`, `restore`, streamed `ls`, `stats`, `unlock`) parsing restic's
 //!   `--json` output of versions 0.14–0.19, with typed errors ([`Error::WrongPassword`],
 //!   [`Error::NoRepository`], [`Error::LockHeld`], [`Error::IncompleteBackup`], …).
-//! - Dropping a running command (or its timeout) interrupts the remote restic, which removes
-//!   its lock; no restic outlives the connection.
+//! - Dropping a running command (or its timeout, or a lost connection) interrupts the remote
+//!   restic, which removes its lock; no restic outlives the connection. A timeout is returned
+//!   once restic has exited, and the next command waits for dropped ones
+//!   ([`Restic::settle`]).
 //!
 //! ```no_run
 //! use restic_remote::{BackupEvent, BackupOptions, ForgetOptions, Repository, Restic, SnapshotFilter, SshTransport};

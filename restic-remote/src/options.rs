@@ -323,6 +323,9 @@ impl ForgetOptions {
             a.push(format!("--keep-within={w}"));
         }
         for list in &self.keep_tags {
+            for t in list {
+                check_tag(t)?;
+            }
             a.push(format!("--keep-tag={}", list.join(",")));
         }
         if let Some(g) = &self.group_by {
@@ -520,6 +523,14 @@ mod tests {
             ["forget", "--keep-daily=7", "--keep-monthly=unlimited"]
         );
         assert!(ForgetOptions::new().args(&new).is_err());
+        // keep_tags get the same check as tags: "a,b" inside one tag would become two tags.
+        for bad in ["a,b", ""] {
+            let err = ForgetOptions::new()
+                .keep_tags([bad])
+                .args(&new)
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+        }
         let d = ForgetOptions::new()
             .keep_last(2)
             .keep_tags(["a", "b"])

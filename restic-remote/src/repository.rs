@@ -102,7 +102,10 @@ impl Repository {
     pub(crate) fn secret_values(&self) -> Vec<&str> {
         let mut v = vec![self.uri.expose_secret(), self.password.expose_secret()];
         v.extend(self.env.iter().map(|(_, s)| s.expose_secret()));
-        v.retain(|s| s.len() >= 4);
+        // Short secrets too: scrubbing a few bytes too many beats leaking a short password.
+        v.retain(|s| !s.is_empty());
+        // Longest first, so a secret containing another is removed whole.
+        v.sort_by_key(|s| std::cmp::Reverse(s.len()));
         v
     }
 
@@ -120,13 +123,43 @@ impl Repository {
     }
 }
 
-/// Removes every occurrence of the repository's secrets from `text`.
+/// Removes every occurrence of the repository's secrets from `text`, in one pass (so a short
+/// secret never matches inside an earlier replacement), longest secret first.
 pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets {
-        if out.contains(s) {
-            out = out.replace(s, "[redacted]");
+    if !secrets.iter().any(|s| !s.is_empty() && text.contains(s)) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while let Some(c) = rest.chars().next() {
+        for s in secrets.iter().filter(|s| !s.is_empty()) {
+            if let Some(after) = rest.strip_prefix(s) {
+                out.push_str("[redacted]");
+                rest = after;
+                continue 'outer;
+            }
         }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_secrets_are_scrubbed_too() {
+        let repo = Repository::new("/r", SecretString::from("pw".to_owned()))
+            .with_env("AWS_SECRET_ACCESS_KEY", SecretString::from("k".to_owned()));
+        let out = scrub(
+            "Fatal: wrong password pw for /r with key k",
+            &repo.secret_values(),
+        );
+        assert!(
+            !out.contains("pw") && !out.contains(" k") && !out.contains("/r"),
+            "{out}"
+        );
+    }
 }

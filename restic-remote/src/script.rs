@@ -15,6 +15,15 @@
 //! and exits 130), then `SIGKILL` if restic is still there ten seconds later (polling each second, so
 //! nothing of the wrapper lingers for long). So no restic
 //! outlives its caller.
+//!
+//! restic's standard output and error do not go straight to the channel: they go through two
+//! FIFOs (made in a private `mktemp -d` directory that is removed at once; the open descriptors
+//! are reopened through `/dev/fd`, so Linux is assumed) to `cat` relays. When the caller goes
+//! away — a cut connection, a killed parent — the relay's `cat` dies of the broken pipe and a
+//! second `cat` keeps reading into `/dev/null`, so restic never writes into a closed pipe. That
+//! matters: restic is a Go program, Go exits at once on `EPIPE` on descriptors 1 and 2 (whatever
+//! `SIGPIPE`'s disposition), and restic prints as soon as it is interrupted — it would die with
+//! its repository lock still in place.
 
 use crate::error::{Error, Result};
 
@@ -28,9 +37,18 @@ while IFS= read -r l; do
   esac
   export "$n=$v"
 done
+d=$(mktemp -d) || { echo "restic-remote: mktemp failed" >&2; exit 125; }
+mkfifo "$d/o" "$d/e" || { rm -rf "$d"; echo "restic-remote: mkfifo failed" >&2; exit 125; }
+exec 4<>"$d/o" 5<>"$d/e"
+rm -rf "$d"
+{ cat; cat >/dev/null; } </dev/fd/4 4>&- 5>&- &
+ro=$!
+{ cat >&2; cat >/dev/null; } </dev/fd/5 4>&- 5>&- &
+re=$!
 exec 3<&0
-"$@" </dev/null 3<&- &
+"$@" </dev/null 3<&- >/dev/fd/4 2>/dev/fd/5 4>&- 5>&- &
 pid=$!
+exec 4>&- 5>&-
 { while IFS= read -r l; do :; done; kill -INT "$pid"; i=0
   while [ "$i" -lt 10 ] && kill -0 "$pid"; do sleep 1; i=$((i+1)); done
   kill -KILL "$pid"; } <&3 >/dev/null 2>&1 &
@@ -38,6 +56,7 @@ wid=$!
 exec 3<&-
 wait "$pid"; rc=$?
 kill "$wid" 2>/dev/null
+wait "$ro" "$re"
 exit "$rc""#;
 
 /// Exit status of the script when its preamble fails (bad variable line).

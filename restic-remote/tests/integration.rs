@@ -6,6 +6,7 @@ mod integration {
 
     pub mod cancel;
     pub mod flow;
+    pub mod handles;
     pub mod paths;
     pub mod security;
     pub mod sshd_smoke;

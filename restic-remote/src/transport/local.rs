@@ -1,13 +1,14 @@
 //! Local transport: `/bin/sh -c SCRIPT` as a child process.
 
 use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
 
 use bytes::BytesMut;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use super::{CHANNEL_DEPTH, Msg, Process};
+use super::{CANCEL_GRACE, CHANNEL_DEPTH, Msg, Pending, PendingGuard, Process};
 use crate::error::{Error, Result};
 use crate::script::SCRIPT;
 
@@ -56,15 +57,30 @@ impl LocalTransport {
             .map_err(Error::Io)?;
         stdin.flush().await.map_err(Error::Io)?;
         let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+        let (cancel_tx, mut cancel_rx) = oneshot::channel::<PendingGuard>();
         let out_task = tokio::spawn(pump(stdout, tx.clone(), Msg::Stdout));
         let err_task = tokio::spawn(pump(stderr, tx.clone(), Msg::Stderr));
         tokio::spawn(async move {
             let status = tokio::select! {
                 s = child.wait() => s,
-                _ = tx.closed() => {
-                    // Cancelled: end of input makes the script interrupt restic; reap it later.
+                c = &mut cancel_rx => {
+                    // Cancelled: end of input makes the script interrupt restic. The pumps keep
+                    // draining restic's output (so it can print while it removes its lock) until
+                    // it has exited; the guard makes the next command wait for that.
+                    let _guard = c.ok();
                     drop(stdin);
-                    let _ = child.wait().await;
+                    match tokio::time::timeout(CANCEL_GRACE, child.wait()).await {
+                        Ok(_) => {}
+                        Err(_) => {
+                            tracing::warn!("restic did not end within the grace period; killing its wrapper");
+                            let _ = child.kill().await;
+                        }
+                    }
+                    let _ = tokio::time::timeout(CANCEL_GRACE, async {
+                        let _ = out_task.await;
+                        let _ = err_task.await;
+                    })
+                    .await;
                     return;
                 }
             };
@@ -83,10 +99,18 @@ impl LocalTransport {
             };
             let _ = tx.send(msg).await;
         });
-        Ok(Process { rx })
+        Ok(Process::new(rx, cancel_tx, Self::pending()))
+    }
+
+    /// Cancelled local commands still ending (one machine: one list).
+    pub(crate) fn pending() -> Arc<Pending> {
+        static PENDING: OnceLock<Arc<Pending>> = OnceLock::new();
+        PENDING.get_or_init(Default::default).clone()
     }
 }
 
+/// Forwards `r` to `tx`; once nobody listens any more it keeps reading and discards, so the
+/// writer (restic, through the wrapper) never meets a closed pipe.
 async fn pump<R: AsyncRead + Unpin>(
     mut r: R,
     tx: mpsc::Sender<Msg>,
@@ -97,8 +121,8 @@ async fn pump<R: AsyncRead + Unpin>(
         match r.read_buf(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {
-                if tx.send(wrap(buf.freeze())).await.is_err() {
-                    return;
+                if !tx.is_closed() {
+                    let _ = tx.send(wrap(buf.freeze())).await;
                 }
             }
         }

@@ -4,12 +4,16 @@
 //! [`crate::script::SCRIPT`] with the same standard-input protocol, so secrets never reach a
 //! command line and dropping a running command ends restic on either.
 
+mod known_hosts;
 mod local;
 mod ssh;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::Bytes;
 use secrecy::SecretString;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 
 pub use local::LocalTransport;
 pub use ssh::{HostKeyPolicy, SshTransport, SshTransportBuilder};
@@ -44,7 +48,22 @@ impl Transport {
         }
     }
 
+    /// Waits until every command cancelled on this transport has ended (bounded); see
+    /// [`crate::Restic::settle`].
+    pub async fn settle(&self) {
+        self.pending().settle().await;
+    }
+
+    fn pending(&self) -> Arc<Pending> {
+        match &self.inner {
+            Inner::Local(_) => LocalTransport::pending(),
+            Inner::Ssh(s) => s.pending(),
+        }
+    }
+
+    /// Starts `argv` once no cancelled command is still ending on this transport.
     pub(crate) async fn spawn(&self, argv: &[String], preamble: SecretString) -> Result<Process> {
+        self.settle().await;
         match &self.inner {
             Inner::Local(l) => l.spawn(argv, preamble).await,
             Inner::Ssh(s) => s.spawn(argv, preamble).await,
@@ -81,11 +100,103 @@ pub(crate) enum Msg {
     Lost(String),
 }
 
-/// A running command. Dropping it closes restic's controlling input: the remote script then
-/// interrupts restic (see [`crate::script`]).
+/// How long a cancelled command may take to end: the wrapper script interrupts restic at once
+/// and kills it 10 s later (see [`crate::script`]); the rest is slack for a loaded host.
+pub(crate) const CANCEL_GRACE: Duration = Duration::from_secs(15);
+
+/// Commands cancelled on one transport that have not ended yet. Every new command waits for
+/// them (bounded), so it does not run into the lock of a restic that is still cleaning up.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    count: watch::Sender<usize>,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            count: watch::Sender::new(0),
+        }
+    }
+}
+
+/// Held while a cancelled command is ending.
+#[derive(Debug)]
+pub(crate) struct PendingGuard(Arc<Pending>);
+
+impl Pending {
+    fn begin(self: &Arc<Self>) -> PendingGuard {
+        self.count.send_modify(|n| *n += 1);
+        PendingGuard(self.clone())
+    }
+
+    /// Waits until no cancelled command is still ending (at most [`CANCEL_GRACE`] + 5 s).
+    pub(crate) async fn settle(&self) {
+        let mut rx = self.count.subscribe();
+        if tokio::time::timeout(
+            CANCEL_GRACE + Duration::from_secs(5),
+            rx.wait_for(|n| *n == 0),
+        )
+        .await
+        .is_err()
+        {
+            tracing::warn!("a cancelled restic has not ended within the grace period");
+        }
+    }
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.0.count.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// A running command.
+///
+/// Dropping it (or [`Process::cancel_and_wait`]) cancels it: the transport closes the wrapper's
+/// input, which interrupts restic (see [`crate::script`]), and keeps draining restic's output
+/// until it has exited (bounded by [`CANCEL_GRACE`]) before it closes anything, so restic can
+/// still print while it removes its lock.
 #[derive(Debug)]
 pub(crate) struct Process {
     pub(crate) rx: mpsc::Receiver<Msg>,
+    cancel: Option<oneshot::Sender<PendingGuard>>,
+    pending: Arc<Pending>,
+}
+
+impl Process {
+    /// A process whose transport task ends it when `cancel` fires (or its sender is dropped).
+    pub(crate) fn new(
+        rx: mpsc::Receiver<Msg>,
+        cancel: oneshot::Sender<PendingGuard>,
+        pending: Arc<Pending>,
+    ) -> Self {
+        Process {
+            rx,
+            cancel: Some(cancel),
+            pending,
+        }
+    }
+
+    fn cancel(&mut self) {
+        if let Some(tx) = self.cancel.take() {
+            // Registered before returning, so a command started right after a drop waits.
+            // When the task is already gone the guard comes back here and is dropped.
+            let _ = tx.send(self.pending.begin());
+        }
+    }
+
+    /// Cancels the command and waits until it has ended (or the grace period ran out).
+    pub(crate) async fn cancel_and_wait(mut self) {
+        self.cancel();
+        let end = tokio::time::Instant::now() + CANCEL_GRACE + Duration::from_secs(5);
+        while let Ok(Some(_)) = tokio::time::timeout_at(end, self.rx.recv()).await {}
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.cancel();
+    }
 }
 
 /// Bounded: a slow reader stops the producer, so memory stays flat.

@@ -7,10 +7,10 @@ use std::time::Duration;
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelMsg, Disconnect, client};
 use secrecy::{ExposeSecret as _, SecretString};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument as _;
 
-use super::{CHANNEL_DEPTH, Msg, Process};
+use super::{CANCEL_GRACE, CHANNEL_DEPTH, Msg, Pending, PendingGuard, Process};
 use crate::error::{Error, Result};
 
 /// How the server's host key is verified.
@@ -39,6 +39,8 @@ pub struct SshTransportBuilder {
     key: Option<KeySource>,
     passphrase: Option<SecretString>,
     host_key: Option<HostKeyPolicy>,
+    /// Every policy asked for, to refuse an ambiguous configuration.
+    host_key_requests: Vec<&'static str>,
     connect_timeout: Duration,
     keepalive_interval: Duration,
     keepalive_max: usize,
@@ -82,19 +84,26 @@ impl SshTransportBuilder {
         self.passphrase = Some(passphrase);
         self
     }
-    /// Verify the host key against a `known_hosts` file.
+    /// Verify the host key against a `known_hosts` file, as OpenSSH does: `@revoked` keys are
+    /// refused, any line for the host with the presented key accepts it (key rotation), hashed
+    /// names and `[host]:port` entries are understood, `@cert-authority` lines are refused
+    /// clearly (host certificates are not supported). Combined with another host key policy,
+    /// [`Self::connect`] refuses the configuration as ambiguous.
     pub fn with_known_hosts(mut self, path: impl Into<PathBuf>) -> Self {
         self.host_key = Some(HostKeyPolicy::KnownHosts(path.into()));
+        self.host_key_requests.push("with_known_hosts");
         self
     }
     /// Verify the host key against a pinned `SHA256:…` fingerprint.
     pub fn with_host_key_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
         self.host_key = Some(HostKeyPolicy::Fingerprint(fingerprint.into()));
+        self.host_key_requests.push("with_host_key_fingerprint");
         self
     }
     /// Accept any host key. This defeats SSH's protection against a man in the middle.
     pub fn danger_accept_any_host_key(mut self) -> Self {
         self.host_key = Some(HostKeyPolicy::AcceptAny);
+        self.host_key_requests.push("danger_accept_any_host_key");
         self
     }
     /// TCP connect + handshake + authentication timeout (default 15 s).
@@ -117,6 +126,15 @@ impl SshTransportBuilder {
 
     /// Connects, verifies the host key and authenticates.
     pub async fn connect(self) -> Result<SshTransport> {
+        let mut asked = self.host_key_requests.clone();
+        asked.sort_unstable();
+        asked.dedup();
+        if asked.len() > 1 {
+            return Err(Error::Config(format!(
+                "ambiguous host key verification: {} were all given; choose one",
+                asked.join(", ")
+            )));
+        }
         let host_key = self.host_key.clone().ok_or_else(|| {
             Error::Config(
                 "no host key verification configured: use with_known_hosts, \
@@ -129,15 +147,13 @@ impl SshTransportBuilder {
             None => std::env::var("USER")
                 .map_err(|_| Error::Config("no SSH user given and $USER is not set".into()))?,
         };
-        let passphrase = self
-            .passphrase
-            .as_ref()
-            .map(|p| p.expose_secret().to_owned());
+        // No copy of the passphrase: it stays in its zeroizing SecretString.
+        let passphrase = self.passphrase.as_ref().map(|p| p.expose_secret());
         let key = match &self.key {
-            Some(KeySource::File(p)) => russh::keys::load_secret_key(p, passphrase.as_deref())
+            Some(KeySource::File(p)) => russh::keys::load_secret_key(p, passphrase)
                 .map_err(|e| Error::Key(format!("{}: {e}", p.display())))?,
             Some(KeySource::Memory(k)) => {
-                russh::keys::decode_secret_key(k.expose_secret(), passphrase.as_deref())
+                russh::keys::decode_secret_key(k.expose_secret(), passphrase)
                     .map_err(|e| Error::Key(e.to_string()))?
             }
             None => return Err(Error::Config("no SSH private key given".into())),
@@ -213,6 +229,7 @@ impl SshTransportBuilder {
         Ok(SshTransport {
             inner: Arc::new(Conn {
                 handle,
+                pending: Arc::default(),
                 host: self.host,
                 port: self.port,
                 user,
@@ -263,23 +280,29 @@ impl client::Handler for Verifier {
                     || self.refuse(presented.clone(), format!("does not match the pinned {f}"))
             }
             HostKeyPolicy::KnownHosts(path) => {
-                match russh::keys::check_known_hosts_path(&self.host, self.port, key, path) {
-                    Ok(true) => true,
-                    Ok(false) => self.refuse(
+                use super::known_hosts::{Verdict, check};
+                let file = path.display();
+                match check(path, &self.host, self.port, key) {
+                    Ok(Verdict::Known) => true,
+                    Ok(Verdict::Unknown) => {
+                        self.refuse(presented.clone(), format!("no matching key in {file}"))
+                    }
+                    Ok(Verdict::Changed { line }) => self.refuse(
                         presented.clone(),
-                        format!("no matching key in {}", path.display()),
+                        format!("HOST KEY CHANGED: {file} line {line} lists a different key"),
                     ),
-                    Err(russh::keys::Error::KeyChanged { line }) => self.refuse(
+                    Ok(Verdict::Revoked { line }) => self.refuse(
+                        presented.clone(),
+                        format!("the key is revoked (@revoked, {file} line {line})"),
+                    ),
+                    Ok(Verdict::CertAuthorityOnly { line }) => self.refuse(
                         presented.clone(),
                         format!(
-                            "HOST KEY CHANGED: {} line {line} lists a different key",
-                            path.display()
+                            "{file} line {line} trusts a @cert-authority for this host, but host \
+                             certificates are not supported: list the host key itself"
                         ),
                     ),
-                    Err(e) => self.refuse(
-                        presented.clone(),
-                        format!("cannot check {}: {e}", path.display()),
-                    ),
+                    Err(e) => self.refuse(presented.clone(), format!("cannot read {file}: {e}")),
                 }
             }
         };
@@ -290,6 +313,7 @@ impl client::Handler for Verifier {
 
 struct Conn {
     handle: client::Handle<Verifier>,
+    pending: Arc<Pending>,
     host: String,
     port: u16,
     user: String,
@@ -320,6 +344,7 @@ impl SshTransport {
             key: None,
             passphrase: None,
             host_key: None,
+            host_key_requests: Vec::new(),
             connect_timeout: Duration::from_secs(15),
             keepalive_interval: Duration::from_secs(15),
             keepalive_max: 3,
@@ -374,16 +399,15 @@ impl SshTransport {
         .map_err(lost)?;
         drop(preamble);
         let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+        let (cancel_tx, mut cancel_rx) = oneshot::channel::<PendingGuard>();
         tokio::spawn(async move {
             let mut code = None;
             let mut signal = None;
             loop {
                 let msg = tokio::select! {
                     m = ch.wait() => m,
-                    _ = tx.closed() => {
-                        // Cancelled: EOF on the script's input interrupts restic remotely.
-                        let _ = ch.eof().await;
-                        let _ = ch.close().await;
+                    c = &mut cancel_rx => {
+                        finish_cancelled(ch, c.ok()).await;
                         return;
                     }
                 };
@@ -408,8 +432,8 @@ impl SshTransport {
                     Some(_) => continue,
                 };
                 if tx.send(forward).await.is_err() {
-                    let _ = ch.eof().await;
-                    let _ = ch.close().await;
+                    // The reader is gone: its Process was dropped, which sent the cancel first.
+                    finish_cancelled(ch, cancel_rx.try_recv().ok()).await;
                     return;
                 }
             }
@@ -420,6 +444,32 @@ impl SshTransport {
             };
             let _ = tx.send(msg).await;
         });
-        Ok(Process { rx })
+        Ok(Process::new(rx, cancel_tx, self.pending()))
     }
+
+    pub(crate) fn pending(&self) -> Arc<Pending> {
+        self.inner.pending.clone()
+    }
+}
+
+/// Ends a cancelled command: EOF on the wrapper's input interrupts restic remotely; then the
+/// channel stays open, its output read and discarded, until the wrapper reports its exit (or
+/// the grace period runs out), because restic still prints while it removes its lock and would
+/// die of a closed pipe (Go exits on EPIPE on standard output/error) with the lock in place.
+async fn finish_cancelled(mut ch: russh::Channel<client::Msg>, guard: Option<PendingGuard>) {
+    let _ = ch.eof().await;
+    let deadline = tokio::time::Instant::now() + CANCEL_GRACE;
+    loop {
+        match tokio::time::timeout_at(deadline, ch.wait()).await {
+            Err(_) => {
+                tracing::warn!("remote restic did not end within the grace period after cancel");
+                break;
+            }
+            Ok(None | Some(ChannelMsg::Close))
+            | Ok(Some(ChannelMsg::ExitStatus { .. } | ChannelMsg::ExitSignal { .. })) => break,
+            Ok(Some(_)) => continue,
+        }
+    }
+    let _ = ch.close().await;
+    drop(guard);
 }

@@ -69,8 +69,122 @@ async fn until_uploading(run: &mut restic_remote::BackupRun) {
     panic!("backup finished before it could be cut");
 }
 
+/// What cancelling must leave behind: no restic working on `data` and no lock in `repo`.
+/// Checked at once, without waiting: the cancelling call has returned, so restic must be gone.
+fn assert_clean(what: &str, repo: &str, data: &str) {
+    let left: Vec<_> = common::processes_with(data)
+        .into_iter()
+        .filter(|(_, c)| c.contains("restic"))
+        .collect();
+    assert!(left.is_empty(), "{what}: restic left behind: {left:?}");
+    let locks = list_locks(repo);
+    assert!(
+        locks.is_empty(),
+        "{what}: locks left in the repository: {locks:?}"
+    );
+}
+
+/// `restic list locks --no-lock`, run directly (not through this crate).
+fn list_locks(repo: &str) -> Vec<String> {
+    let out = std::process::Command::new("restic")
+        .args(["list", "locks", "--no-lock", "--no-cache"])
+        .env("RESTIC_REPOSITORY", repo)
+        .env("RESTIC_PASSWORD", "pw")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "restic list locks: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The very next exclusive command succeeds, with no `unlock` in between.
+async fn prune_succeeds(restic: &Restic, what: &str) {
+    if let Err(e) = restic.prune(&restic_remote::PruneOptions::default()).await {
+        panic!("{what}: the next prune failed: {e:?}");
+    }
+}
+
+/// Drop mid-upload, then a timeout mid-upload, on `t`: each leaves no restic and no lock, and
+/// the next prune succeeds at once.
+async fn drop_and_timeout(t: restic_remote::Transport, label: &str) {
+    let work = tempfile::tempdir().unwrap();
+    let data = slow_data(work.path());
+    let repo = work.path().join("repo").display().to_string();
+    let cache = work.path().join("cache");
+    let restic = slow_client(t.clone(), &repo, &cache).await;
+    restic.init().await.unwrap();
+
+    // Drop mid-run, then at once the exclusive prune.
+    let mut run = restic
+        .backup(&BackupOptions::new([data.clone()]))
+        .await
+        .unwrap();
+    until_uploading(&mut run).await;
+    drop(run);
+    prune_succeeds(&restic, &format!("{label}: after drop")).await;
+    assert_clean(&format!("{label}: after drop and prune"), &repo, &data);
+    assert!(
+        restic
+            .snapshots(&SnapshotFilter::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Drop, then `settle`: it returns once the dropped restic has ended.
+    let mut run = restic
+        .backup(&BackupOptions::new([data.clone()]))
+        .await
+        .unwrap();
+    until_uploading(&mut run).await;
+    drop(run);
+    restic.settle().await;
+    assert_clean(&format!("{label}: after drop and settle"), &repo, &data);
+
+    // Timeout: when the error is returned, restic has ended and removed its lock.
+    let timed = Restic::builder()
+        .with_transport(t)
+        .with_repository(Repository::new(
+            repo.clone(),
+            SecretString::from("pw".to_owned()),
+        ))
+        .with_cache_dir(cache.display().to_string())
+        .with_limit_upload(600)
+        .with_timeout(Duration::from_secs(6))
+        .build()
+        .unwrap();
+    let run = timed
+        .backup(&BackupOptions::new([data.clone()]))
+        .await
+        .unwrap();
+    let err = run.finish().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert_clean(&format!("{label}: after timeout"), &repo, &data);
+    prune_succeeds(&restic, &format!("{label}: after timeout")).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_connection_mid_backup_is_typed_and_leaves_no_restic() {
+async fn over_ssh_drop_and_timeout_leave_no_restic_and_no_lock() {
+    let sshd = Sshd::start().expect("sshd starts");
+    let ssh = common::connect(&sshd).await;
+    drop_and_timeout(ssh.clone().into(), "ssh").await;
+    assert!(!ssh.is_closed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locally_drop_and_timeout_leave_no_restic_and_no_lock() {
+    drop_and_timeout(restic_remote::Transport::local(), "local").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_ssh_a_cut_connection_leaves_no_restic_and_no_lock() {
     let sshd = Sshd::start().expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let data = slow_data(work.path());
@@ -104,79 +218,68 @@ async fn dropped_connection_mid_backup_is_typed_and_leaves_no_restic() {
         }
     };
     assert!(matches!(err, Error::ConnectionLost { .. }), "{err:?}");
+    // The client cannot watch a host it lost: the remote side ends restic on its own. Give it
+    // the wrapper's grace period (SIGINT, then SIGKILL after 10 s), then nothing may be left.
     let left = common::wait_no_process(&data, Duration::from_secs(20)).await;
     assert!(left.is_empty(), "restic left behind: {left:?}");
-    // restic was interrupted (not killed): it removed its lock, so the repository is usable.
-    let local = slow_client(
-        restic_remote::Transport::local(),
-        &repo,
-        &work.path().join("cache"),
-    )
-    .await;
-    local.snapshots(&SnapshotFilter::new()).await.unwrap();
+    assert_clean("ssh: after a cut connection", &repo, &data);
+    // A new connection's exclusive prune succeeds with no unlock.
+    let again = common::connect(&sshd).await;
+    let restic = slow_client(again, &repo, &work.path().join("cache")).await;
+    prune_succeeds(&restic, "ssh: after a cut connection").await;
 }
 
+/// Locally, the "connection" is the pipes to the wrapper: the caller dies (crash, OOM kill) and
+/// every pipe end it held closes at once. Run the wrapper as this crate does and cut the pipes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropping_a_backup_or_timing_out_stops_restic() {
-    let sshd = Sshd::start().expect("sshd starts");
+async fn locally_a_dead_caller_leaves_no_restic_and_no_lock() {
+    use std::io::{BufRead as _, Write as _};
     let work = tempfile::tempdir().unwrap();
     let data = slow_data(work.path());
     let repo = work.path().join("repo").display().to_string();
-    let ssh = common::connect(&sshd).await;
-    let restic = slow_client(ssh.clone(), &repo, &work.path().join("cache")).await;
+    let cache = work.path().join("cache");
+    let restic = slow_client(restic_remote::Transport::local(), &repo, &cache).await;
     restic.init().await.unwrap();
-
-    // Drop mid-run.
-    let mut run = restic
-        .backup(&BackupOptions::new([data.clone()]))
-        .await
+    let mut child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(restic_remote::script::SCRIPT)
+        .arg("restic-remote")
+        .args(["restic", "--json", "--limit-upload=600"])
+        .arg(format!("--cache-dir={}", cache.display()))
+        .args(["backup", "--", &data])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    until_uploading(&mut run).await;
-    drop(run);
-    let left = common::wait_no_process(&data, Duration::from_secs(20)).await;
-    assert!(left.is_empty(), "restic left behind after drop: {left:?}");
-    assert!(
-        restic
-            .snapshots(&SnapshotFilter::new())
-            .await
-            .unwrap()
-            .is_empty()
-    );
-
-    // Timeout.
-    let timed = Restic::builder()
-        .with_transport(ssh.clone())
-        .with_repository(Repository::new(
-            repo.clone(),
-            SecretString::from("pw".to_owned()),
-        ))
-        .with_cache_dir(work.path().join("cache").display().to_string())
-        .with_limit_upload(600)
-        .with_timeout(Duration::from_secs(7))
-        .build()
-        .unwrap();
-    let run = timed
-        .backup(&BackupOptions::new([data.clone()]))
-        .await
-        .unwrap();
-    let err = run.finish().await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    let left = common::wait_no_process(&data, Duration::from_secs(20)).await;
-    assert!(
-        left.is_empty(),
-        "restic left behind after timeout: {left:?}"
-    );
-    // The same connection still works, and the interrupted restic left no lock.
-    assert!(!ssh.is_closed());
-    // prune needs an exclusive lock. An interrupted restic removes its lock; one interrupted
-    // while still taking it (restic 0.14 registers the lock for clean-up only afterwards) may
-    // leave it: then it must be reported as stale, and `unlock` clears it.
-    let prune = restic_remote::PruneOptions::default();
-    if let Err(e) = restic.prune(&prune).await {
-        assert!(e.is_stale_lock(), "{e:?}");
-        restic.unlock(false).await.unwrap();
-        restic.prune(&prune).await.unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    write!(
+        stdin,
+        "RESTIC_REPOSITORY={repo}\nRESTIC_PASSWORD=pw\nRESTIC_PROGRESS_FPS=4\n\n"
+    )
+    .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let stderr = child.stderr.take().unwrap();
+    let mut line = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "backup ended early"
+        );
+        if line.contains("\"bytes_done\"") && !line.contains("\"bytes_done\":0,") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never uploading");
     }
+    // The caller dies: all three pipes close together.
+    drop((stdin, stdout, stderr));
+    let left = common::wait_no_process(&data, Duration::from_secs(20)).await;
+    assert!(left.is_empty(), "restic left behind: {left:?}");
+    let _ = child.wait();
+    assert_clean("local: after the caller died", &repo, &data);
+    prune_succeeds(&restic, "local: after the caller died").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,44 +169,51 @@ async fn restic_failures_are_typed() {
     );
 }
 
-/// Records everything logged through `tracing`, to look for secrets.
+/// Every log line, formatted by tracing-subscriber's `fmt` layer as a program would print
+/// it (all levels, span fields included), to look for secrets.
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<String>>);
+struct Captured(Arc<Mutex<Vec<u8>>>);
 
-struct Visitor<'a>(&'a mut String);
-impl tracing::field::Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!("{}={value:?} ", field.name()));
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
-impl tracing::Subscriber for Recorder {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
-    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        let mut s = self.0.lock().unwrap();
-        span.record(&mut Visitor(&mut s));
-        tracing::span::Id::from_u64(1)
+}
+
+/// The error, its `Debug`, its alternate `Display` and every `source()` below it.
+fn whole_chain(err: &Error) -> String {
+    let mut text = format!("{err}\n{err:#}\n{err:?}\n{err:#?}\n");
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        text.push_str(&format!("{s}\n{s:?}\n"));
+        source = s.source();
     }
-    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
-        values.record(&mut Visitor(&mut self.0.lock().unwrap()));
-    }
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        event.record(&mut Visitor(&mut self.0.lock().unwrap()));
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
+    text
 }
 
 #[test]
 fn canary_secret_never_in_ps_logs_or_errors() {
-    let recorder = Recorder::default();
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
     // Global, because tracing caches callsite interest across threads; only this test sets it.
     // The other tests running at the same time log into it too, which is fine: they never see
     // this canary.
-    tracing::subscriber::set_global_default(recorder.clone()).expect("only this test sets it");
+    tracing::subscriber::set_global_default(subscriber).expect("only this test sets it");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -276,14 +283,84 @@ fn canary_secret_never_in_ps_logs_or_errors() {
         let c = common::client(ssh.clone(), missing, &work.path().join("cache"));
         let err = c.snapshots(&SnapshotFilter::new()).await.unwrap_err();
         assert!(err.is_no_repository(), "{err:?}");
-        for text in [err.to_string(), format!("{err:?}")] {
-            assert!(!text.contains(&canary), "canary in error: {text}");
+        let mut errors = vec![err];
+        // The same missing repository, its location also in an S3-style URI's user part.
+        let missing = Repository::new(
+            format!("{repo_dir}-AKIA{canary}:{canary}@x"),
+            SecretString::from(canary.clone()),
+        );
+        let c = common::client(ssh.clone(), missing, &work.path().join("cache"));
+        errors.push(c.snapshots(&SnapshotFilter::new()).await.unwrap_err());
+        // A short password echoed nowhere, a wrong password, a timeout, a lost connection.
+        let wrong = Repository::new(
+            repo_dir.clone(),
+            SecretString::from(format!("{canary}-wrong")),
+        );
+        let c = common::client(ssh.clone(), wrong, &work.path().join("cache"));
+        let e = c.snapshots(&SnapshotFilter::new()).await.unwrap_err();
+        assert!(e.is_wrong_password(), "{e:?}");
+        errors.push(e);
+        let timed = restic_remote::Restic::builder()
+            .with_transport(ssh.clone())
+            .with_repository(repo.clone())
+            .with_cache_dir(work.path().join("cache").display().to_string())
+            .with_limit_upload(16)
+            .with_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        // Fresh data (the first backup's would be deduplicated and finish at once).
+        let fresh = work.path().join("fresh");
+        std::fs::create_dir_all(&fresh).unwrap();
+        std::fs::write(
+            fresh.join("f"),
+            (0..1_500_000u32)
+                .flat_map(|i| (i.wrapping_mul(2246822519) ^ 0x5bd1e995).to_le_bytes())
+                .collect::<Vec<u8>>(),
+        )
+        .unwrap();
+        let e = timed
+            .backup(&BackupOptions::new([fresh.display().to_string()]))
+            .await
+            .unwrap()
+            .finish()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+        errors.push(e);
+        // Keys: an in-memory key that does not parse and a wrong passphrase, both canaries.
+        let e = SshTransport::builder("127.0.0.1")
+            .with_port(sshd.port())
+            .with_user(sshd.user())
+            .with_known_hosts(sshd.known_hosts_path())
+            .with_key(SecretString::from(format!(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\n{canary}\n-----END OPENSSH PRIVATE KEY-----\n"
+            )))
+            .connect()
+            .await
+            .unwrap_err();
+        errors.push(e);
+        let e = SshTransport::builder("127.0.0.1")
+            .with_port(sshd.port())
+            .with_user(sshd.user())
+            .with_known_hosts(sshd.known_hosts_path())
+            .with_key(SecretString::from(
+                std::fs::read_to_string(sshd.encrypted_client_key_path()).unwrap(),
+            ))
+            .with_key_passphrase(SecretString::from(format!("{canary}-passphrase")))
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Key(_)), "{e:?}");
+        errors.push(e);
+        for err in &errors {
+            let text = whole_chain(err);
+            assert!(!text.contains(&canary), "canary in error chain: {text}");
         }
         assert!(!format!("{repo:?}").contains(&canary));
         assert!(!format!("{restic:?}").contains(&canary));
-        let log = recorder.0.lock().unwrap().clone();
+        let log = captured.text();
         assert!(
-            log.contains("command=backup"),
+            log.contains("command=backup") && log.contains("starting"),
             "backup was not logged: {log}"
         );
         assert!(!log.contains(&canary), "canary in logs");
@@ -314,4 +391,116 @@ async fn secrets_with_newlines_and_nul_arguments_are_rejected() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+}
+
+/// A fresh ed25519 public key line (`ssh-ed25519 AAAA… comment`), not the server's.
+fn other_key(dir: &std::path::Path, name: &str) -> String {
+    let key = dir.join(name);
+    assert!(
+        std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::read_to_string(key.with_extension("pub"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// known_hosts as OpenSSH reads it (issue 14, item 8), against a real sshd.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_hosts_is_read_as_openssh_reads_it() {
+    let sshd = Sshd::start().expect("sshd starts");
+    let dir = tempfile::tempdir().unwrap();
+    let kh = dir.path().join("known_hosts");
+    let real = sshd.host_public_key().to_openssh().unwrap();
+    let old = other_key(dir.path(), "old");
+    let ca = other_key(dir.path(), "ca");
+    let host = format!("[127.0.0.1]:{}", sshd.port());
+    let connect = || {
+        SshTransport::builder("127.0.0.1")
+            .with_port(sshd.port())
+            .with_user(sshd.user())
+            .with_key_file(sshd.client_key_path())
+            .with_known_hosts(&kh)
+            .connect()
+    };
+    // Key rotation: an old key of the same type first, the current one later: accepted.
+    std::fs::write(&kh, format!("{host} {old}\n{host} {real}\n")).unwrap();
+    connect()
+        .await
+        .expect("a later line with the right key is accepted");
+    // ... and with only the old key it is a changed key.
+    std::fs::write(&kh, format!("{host} {old}\n")).unwrap();
+    let err = connect().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::HostKey { reason, .. } if reason.contains("CHANGED")),
+        "{err:?}"
+    );
+    // A revoked key is refused even though a plain line lists it too.
+    std::fs::write(&kh, format!("{host} {real}\n@revoked * {real}\n")).unwrap();
+    let err = connect().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::HostKey { reason, .. } if reason.contains("revoked")),
+        "{err:?}"
+    );
+    // A hashed entry (ssh-keygen -H) for a non-22 port is accepted.
+    std::fs::write(&kh, format!("{host} {real}\n")).unwrap();
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&kh)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hashed = std::fs::read_to_string(&kh).unwrap();
+    assert!(
+        hashed.starts_with("|1|") && !hashed.contains("127.0.0.1"),
+        "{hashed}"
+    );
+    connect().await.expect("hashed [host]:port entry accepted");
+    // Only a @cert-authority line for the host: refused, saying why.
+    std::fs::write(&kh, format!("@cert-authority {host} {ca}\n")).unwrap();
+    let err = connect().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::HostKey { reason, .. } if reason.contains("cert-authority")),
+        "{err:?}"
+    );
+}
+
+/// Both a known_hosts file and a pinned fingerprint: which one wins is unclear, so refuse
+/// (issue 14, item 11).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_hosts_and_fingerprint_together_are_refused_as_ambiguous() {
+    let sshd = Sshd::start().expect("sshd starts");
+    for builder in [
+        SshTransport::builder("127.0.0.1")
+            .with_known_hosts(sshd.known_hosts_path())
+            .with_host_key_fingerprint(sshd.host_key_fingerprint()),
+        SshTransport::builder("127.0.0.1")
+            .with_host_key_fingerprint(sshd.host_key_fingerprint())
+            .with_known_hosts(sshd.known_hosts_path()),
+        SshTransport::builder("127.0.0.1")
+            .with_known_hosts(sshd.known_hosts_path())
+            .danger_accept_any_host_key(),
+    ] {
+        let err = builder
+            .with_port(sshd.port())
+            .with_user(sshd.user())
+            .with_key_file(sshd.client_key_path())
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("ambiguous")),
+            "{err:?}"
+        );
+    }
 }
