@@ -238,6 +238,50 @@ async fn a_single_stream_get_cut_mid_body_resumes_where_it_stopped() {
 }
 
 #[tokio::test]
+async fn a_resume_after_the_object_was_replaced_fails_instead_of_mixing_versions() {
+    use futures::StreamExt;
+    let g = start();
+    let direct = super::common::s3(&g);
+    direct
+        .put_object(
+            g.bucket(),
+            "obj",
+            data(3 << 20, 64).into(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    let proxy = cut_first_get(&g, 1 << 20).await;
+    let c = client_via(&proxy, &g);
+    let mut get = c
+        .get_object(g.bucket(), "obj", GetOptions::default())
+        .await
+        .unwrap();
+    let first = get.next().await.unwrap().unwrap();
+    assert!(!first.is_empty());
+    // Replaced before the client notices the cut and resumes.
+    direct
+        .put_object(
+            g.bucket(),
+            "obj",
+            data(3 << 20, 65).into(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    let mut last = None;
+    while let Some(item) = get.next().await {
+        if let Err(e) = item {
+            last = Some(e);
+            break;
+        }
+    }
+    let e = last.expect("the download failed");
+    assert_eq!(e.status(), Some(412), "{e:?}");
+    assert_eq!(ranged_gets(&proxy).len(), 1);
+}
+
+#[tokio::test]
 async fn the_first_range_of_a_parallel_get_resumes_too() {
     let g = start();
     let direct = super::common::s3(&g);
