@@ -7,6 +7,7 @@ mod integration {
     mod errors;
     mod ports;
     mod proxmoxer;
+    mod secrets;
     mod tasks;
     mod tls;
 }

@@ -12,6 +12,7 @@
 //! # }
 //! ```
 
+mod datastore;
 pub mod prune;
 mod server;
 mod tasks;
