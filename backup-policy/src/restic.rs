@@ -2,8 +2,10 @@
 //!
 //! Two semantics are selectable with [`Semantics`]:
 //!
-//! * [`Semantics::Current`] (restic ≥ 0.18): `unlimited` counts (`-1`), the keep-oldest rule
-//!   (0.16), `oldest …` reasons (0.18), refusal to delete a group's last snapshot (0.17).
+//! * [`Semantics::Current`] (restic ≥ 0.18): `unlimited` counts (`-1`) and the keep-oldest rule
+//!   (both since 0.16), refusal of an empty policy and of deleting a group's last snapshot (0.17),
+//!   `oldest …` reasons (0.18). restic 0.16 and 0.17 are between the two modes: 0.16 has
+//!   neither refusal and still prints `counters`, and neither prints the `oldest ` prefix.
 //! * [`Semantics::Restic014`] (restic 0.14 and 0.15, Debian 12): none of the above; reasons
 //!   carry counters.
 //!
@@ -42,7 +44,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 #[non_exhaustive]
 pub enum Semantics {
-    /// restic ≥ 0.18 (also what 0.16/0.17 do, apart from the `oldest ` reason prefix).
+    /// restic ≥ 0.18. Not exactly 0.16 or 0.17: 0.16 lacks 0.17's refusals and prints
+    /// `counters`; both lack 0.18's `oldest ` reason prefix. Their keep/remove sets match this
+    /// mode whenever no refusal applies.
     #[default]
     Current,
     /// restic 0.14 and 0.15 (Debian 12 ships 0.14.0).

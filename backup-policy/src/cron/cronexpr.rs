@@ -294,7 +294,83 @@ impl CronexprSchedule {
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+
     use super::*;
+
+    #[derive(Deserialize)]
+    struct Vectors {
+        next: Vec<NextCase>,
+        field: Vec<FieldCase>,
+        derived: Derived,
+    }
+
+    #[derive(Deserialize)]
+    struct Derived {
+        field: Vec<FieldCase>,
+        next: Vec<NextCase>,
+        rejects: Vec<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct NextCase {
+        from: String,
+        spec: String,
+        expected: String,
+    }
+
+    #[derive(Deserialize)]
+    struct FieldCase {
+        value: String,
+        field: String,
+        bits: Option<String>,
+        error: Option<bool>,
+    }
+
+    #[test]
+    fn upstream_and_derived_vectors() {
+        let v: Vectors = toml::from_str(include_str!("../../tests/vectors/cronexpr.toml")).unwrap();
+        assert_eq!(v.next.len(), 7);
+        for c in v.next.iter().chain(&v.derived.next) {
+            let s = CronexprSchedule::parse(&c.spec).unwrap();
+            let got = s.next(c.from.parse().unwrap(), &TimeZone::UTC).unwrap();
+            assert_eq!(got.to_string(), c.expected, "{} from {}", c.spec, c.from);
+        }
+        for c in v.field.iter().chain(&v.derived.field) {
+            let b = match c.field.as_str() {
+                "minute" => MINUTE,
+                "hour" => HOUR,
+                "dom" => DOM,
+                "month" => MONTH,
+                "dow" => DOW,
+                other => panic!("{other}"),
+            };
+            let got = parse_field(&c.value, b);
+            if c.error == Some(true) {
+                assert!(got.is_err(), "{}", c.value);
+            } else {
+                let want =
+                    u64::from_str_radix(c.bits.as_deref().unwrap().trim_start_matches("0x"), 16)
+                        .unwrap();
+                assert_eq!(got, Ok(want), "{}", c.value);
+            }
+        }
+        for r in &v.derived.rejects {
+            assert!(CronexprSchedule::parse(r).is_err(), "{r}");
+        }
+    }
+
+    #[test]
+    fn daylight_saving_in_london() {
+        // Backrest in Europe/London: 01:30 is skipped on 29 March and runs twice on 25 October.
+        let tz = TimeZone::get("Europe/London").unwrap();
+        let s = CronexprSchedule::parse("30 1 * * *").unwrap();
+        let run = |from: &str| s.next(from.parse().unwrap(), &tz).unwrap().to_string();
+        assert_eq!(run("2026-03-28T12:00:00Z"), "2026-03-30T00:30:00Z");
+        assert_eq!(run("2026-10-24T12:00:00Z"), "2026-10-25T00:30:00Z");
+        assert_eq!(run("2026-10-25T00:30:00Z"), "2026-10-25T01:30:00Z");
+        assert_eq!(run("2026-10-25T01:30:00Z"), "2026-10-26T01:30:00Z");
+    }
 
     #[test]
     fn backrest_grammar() {
