@@ -336,7 +336,9 @@ async fn follow(cli: &Cli, client: &Client, upid: &Upid) -> Result<bool> {
             if log.lines.is_empty() {
                 break;
             }
-            start += log.lines.len() as u64;
+            // `start` is the 1-based number of the first line PBS returns (0 and 1 both mean the
+            // first), so continue after the last line read rather than by the count read.
+            start = log.lines.last().map_or(start, |l| l.n + 1);
             for l in log.lines {
                 if cli.json {
                     lines_out.push(l.t);

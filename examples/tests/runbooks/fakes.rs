@@ -305,6 +305,9 @@ async fn pbs_ops_datastores_snapshots_prune_verify_gc_and_tasks() {
     // task follow on a finished task prints its log and status.
     let out = run_async(PBS_OPS, args(&cfg, &["task", "follow", &upid])).await;
     assert_code(&out, 0);
+    // Each log line once: PBS's `start` is the 1-based number of the first line returned (0 and
+    // 1 both mean the first), so a follower that advances by the count read prints a line twice.
+    assert_eq!(stdout(&out).matches("TASK OK").count(), 1, "{}", both(&out));
     assert!(
         stdout(&out).contains(&format!("task {upid}: OK")),
         "{}",
