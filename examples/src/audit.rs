@@ -787,19 +787,32 @@ pub fn render_prometheus(audit: &Audit) -> String {
     out
 }
 
-/// Writes a file atomically (temp file in the same directory, then rename), so the textfile
-/// collector never reads half a file.
+/// Writes a file atomically, so the textfile collector never reads half a file: a temp file in
+/// the same directory created with mode 0666 less the process umask (0644 under the usual
+/// umask 022, so node_exporter running as its own user can read it — tempfile's default 0600
+/// would hide the metrics from it), written, fsynced, renamed over `path`, and the directory
+/// fsynced so the rename survives a crash.
 pub fn write_atomically(path: &std::path::Path, contents: &str) -> Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".backup-audit-")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
         .with_context(|| format!("creating a temp file in {}", dir.display()))?;
     tmp.write_all(contents.as_bytes())?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("syncing the temp file in {}", dir.display()))?;
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))?;
     Ok(())
 }
 
@@ -831,6 +844,10 @@ pub fn webhook_payload(audit: &Audit) -> serde_json::Value {
 }
 
 /// Posts the alert for failing rows; does nothing when none fail.
+///
+/// The URL may carry a token (Keep's webhook URLs do): it is never part of an error, and no
+/// redirect is followed (a redirect would re-send the alert, and the URL's credentials, to
+/// wherever it points); a 3xx answer is a failed delivery.
 pub async fn post_webhook(url: &str, audit: &Audit) -> Result<()> {
     if !audit.is_failing() {
         return Ok(());
@@ -838,15 +855,28 @@ pub async fn post_webhook(url: &str, audit: &Audit) -> Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .user_agent(concat!("backup-audit/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
         .build()?;
+    let url = reqwest::Url::parse(url).map_err(|e| anyhow!("the webhook URL is invalid ({e})"))?;
     let resp = client
         .post(url)
         .json(&webhook_payload(audit))
         .send()
         .await
+        .map_err(reqwest::Error::without_url)
         .context("posting the webhook")?;
-    if !resp.status().is_success() {
-        return Err(anyhow!("webhook answered {}", resp.status()));
+    let status = resp.status();
+    if status.is_redirection() {
+        return Err(anyhow!(
+            "webhook answered {status}; redirects are not followed (configure the final URL)"
+        ));
+    }
+    if !status.is_success() {
+        return Err(anyhow!("webhook answered {status}"));
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "audit_tests.rs"]
+mod tests;

@@ -55,6 +55,7 @@ pub async fn resolve_secrets_with(
         )
         .with_project_id(&infisical.project_id)
         .with_environment(&infisical.environment)
+        .with_plain_http_allowed(infisical.allow_plain_http)
         .with_request_timeout(Duration::from_secs(20))
         .build()
         .context("building the Infisical client")?;
@@ -75,6 +76,11 @@ fn config_uses_infisical(config: &Config) -> bool {
     }
     for plan in config.restic.values() {
         sources.push(&plan.password);
+        sources.extend(
+            plan.access_key_id
+                .iter()
+                .chain(plan.secret_access_key.iter()),
+        );
     }
     sources
         .iter()
@@ -157,7 +163,14 @@ pub async fn restic(
 ) -> Result<restic_remote::Restic> {
     let mut repo =
         restic_remote::Repository::new(plan.repository.clone(), secrets.resolve(&plan.password)?);
-    if plan.garage_credentials && config.garage.is_some() {
+    if let (Some(key), Some(secret)) = (&plan.access_key_id, &plan.secret_access_key) {
+        // The plan's own (per-host) key; the region still comes from [garage] when present.
+        let region = config
+            .garage
+            .as_ref()
+            .map_or_else(|| "garage".to_owned(), |g| g.region.clone());
+        repo = repo.with_s3_credentials(secrets.resolve(key)?, secrets.resolve(secret)?, &region);
+    } else if plan.garage_credentials && config.garage.is_some() {
         let (key, secret, region) = garage_s3_credentials(config, secrets)?;
         repo = repo.with_s3_credentials(key, secret, &region);
     }

@@ -69,6 +69,10 @@ pub struct InfisicalConfig {
     pub client_id: SecretSource,
     /// Universal-auth client secret.
     pub client_secret: SecretSource,
+    /// Allow a plain `http://` URL to a host other than loopback (default false: the client
+    /// secret and every secret value would cross the network unencrypted).
+    #[serde(default)]
+    pub allow_plain_http: bool,
 }
 
 fn default_bundle_path() -> String {
@@ -152,6 +156,32 @@ pub struct ResticPlanConfig {
     /// Use the Garage credentials (access key, secret, region) as the repository's AWS_* variables.
     #[serde(default = "yes")]
     pub garage_credentials: bool,
+    /// This plan's own S3 access key id (a per-host Garage key scoped to its bucket prefix),
+    /// instead of the `[garage]` one. Needs `secret_access_key` too.
+    #[serde(default)]
+    pub access_key_id: Option<SecretSource>,
+    /// This plan's own S3 secret access key.
+    #[serde(default)]
+    pub secret_access_key: Option<SecretSource>,
+    /// Silences the warning that this SSH plan shares its S3 access key with another SSH plan
+    /// (with one shared key, any one compromised host can delete every other host's
+    /// repository).
+    #[serde(default)]
+    pub shared_key_ok: bool,
+}
+
+impl ResticPlanConfig {
+    /// Where this plan's S3 access key id comes from: its own, else `[garage]`'s when
+    /// `garage_credentials` is on and `[garage]` is configured.
+    pub fn access_key_source<'a>(&'a self, config: &'a Config) -> Option<&'a SecretSource> {
+        self.access_key_id.as_ref().or_else(|| {
+            config
+                .garage
+                .as_ref()
+                .filter(|_| self.garage_credentials)
+                .map(|g| &g.access_key_id)
+        })
+    }
 }
 
 fn yes() -> bool {
@@ -175,12 +205,17 @@ pub struct SshConfig {
     /// known_hosts file to verify the host key against.
     #[serde(default)]
     pub known_hosts: Option<PathBuf>,
-    /// Pinned host key fingerprint (`SHA256:…`), instead of known_hosts.
+    /// Pinned host key fingerprint (`SHA256:…`), instead of known_hosts (giving both is
+    /// refused as ambiguous).
     #[serde(default)]
     pub host_fingerprint: Option<String>,
     /// restic binary on the host.
     #[serde(default = "default_restic_bin")]
     pub restic_bin: String,
+    /// Absolute directory on the host under which `restore-drill` restores (default `/tmp`);
+    /// each drill restores into a new, unguessable subdirectory of it.
+    #[serde(default)]
+    pub scratch_dir: Option<String>,
 }
 
 fn default_ssh_port() -> u16 {
@@ -203,16 +238,100 @@ pub struct AlertsConfig {
 }
 
 impl Config {
-    /// Parses a config from TOML text.
+    /// Parses a config from TOML text and checks it ([`Config::validate`]); warnings are not
+    /// errors (see [`Config::warnings`]).
     pub fn from_toml(text: &str) -> Result<Self> {
-        toml::from_str(text).context("invalid config")
+        let config: Self = toml::from_str(text).context("invalid config")?;
+        config.validate()?;
+        Ok(config)
     }
 
-    /// Reads a config file.
+    /// Reads a config file; prints each of [`Config::warnings`] on stderr.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config {}", path.display()))?;
-        Self::from_toml(&text).with_context(|| format!("in {}", path.display()))
+        let config = Self::from_toml(&text).with_context(|| format!("in {}", path.display()))?;
+        for w in config.warnings() {
+            eprintln!("warning: {}: {w}", path.display());
+        }
+        Ok(config)
+    }
+
+    /// Refuses what cannot be meant: an SSH plan with both `known_hosts` and
+    /// `host_fingerprint` (which one would decide?), a plan with only half of its own S3 key.
+    pub fn validate(&self) -> Result<()> {
+        for (name, plan) in &self.restic {
+            if let Some(ssh) = &plan.ssh
+                && ssh.known_hosts.is_some()
+                && ssh.host_fingerprint.is_some()
+            {
+                bail!(
+                    "restic plan {name}: ssh has both known_hosts and host_fingerprint; \
+                     give exactly one (ambiguous host-key policy)"
+                );
+            }
+            if let Some(dir) = plan.ssh.as_ref().and_then(|s| s.scratch_dir.as_deref())
+                && (!dir.starts_with('/') || dir.contains(['\0', '\n']))
+            {
+                bail!("restic plan {name}: ssh.scratch_dir must be an absolute path");
+            }
+            if plan.access_key_id.is_some() != plan.secret_access_key.is_some() {
+                bail!(
+                    "restic plan {name}: access_key_id and secret_access_key go together \
+                     (give both or neither)"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// What is allowed but risky: SSH plans sharing one S3 access key (one compromised host
+    /// could delete every other host's repository), unless each of them says
+    /// `shared_key_ok = true`. Give each host its own Garage key scoped to its bucket prefix
+    /// (`access_key_id` / `secret_access_key` on the plan).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut by_key: Vec<(&SecretSource, Vec<&str>)> = Vec::new();
+        for (name, plan) in &self.restic {
+            if plan.ssh.is_none() || plan.shared_key_ok {
+                continue;
+            }
+            let Some(key) = plan.access_key_source(self) else {
+                continue;
+            };
+            match by_key.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, names)) => names.push(name.as_str()),
+                None => by_key.push((key, vec![name.as_str()])),
+            }
+        }
+        // Plans that opted in still count as sharers of the key they share.
+        let mut out = Vec::new();
+        for (key, names) in by_key {
+            let others: Vec<&str> = self
+                .restic
+                .iter()
+                .filter(|(n, p)| {
+                    p.ssh.is_some()
+                        && p.shared_key_ok
+                        && !names.contains(&n.as_str())
+                        && p.access_key_source(self) == Some(key)
+                })
+                .map(|(n, _)| n.as_str())
+                .collect();
+            if names.len() + others.len() > 1 {
+                out.push(format!(
+                    "SSH plans {} share one S3 access key: any one of those hosts can delete the \
+                     others' repositories; give each its own key (access_key_id / \
+                     secret_access_key on the plan), or set shared_key_ok = true",
+                    names
+                        .iter()
+                        .chain(others.iter())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        out
     }
 }
 
@@ -287,6 +406,73 @@ mod tests {
         assert_eq!(config.restic.len(), 3);
         assert!(config.pbs.unwrap().fingerprint.is_some());
         assert_eq!(config.velero.unwrap().contexts.len(), 3);
+    }
+
+    #[test]
+    fn ssh_plans_sharing_a_key_warn_unless_opted_in() {
+        let plans = |a: &str, b: &str| {
+            format!(
+                "[garage]\ns3_endpoint = \"http://g:3900\"\nadmin_endpoint = \"http://g:3903\"\n\
+                 access_key_id = {{ env = \"K\" }}\nsecret_access_key = {{ env = \"S\" }}\nadmin_token = {{ env = \"T\" }}\n\
+                 [restic.a]\nrepository = \"s3:http://g:3900/b/a\"\npassword = {{ env = \"P\" }}\n\
+                 ssh = {{ host = \"h1\", key_file = \"/k\", known_hosts = \"/kh\" }}\n{a}\n\
+                 [restic.b]\nrepository = \"s3:http://g:3900/b/b\"\npassword = {{ env = \"P\" }}\n\
+                 ssh = {{ host = \"h2\", key_file = \"/k\", known_hosts = \"/kh\" }}\n{b}\n\
+                 [restic.local]\nrepository = \"s3:http://g:3900/b/l\"\npassword = {{ env = \"P\" }}\n"
+            )
+        };
+        // Both SSH plans use [garage]'s key: one warning naming both (not the local plan).
+        let w = Config::from_toml(&plans("", "")).unwrap().warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("a, b") && !w[0].contains("local"), "{w:?}");
+        // Opting in on both silences it; on one only, the other still warns.
+        assert!(
+            Config::from_toml(&plans("shared_key_ok = true", "shared_key_ok = true"))
+                .unwrap()
+                .warnings()
+                .is_empty()
+        );
+        let w = Config::from_toml(&plans("shared_key_ok = true", ""))
+            .unwrap()
+            .warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        // Per-host keys: no warning.
+        let own = "access_key_id = { env = \"KB\" }\nsecret_access_key = { env = \"SB\" }";
+        assert!(
+            Config::from_toml(&plans("", own))
+                .unwrap()
+                .warnings()
+                .is_empty()
+        );
+        // Half a key is an error.
+        let err = Config::from_toml(&plans("", "access_key_id = { env = \"KB\" }")).unwrap_err();
+        assert!(format!("{err:#}").contains("go together"), "{err:#}");
+        // The homelab example gives each host its own key.
+        assert!(
+            Config::from_toml(HOMELAB_CONFIG)
+                .unwrap()
+                .warnings()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn known_hosts_and_fingerprint_together_are_ambiguous() {
+        let text = "[restic.a]\nrepository = \"/r\"\npassword = { env = \"P\" }\n\
+                    ssh = { host = \"h\", key_file = \"/k\", known_hosts = \"/kh\", host_fingerprint = \"SHA256:abc\" }\n";
+        let err = Config::from_toml(text).unwrap_err();
+        assert!(format!("{err:#}").contains("ambiguous"), "{err:#}");
+        let one = text.replace(", host_fingerprint = \"SHA256:abc\"", "");
+        assert!(Config::from_toml(&one).is_ok());
+        // The drill's scratch directory on the host must be absolute.
+        let rel = one.replace(
+            "known_hosts = \"/kh\"",
+            "known_hosts = \"/kh\", scratch_dir = \"tmp\"",
+        );
+        let err = Config::from_toml(&rel).unwrap_err();
+        assert!(format!("{err:#}").contains("scratch_dir"), "{err:#}");
+        let abs = rel.replace("\"tmp\"", "\"/var/tmp/drills\"");
+        assert!(Config::from_toml(&abs).is_ok());
     }
 
     #[test]

@@ -15,6 +15,11 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 fn audit(bed: &Bed, config: &Path, extra: &[&str]) -> Output {
+    audit_with_webhook(bed, config, extra, None)
+}
+
+/// `audit`, with the alert webhook given as `BACKUP_AUDIT_WEBHOOK` (never on the command line).
+fn audit_with_webhook(bed: &Bed, config: &Path, extra: &[&str], webhook: Option<&str>) -> Output {
     let prom = bed.dir.path().join("backup.prom");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_backup-audit"));
     cmd.arg("check")
@@ -30,7 +35,11 @@ fn audit(bed: &Bed, config: &Path, extra: &[&str]) -> Output {
         .env("E2E_INFISICAL_CLIENT_ID", INFISICAL_CLIENT_ID)
         .env("E2E_INFISICAL_CLIENT_SECRET", INFISICAL_CLIENT_SECRET)
         .env("E2E_PBS_TOKEN", bed.pbs.token_secret().expose_secret())
-        .env_remove("BACKUP_AUDIT_CONFIG");
+        .env_remove("BACKUP_AUDIT_CONFIG")
+        .env_remove("BACKUP_AUDIT_WEBHOOK");
+    if let Some(url) = webhook {
+        cmd.env("BACKUP_AUDIT_WEBHOOK", url);
+    }
     cmd.output().expect("backup-audit runs")
 }
 
@@ -200,7 +209,7 @@ async fn backup_audit_check_end_to_end() {
         bed.velero.kubeconfig_path(),
     );
     let (webhook_url, alert) = webhook_receiver().await;
-    let out = audit(&bed, &config, &["--json", "--webhook", &webhook_url]);
+    let out = audit_with_webhook(&bed, &config, &["--json"], Some(&webhook_url));
     let rows = json_rows(&out);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(verdict(&rows, "db-daily"), "late");
@@ -235,6 +244,25 @@ async fn backup_audit_check_end_to_end() {
         &dead_url,
         bed.velero.kubeconfig_path(),
     );
+    // The alert cannot be delivered (nothing listens there): exit 3, the audit still printed,
+    // and the webhook's URL (with its token) appears nowhere.
+    let dead_hook = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_hook_url = format!(
+        "http://{}/alerts?token=hook-token-canary",
+        dead_hook.local_addr().expect("addr")
+    );
+    drop(dead_hook);
+    let out = audit_with_webhook(&bed, &config, &["--json"], Some(&dead_hook_url));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(verdict(&json_rows(&out), "pbs-web"), "unreachable");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("webhook not delivered"), "{stderr}");
+    assert!(!stderr.contains("hook-token-canary"), "{stderr}");
     let out = audit(&bed, &config, &["--json"]);
     let rows = json_rows(&out);
     assert_eq!(out.status.code(), Some(1));

@@ -7,8 +7,9 @@
 //!   restic engine applied to the matrix's retention for the plan (`--apply` then forgets);
 //! * `unlock` — remove stale locks.
 //!
-//! Exit codes: 0 ok, 1 the operation failed or the two forget previews disagree, 2 bad
-//! config or arguments.
+//! Exit codes: 0 ok, 1 the operation failed or the two forget previews disagree — including an
+//! incomplete backup (restic's exit 3: a snapshot was written but some source could not be
+//! read) —, 2 bad config or arguments.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -240,7 +241,26 @@ async fn backup(
     }
     let result = run.finish().await;
     bar.finish();
-    let summary = result?;
+    // restic's exit 3: the snapshot exists, but some source data could not be read. Report
+    // what was saved and fail the operation (exit 1), like restic itself.
+    let (summary, complete) = match result {
+        Ok(summary) => (summary, true),
+        Err(restic_remote::Error::IncompleteBackup { summary, errors }) => {
+            for e in errors {
+                if !warnings.contains(&e) {
+                    warnings.push(e);
+                }
+            }
+            match summary {
+                Some(s) => (*s, false),
+                None => bail!(
+                    "backup incomplete and restic printed no summary: {}",
+                    warnings.join("; ")
+                ),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
     if cli.json {
         println!(
             "{}",
@@ -255,6 +275,7 @@ async fn backup(
                 "data_added": summary.data_added,
                 "total_duration": summary.total_duration,
                 "warnings": warnings,
+                "complete": complete,
             })
         );
     } else {
@@ -282,7 +303,16 @@ async fn backup(
             println!("warning: {w}");
         }
     }
-    Ok(true)
+    if !complete {
+        eprintln!(
+            "restic-ops: backup incomplete: snapshot {} was saved, but some source data could not be read:",
+            short(summary.snapshot_id.as_ref())
+        );
+        for w in &warnings {
+            eprintln!("  {w}");
+        }
+    }
+    Ok(complete)
 }
 
 async fn restore(

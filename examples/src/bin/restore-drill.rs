@@ -4,7 +4,9 @@
 //! Verification: the restored regular files (count and bytes) against `restic ls` of the
 //! snapshot, plus `restic check` of the repository (`--read-data-subset` to also read pack data).
 //! For plans on a remote host the restore lands on that host, so the file comparison uses
-//! restic's own restore summary (restic ≥ 0.16) and `--verify`.
+//! restic's own restore summary (restic ≥ 0.16) and `--verify`; with an older restic the file
+//! count is reported as "not checked" (JSON `ok: null`, `not_checked: ["files"]`), never as
+//! passed.
 //!
 //! Exit codes: 0 verified and within RTO, 1 verification failed or RTO exceeded, 2 the drill
 //! could not run (bad config, no snapshot, restic failed).
@@ -105,7 +107,18 @@ struct Check {
     name: &'static str,
     expected: String,
     got: String,
-    ok: bool,
+    /// `None`: this check could not be made (not a pass, not a failure).
+    ok: Option<bool>,
+}
+
+impl Check {
+    fn result(&self) -> &'static str {
+        match self.ok {
+            Some(true) => "ok",
+            Some(false) => "FAILED",
+            None => "not checked",
+        }
+    }
 }
 
 fn run(cli: &Cli) -> Result<bool> {
@@ -136,11 +149,18 @@ fn run(cli: &Cli) -> Result<bool> {
     let target: String = match (&cli.target, &scratch) {
         (Some(t), _) => t.display().to_string(),
         (None, Some(s)) => s.path().display().to_string(),
-        (None, None) => format!(
-            "/tmp/restore-drill-{}-{}",
-            cli.plan,
-            jiff::Timestamp::now().as_second()
-        ),
+        (None, None) => {
+            // Never a predictable name in a world-writable directory: a local user could
+            // pre-create it (a symlink, or a directory of theirs) and receive the restore.
+            // restic creates the new directory itself (0700 under the remote script's umask).
+            let dir = plan
+                .ssh
+                .as_ref()
+                .and_then(|s| s.scratch_dir.as_deref())
+                .unwrap_or("/tmp")
+                .trim_end_matches('/');
+            format!("{dir}/restore-drill-{}-{}", cli.plan, random_suffix()?)
+        }
     };
 
     let outcome = runtime.block_on(async {
@@ -208,20 +228,22 @@ fn run(cli: &Cli) -> Result<bool> {
                     name: "files",
                     expected: want_files.to_string(),
                     got: files.to_string(),
-                    ok: files == want_files,
+                    ok: Some(files == want_files),
                 });
                 checks.push(Check {
                     name: "bytes",
                     expected: want_bytes.to_string(),
                     got: bytes.to_string(),
-                    ok: bytes == want_bytes,
+                    ok: Some(bytes == want_bytes),
                 });
             }
+            // restic < 0.16 prints no restore summary: the files were not counted. restic's
+            // own `--verify` read back what it restored, but a missing file would go unseen.
             None => checks.push(Check {
                 name: "files",
                 expected: want_files.to_string(),
-                got: "restic --verify (no summary before 0.16)".to_owned(),
-                ok: true,
+                got: "not counted (restic < 0.16 prints no restore summary)".to_owned(),
+                ok: None,
             }),
         }
         let mut check_opts = CheckOptions::default();
@@ -240,20 +262,27 @@ fn run(cli: &Cli) -> Result<bool> {
                 } else {
                     format!("{} error(s)", report.num_errors)
                 },
-                ok: report.num_errors == 0,
+                ok: Some(report.num_errors == 0),
             }),
             Err(e) => checks.push(Check {
                 name: check_name,
                 expected: "no errors".to_owned(),
                 got: format!("{e}"),
-                ok: false,
+                ok: Some(false),
             }),
         }
         let total_time = started.elapsed();
         anyhow::Ok((newest, id, checks, restore_time, total_time))
     });
     let (newest, id, checks, restore_time, total_time) = outcome?;
-    let verified = checks.iter().all(|c| c.ok);
+    // Verified: every check that could be made passed. Checks that could not be made are
+    // listed as "not checked", never as passed.
+    let verified = checks.iter().all(|c| c.ok != Some(false));
+    let unchecked: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.ok.is_none())
+        .map(|c| c.name)
+        .collect();
     let within = total_time <= rto;
     let percent = if rto.is_zero() {
         "n/a".to_owned()
@@ -273,13 +302,13 @@ fn run(cli: &Cli) -> Result<bool> {
     if cli.json {
         let c: Vec<_> = checks
             .iter()
-            .map(|c| json!({"check": c.name, "expected": c.expected, "got": c.got, "ok": c.ok}))
+            .map(|c| json!({"check": c.name, "expected": c.expected, "got": c.got, "ok": c.ok, "result": c.result()}))
             .collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "plan": cli.plan, "snapshot": id, "snapshot_time": newest.time.to_string(),
-                "target": target, "checks": c, "verified": verified,
+                "target": target, "checks": c, "verified": verified, "not_checked": unchecked,
                 "restore_seconds": restore_time.as_secs_f64(),
                 "total_seconds": total_time.as_secs_f64(),
                 "scenario": scenario, "rto_seconds": rto.as_secs(), "within_rto": within,
@@ -300,7 +329,7 @@ fn run(cli: &Cli) -> Result<bool> {
                 c.name.to_owned(),
                 c.expected.clone(),
                 c.got.clone(),
-                if c.ok { "ok" } else { "FAILED" }.to_owned(),
+                c.result().to_owned(),
             ]);
         }
         println!("{table}");
@@ -313,7 +342,9 @@ fn run(cli: &Cli) -> Result<bool> {
         println!(
             "verdict: {}",
             match (verified, within) {
-                (true, true) => "PASS — restored, verified, within RTO",
+                (true, true) if unchecked.is_empty() => "PASS — restored, verified, within RTO",
+                (true, true) =>
+                    "PASS — restored, within RTO; some checks could not be made (see \"not checked\")",
                 (false, _) => "FAIL — verification failed",
                 (true, false) => "FAIL — verified but slower than the RTO",
             }
@@ -333,6 +364,16 @@ fn run(cli: &Cli) -> Result<bool> {
         bail!("nothing was verified");
     }
     Ok(ok)
+}
+
+/// 24 hex characters from the kernel's CSPRNG: a name nobody can guess in advance.
+fn random_suffix() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 12];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn fmt_rto(d: Duration) -> String {

@@ -2,7 +2,11 @@
 //!
 //! * `secrets [show]` — the bundle's keys with their values redacted (length only);
 //! * `secrets run -- CMD ARGS…` — runs a child process with the bundle in its environment and
-//!   exits with the child's exit code.
+//!   exits with the child's exit code. The child starts from a **clean** environment: only
+//!   [`PASS_THROUGH`] basics (`PATH`, `HOME`, `LANG`, `LC_*`, `TZ`, …) are kept from this
+//!   process, so the Infisical client secret, a PBS token or AWS keys this process was given
+//!   never reach the child; bundle keys with reserved names (`PATH`, `HOME`, `XDG_*`, …) are
+//!   left out like `infisical run` does.
 //!
 //! The Infisical identity comes from the config's `[infisical]` sources (environment or files),
 //! never from the command line; values are never printed.
@@ -18,8 +22,20 @@ use clap::{Parser, Subcommand};
 use comfy_table::Table;
 use examples::clients::GARAGE_BUNDLE_KEYS;
 use examples::config::{Config, Secrets};
+use infisical_client::EnvMap;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
+
+/// The variables `secrets run` keeps from its own environment for the child: what a program
+/// needs to find binaries, its home, locale and terminal, and nothing that carries credentials.
+const PASS_THROUGH: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR",
+];
+
+/// True for a variable `secrets run` passes from its own environment to the child.
+fn passes_through(name: &str) -> bool {
+    PASS_THROUGH.contains(&name) || name.starts_with("LC_")
+}
 
 /// Show (redacted) or use the Infisical credential bundle.
 #[derive(Debug, Parser)]
@@ -58,8 +74,18 @@ fn main() -> ExitCode {
     examples::cli::exit_with_code("secrets", 0, || run(&cli))
 }
 
-/// Fetches the bundle: (folder, key → value).
-fn fetch(cli: &Cli, config: &Config) -> Result<(String, Vec<(String, SecretString)>)> {
+/// The bundle as read.
+struct Fetched {
+    /// The folder it was read from.
+    path: String,
+    /// Key → value, in the bundle's order.
+    values: Vec<(String, SecretString)>,
+    /// The bundle as a child's environment (reserved names left out).
+    env: EnvMap,
+}
+
+/// Fetches the bundle.
+fn fetch(cli: &Cli, config: &Config) -> Result<Fetched> {
     let inf = config
         .infisical
         .as_ref()
@@ -84,6 +110,7 @@ fn fetch(cli: &Cli, config: &Config) -> Result<(String, Vec<(String, SecretStrin
             .with_universal_auth(client_id, client_secret)
             .with_project_id(&inf.project_id)
             .with_environment(&inf.environment)
+            .with_plain_http_allowed(inf.allow_plain_http)
             .with_request_timeout(Duration::from_secs(20))
             .build()
             .context("building the Infisical client")?;
@@ -96,12 +123,14 @@ fn fetch(cli: &Cli, config: &Config) -> Result<(String, Vec<(String, SecretStrin
         .keys()
         .filter_map(|k| bundle.get(k).map(|v| (k.to_owned(), v.clone())))
         .collect();
-    Ok((path, values))
+    // The library's filter: reserved (`PATH`, `HOME`, …) and invalid names are left out.
+    let env = bundle.to_env_map();
+    Ok(Fetched { path, values, env })
 }
 
 fn run(cli: &Cli) -> Result<ExitCode> {
     let config = Config::load(&cli.config)?;
-    let (path, values) = fetch(cli, &config)?;
+    let Fetched { path, values, env } = fetch(cli, &config)?;
     match &cli.command {
         None | Some(Cmd::Show) => {
             if cli.json {
@@ -130,10 +159,9 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 .split_first()
                 .ok_or_else(|| anyhow!("no command given after --"))?;
             let mut child = std::process::Command::new(program);
-            child.args(args);
-            for (k, v) in &values {
-                child.env(k, v.expose_secret());
-            }
+            child.args(args).env_clear();
+            child.envs(std::env::vars_os().filter(|(k, _)| k.to_str().is_some_and(passes_through)));
+            child.envs(env.exposed());
             let status = child
                 .status()
                 .with_context(|| format!("running {program}"))?;

@@ -416,3 +416,82 @@ fn secrets_show_redacted_and_run_with_the_bundle() {
     assert_code(&out, 2);
     assert_no_secrets(&out, &["wrong-secret-canary", SECRET_KEY]);
 }
+
+#[test]
+fn secrets_run_starts_the_child_with_a_clean_environment() {
+    const CLIENT_ID: &str = "runbook-identity";
+    const CLIENT_SECRET: &str = "parent-env-client-secret-canary";
+    let inf = FakeInfisical::start_blocking();
+    inf.with_identity(CLIENT_ID, CLIENT_SECRET);
+    for (k, v) in [
+        ("ACCESS_KEY_ID", "GKchild-access-key"),
+        ("SECRET_ACCESS_KEY", "child-secret-access-key"),
+        ("ENDPOINT", "http://127.0.0.1:3900"),
+        ("ADMIN_TOKEN", "child-admin-token"),
+        // Reserved names are never overridden, like `infisical run`.
+        ("PATH", "/evil/bin"),
+        ("HOME", "/evil/home"),
+    ] {
+        inf.with_secret("prod", "/backups/garage", k, v);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write(
+        &dir.path().join("config.toml"),
+        &format!(
+            "[infisical]\nurl = \"{}\"\nproject_id = \"{}\"\nenvironment = \"prod\"\npath = \"/backups/garage\"\nclient_id = {{ env = \"INFISICAL_UNIVERSAL_AUTH_CLIENT_ID\" }}\nclient_secret = {{ env = \"INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET\" }}\n",
+            inf.base_url(),
+            inf.project_id(),
+        ),
+    );
+    let keys = [
+        "ACCESS_KEY_ID",
+        "SECRET_ACCESS_KEY",
+        "ENDPOINT",
+        "ADMIN_TOKEN",
+        "PATH",
+        "HOME",
+    ];
+    let mut cmd = std::process::Command::new(SECRETS);
+    cmd.arg("--config").arg(&cfg);
+    for k in keys {
+        cmd.args(["--key", k]);
+    }
+    let out = cmd
+        .args(["run", "--", "env"])
+        .env_remove("BACKUP_AUDIT_CONFIG")
+        .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", CLIENT_ID)
+        .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", CLIENT_SECRET)
+        .env("PBS_PASSWORD", "parent-pbs-token-canary")
+        .env("AWS_SECRET_ACCESS_KEY", "parent-aws-canary")
+        .env("LANG", "C.UTF-8")
+        .env("HOME", "/home/runbook")
+        .output()
+        .expect("secrets runs");
+    assert_code(&out, 0);
+    let env = stdout(&out);
+    let vars: std::collections::BTreeMap<&str, &str> =
+        env.lines().filter_map(|l| l.split_once('=')).collect();
+    // The parent's credentials stay with the parent.
+    for canary in [
+        CLIENT_SECRET,
+        "parent-pbs-token-canary",
+        "parent-aws-canary",
+    ] {
+        assert!(
+            !env.contains(canary),
+            "{canary} leaked into the child:\n{env}"
+        );
+    }
+    assert!(
+        !vars.contains_key("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID"),
+        "{env}"
+    );
+    assert!(!vars.contains_key("PBS_PASSWORD"), "{env}");
+    // The bundle is there, reserved names are not overridden, the basics pass through.
+    assert_eq!(vars.get("ACCESS_KEY_ID"), Some(&"GKchild-access-key"));
+    assert_eq!(vars.get("ADMIN_TOKEN"), Some(&"child-admin-token"));
+    assert_ne!(vars.get("PATH"), Some(&"/evil/bin"), "{env}");
+    assert!(vars.get("PATH").is_some_and(|p| !p.is_empty()), "{env}");
+    assert_eq!(vars.get("HOME"), Some(&"/home/runbook"));
+    assert_eq!(vars.get("LANG"), Some(&"C.UTF-8"));
+}

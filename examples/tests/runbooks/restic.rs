@@ -135,6 +135,7 @@ fn garage_and_restic_runbooks() {
     restore_drill_over_ssh(&s, &secrets);
     restic_ops(&s, cfg, &secrets);
     progress_bars(&s, cfg);
+    incomplete_backup(&s, cfg, &secrets);
     garage_ops(&garage, &s, cfg, &secrets);
 }
 
@@ -254,6 +255,19 @@ fn restore_drill_over_ssh(s: &Setup, secrets: &[&str]) {
             kh = sshd.known_hosts_path().display(),
         ),
     );
+    // A local user pre-creates directories at the names the drill used to pick
+    // (`/tmp/restore-drill-<plan>-<unix seconds>`), world-writable and not the drill's: the
+    // restore must land in none of them.
+    let start = jiff::Timestamp::now().as_second();
+    let traps: Vec<PathBuf> = (start - 2..start + 120)
+        .map(|t| PathBuf::from(format!("/tmp/restore-drill-drill-ssh-{t}")))
+        .collect();
+    for t in &traps {
+        std::fs::create_dir_all(t).expect("trap dir");
+        std::fs::set_permissions(t, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .expect("chmod trap");
+        let _ = std::os::unix::fs::chown(t, Some(65534), Some(65534));
+    }
     let out = run(
         DRILL,
         &[
@@ -263,12 +277,38 @@ fn restore_drill_over_ssh(s: &Setup, secrets: &[&str]) {
             "--json",
         ],
     );
+    let trapped: Vec<&PathBuf> = traps
+        .iter()
+        .filter(|t| {
+            std::fs::read_dir(t)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+        })
+        .collect();
+    for t in &traps {
+        let _ = std::fs::remove_dir_all(t);
+    }
+    assert!(
+        trapped.is_empty(),
+        "restored into a pre-created directory: {trapped:?}"
+    );
     let v = json(&out);
-    // The restore went to a fresh directory on the host; remove it.
+    // The restore went to a fresh, unguessable, private directory on the host; remove it.
     if let Some(target) = v["target"].as_str() {
         assert!(
             target.starts_with("/tmp/restore-drill-drill-ssh-"),
             "{target}"
+        );
+        let suffix = target.trim_start_matches("/tmp/restore-drill-drill-ssh-");
+        assert!(
+            suffix.len() >= 24 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
+            "{target}"
+        );
+        let mode = std::fs::metadata(target).expect("target").permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o077,
+            0,
+            "{target} is readable by others"
         );
         let restored = Path::new(target).join(s.data.strip_prefix("/").expect("absolute"));
         assert!(restored.join("notes.txt").is_file(), "{}", both(&out));
@@ -277,7 +317,38 @@ fn restore_drill_over_ssh(s: &Setup, secrets: &[&str]) {
     assert_code(&out, 0);
     assert_eq!(v["verified"], true, "{v:#}");
     assert_eq!(v["within_rto"], true, "{v:#}");
+    // restic 0.14 (Debian's) prints no restore summary: the file count is "not checked",
+    // never reported as passed.
+    let files = v["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["check"] == "files")
+        .expect("files check")
+        .clone();
+    let restic_has_summary = restic_minor() >= 16;
+    if restic_has_summary {
+        assert_eq!(files["ok"], true, "{v:#}");
+    } else {
+        assert_eq!(files["ok"], serde_json::Value::Null, "{v:#}");
+        assert_eq!(files["result"], "not checked", "{v:#}");
+        assert_eq!(v["not_checked"], serde_json::json!(["files"]), "{v:#}");
+    }
     assert_no_secrets(&out, secrets);
+}
+
+/// The minor version of the local restic (`restic 0.14.0 …` → 14).
+fn restic_minor() -> u32 {
+    let out = Command::new("restic")
+        .arg("version")
+        .output()
+        .expect("restic version");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.split('.').nth(1))
+        .and_then(|m| m.parse().ok())
+        .expect("restic version number")
 }
 
 fn restic_ops(s: &Setup, cfg: &str, secrets: &[&str]) {
@@ -345,6 +416,43 @@ fn restic_ops(s: &Setup, cfg: &str, secrets: &[&str]) {
     let out = run(RESTIC_OPS, &["--config", cfg, "nope", "snapshots"]);
     assert_code(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("plans: drill"));
+}
+
+/// restic exits 3 when a snapshot was written but some source could not be read; restic-ops
+/// says so and exits 1 (the operation did not fully succeed), not 2 (bad config or arguments).
+fn incomplete_backup(s: &Setup, cfg: &str, secrets: &[&str]) {
+    let data = s.data.to_str().expect("utf-8");
+    // Reading /proc/self/mem fails with EIO, even as root: restic's exit 3.
+    for json in [false, true] {
+        let mut args = vec![
+            "--config",
+            cfg,
+            "drill",
+            "backup",
+            "--path",
+            data,
+            "--path",
+            "/proc/self/mem",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let out = run(RESTIC_OPS, &args);
+        assert_code(&out, 1);
+        let all = both(&out);
+        assert!(all.contains("incomplete"), "{all}");
+        assert!(all.contains("/proc/self/mem"), "{all}");
+        if json {
+            let v = json_value(&out);
+            assert_eq!(v["complete"], false, "{v:#}");
+            assert!(v["snapshot_id"].is_string(), "{v:#}");
+        }
+        assert_no_secrets(&out, secrets);
+    }
+}
+
+fn json_value(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", both(out)))
 }
 
 fn assert_no_bar(out: &std::process::Output) {

@@ -30,20 +30,33 @@ pub struct CheckArgs {
     /// Also write node_exporter textfile-collector metrics to this file (atomically).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
-    /// Post a JSON alert for failing rows to this URL (e.g. Keep); overrides the config's.
-    #[arg(long, value_name = "URL")]
-    pub webhook: Option<String>,
     /// Per-system timeout in seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
 }
 
+/// The environment variable naming the alert webhook (overrides the config's
+/// `alerts.webhook`). The URL may carry a token, so it is never taken from the command line
+/// (where `ps` shows it) and never printed.
+pub const WEBHOOK_ENV: &str = "BACKUP_AUDIT_WEBHOOK";
+
+/// What the audit found, for the exit code.
+enum Verdict {
+    Ok,
+    Failing,
+    /// Rows failed and the alert webhook could not be told.
+    AlertUndelivered,
+}
+
 /// Exit codes: 0 every enabled row ok, 1 some row late/failed/missing/unreachable, 2 the audit
-/// itself could not run (bad config, unreadable matrix).
+/// itself could not run (bad config, unreadable matrix), 3 rows failed **and** the alert
+/// webhook could not be delivered (connection error, non-2xx answer, or a redirect, which is
+/// never followed) — the alert is lost, so this outranks 1.
 pub fn run(args: &CheckArgs) -> ExitCode {
     match run_inner(args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(Verdict::Ok) => ExitCode::SUCCESS,
+        Ok(Verdict::Failing) => ExitCode::from(1),
+        Ok(Verdict::AlertUndelivered) => ExitCode::from(3),
         Err(e) => {
             eprintln!("backup-audit check: {e:#}");
             ExitCode::from(2)
@@ -51,24 +64,29 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     }
 }
 
-fn run_inner(args: &CheckArgs) -> Result<bool> {
+fn run_inner(args: &CheckArgs) -> Result<Verdict> {
     clients::install_crypto_provider();
     let config = Config::load(&args.config)?;
     let matrix = examples::cli::load_matrix(&config, args.matrix.as_deref())?;
     let runtime = examples::cli::runtime()?;
     let timeout = Duration::from_secs(args.timeout.max(1));
-    let audit = runtime.block_on(async {
+    let webhook = std::env::var(WEBHOOK_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| config.alerts.webhook.clone());
+    let (audit, delivered) = runtime.block_on(async {
         let secrets = clients::resolve_secrets(&config).await?;
         let (results, garage) = audit::gather(&config, &secrets, &matrix, timeout).await;
         let now = args.now.unwrap_or_else(Timestamp::now);
         let audit = audit::assemble(&matrix, results, garage, now);
-        let webhook = args.webhook.as_ref().or(config.alerts.webhook.as_ref());
-        if let Some(url) = webhook
+        let mut delivered = true;
+        if let Some(url) = &webhook
             && let Err(e) = audit::post_webhook(url, &audit).await
         {
-            eprintln!("backup-audit check: webhook: {e:#}");
+            eprintln!("backup-audit check: alert webhook not delivered: {e:#}");
+            delivered = false;
         }
-        anyhow::Ok(audit)
+        anyhow::Ok((audit, delivered))
     })?;
     if let Some(path) = &args.prometheus {
         audit::write_atomically(path, &audit::render_prometheus(&audit))?;
@@ -81,5 +99,9 @@ fn run_inner(args: &CheckArgs) -> Result<bool> {
             audit::render_table(&audit, &matrix, std::io::stdout().is_terminal())
         );
     }
-    Ok(!audit.is_failing())
+    Ok(match (audit.is_failing(), delivered) {
+        (false, _) => Verdict::Ok,
+        (true, true) => Verdict::Failing,
+        (true, false) => Verdict::AlertUndelivered,
+    })
 }
