@@ -302,7 +302,7 @@ fn schedule_health(
             stopped = Some(StopReason::NoNewBackup);
         }
         if stopped == Some(StopReason::NoNewBackup)
-            && let Some(blocker) = own.iter().find(|b| b.phase().is_pending())
+            && let Some(blocker) = own.iter().find(|b| b.phase().blocks_schedule())
         {
             stopped = Some(StopReason::BlockedBy(
                 blocker.metadata.name.clone().unwrap_or_default(),
@@ -530,5 +530,49 @@ mod tests {
         assert_eq!(hourly.stopped, None);
         assert!(!hourly.success_overdue);
         assert!(!report.is_healthy());
+    }
+
+    /// Velero's overlap guard (vmware-tanzu/velero pkg/controller/schedule_controller.go
+    /// `checkIfBackupInNewOrProgress`) holds a schedule back only for a backup in phase "",
+    /// New or InProgress: a Queued, ReadyToStart or Finalizing one does not block new runs.
+    #[test]
+    fn blocked_by_counts_only_what_the_overlap_guard_counts() {
+        let now = ts("2026-11-27T12:00:00Z");
+        let opts = HealthOptions::default().with_now(now);
+        let schedules = vec![schedule("daily", "0 2 * * *", "2026-11-01T00:00:00Z")];
+        for (phase, blocks) in [
+            ("New", true),
+            ("", true),
+            ("InProgress", true),
+            ("Queued", false),
+            ("ReadyToStart", false),
+            ("WaitingForPluginOperations", false),
+            ("Finalizing", false),
+            ("FinalizingPartiallyFailed", false),
+        ] {
+            let backups = vec![
+                backup(
+                    "daily-1",
+                    Some("daily"),
+                    "Completed",
+                    "2026-11-24T02:00:00Z",
+                    Some("2026-11-24T02:10:00Z"),
+                ),
+                backup(
+                    "daily-2",
+                    Some("daily"),
+                    phase,
+                    "2026-11-25T02:00:00Z",
+                    None,
+                ),
+            ];
+            let report = assess("prod", &schedules, &backups, vec![], &opts);
+            let want = if blocks {
+                StopReason::BlockedBy("daily-2".into())
+            } else {
+                StopReason::NoNewBackup
+            };
+            assert_eq!(report.schedules[0].stopped, Some(want), "phase {phase:?}");
+        }
     }
 }
