@@ -2,6 +2,7 @@
 
 use std::fmt::Debug;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
@@ -119,6 +120,10 @@ pub struct ClientBuilder {
     read_timeout: Option<Duration>,
     download_timeout: Option<Duration>,
     download_url_timeout: Option<Duration>,
+    download_ca_cert: Option<Vec<u8>>,
+    download_insecure_skip_tls_verify: bool,
+    max_download_bytes: Option<usize>,
+    max_log_line_bytes: Option<usize>,
     kube_retry: Option<bool>,
 }
 
@@ -168,6 +173,35 @@ impl ClientBuilder {
     /// How long to wait for a DownloadRequest's URL (default 1 min, like the CLI's `--timeout`).
     pub fn with_download_url_timeout(mut self, d: Duration) -> Self {
         self.download_url_timeout = Some(d);
+        self
+    }
+
+    /// Also trusts this PEM bundle when downloading from the object store (the CLI's
+    /// `--cacert`). The BackupStorageLocation's own `caCertRef`/`caCert` is trusted anyway.
+    pub fn with_download_ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.download_ca_cert = Some(pem.into());
+        self
+    }
+
+    /// Accepts any certificate from the object store on downloads (the CLI's
+    /// `--insecure-skip-tls-verify`). Open to man-in-the-middle attacks: a presigned URL for
+    /// backup contents reads every Secret of the cluster. Prefer the location's `caCertRef`.
+    pub fn with_download_insecure_skip_tls_verify(mut self, insecure: bool) -> Self {
+        self.download_insecure_skip_tls_verify = insecure;
+        self
+    }
+
+    /// Largest download read into memory, after gunzip (default 256 MiB): more ends the
+    /// download with [`Error::DownloadTooLarge`].
+    pub fn with_max_download_bytes(mut self, bytes: usize) -> Self {
+        self.max_download_bytes = Some(bytes);
+        self
+    }
+
+    /// Longest gunzipped log line (default 1 MiB): a longer one ends the log stream with
+    /// [`Error::LogLineTooLong`].
+    pub fn with_max_log_line_bytes(mut self, bytes: usize) -> Self {
+        self.max_log_line_bytes = Some(bytes);
         self
     }
 
@@ -224,9 +258,18 @@ impl ClientBuilder {
         }
         let client = kube::Client::try_from(config)
             .map_err(|source| Error::kube(&context, "connect", "apiserver", None, source))?;
-        let http = crate::download::http_client(
-            self.download_timeout.unwrap_or(Duration::from_secs(300)),
-        )?;
+        let tls = crate::download::DownloadSettings {
+            timeout: self.download_timeout.unwrap_or(Duration::from_secs(300)),
+            extra_ca: self.download_ca_cert.map(Arc::new),
+            insecure_skip_tls_verify: self.download_insecure_skip_tls_verify,
+            max_download: self
+                .max_download_bytes
+                .unwrap_or(crate::download::DEFAULT_MAX_DOWNLOAD_BYTES),
+            max_log_line: self
+                .max_log_line_bytes
+                .unwrap_or(crate::download::DEFAULT_MAX_LOG_LINE_BYTES),
+        };
+        let http = crate::download::http_client(&tls, None)?;
         Ok(VeleroClient {
             client,
             namespace: self
@@ -234,6 +277,7 @@ impl ClientBuilder {
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
             context,
             http,
+            download_tls: tls,
             download_url_timeout: self.download_url_timeout.unwrap_or(Duration::from_secs(60)),
         })
     }
@@ -246,6 +290,7 @@ pub struct VeleroClient {
     pub(crate) namespace: String,
     pub(crate) context: String,
     pub(crate) http: reqwest::Client,
+    pub(crate) download_tls: crate::download::DownloadSettings,
     pub(crate) download_url_timeout: Duration,
 }
 
@@ -282,11 +327,19 @@ impl VeleroClient {
         context: impl Into<String>,
         namespace: impl Into<String>,
     ) -> Result<Self> {
+        let download_tls = crate::download::DownloadSettings {
+            timeout: Duration::from_secs(300),
+            extra_ca: None,
+            insecure_skip_tls_verify: false,
+            max_download: crate::download::DEFAULT_MAX_DOWNLOAD_BYTES,
+            max_log_line: crate::download::DEFAULT_MAX_LOG_LINE_BYTES,
+        };
         Ok(Self {
             client,
             namespace: namespace.into(),
             context: context.into(),
-            http: crate::download::http_client(Duration::from_secs(300))?,
+            http: crate::download::http_client(&download_tls, None)?,
+            download_tls,
             download_url_timeout: Duration::from_secs(60),
         })
     }

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -19,16 +20,113 @@ use crate::client::{USER_AGENT, VeleroClient};
 use crate::types::*;
 use crate::{Error, Result};
 
-pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+/// The client's download settings: TLS (the CLI's `--cacert` and `--insecure-skip-tls-verify`)
+/// and size caps.
+#[derive(Clone, Debug)]
+pub(crate) struct DownloadSettings {
+    pub(crate) timeout: Duration,
+    pub(crate) extra_ca: Option<Arc<Vec<u8>>>,
+    pub(crate) insecure_skip_tls_verify: bool,
+    pub(crate) max_download: usize,
+    pub(crate) max_log_line: usize,
+}
+
+/// A download client trusting the system roots, plus the client's CA and the location's CA
+/// (PEM) when given: Go's `x509.SystemCertPool()` + `AppendCertsFromPEM` in the CLI
+/// (vmware-tanzu/velero pkg/cmd/util/downloadrequest/downloadrequest.go, `download`).
+pub(crate) fn http_client(
+    tls: &DownloadSettings,
+    location_ca: Option<&[u8]>,
+) -> Result<reqwest::Client> {
+    let mut certs = Vec::new();
+    for pem in tls
+        .extra_ca
+        .as_deref()
+        .map(Vec::as_slice)
+        .into_iter()
+        .chain(location_ca)
+    {
+        match reqwest::Certificate::from_pem_bundle(pem) {
+            Ok(found) => certs.extend(found),
+            // Go's AppendCertsFromPEM skips what does not parse; so does this.
+            Err(e) => tracing::warn!(error = %e, "ignoring a CA bundle that does not parse as PEM"),
+        }
+    }
+    let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
-        .timeout(timeout)
+        .timeout(tls.timeout);
+    if !certs.is_empty() {
+        builder = builder.tls_certs_merge(certs);
+    }
+    if tls.insecure_skip_tls_verify {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    builder
         .build()
-        .map_err(|source| Error::Http {
-            what: "building the download client".into(),
-            source,
-        })
+        .map_err(|source| Error::http("building the download client", source))
+}
+
+/// Whether a transport error is a failed TLS handshake or certificate check (rustls' error,
+/// somewhere in reqwest's chain, possibly inside an `io::Error`).
+pub(crate) fn is_tls_failure(err: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        // io::Error hides its payload from `source()`; hyper and tokio-rustls nest them.
+        let mut inner: &(dyn std::error::Error + 'static) = e;
+        loop {
+            if inner.is::<rustls::Error>() {
+                return true;
+            }
+            match inner
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+            {
+                Some(payload) => inner = payload,
+                None => break,
+            }
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// Removes from an S3 error body what could re-open or forge the presigned URL: the signature
+/// itself wherever it appears, and the elements AWS echoes it in (`SignatureProvided`,
+/// `StringToSign`, `CanonicalRequest` and their `…Bytes` twins).
+pub(crate) fn scrub_body(body: &str, url: &str) -> String {
+    let mut out = body.to_owned();
+    for tag in [
+        "SignatureProvided",
+        "StringToSign",
+        "StringToSignBytes",
+        "CanonicalRequest",
+        "CanonicalRequestBytes",
+    ] {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        let redacted = format!("{open}[redacted]{close}");
+        let mut from = 0;
+        while let Some(start) = out[from..].find(&open).map(|i| from + i) {
+            let end = out[start..]
+                .find(&close)
+                .map(|e| start + e + close.len())
+                .unwrap_or(out.len());
+            out.replace_range(start..end, &redacted);
+            from = start + redacted.len();
+        }
+    }
+    if let Ok(u) = reqwest::Url::parse(url) {
+        if let Some(q) = u.query().filter(|q| !q.is_empty()) {
+            out = out.replace(q, "[redacted]");
+        }
+        for (k, v) in u.query_pairs() {
+            if v.len() >= 8 && (k.contains("Signature") || k.contains("Credential")) {
+                out = out.replace(v.as_ref(), "[redacted]");
+            }
+        }
+    }
+    out
 }
 
 /// Messages of one section of `BackupResults`/`RestoreResults`.
@@ -72,6 +170,27 @@ pub struct BackupResults {
     pub errors: ResultMessages,
 }
 
+/// Gunzips `data`, refusing more than `limit` bytes of output (a gzip bomb).
+pub(crate) fn gunzip_capped(data: &[u8], limit: usize, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    flate2::read::GzDecoder::new(data)
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|source| Error::DownloadRead {
+            what: what.to_owned(),
+            source,
+        })?;
+    if out.len() > limit {
+        return Err(Error::DownloadTooLarge {
+            what: what.to_owned(),
+            limit,
+        });
+    }
+    Ok(out)
+}
+
 /// Scheme, host and port of a URL: safe to show (no path, no signature).
 pub(crate) fn endpoint_of(url: &str) -> String {
     match reqwest::Url::parse(url) {
@@ -97,12 +216,28 @@ fn unique_suffix() -> String {
     )
 }
 
-/// Log lines, streamed and gunzipped as they arrive.
+/// Default cap on one gunzipped log line (see [`crate::ClientBuilder::with_max_log_line_bytes`]).
+pub const DEFAULT_MAX_LOG_LINE_BYTES: usize = 1024 * 1024;
+
+/// Default cap on one whole download, after gunzip (see
+/// [`crate::ClientBuilder::with_max_download_bytes`]).
+pub const DEFAULT_MAX_DOWNLOAD_BYTES: usize = 256 * 1024 * 1024;
+
+/// Compressed bytes fed to the decoder at a time: deflate expands at most ~1032:1, so one feed
+/// yields at most ~66 KiB of text, however the server chunks its answer.
+const FEED: usize = 64;
+
+/// Log lines, streamed and gunzipped as they arrive, one bounded piece at a time: memory stays
+/// within the line cap plus one feed's output whatever the archive holds (a gzip bomb, a line
+/// without a newline).
 pub struct LogLines {
     body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    /// Compressed bytes received but not yet decoded.
+    input: Bytes,
     decoder: flate2::write::GzDecoder<Vec<u8>>,
     lines: VecDeque<String>,
     what: String,
+    max_line: usize,
     done: bool,
 }
 
@@ -110,11 +245,28 @@ impl std::fmt::Debug for LogLines {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogLines")
             .field("what", &self.what)
+            .field("max_line", &self.max_line)
             .finish_non_exhaustive()
     }
 }
 
 impl LogLines {
+    fn new(
+        body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+        what: String,
+        max_line: usize,
+    ) -> Self {
+        Self {
+            body,
+            input: Bytes::new(),
+            decoder: flate2::write::GzDecoder::new(Vec::new()),
+            lines: VecDeque::new(),
+            what,
+            max_line,
+            done: false,
+        }
+    }
+
     fn take_lines(&mut self, all: bool) {
         let buf = self.decoder.get_mut();
         let mut start = 0;
@@ -133,7 +285,16 @@ impl LogLines {
         }
     }
 
-    /// The next line, `None` at the end.
+    fn fail(&mut self, err: Error) -> Option<Result<String>> {
+        self.done = true;
+        self.lines.clear();
+        self.input = Bytes::new();
+        self.decoder.get_mut().clear();
+        Some(Err(err))
+    }
+
+    /// The next line, `None` at the end. A line longer than the cap ends the stream with
+    /// [`Error::LogLineTooLong`].
     pub async fn next_line(&mut self) -> Option<Result<String>> {
         loop {
             if let Some(line) = self.lines.pop_front() {
@@ -142,33 +303,42 @@ impl LogLines {
             if self.done {
                 return None;
             }
-            match self.body.next().await {
-                Some(Ok(chunk)) => {
-                    if let Err(source) = self.decoder.write_all(&chunk) {
-                        self.done = true;
-                        return Some(Err(Error::DownloadRead {
-                            what: self.what.clone(),
-                            source,
-                        }));
-                    }
-                    self.take_lines(false);
+            if !self.input.is_empty() {
+                let piece = self.input.split_to(self.input.len().min(FEED));
+                if let Err(source) = self.decoder.write_all(&piece) {
+                    let what = self.what.clone();
+                    return self.fail(Error::DownloadRead { what, source });
                 }
-                Some(Err(source)) => {
-                    self.done = true;
-                    return Some(Err(Error::Http {
+                self.take_lines(false);
+                if self.decoder.get_ref().len() > self.max_line {
+                    let err = Error::LogLineTooLong {
                         what: self.what.clone(),
-                        source,
-                    }));
+                        limit: self.max_line,
+                    };
+                    return self.fail(err);
+                }
+                continue;
+            }
+            match self.body.next().await {
+                Some(Ok(chunk)) => self.input = chunk,
+                Some(Err(source)) => {
+                    let what = self.what.clone();
+                    return self.fail(Error::http(what, source));
                 }
                 None => {
                     self.done = true;
                     if let Err(source) = self.decoder.try_finish() {
-                        return Some(Err(Error::DownloadRead {
-                            what: self.what.clone(),
-                            source,
-                        }));
+                        let what = self.what.clone();
+                        return self.fail(Error::DownloadRead { what, source });
                     }
                     self.take_lines(true);
+                    if self.lines.back().is_some_and(|l| l.len() > self.max_line) {
+                        let err = Error::LogLineTooLong {
+                            what: self.what.clone(),
+                            limit: self.max_line,
+                        };
+                        return self.fail(err);
+                    }
                 }
             }
         }
@@ -234,22 +404,146 @@ impl VeleroClient {
         }
     }
 
-    async fn open_url(&self, url: &str, what: &str) -> Result<reqwest::Response> {
+    /// The CA of the storage location the target's backup lives in: the Secret of `caCertRef`
+    /// first, then the inline `caCert`, as the CLI does (vmware-tanzu/velero
+    /// pkg/cmd/util/cacert/bsl_cacert.go). Returns the PEM and a description for messages.
+    async fn location_ca(
+        &self,
+        target: &DownloadTarget,
+    ) -> Result<(Option<Vec<u8>>, String), String> {
+        use base64::Engine as _;
+        let describe = |e: Error| e.to_string();
+        let backup_name = if target.kind.as_str().starts_with("Restore") {
+            match self
+                .get_opt::<Restore>(&target.name)
+                .await
+                .map_err(describe)?
+            {
+                Some(r) => r.spec.backup_name.unwrap_or_default(),
+                None => return Ok((None, "the system roots".to_owned())),
+            }
+        } else {
+            target.name.clone()
+        };
+        let Some(backup) = self
+            .get_opt::<Backup>(&backup_name)
+            .await
+            .map_err(describe)?
+        else {
+            return Ok((None, "the system roots".to_owned()));
+        };
+        let Some(bsl_name) = backup.spec.storage_location.filter(|l| !l.is_empty()) else {
+            return Ok((None, "the system roots".to_owned()));
+        };
+        let Some(bsl) = self
+            .get_opt::<BackupStorageLocation>(&bsl_name)
+            .await
+            .map_err(describe)?
+        else {
+            return Ok((None, "the system roots".to_owned()));
+        };
+        let storage = &bsl.spec.object_storage;
+        if let Some(r) = &storage.ca_cert_ref {
+            let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+                kube::Api::namespaced(self.client.clone(), &self.namespace);
+            let secret = secrets.get(&r.name).await.map_err(|e| {
+                format!(
+                    "caCertRef of backup storage location {bsl_name:?}: {}",
+                    Error::kube(&self.context, "get", "secrets", Some(&r.name), e)
+                )
+            })?;
+            if r.key.is_empty() {
+                return Err(format!(
+                    "caCertRef of backup storage location {bsl_name:?} has an empty key"
+                ));
+            }
+            let Some(data) = secret.data.as_ref().and_then(|d| d.get(&r.key)) else {
+                return Err(format!(
+                    "key {:?} not found in secret {:?} (caCertRef of backup storage location {bsl_name:?})",
+                    r.key, r.name
+                ));
+            };
+            return Ok((
+                Some(data.0.clone()),
+                format!(
+                    "the system roots and secret {:?} key {:?} (caCertRef of backup storage location {bsl_name:?})",
+                    r.name, r.key
+                ),
+            ));
+        }
+        if let Some(b64) = storage.ca_cert.as_deref().filter(|c| !c.is_empty()) {
+            let pem = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| {
+                    format!("caCert of backup storage location {bsl_name:?} is not base64: {e}")
+                })?;
+            return Ok((
+                Some(pem),
+                format!("the system roots and the caCert of backup storage location {bsl_name:?}"),
+            ));
+        }
+        Ok((
+            None,
+            format!(
+                "the system roots (backup storage location {bsl_name:?} has no caCert or caCertRef)"
+            ),
+        ))
+    }
+
+    /// The HTTP client for one download, and what it trusts (for messages).
+    async fn download_client(&self, target: &DownloadTarget) -> Result<(reqwest::Client, String)> {
+        let (ca, mut trusted) = match self.location_ca(target).await {
+            Ok(found) => found,
+            Err(why) => {
+                // The CLI prints a warning and downloads without the location's CA.
+                tracing::warn!(error = %why, "could not read the storage location's CA; downloading without it");
+                (
+                    None,
+                    format!("the system roots (could not read the location's CA: {why})"),
+                )
+            }
+        };
+        if self.download_tls.extra_ca.is_some() {
+            trusted.push_str(" and the client's download CA");
+        }
+        if self.download_tls.insecure_skip_tls_verify {
+            trusted = "any certificate (insecure_skip_tls_verify)".to_owned();
+        }
+        let client = match &ca {
+            Some(pem) => http_client(&self.download_tls, Some(pem))?,
+            None => self.http.clone(),
+        };
+        Ok((client, trusted))
+    }
+
+    async fn open_url(
+        &self,
+        http: &reqwest::Client,
+        trusted: &str,
+        url: &str,
+        what: &str,
+    ) -> Result<reqwest::Response> {
         let endpoint = endpoint_of(url);
         let span = tracing::debug_span!("velero_download", %endpoint, what);
         let send = || async {
-            let resp = self.http.get(url).send().await.map_err(|source| {
-                if source.is_connect() || source.is_timeout() {
+            let resp = http.get(url).send().await.map_err(|source| {
+                if is_tls_failure(&source) {
+                    Error::DownloadTls {
+                        endpoint: endpoint.clone(),
+                        what: what.to_owned(),
+                        trusted: trusted.to_owned(),
+                        // The error carries the presigned URL (signature included).
+                        source: source.without_url(),
+                    }
+                } else if source.is_connect() || source.is_timeout() {
                     Error::DownloadUnreachable {
                         endpoint: endpoint.clone(),
                         what: what.to_owned(),
-                        source,
+                        // The error carries the presigned URL (signature included).
+                        source: source.without_url(),
                     }
                 } else {
-                    Error::Http {
-                        what: what.to_owned(),
-                        source,
-                    }
+                    Error::http(what, source)
                 }
             })?;
             let status = resp.status();
@@ -262,7 +556,7 @@ impl VeleroClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
             let body = resp.text().await.unwrap_or_default();
-            let body: String = body.chars().take(512).collect();
+            let body: String = scrub_body(&body, url).chars().take(512).collect();
             Err(Error::DownloadHttp {
                 endpoint: endpoint.clone(),
                 what: what.to_owned(),
@@ -286,33 +580,41 @@ impl VeleroClient {
     pub async fn download(&self, kind: DownloadTargetKind, name: &str) -> Result<Vec<u8>> {
         let what = format!("{kind} of {name}");
         let gzip = kind.is_gzip();
-        let url = self.download_url(DownloadTarget::new(kind, name)).await?;
-        let resp = self.open_url(&url, &what).await?;
-        let bytes = resp.bytes().await.map_err(|source| Error::Http {
-            what: what.clone(),
-            source,
-        })?;
-        if !gzip {
-            return Ok(bytes.to_vec());
+        let target = DownloadTarget::new(kind, name);
+        let (http, trusted) = self.download_client(&target).await?;
+        let url = self.download_url(target).await?;
+        let resp = self.open_url(&http, &trusted, &url, &what).await?;
+        let limit = self.download_tls.max_download;
+        let too_large = |what: &str| Error::DownloadTooLarge {
+            what: what.to_owned(),
+            limit,
+        };
+        let mut body = resp.bytes_stream();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|source| Error::http(what.clone(), source))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large(&what));
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        let mut out = Vec::new();
-        let mut dec = flate2::read::GzDecoder::new(&bytes[..]);
-        std::io::Read::read_to_end(&mut dec, &mut out)
-            .map_err(|source| Error::DownloadRead { what, source })?;
-        Ok(out)
+        if !gzip {
+            return Ok(bytes);
+        }
+        gunzip_capped(&bytes, limit, &what)
     }
 
     async fn log_lines(&self, kind: DownloadTargetKind, name: &str) -> Result<LogLines> {
         let what = format!("{kind} of {name}");
-        let url = self.download_url(DownloadTarget::new(kind, name)).await?;
-        let resp = self.open_url(&url, &what).await?;
-        Ok(LogLines {
-            body: Box::pin(resp.bytes_stream()),
-            decoder: flate2::write::GzDecoder::new(Vec::new()),
-            lines: VecDeque::new(),
+        let target = DownloadTarget::new(kind, name);
+        let (http, trusted) = self.download_client(&target).await?;
+        let url = self.download_url(target).await?;
+        let resp = self.open_url(&http, &trusted, &url, &what).await?;
+        Ok(LogLines::new(
+            Box::pin(resp.bytes_stream()),
             what,
-            done: false,
-        })
+            self.download_tls.max_log_line,
+        ))
     }
 
     /// `velero backup logs`: only once the backup has finished processing.
@@ -377,15 +679,17 @@ mod tests {
     }
 
     fn lines_from(chunks: Vec<Vec<u8>>) -> LogLines {
-        LogLines {
-            body: Box::pin(futures::stream::iter(
+        lines_capped(chunks, DEFAULT_MAX_LOG_LINE_BYTES)
+    }
+
+    fn lines_capped(chunks: Vec<Vec<u8>>, max_line: usize) -> LogLines {
+        LogLines::new(
+            Box::pin(futures::stream::iter(
                 chunks.into_iter().map(|c| Ok(Bytes::from(c))),
             )),
-            decoder: flate2::write::GzDecoder::new(Vec::new()),
-            lines: VecDeque::new(),
-            what: "test log".into(),
-            done: false,
-        }
+            "test log".into(),
+            max_line,
+        )
     }
 
     #[tokio::test]
@@ -439,5 +743,54 @@ mod tests {
         let r: BackupResults = serde_json::from_str(raw).unwrap();
         assert_eq!(r.errors.len(), 2);
         assert_eq!(r.warnings.namespaces["apps"], vec!["w1".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn a_line_without_end_is_capped_with_a_typed_error() {
+        // 8 MiB of one line compresses to a few KiB: the cap, not the archive, bounds memory.
+        let bomb = gz(&vec![b'a'; 8 * 1024 * 1024]);
+        assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+        let mut lines = lines_capped(vec![bomb], 1024 * 1024);
+        match lines.next_line().await {
+            Some(Err(Error::LogLineTooLong { limit, .. })) => assert_eq!(limit, 1024 * 1024),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(
+            lines.next_line().await.is_none(),
+            "the stream ends after the error"
+        );
+        // A last line (no newline at the end) over the cap too.
+        let res = lines_capped(vec![gz(&[b'x'; 100])], 50).collect().await;
+        assert!(matches!(res, Err(Error::LogLineTooLong { .. })), "{res:?}");
+        // Lines under the cap pass.
+        let ok = lines_capped(vec![gz(b"short\nlines\n")], 50)
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(ok, vec!["short".to_owned(), "lines".to_owned()]);
+    }
+
+    #[test]
+    fn whole_downloads_are_capped_after_gunzip() {
+        let data = gz(&vec![0u8; 1024 * 1024]);
+        let err = gunzip_capped(&data, 1000, "BackupResults of b").unwrap_err();
+        assert!(
+            matches!(err, Error::DownloadTooLarge { limit: 1000, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            gunzip_capped(&data, 1024 * 1024, "x").unwrap().len(),
+            1024 * 1024
+        );
+    }
+
+    #[test]
+    fn s3_error_bodies_lose_the_signature() {
+        let url = "https://s3.example:3900/b/backups/x/x-logs.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=GK123%2F20261127%2Fgarage%2Fs3%2Faws4_request&X-Amz-Signature=deadbeefcafef00d";
+        let body = "<Error><Code>SignatureDoesNotMatch</Code><SignatureProvided>deadbeefcafef00d</SignatureProvided><StringToSign>AWS4\nx</StringToSign><CanonicalRequest>GET\n/b\nX-Amz-Signature=deadbeefcafef00d</CanonicalRequest><SignatureProvided>deadbeefcafef00d</SignatureProvided><Other>deadbeefcafef00d</Other></Error>";
+        let out = scrub_body(body, url);
+        assert!(!out.contains("deadbeefcafef00d"), "{out}");
+        assert!(out.contains("<Code>SignatureDoesNotMatch</Code>"), "{out}");
+        assert_eq!(out.matches("[redacted]").count(), 5, "{out}");
     }
 }

@@ -84,6 +84,33 @@ pub enum Error {
         /// Object name.
         name: String,
     },
+    /// The server refused to delete a backup (its DeleteBackupRequest was processed with
+    /// errors): still in progress, or its storage location is missing, read-only or
+    /// unavailable. The backup is kept.
+    #[error("deleting backup {backup:?} in context {context:?} was refused by the server (request {request:?}): {}", errors.join("; "))]
+    DeleteRefused {
+        /// Kube context.
+        context: String,
+        /// Backup name.
+        backup: String,
+        /// The DeleteBackupRequest.
+        request: String,
+        /// `status.errors` of the request.
+        errors: Vec<String>,
+    },
+    /// This client refuses to restore a backup that is not `Completed` or `PartiallyFailed`
+    /// (Velero itself does not check; see `RestoreOptions::allow_any_backup_phase`).
+    #[error(
+        "backup {backup:?} in context {context:?} is {phase}, not Completed or PartiallyFailed: not restoring from it"
+    )]
+    BackupNotRestorable {
+        /// Kube context.
+        context: String,
+        /// Backup name.
+        backup: String,
+        /// Its phase.
+        phase: String,
+    },
     /// A request that Velero (or its CLI) would refuse, e.g. an invalid restore source.
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -138,6 +165,21 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// The object store's TLS certificate was not accepted (or the handshake failed).
+    #[error(
+        "TLS with {endpoint} failed while downloading {what}: its certificate is not trusted by {trusted}; put the object store's CA into the BackupStorageLocation's objectStorage.caCertRef (or caCert), or give the client a download CA"
+    )]
+    DownloadTls {
+        /// Scheme, host and port of the URL (no path or signature).
+        endpoint: String,
+        /// What was being downloaded.
+        what: String,
+        /// What the client trusted for this download.
+        trusted: String,
+        /// Transport error (the rustls error is in its chain).
+        #[source]
+        source: reqwest::Error,
+    },
     /// The object store answered the download with an HTTP error (404: the file does not exist).
     #[error("downloading {what} from {endpoint} failed with HTTP {status}: {body}")]
     DownloadHttp {
@@ -160,6 +202,22 @@ pub enum Error {
         /// Cause.
         #[source]
         source: std::io::Error,
+    },
+    /// A gunzipped log line exceeded the cap (`ClientBuilder::with_max_log_line_bytes`).
+    #[error("a line of {what} is longer than {limit} bytes: stopped reading")]
+    LogLineTooLong {
+        /// What was being downloaded.
+        what: String,
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// A download exceeded the cap (`ClientBuilder::with_max_download_bytes`), after gunzip.
+    #[error("{what} is larger than {limit} bytes: stopped reading")]
+    DownloadTooLarge {
+        /// What was being downloaded.
+        what: String,
+        /// The cap in bytes.
+        limit: usize,
     },
     /// The HTTP client for downloads could not be built, or a download transfer broke.
     #[error("download transport error for {what}")]
@@ -230,6 +288,15 @@ impl std::fmt::Display for ApiFailure {
 }
 
 impl Error {
+    /// A transport error of a download, with the URL (a presigned one: the signature opens the
+    /// object) removed from the reqwest error.
+    pub(crate) fn http(what: impl Into<String>, source: reqwest::Error) -> Self {
+        Self::Http {
+            what: what.into(),
+            source: source.without_url(),
+        }
+    }
+
     /// The HTTP status of an API or download error.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -170,22 +170,64 @@ fn parse_cron(expr: &str) -> Result<croner::Cron> {
         })
 }
 
-/// The next run strictly after `after`, as Velero computes it (cron in UTC, or `@every <dur>`).
+/// Splits the `CRON_TZ=<zone> ` / `TZ=<zone> ` prefix robfig/cron v3 accepts (parser.go
+/// `Parse`); without one Velero evaluates in its process's zone, UTC in its image.
+fn split_zone(expr: &str) -> Result<(TimeZone, &str)> {
+    let invalid = |message: String| Error::InvalidSchedule {
+        expr: expr.to_owned(),
+        message,
+    };
+    for prefix in ["CRON_TZ=", "TZ="] {
+        if let Some(rest) = expr.strip_prefix(prefix) {
+            let (zone, spec) = rest
+                .split_once(char::is_whitespace)
+                .ok_or_else(|| invalid("no schedule after the time zone".to_owned()))?;
+            let tz = TimeZone::get(zone)
+                .map_err(|e| invalid(format!("provided bad location {zone}: {e}")))?;
+            return Ok((tz, spec.trim()));
+        }
+    }
+    Ok((TimeZone::UTC, expr))
+}
+
+/// robfig/cron v3's descriptors (parser.go `parseDescriptor`) as five fields.
+fn descriptor(spec: &str) -> Option<&'static str> {
+    Some(match spec {
+        "@yearly" | "@annually" => "0 0 1 1 *",
+        "@monthly" => "0 0 1 * *",
+        "@weekly" => "0 0 * * 0",
+        "@daily" | "@midnight" => "0 0 * * *",
+        "@hourly" => "0 * * * *",
+        _ => return None,
+    })
+}
+
+/// The next run strictly after `after`, as Velero (robfig/cron v3 `ParseStandard`) computes it:
+/// five fields or a descriptor, in UTC unless `CRON_TZ=`/`TZ=` names a zone, or `@every <dur>`
+/// (whole seconds, at least one; the next run is `after` truncated to the second plus the
+/// delay, robfig constantdelay.go).
 pub fn next_run(expr: &str, after: Timestamp) -> Result<Timestamp> {
-    let expr = expr.trim();
-    if let Some(every) = expr.strip_prefix("@every ") {
+    let (tz, spec) = split_zone(expr.trim())?;
+    if let Some(every) = spec.strip_prefix("@every ") {
         let d = parse_go_duration(every.trim())?;
-        let d = SignedDuration::try_from(d).map_err(|_| Error::InvalidDuration {
-            input: every.to_owned(),
-        })?;
-        return after.checked_add(d).map_err(|e| Error::InvalidSchedule {
+        let secs = d.as_secs().max(1);
+        let d = SignedDuration::from_secs(i64::try_from(secs).unwrap_or(i64::MAX));
+        let base = Timestamp::from_second(after.as_second()).unwrap_or(after);
+        return base.checked_add(d).map_err(|e| Error::InvalidSchedule {
             expr: expr.to_owned(),
             message: e.to_string(),
         });
     }
-    let cron = parse_cron(expr)?;
+    let fields = descriptor(spec).unwrap_or(spec);
+    let cron = parse_cron(fields).map_err(|e| match e {
+        Error::InvalidSchedule { message, .. } => Error::InvalidSchedule {
+            expr: expr.to_owned(),
+            message,
+        },
+        other => other,
+    })?;
     let next = cron
-        .find_next_occurrence(&after.to_zoned(TimeZone::UTC), false)
+        .find_next_occurrence(&after.to_zoned(tz), false)
         .map_err(|e| Error::InvalidSchedule {
             expr: expr.to_owned(),
             message: e.to_string(),
@@ -302,7 +344,7 @@ fn schedule_health(
             stopped = Some(StopReason::NoNewBackup);
         }
         if stopped == Some(StopReason::NoNewBackup)
-            && let Some(blocker) = own.iter().find(|b| b.phase().is_pending())
+            && let Some(blocker) = own.iter().find(|b| b.phase().blocks_schedule())
         {
             stopped = Some(StopReason::BlockedBy(
                 blocker.metadata.name.clone().unwrap_or_default(),
@@ -530,5 +572,82 @@ mod tests {
         assert_eq!(hourly.stopped, None);
         assert!(!hourly.success_overdue);
         assert!(!report.is_healthy());
+    }
+
+    /// Velero's overlap guard (vmware-tanzu/velero pkg/controller/schedule_controller.go
+    /// `checkIfBackupInNewOrProgress`) holds a schedule back only for a backup in phase "",
+    /// New or InProgress: a Queued, ReadyToStart or Finalizing one does not block new runs.
+    #[test]
+    fn blocked_by_counts_only_what_the_overlap_guard_counts() {
+        let now = ts("2026-11-27T12:00:00Z");
+        let opts = HealthOptions::default().with_now(now);
+        let schedules = vec![schedule("daily", "0 2 * * *", "2026-11-01T00:00:00Z")];
+        for (phase, blocks) in [
+            ("New", true),
+            ("", true),
+            ("InProgress", true),
+            ("Queued", false),
+            ("ReadyToStart", false),
+            ("WaitingForPluginOperations", false),
+            ("Finalizing", false),
+            ("FinalizingPartiallyFailed", false),
+        ] {
+            let backups = vec![
+                backup(
+                    "daily-1",
+                    Some("daily"),
+                    "Completed",
+                    "2026-11-24T02:00:00Z",
+                    Some("2026-11-24T02:10:00Z"),
+                ),
+                backup(
+                    "daily-2",
+                    Some("daily"),
+                    phase,
+                    "2026-11-25T02:00:00Z",
+                    None,
+                ),
+            ];
+            let report = assess("prod", &schedules, &backups, vec![], &opts);
+            let want = if blocks {
+                StopReason::BlockedBy("daily-2".into())
+            } else {
+                StopReason::NoNewBackup
+            };
+            assert_eq!(report.schedules[0].stopped, Some(want), "phase {phase:?}");
+        }
+    }
+
+    /// robfig/cron v3 as Velero parses schedules (`cron.ParseStandard`): zone prefixes,
+    /// `@midnight`, and `@every` in whole seconds from the truncated current second.
+    #[test]
+    fn cron_like_robfig() {
+        let now = ts("2026-11-27T05:00:00Z");
+        assert_eq!(
+            next_run("CRON_TZ=America/New_York 0 2 * * *", now).unwrap(),
+            ts("2026-11-27T07:00:00Z")
+        );
+        assert_eq!(
+            next_run("TZ=Europe/London 30 1 * * *", ts("2026-07-01T00:00:00Z")).unwrap(),
+            ts("2026-07-01T00:30:00Z")
+        );
+        assert_eq!(
+            next_run("@midnight", now).unwrap(),
+            ts("2026-11-28T00:00:00Z")
+        );
+        assert_eq!(
+            expected_interval("CRON_TZ=Europe/London @midnight", now).unwrap(),
+            Duration::from_secs(86400)
+        );
+        assert_eq!(
+            next_run("@every 90m30s500ms", ts("2026-11-27T05:00:00.25Z")).unwrap(),
+            ts("2026-11-27T06:30:30Z")
+        );
+        assert_eq!(
+            next_run("@every 100ms", ts("2026-11-27T05:00:00.25Z")).unwrap(),
+            ts("2026-11-27T05:00:01Z")
+        );
+        assert!(next_run("CRON_TZ=Mars/Olympus 0 2 * * *", now).is_err());
+        assert!(next_run("CRON_TZ=UTC", now).is_err());
     }
 }

@@ -69,7 +69,9 @@ pub mod types;
 pub use client::{
     ClientBuilder, DEFAULT_NAMESPACE, ListOptions, Page, USER_AGENT, VeleroClient, VeleroResource,
 };
-pub use download::{BackupResults, LogLines, ResultMessages};
+pub use download::{
+    BackupResults, DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_LOG_LINE_BYTES, LogLines, ResultMessages,
+};
 pub use error::{ApiFailure, Error, Result};
 pub use health::{HealthOptions, HealthReport};
 pub use multi::Clusters;

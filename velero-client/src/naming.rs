@@ -119,6 +119,9 @@ pub struct RestoreOptions {
     /// `--allow-partially-failed`: with a schedule source, pick the newest Completed or
     /// PartiallyFailed backup on the client side.
     pub allow_partially_failed: bool,
+    /// Lifts this client's guard (not the server's: Velero has none) against restoring a named
+    /// backup that is not `Completed` or `PartiallyFailed`.
+    pub allow_any_backup_phase: bool,
 }
 
 impl RestoreOptions {
@@ -149,6 +152,7 @@ impl RestoreOptions {
             item_operation_timeout: None,
             labels: BTreeMap::new(),
             allow_partially_failed: false,
+            allow_any_backup_phase: false,
         }
     }
 
@@ -209,6 +213,15 @@ impl RestoreOptions {
     /// `--allow-partially-failed` (schedule sources only).
     pub fn allow_partially_failed(mut self, yes: bool) -> Self {
         self.allow_partially_failed = yes;
+        self
+    }
+
+    /// Restores a named backup whatever its phase. By default [`crate::VeleroClient::create_restore`]
+    /// refuses a backup that is not `Completed` or `PartiallyFailed` (still running, failed,
+    /// being deleted) with [`crate::Error::BackupNotRestorable`]; Velero's server and CLI do
+    /// not check, and the restore then fails or restores a partial tarball.
+    pub fn allow_any_backup_phase(mut self, yes: bool) -> Self {
+        self.allow_any_backup_phase = yes;
         self
     }
 

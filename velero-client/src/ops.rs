@@ -201,22 +201,90 @@ impl VeleroClient {
     }
 
     /// Waits until the backup is gone (after [`VeleroClient::delete_backup`]).
+    ///
+    /// The server refuses to delete a backup that is still running, or whose storage location
+    /// is missing, read-only or unavailable: it marks the newest DeleteBackupRequest of the
+    /// backup `Processed` with `status.errors` and keeps the backup. That ends the wait at once
+    /// with [`Error::DeleteRefused`] carrying the server's reasons (vmware-tanzu/velero
+    /// pkg/controller/backup_deletion_controller.go).
     pub async fn wait_for_backup_deleted(&self, name: &str, timeout: Duration) -> Result<()> {
+        self.wait_deleted(name, None, timeout).await
+    }
+
+    /// Waits until the deletion asked for by `request` (from [`VeleroClient::delete_backup`])
+    /// is done: the backup is gone, or [`Error::DeleteRefused`] with the server's reasons.
+    pub async fn wait_for_delete_request(
+        &self,
+        request: &DeleteBackupRequest,
+        timeout: Duration,
+    ) -> Result<()> {
+        let name = request.metadata.name.clone().unwrap_or_default();
+        self.wait_deleted(&request.spec.backup_name, Some(&name), timeout)
+            .await
+    }
+
+    /// The refusal recorded on a processed request, if any.
+    fn refusal(&self, backup: &str, dbr: &DeleteBackupRequest) -> Option<Error> {
+        let status = dbr.status.as_ref()?;
+        if status.phase != Some(DeleteBackupRequestPhase::Processed) {
+            return None;
+        }
+        let errors = status.errors.clone().unwrap_or_default();
+        (!errors.is_empty()).then(|| Error::DeleteRefused {
+            context: self.context.clone(),
+            backup: backup.to_owned(),
+            request: dbr.metadata.name.clone().unwrap_or_default(),
+            errors,
+        })
+    }
+
+    async fn wait_deleted(
+        &self,
+        backup: &str,
+        request: Option<&str>,
+        timeout: Duration,
+    ) -> Result<()> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut delay = Duration::from_millis(20);
+        let selector = format!(
+            "{}={}",
+            labels::BACKUP_NAME,
+            labels::valid_label_value(backup)
+        );
         loop {
-            if self.get_opt::<Backup>(name).await?.is_none() {
+            if self.get_opt::<Backup>(backup).await?.is_none() {
                 return Ok(());
             }
+            // The request of this deletion: the one given, else the newest for the backup (the
+            // server deletes the older ones when it picks up a new one).
+            let dbr = match request {
+                Some(r) => self.get_opt::<DeleteBackupRequest>(r).await?,
+                None => {
+                    let all: Vec<DeleteBackupRequest> = self
+                        .list_all(&ListOptions::default().with_labels(selector.clone()))
+                        .await?;
+                    all.into_iter()
+                        .filter(|d| d.spec.backup_name == backup)
+                        .max_by_key(|d| {
+                            (
+                                d.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                                d.metadata.name.clone(),
+                            )
+                        })
+                }
+            };
+            if let Some(refused) = dbr.as_ref().and_then(|d| self.refusal(backup, d)) {
+                return Err(refused);
+            }
             if tokio::time::Instant::now() + delay > deadline {
-                let last_phase = match self.get_opt::<Backup>(name).await? {
+                let last_phase = match self.get_opt::<Backup>(backup).await? {
                     Some(b) => b.phase().to_string(),
                     None => return Ok(()),
                 };
                 return Err(Error::Timeout {
                     context: self.context.clone(),
                     resource: "backups",
-                    name: name.to_owned(),
+                    name: backup.to_owned(),
                     waited: timeout,
                     last_phase,
                 });
@@ -229,14 +297,28 @@ impl VeleroClient {
     // ---- restores ----
 
     /// `velero restore create`: validates like the CLI (the backup exists; the schedule has
-    /// backups) and submits the Restore. With `allow_partially_failed`, picks the newest Completed
+    /// backups) and submits the Restore. Unlike the CLI it also refuses a named backup that is
+    /// not `Completed` or `PartiallyFailed` ([`Error::BackupNotRestorable`]; lift with
+    /// [`RestoreOptions::allow_any_backup_phase`]). With `allow_partially_failed`, picks the newest Completed
     /// or PartiallyFailed backup of the schedule itself.
     pub async fn create_restore(&self, opts: &RestoreOptions) -> Result<Restore> {
         opts.validate()?;
         let mut opts = opts.clone();
         match &opts.source {
             RestoreSource::Backup(b) => {
-                self.get::<Backup>(b).await?;
+                let backup = self.get::<Backup>(b).await?;
+                // This client's guard (documented on `allow_any_backup_phase`); the server has
+                // none for a named backup.
+                let phase = backup.phase();
+                if !opts.allow_any_backup_phase
+                    && !matches!(phase, BackupPhase::Completed | BackupPhase::PartiallyFailed)
+                {
+                    return Err(Error::BackupNotRestorable {
+                        context: self.context.clone(),
+                        backup: b.clone(),
+                        phase: phase.to_string(),
+                    });
+                }
             }
             RestoreSource::Schedule(s) => {
                 let backups = self.list_backups_for_schedule(s).await?;

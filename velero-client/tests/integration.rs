@@ -2,13 +2,18 @@
 //! controller (`velero_client::testing`), through a kubeconfig with three contexts.
 
 mod integration {
+    pub mod apiserver;
     pub mod backups;
+    pub mod canary;
     pub mod errors;
+    pub mod fidelity;
     pub mod health;
+    pub mod leaks;
     pub mod logs;
     pub mod multi;
     pub mod restores;
     pub mod schedules;
+    pub mod tls;
 }
 
 use std::time::Duration;

@@ -3,20 +3,24 @@
 //! * BackupStorageLocation: `Available` when its bucket exists in the simulated object store,
 //!   else `Unavailable` with a message.
 //! * Schedule: validates the cron (`FailedValidation` + `validationErrors`), honours
-//!   `skipImmediately`, and when due (and no backup of the schedule is New/InProgress: the
-//!   overlap guard) submits `<schedule>-<UTC timestamp>` and stamps `lastBackup`.
-//! * Backup: New → FailedValidation (missing/unavailable/read-only location) or InProgress
-//!   (defaults TTL and location, label, expiration, progress) → Completed or PartiallyFailed
-//!   (errors from failing items), writing the gzip log and results to the object store. A
-//!   namespace with a hanging volume keeps it InProgress.
-//! * Restore: New → FailedValidation (source rules, policy, backup phase, location) or
-//!   InProgress (resolves `scheduleName` to the newest Completed backup) → Completed or
-//!   PartiallyFailed (items rejected in target namespaces), with log and results.
+//!   `skipImmediately`, and when due (and no backup of the schedule is "", New or InProgress:
+//!   the overlap guard) submits `<schedule>-<UTC timestamp>` and stamps `lastBackup`.
+//! * Backup: New → Queued → ReadyToStart → FailedValidation (missing/unavailable/read-only
+//!   location) or InProgress (defaults TTL and location, label, expiration, progress) →
+//!   WaitingForPluginOperations (data mover) → Finalizing → Completed, or the PartiallyFailed
+//!   twins (errors from failing items), writing the gzip log and results to the object store.
+//!   A namespace with a hanging volume keeps it InProgress.
+//! * Restore: New → FailedValidation (source rules, policy, location; not the backup's phase) or
+//!   InProgress (resolves `scheduleName` to the newest Completed backup) → Finalizing →
+//!   Completed, or the PartiallyFailed twins (items rejected in target namespaces), with log
+//!   and results.
 //! * DownloadRequest: New → Processed with a presigned-style URL on the location's
 //!   `publicUrl`/`s3Url`, expiring after 10 minutes (then deleted). Targets whose backup or
 //!   restore does not exist stay New, as in Velero 1.18.
-//! * DeleteBackupRequest: New → InProgress (backup `Deleting`) → Processed, removing the
-//!   backup's files, restores, PodVolumeBackups and the Backup.
+//! * DeleteBackupRequest: refused (`Processed` with `status.errors`) for a running backup or a
+//!   missing, read-only or unavailable location; else New → InProgress (backup `Deleting`) →
+//!   Processed, removing the backup's files, restores, PodVolumeBackups and the Backup, then
+//!   every request of the backup.
 
 use std::io::Write;
 
@@ -160,11 +164,13 @@ fn schedules(state: &ClusterState, now: Timestamp) {
         if now <= next {
             continue;
         }
-        // Overlap guard: a New/InProgress backup of this schedule blocks the run.
-        if backups.iter().any(|b| {
-            b.schedule_name() == Some(name.as_str())
-                && matches!(b.phase(), BackupPhase::New | BackupPhase::InProgress)
-        }) {
+        // Overlap guard: a backup of this schedule in phase "", New or InProgress blocks the
+        // run (vmware-tanzu/velero pkg/controller/schedule_controller.go
+        // `checkIfBackupInNewOrProgress`).
+        if backups
+            .iter()
+            .any(|b| b.schedule_name() == Some(name.as_str()) && b.phase().blocks_schedule())
+        {
             continue;
         }
         let backup = crate::naming::backup_from_schedule(&s, now);
@@ -226,13 +232,80 @@ fn object_prefix(bsl: &BackupStorageLocation) -> String {
     }
 }
 
+/// Backups through Velero 1.18's phases, one step per tick:
+/// New → Queued (`queuePosition` = last + 1) → ReadyToStart (vmware-tanzu/velero
+/// pkg/controller/backup_queue_controller.go; concurrency is not modelled: every queued backup
+/// starts in queue order) → FailedValidation | InProgress (pkg/controller/backup_controller.go)
+/// → WaitingForPluginOperations[PartiallyFailed] when async item operations run (data mover:
+/// `snapshotMoveData` with pod volumes; pkg/controller/backup_operations_controller.go) →
+/// Finalizing[PartiallyFailed] → Completed | PartiallyFailed
+/// (pkg/controller/backup_finalizer_controller.go).
 fn backups(state: &ClusterState, now: Timestamp) {
     let locations: Vec<BackupStorageLocation> = objects(state, "backupstoragelocations");
-    for b in objects::<Backup>(state, "backups") {
-        let name = name_of(&b);
+    let all: Vec<Backup> = objects(state, "backups");
+    let mut last_position = all
+        .iter()
+        .filter(|b| b.phase() == BackupPhase::Queued)
+        .filter_map(|b| b.status.as_ref().and_then(|s| s.queue_position))
+        .max()
+        .unwrap_or(0);
+    let mut queued: Vec<&Backup> = all
+        .iter()
+        .filter(|b| b.phase() == BackupPhase::Queued)
+        .collect();
+    queued.sort_by_key(|b| b.status.as_ref().and_then(|s| s.queue_position));
+    for b in queued {
+        patch(
+            state,
+            "backups",
+            &name_of(b),
+            json!({ "status": { "phase": "ReadyToStart", "queuePosition": 0 } }),
+        );
+    }
+    for b in &all {
+        let name = name_of(b);
         match b.phase() {
-            BackupPhase::New => start_backup(state, &b, &name, &locations, now),
-            BackupPhase::InProgress => progress_backup(state, &b, &name, &locations, now),
+            BackupPhase::New => {
+                last_position += 1;
+                patch(
+                    state,
+                    "backups",
+                    &name,
+                    json!({ "status": { "phase": "Queued", "queuePosition": last_position } }),
+                );
+            }
+            BackupPhase::ReadyToStart => start_backup(state, b, &name, &locations, now),
+            BackupPhase::InProgress => progress_backup(state, b, &name, &locations, now),
+            BackupPhase::WaitingForPluginOperations
+            | BackupPhase::WaitingForPluginOperationsPartiallyFailed => {
+                let partially = b.phase() == BackupPhase::WaitingForPluginOperationsPartiallyFailed;
+                let attempted = b
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.backup_item_operations_attempted)
+                    .unwrap_or(0);
+                patch(
+                    state,
+                    "backups",
+                    &name,
+                    json!({ "status": {
+                        "phase": if partially { "FinalizingPartiallyFailed" } else { "Finalizing" },
+                        "backupItemOperationsCompleted": attempted
+                    } }),
+                );
+            }
+            BackupPhase::Finalizing | BackupPhase::FinalizingPartiallyFailed => {
+                let partially = b.phase() == BackupPhase::FinalizingPartiallyFailed;
+                patch(
+                    state,
+                    "backups",
+                    &name,
+                    json!({ "status": {
+                        "phase": if partially { "PartiallyFailed" } else { "Completed" },
+                        "completionTimestamp": ts(now)
+                    } }),
+                );
+            }
             _ => {}
         }
     }
@@ -357,10 +430,17 @@ fn progress_backup(
         return;
     }
     let errors: i64 = covered.iter().map(|(_, s)| s.failing_items).sum();
-    let phase = if errors > 0 {
-        "PartiallyFailed"
+    // Data-mover uploads are asynchronous item operations, one per pod volume.
+    let operations: i64 = if b.spec.snapshot_move_data == Some(true) {
+        covered.iter().map(|(_, s)| s.pod_volumes).sum()
     } else {
-        "Completed"
+        0
+    };
+    let phase = match (errors > 0, operations > 0) {
+        (true, true) => "WaitingForPluginOperationsPartiallyFailed",
+        (false, true) => "WaitingForPluginOperations",
+        (true, false) => "FinalizingPartiallyFailed",
+        (false, false) => "Finalizing",
     };
     let bsl = location_for(locations, b.spec.storage_location.as_deref()).ok();
     let uid = b.metadata.uid.clone().unwrap_or_default();
@@ -421,7 +501,7 @@ fn progress_backup(
         state,
         "backups",
         name,
-        json!({ "status": { "phase": phase, "errors": errors, "warnings": 0, "completionTimestamp": ts(now) } }),
+        json!({ "status": { "phase": phase, "errors": errors, "warnings": 0, "backupItemOperationsAttempted": operations } }),
     );
 }
 
@@ -445,6 +525,19 @@ fn restores(state: &ClusterState, now: Timestamp) {
         match r.phase() {
             RestorePhase::New => start_restore(state, &r, &name, &backups, &locations, now),
             RestorePhase::InProgress => finish_restore(state, &r, &name, &backups, &locations, now),
+            // vmware-tanzu/velero pkg/controller/restore_finalizer_controller.go.
+            RestorePhase::Finalizing | RestorePhase::FinalizingPartiallyFailed => {
+                let partially = r.phase() == RestorePhase::FinalizingPartiallyFailed;
+                patch(
+                    state,
+                    "restores",
+                    &name,
+                    json!({ "status": {
+                        "phase": if partially { "PartiallyFailed" } else { "Completed" },
+                        "completionTimestamp": ts(now)
+                    } }),
+                );
+            }
             _ => {}
         }
     }
@@ -510,20 +603,9 @@ fn start_restore(
         };
         return fail_restore(state, name, vec![msg]);
     };
+    // No check of the backup's phase: the restore controller has none for a named backup
+    // (vmware-tanzu/velero pkg/controller/restore_controller.go `validateAndComplete`).
     let backup_name = name_of(backup);
-    if !matches!(
-        backup.phase(),
-        BackupPhase::Completed | BackupPhase::PartiallyFailed
-    ) {
-        return fail_restore(
-            state,
-            name,
-            vec![format!(
-                "backup {backup_name} is in phase {}; only Completed or PartiallyFailed backups can be restored",
-                backup.phase()
-            )],
-        );
-    }
     if let Ok(bsl) = location_for(locations, backup.spec.storage_location.as_deref())
         && bsl.phase() != BslPhase::Available
     {
@@ -625,10 +707,11 @@ fn finish_restore(
             entry.items = entry.items.max(items - rejected);
         }
     }
+    // The restore controller hands over to the finalizer (pkg/controller/restore_controller.go).
     let phase = if errors > 0 {
-        "PartiallyFailed"
+        "FinalizingPartiallyFailed"
     } else {
-        "Completed"
+        "Finalizing"
     };
     log.push_str(&format!("time=\"{t}\" level=info msg=\"restore completed\" restore=velero/{name} logSource=\"pkg/controller/restore_controller.go:602\"\n"));
     if let Some(backup) = backups.iter().find(|b| name_of(*b) == backup_name)
@@ -649,7 +732,7 @@ fn finish_restore(
         state,
         "restores",
         name,
-        json!({ "status": { "phase": phase, "errors": errors, "warnings": warnings, "completionTimestamp": ts(now), "progress": { "itemsRestored": restored } } }),
+        json!({ "status": { "phase": phase, "errors": errors, "warnings": warnings, "progress": { "itemsRestored": restored } } }),
     );
 }
 
@@ -719,7 +802,7 @@ fn downloads(state: &ClusterState, now: Timestamp) {
             .config_value("publicUrl")
             .or_else(|| bsl.config_value("s3Url"))
             .map(|u| u.trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| format!("{}/s3", state.base_url));
+            .unwrap_or_else(|| state.store_url.clone());
         let signature = hex::encode(format!("{name}{}", now.as_second()).as_bytes());
         let url = format!(
             "{endpoint}/{}/{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=GKfake%2F20261127%2Fgarage%2Fs3%2Faws4_request&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}",
@@ -737,6 +820,38 @@ fn downloads(state: &ClusterState, now: Timestamp) {
     }
 }
 
+/// Backups the server's backup tracker holds (vmware-tanzu/velero
+/// pkg/controller/backup_tracker.go `Contains`: in progress or post-processing; not the queue).
+fn tracked_as_running(phase: &BackupPhase) -> bool {
+    matches!(
+        phase,
+        BackupPhase::InProgress
+            | BackupPhase::WaitingForPluginOperations
+            | BackupPhase::WaitingForPluginOperationsPartiallyFailed
+            | BackupPhase::Finalizing
+            | BackupPhase::FinalizingPartiallyFailed
+    )
+}
+
+fn refuse_deletion(state: &ClusterState, dbr: &str, why: String) {
+    // patchDeleteBackupRequestWithError: Processed, errors = [why].
+    patch(
+        state,
+        "deletebackuprequests",
+        dbr,
+        json!({ "status": { "phase": "Processed", "errors": [why] } }),
+    );
+}
+
+fn label_of(obj: &impl kube::Resource, key: &str) -> Option<String> {
+    obj.meta().labels.as_ref().and_then(|l| l.get(key)).cloned()
+}
+
+/// DeleteBackupRequests, after vmware-tanzu/velero pkg/controller/backup_deletion_controller.go:
+/// refusals (`Processed` + `status.errors`) for a missing name, a running backup, a missing
+/// backup or location, a read-only or unavailable location; earlier requests of the same backup
+/// are deleted when a new one is picked up; on success the backup's data, restores and
+/// PodVolumeBackups go, then the Backup, then every request labelled with its name and UID.
 fn deletions(state: &ClusterState, _now: Timestamp) {
     let requests: Vec<DeleteBackupRequest> = objects(state, "deletebackuprequests");
     if requests.is_empty() {
@@ -744,8 +859,8 @@ fn deletions(state: &ClusterState, _now: Timestamp) {
     }
     let backups: Vec<Backup> = objects(state, "backups");
     let locations: Vec<BackupStorageLocation> = objects(state, "backupstoragelocations");
-    for dbr in requests {
-        let name = name_of(&dbr);
+    for dbr in &requests {
+        let name = name_of(dbr);
         let phase = dbr
             .status
             .as_ref()
@@ -755,30 +870,77 @@ fn deletions(state: &ClusterState, _now: Timestamp) {
         let backup = backups.iter().find(|b| name_of(*b) == backup_name);
         match phase {
             DeleteBackupRequestPhase::New => {
-                let Some(_) = backup else {
-                    patch(
+                if backup_name.is_empty() {
+                    refuse_deletion(state, &name, "spec.backupName is required".into());
+                    continue;
+                }
+                // deleteExistingDeletionRequests: one request per backup at a time.
+                let label = labels::valid_label_value(&backup_name);
+                for other in &requests {
+                    if name_of(other) != name
+                        && label_of(other, labels::BACKUP_NAME).as_deref() == Some(label.as_str())
+                    {
+                        remove(state, "deletebackuprequests", &name_of(other));
+                    }
+                }
+                let Some(b) = backup else {
+                    refuse_deletion(state, &name, "backup not found".into());
+                    continue;
+                };
+                if tracked_as_running(&b.phase()) {
+                    refuse_deletion(state, &name, "backup is still in progress".into());
+                    continue;
+                }
+                let bsl_name = b.spec.storage_location.clone().unwrap_or_default();
+                let Some(bsl) = locations.iter().find(|l| name_of(*l) == bsl_name) else {
+                    refuse_deletion(
                         state,
-                        "deletebackuprequests",
                         &name,
-                        json!({ "status": { "phase": "Processed", "errors": ["backup not found"] } }),
+                        format!("backup storage location {bsl_name} not found"),
                     );
                     continue;
                 };
+                if bsl.spec.access_mode == Some(BslAccessMode::ReadOnly) {
+                    refuse_deletion(
+                        state,
+                        &name,
+                        format!(
+                            "cannot delete backup because backup storage location {bsl_name} is currently in read-only mode"
+                        ),
+                    );
+                    continue;
+                }
+                if bsl.phase() != BslPhase::Available {
+                    refuse_deletion(
+                        state,
+                        &name,
+                        format!(
+                            "cannot delete backup because backup storage location {bsl_name} is currently in Unavailable state"
+                        ),
+                    );
+                    continue;
+                }
+                let uid = b.metadata.uid.clone().unwrap_or_default();
+                patch(
+                    state,
+                    "deletebackuprequests",
+                    &name,
+                    json!({
+                        "metadata": { "labels": { labels::BACKUP_NAME: label, labels::BACKUP_UID: uid } },
+                        "status": { "phase": "InProgress" }
+                    }),
+                );
                 patch(
                     state,
                     "backups",
                     &backup_name,
                     json!({ "status": { "phase": "Deleting" } }),
                 );
-                patch(
-                    state,
-                    "deletebackuprequests",
-                    &name,
-                    json!({ "status": { "phase": "InProgress" } }),
-                );
             }
             DeleteBackupRequestPhase::InProgress => {
+                let mut uid = label_of(dbr, labels::BACKUP_UID).unwrap_or_default();
                 if let Some(b) = backup {
+                    uid = b.metadata.uid.clone().unwrap_or(uid);
                     if let Ok(bsl) = location_for(&locations, b.spec.storage_location.as_deref()) {
                         let prefix = format!("{}/backups/{backup_name}/", object_prefix(&bsl));
                         state
@@ -793,13 +955,7 @@ fn deletions(state: &ClusterState, _now: Timestamp) {
                     }
                     let label = labels::valid_label_value(&backup_name);
                     for pvb in objects::<PodVolumeBackup>(state, "podvolumebackups") {
-                        if pvb
-                            .metadata
-                            .labels
-                            .as_ref()
-                            .and_then(|l| l.get(labels::BACKUP_NAME))
-                            == Some(&label)
-                        {
+                        if label_of(&pvb, labels::BACKUP_NAME).as_deref() == Some(label.as_str()) {
                             remove(state, "podvolumebackups", &name_of(&pvb));
                         }
                     }
@@ -810,8 +966,17 @@ fn deletions(state: &ClusterState, _now: Timestamp) {
                     state,
                     "deletebackuprequests",
                     &name,
-                    json!({ "status": { "phase": "Processed" } }),
+                    json!({ "status": { "phase": "Processed", "errors": [] } }),
                 );
+                // DeleteAllOf(backup-name=<name>, backup-uid=<uid>).
+                let label = labels::valid_label_value(&backup_name);
+                for d in objects::<DeleteBackupRequest>(state, "deletebackuprequests") {
+                    if label_of(&d, labels::BACKUP_NAME).as_deref() == Some(label.as_str())
+                        && label_of(&d, labels::BACKUP_UID).as_deref() == Some(uid.as_str())
+                    {
+                        remove(state, "deletebackuprequests", &name_of(&d));
+                    }
+                }
             }
             _ => {}
         }

@@ -29,8 +29,10 @@
 //! ```
 
 pub mod controller;
+mod schema;
 mod server;
 mod store;
+mod tls;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -106,10 +108,26 @@ pub(crate) struct World {
     pub controller_paused: bool,
     /// Object-store GETs still to fail with 503, and the Retry-After seconds to send.
     pub download_failures: (u32, Option<u64>),
+    /// Object-store GETs still to be cut off after half of the body.
+    pub broken_downloads: u32,
+    /// Object-store GETs still to answer 403 `SignatureDoesNotMatch` (echoing the signature).
+    pub rejected_signatures: u32,
     /// Object-store GETs served (any status).
     pub download_hits: u64,
     /// User-Agent headers seen (apiserver and object store).
     pub user_agents: BTreeSet<String>,
+    /// core/v1 Secrets in Velero's namespace: name → key → bytes (for `caCertRef`).
+    pub secrets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+}
+
+/// How an object-store GET fails.
+pub(crate) enum DownloadFault {
+    /// 503 `SlowDown`, with an optional Retry-After.
+    SlowDown(Option<u64>),
+    /// 403 `SignatureDoesNotMatch`.
+    BadSignature,
+    /// The connection drops after half of the body.
+    CutOff,
 }
 
 /// Shared state of one fake cluster.
@@ -119,6 +137,8 @@ pub(crate) struct ClusterState {
     pub(crate) token: String,
     pub(crate) world: Mutex<World>,
     pub(crate) base_url: String,
+    /// The object store's URL (its own listener, TLS with its own CA).
+    pub(crate) store_url: String,
     pub(crate) namespace: String,
 }
 
@@ -161,16 +181,24 @@ impl ClusterState {
         self.lock_world().blobs.get(key).cloned()
     }
 
-    /// Counts a download and says whether it must fail (with an optional Retry-After).
-    pub(crate) fn download_attempt(&self) -> Option<Option<u64>> {
+    /// Counts a download and says how it must fail, if it must.
+    pub(crate) fn download_attempt(&self) -> Option<DownloadFault> {
         let mut w = self.lock_world();
         w.download_hits += 1;
+        if w.rejected_signatures > 0 {
+            w.rejected_signatures -= 1;
+            return Some(DownloadFault::BadSignature);
+        }
+        if w.broken_downloads > 0 {
+            w.broken_downloads -= 1;
+            return Some(DownloadFault::CutOff);
+        }
         let (left, retry_after) = w.download_failures;
         if left == 0 {
             return None;
         }
         w.download_failures.0 = left - 1;
-        Some(retry_after)
+        Some(DownloadFault::SlowDown(retry_after))
     }
 }
 
@@ -180,6 +208,8 @@ pub struct FakeCluster {
     state: Arc<ClusterState>,
     addr: SocketAddr,
     context: String,
+    api_ca_pem: Arc<str>,
+    store_ca_pem: Arc<str>,
 }
 
 impl std::fmt::Debug for FakeCluster {
@@ -193,21 +223,35 @@ impl std::fmt::Debug for FakeCluster {
 
 impl FakeCluster {
     async fn start(context: &str, tick: Duration) -> std::io::Result<Self> {
+        // Clusters serve their API over TLS with a private CA that the kubeconfig carries
+        // (`certificate-authority-data`); the object store (Garage, MinIO) has its own CA, which
+        // Velero learns from the BackupStorageLocation's `caCert`/`caCertRef`.
+        let api_ca = tls::TestCa::new(&format!("{context}-apiserver-ca"))?;
+        let store_ca = tls::TestCa::new(&format!("{context}-object-store-ca"))?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let store_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let store_addr = store_listener.local_addr()?;
         let (events, _) = broadcast::channel(4096);
         let state = Arc::new(ClusterState {
             store: Mutex::new(Store::default()),
             events,
             token: format!("fake-token-{context}"),
             world: Mutex::new(World::default()),
-            base_url: format!("http://{addr}"),
+            base_url: format!("https://{addr}"),
+            store_url: format!("https://{store_addr}"),
             namespace: crate::DEFAULT_NAMESPACE.to_owned(),
         });
-        let app = server::router(state.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        tls::serve(
+            listener,
+            api_ca.server.clone(),
+            server::router(state.clone()),
+        );
+        tls::serve(
+            store_listener,
+            store_ca.server.clone(),
+            server::store_router(state.clone()),
+        );
         let weak = Arc::downgrade(&state);
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(tick);
@@ -222,17 +266,41 @@ impl FakeCluster {
             state,
             addr,
             context: context.to_owned(),
+            api_ca_pem: api_ca.ca_pem.into(),
+            store_ca_pem: store_ca.ca_pem.into(),
         })
     }
 
-    /// The apiserver URL (`http://127.0.0.1:PORT`).
+    /// The apiserver URL (`https://127.0.0.1:PORT`).
     pub fn url(&self) -> String {
         self.state.base_url.clone()
     }
 
-    /// The object store URL this cluster's presigned URLs point at.
+    /// The CA (PEM) that signed the apiserver's certificate (the kubeconfig carries it).
+    pub fn api_ca_pem(&self) -> &str {
+        &self.api_ca_pem
+    }
+
+    /// The object store URL (`https://127.0.0.1:PORT`, its own listener) that presigned URLs
+    /// point at.
     pub fn s3_url(&self) -> String {
-        format!("{}/s3", self.state.base_url)
+        self.state.store_url.clone()
+    }
+
+    /// The private CA (PEM) that signed the object store's certificate: what a
+    /// BackupStorageLocation's `caCert` carries.
+    pub fn store_ca_pem(&self) -> &str {
+        &self.store_ca_pem
+    }
+
+    /// Stores a core/v1 Secret in Velero's namespace (e.g. the target of a `caCertRef`).
+    pub fn add_secret(&self, name: &str, data: &[(&str, &[u8])]) {
+        self.state.lock_world().secrets.insert(
+            name.to_owned(),
+            data.iter()
+                .map(|(k, v)| ((*k).to_owned(), v.to_vec()))
+                .collect(),
+        );
     }
 
     /// The kube context name.
@@ -252,6 +320,26 @@ impl FakeCluster {
         obj["metadata"]["namespace"] = json!(ns);
         self.state
             .write(|s| s.create(plural, &ns, obj))
+            .map_err(|e| e.message)
+    }
+
+    /// Stores an object without the CRD schema's pruning and validation, as a newer Velero's
+    /// CRD (new phases, new fields) would let through.
+    pub fn insert_json_unchecked(&self, mut obj: Value) -> Result<Value, String> {
+        let kind = obj["kind"].as_str().unwrap_or("").to_owned();
+        let plural = store::plural_of(&kind).ok_or(format!("unknown kind {kind:?}"))?;
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(&self.state.namespace)
+            .to_owned();
+        obj["metadata"]["namespace"] = json!(ns);
+        self.state
+            .write(|s| {
+                s.unchecked = true;
+                let out = s.create(plural, &ns, obj);
+                s.unchecked = false;
+                out
+            })
             .map_err(|e| e.message)
     }
 
@@ -328,6 +416,18 @@ impl FakeCluster {
         self.state.lock_world().download_failures = (count, retry_after_secs);
     }
 
+    /// Makes the next `count` object-store downloads drop the connection after half of the
+    /// body (the `Content-Length` promises more).
+    pub fn break_downloads(&self, count: u32) {
+        self.state.lock_world().broken_downloads = count;
+    }
+
+    /// Makes the next `count` object-store downloads answer 403 `SignatureDoesNotMatch` with
+    /// the body AWS S3 sends, which echoes the signature and the canonical request.
+    pub fn reject_signatures(&self, count: u32) {
+        self.state.lock_world().rejected_signatures = count;
+    }
+
     /// Every User-Agent seen so far (apiserver and object store).
     pub fn user_agents(&self) -> Vec<String> {
         self.state
@@ -349,17 +449,19 @@ impl FakeCluster {
     }
 
     /// Adds the usual `default` BackupStorageLocation on bucket `velero-<context>`, pointing at
-    /// this fake's object store, and creates the bucket.
+    /// this fake's object store (with its CA in `objectStorage.caCert`), and creates the bucket.
     pub fn add_default_location(&self) -> Result<Value, String> {
+        use base64::Engine as _;
         let bucket = format!("velero-{}", self.context);
         self.add_bucket(&bucket);
+        let ca = base64::engine::general_purpose::STANDARD.encode(self.store_ca_pem.as_bytes());
         self.insert_json(json!({
             "kind": "BackupStorageLocation",
             "metadata": { "name": "default" },
             "spec": {
                 "provider": "velero.io/aws",
                 "default": true,
-                "objectStorage": { "bucket": bucket, "prefix": "cluster" },
+                "objectStorage": { "bucket": bucket, "prefix": "cluster", "caCert": ca },
                 "config": { "region": "garage", "s3ForcePathStyle": "true", "s3Url": self.s3_url() },
                 "credential": { "name": "velero-credentials", "key": "cloud" }
             }
@@ -432,11 +534,13 @@ impl FakeVelero {
 }
 
 fn kubeconfig_yaml(clusters: &BTreeMap<String, FakeCluster>) -> String {
+    use base64::Engine as _;
     let mut y = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
     for (name, c) in clusters {
         y.push_str(&format!(
-            "- name: {name}\n  cluster:\n    server: {}\n",
-            c.url()
+            "- name: {name}\n  cluster:\n    server: {}\n    certificate-authority-data: {}\n",
+            c.url(),
+            base64::engine::general_purpose::STANDARD.encode(c.api_ca_pem.as_bytes())
         ));
     }
     y.push_str("contexts:\n");

@@ -6,6 +6,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt as _;
+
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -15,8 +17,8 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::ClusterState;
 use super::store::{ApiError, FieldSelector, Filter, Selector, StoredEvent, kind_of};
+use super::{ClusterState, DownloadFault};
 
 pub(crate) fn router(state: Arc<ClusterState>) -> Router {
     Router::new()
@@ -28,7 +30,8 @@ pub(crate) fn router(state: Arc<ClusterState>) -> Router {
             "/apis/velero.io/v1/namespaces/{ns}/{plural}/{name}",
             get(get_one).patch(patch).put(replace).delete(delete),
         )
-        .route("/s3/{*key}", get(blob))
+        // core/v1 Secrets, read-only: what a `caCertRef` points at.
+        .route("/api/v1/namespaces/{ns}/secrets/{name}", get(get_secret))
         .fallback(|| async {
             error(&ApiError {
                 code: 404,
@@ -39,6 +42,84 @@ pub(crate) fn router(state: Arc<ClusterState>) -> Router {
             })
         })
         .with_state(state)
+}
+
+/// The object store's own listener: `GET /<bucket>/<key>?X-Amz-...` (path-style, as Garage and
+/// MinIO serve presigned URLs).
+pub(crate) fn store_router(state: Arc<ClusterState>) -> Router {
+    Router::new().route("/{*key}", get(blob)).with_state(state)
+}
+
+/// `GET /api/v1/namespaces/{ns}/secrets/{name}`: a core/v1 Secret with base64 `data`
+/// (k8s.io/api core/v1 types.go, `Secret.Data map[string][]byte`).
+async fn get_secret(
+    State(state): State<Arc<ClusterState>>,
+    Path((ns, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    use base64::Engine as _;
+    state.saw_user_agent(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if token != Some(state.token.as_str()) {
+        return error(&ApiError {
+            code: 401,
+            reason: "Unauthorized",
+            message: "Unauthorized".into(),
+            name: None,
+            plural: "secrets".into(),
+        });
+    }
+    if state.is_forbidden("get", "secrets") {
+        return error(&ApiError {
+            code: 403,
+            reason: "Forbidden",
+            message: format!(
+                "secrets \"{name}\" is forbidden: User \"system:serviceaccount:ops:backup-audit\" cannot get resource \"secrets\" in API group \"\" in the namespace \"{ns}\""
+            ),
+            name: Some(name),
+            plural: "secrets".into(),
+        });
+    }
+    let secret = if ns == state.namespace {
+        state.lock_world().secrets.get(&name).cloned()
+    } else {
+        None
+    };
+    let Some(data) = secret else {
+        return error(&ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: format!("secrets \"{name}\" not found"),
+            name: Some(name),
+            plural: "secrets".into(),
+        });
+    };
+    let data: serde_json::Map<String, Value> = data
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k,
+                Value::String(base64::engine::general_purpose::STANDARD.encode(v)),
+            )
+        })
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": { "name": name, "namespace": ns },
+            "type": "Opaque",
+            "data": data
+        }),
+    )
 }
 
 /// Parses a request body as JSON; the error is the apiserver's 400 `BadRequest`.
@@ -414,12 +495,13 @@ async fn delete(
     }
 }
 
-/// The object store side of presigned URLs: `GET /s3/<bucket>/<key>?X-Amz-...`.
+/// The object store side of presigned URLs: `GET /<bucket>/<key>?X-Amz-...`.
 async fn blob(
     State(state): State<Arc<ClusterState>>,
     method: Method,
     headers: HeaderMap,
     Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     state.saw_user_agent(
         headers
@@ -429,21 +511,71 @@ async fn blob(
     if method != Method::GET {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
-    if let Some(retry_after) = state.download_attempt() {
-        let mut resp = (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "application/xml")],
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
-        )
-            .into_response();
-        if let Some(secs) = retry_after
-            && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
-        {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
+    let fault = state.download_attempt();
+    match fault {
+        Some(DownloadFault::SlowDown(retry_after)) => {
+            let mut resp = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "application/xml")],
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+            )
+                .into_response();
+            if let Some(secs) = retry_after
+                && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
+            {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return resp;
         }
-        return resp;
+        Some(DownloadFault::BadSignature) => {
+            // The body AWS S3 sends for a bad presigned URL: it echoes the signature and the
+            // canonical request, query included (AWS S3 API reference, "Error responses",
+            // SignatureDoesNotMatch).
+            let sig = q.get("X-Amz-Signature").cloned().unwrap_or_default();
+            let mut query: Vec<String> = q
+                .iter()
+                .filter(|(k, _)| k.as_str() != "X-Amz-Signature")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            query.sort();
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided. Check your key and signing method.</Message><AWSAccessKeyId>GKfake</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n20261127T020000Z\n20261127/garage/s3/aws4_request\n0f0e</StringToSign><SignatureProvided>{sig}</SignatureProvided><CanonicalRequest>GET\n/{key}\n{}\nhost:127.0.0.1\n\nhost\nUNSIGNED-PAYLOAD</CanonicalRequest><RequestId>4442587FB7D0A2F9</RequestId></Error>",
+                query.join("&")
+            );
+            return (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "application/xml")],
+                body,
+            )
+                .into_response();
+        }
+        Some(DownloadFault::CutOff) | None => {}
     }
     match state.blob(&key) {
+        Some(bytes) if matches!(fault, Some(DownloadFault::CutOff)) => {
+            // Promise the whole body, send half, then drop the connection.
+            let len = bytes.len();
+            let half = Bytes::from(bytes[..len / 2].to_vec());
+            // The error comes after a pause so that the headers and the first half are
+            // flushed: the client sees a body cut short, not a failed request.
+            let chunks = futures::stream::iter([0u8, 1]).then(move |step| {
+                let half = half.clone();
+                async move {
+                    if step == 0 {
+                        Ok(half)
+                    } else {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Err(std::io::Error::other("connection reset by the fake"))
+                    }
+                }
+            });
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header(header::CONTENT_LENGTH, len)
+                .body(Body::from_stream(chunks))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
         Some(bytes) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),
         None => (
             StatusCode::NOT_FOUND,

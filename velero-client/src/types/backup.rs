@@ -42,6 +42,13 @@ string_enum!(
 );
 
 impl BackupPhase {
+    /// Phases that hold a schedule's next run back: Velero's overlap guard counts only an empty
+    /// phase, `New` and `InProgress` (vmware-tanzu/velero pkg/controller/schedule_controller.go
+    /// `checkIfBackupInNewOrProgress`), not the queue phases nor post-processing.
+    pub fn blocks_schedule(&self) -> bool {
+        matches!(self, Self::New | Self::InProgress)
+    }
+
     /// Phases `velero backup create --wait` stops on.
     pub fn is_terminal(&self) -> bool {
         matches!(
@@ -62,8 +69,7 @@ impl BackupPhase {
         )
     }
 
-    /// Phases in which the backup has not finished its main work (the schedule overlap guard
-    /// counts `New` and `InProgress`; 1.18 adds the queue phases).
+    /// Phases in which the backup has not finished its main work (queued or running).
     pub fn is_pending(&self) -> bool {
         matches!(
             self,

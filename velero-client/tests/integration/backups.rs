@@ -3,7 +3,7 @@ use std::time::Duration;
 use serde_json::json;
 use velero_client::testing::NamespaceSim;
 use velero_client::types::labels;
-use velero_client::{Backup, BackupPhase, BackupSpec, ListOptions, Schedule, ScheduleSpec};
+use velero_client::{Backup, BackupPhase, BackupSpec, Error, ListOptions, Schedule, ScheduleSpec};
 
 use crate::setup;
 
@@ -88,9 +88,10 @@ async fn lists_are_paged_and_filtered_by_label() {
 #[tokio::test]
 async fn unknown_phases_and_fields_parse() {
     let (fake, client) = setup("prod").await;
+    // A newer Velero's CRD allows what 1.18's rejects or prunes.
     fake.cluster("prod")
         .unwrap()
-        .insert_json(json!({
+        .insert_json_unchecked(json!({
             "kind": "Backup",
             "metadata": { "name": "from-the-future" },
             "spec": { "includedNamespaces": ["*"], "someNewSpecField": {"x": 1} },
@@ -221,8 +222,15 @@ async fn delete_goes_through_a_delete_backup_request() {
         .unwrap();
     assert!(!monit.has_blob("velero-monit/cluster/backups/old/old-logs.gz"));
     assert!(monit.list_json("podvolumebackups").is_empty());
-    let processed = monit.get_json("deletebackuprequests", &dbr_name).unwrap();
-    assert_eq!(processed["status"]["phase"], "Processed");
+    // On success the server deletes the backup's DeleteBackupRequests (by backup name and UID
+    // labels; vmware-tanzu/velero pkg/controller/backup_deletion_controller.go).
+    crate::eventually("the delete request is removed", || async {
+        monit
+            .get_json("deletebackuprequests", &dbr_name)
+            .is_none()
+            .then_some(())
+    })
+    .await;
     assert!(
         client
             .delete_backup("old")
@@ -230,4 +238,159 @@ async fn delete_goes_through_a_delete_backup_request() {
             .unwrap_err()
             .is_not_found()
     );
+}
+
+/// The deletion controller refuses in-progress backups and missing, read-only or unavailable
+/// locations: `Processed` with `status.errors` (vmware-tanzu/velero
+/// pkg/controller/backup_deletion_controller.go). The client reports that reason at once.
+#[tokio::test]
+async fn delete_refusals_surface_the_servers_reason() {
+    let (fake, client) = setup("prod").await;
+    let prod = fake.cluster("prod").unwrap();
+    let wait = Duration::from_secs(10);
+    let refused = |err: Error| match err {
+        Error::DeleteRefused { backup, errors, .. } => (backup, errors.join("; ")),
+        other => panic!("expected DeleteRefused, got {other:?}"),
+    };
+
+    // 1. A backup still running.
+    prod.set_namespace("stuck", NamespaceSim::with_items(2).hanging());
+    let mut spec = BackupSpec::default();
+    spec.included_namespaces = Some(vec!["stuck".into()]);
+    client.create_backup("running", spec).await.unwrap();
+    crate::eventually("InProgress", || async {
+        (client.get_backup("running").await.unwrap().phase() == BackupPhase::InProgress)
+            .then_some(())
+    })
+    .await;
+    let first = client.delete_backup("running").await.unwrap();
+    let started = std::time::Instant::now();
+    let (backup, why) = refused(
+        client
+            .wait_for_backup_deleted("running", wait)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(backup, "running");
+    assert!(why.contains("backup is still in progress"), "{why}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "refusal, not a timeout"
+    );
+    assert_eq!(
+        client.get_backup("running").await.unwrap().phase(),
+        BackupPhase::InProgress
+    );
+    // The same through the request itself.
+    let second = client.delete_backup("running").await.unwrap();
+    let err = client
+        .wait_for_delete_request(&second, wait)
+        .await
+        .unwrap_err();
+    assert!(refused(err).1.contains("still in progress"));
+    // A new request replaces the earlier ones for the same backup.
+    assert!(
+        prod.get_json(
+            "deletebackuprequests",
+            first.metadata.name.as_deref().unwrap()
+        )
+        .is_none()
+    );
+
+    // 2. A read-only location.
+    prod.add_bucket("velero-archive");
+    prod.insert_json(json!({
+        "kind": "BackupStorageLocation",
+        "metadata": { "name": "archive" },
+        "spec": { "provider": "velero.io/aws", "accessMode": "ReadOnly", "objectStorage": { "bucket": "velero-archive" } }
+    }))
+    .unwrap();
+    crate::wait_available(&client, "archive").await;
+    prod.insert_json(json!({
+        "kind": "Backup",
+        "metadata": { "name": "synced" },
+        "spec": { "storageLocation": "archive" },
+        "status": { "phase": "Completed" }
+    }))
+    .unwrap();
+    client.delete_backup("synced").await.unwrap();
+    let why = refused(
+        client
+            .wait_for_backup_deleted("synced", wait)
+            .await
+            .unwrap_err(),
+    )
+    .1;
+    assert!(
+        why.contains("backup storage location archive is currently in read-only mode"),
+        "{why}"
+    );
+
+    // 3. An unavailable location.
+    prod.set_namespace("apps", NamespaceSim::with_items(1));
+    let mut spec = BackupSpec::default();
+    spec.included_namespaces = Some(vec!["apps".into()]);
+    client.create_backup("fine", spec).await.unwrap();
+    client.wait_for_backup("fine", wait).await.unwrap();
+    prod.remove_bucket("velero-prod");
+    crate::eventually("Unavailable", || async {
+        let locs = client.storage_locations().await.unwrap();
+        locs.iter()
+            .any(|l| l.name == "default" && l.phase == velero_client::BslPhase::Unavailable)
+            .then_some(())
+    })
+    .await;
+    client.delete_backup("fine").await.unwrap();
+    let why = refused(
+        client
+            .wait_for_backup_deleted("fine", wait)
+            .await
+            .unwrap_err(),
+    )
+    .1;
+    assert!(
+        why.contains("backup storage location default is currently in Unavailable state"),
+        "{why}"
+    );
+
+    // 4. A missing location.
+    prod.insert_json(json!({
+        "kind": "Backup",
+        "metadata": { "name": "orphan" },
+        "spec": { "storageLocation": "gone" },
+        "status": { "phase": "Completed" }
+    }))
+    .unwrap();
+    client.delete_backup("orphan").await.unwrap();
+    let why = refused(
+        client
+            .wait_for_backup_deleted("orphan", wait)
+            .await
+            .unwrap_err(),
+    )
+    .1;
+    assert!(
+        why.contains("backup storage location gone not found"),
+        "{why}"
+    );
+
+    // Once the location is back, deleting works and removes every request of the backup.
+    prod.add_bucket("velero-prod");
+    crate::wait_available(&client, "default").await;
+    let dbr = client.delete_backup("fine").await.unwrap();
+    client.wait_for_delete_request(&dbr, wait).await.unwrap();
+    assert!(
+        client
+            .get_opt::<velero_client::Backup>("fine")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    crate::eventually("no requests left for the backup", || async {
+        prod.list_json("deletebackuprequests")
+            .iter()
+            .all(|d| d["spec"]["backupName"] != "fine")
+            .then_some(())
+    })
+    .await;
 }

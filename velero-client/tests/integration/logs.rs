@@ -172,7 +172,10 @@ async fn in_cluster_only_url_is_reported_clearly() {
         .patch_json(
             "backupstoragelocations",
             "internal",
-            &json!({ "spec": { "config": { "publicUrl": agentic.s3_url() } } }),
+            &json!({ "spec": {
+                "config": { "publicUrl": agentic.s3_url() },
+                "objectStorage": { "caCert": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, agentic.store_ca_pem()) }
+            } }),
         )
         .unwrap();
     let c2 = client_for(&fake).await;
