@@ -444,3 +444,71 @@ fn retention_current_host_defaults() {
         "0.14: --host '' means an empty host name"
     );
 }
+
+/// The seed's plan shows the true peak (not "11 runs overlap"), the queued PBS guests, the
+/// assumed durations, the DR co-location findings and the RPO per system.
+#[test]
+fn plan_shows_peak_dr_and_rpo() {
+    let o = audit(&["plan", "--now", NOW]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = text(&o);
+    for needle in [
+        "4 runs overlap Sun 03:00–03:30",
+        "2 runs overlap daily except Sun 02:00–02:30",
+        "queued in pve-weekly",
+        "1h assumed",
+        "dr-colocated",
+        "restores from pbs-ruapehu on truenas-hdd, the same device as garage",
+        "backup-on-source",
+        "dr-uncovered",
+        "Recovery point",
+        "14 daily + 4 weekly reaches back 19 days, not 6 weeks",
+    ] {
+        assert!(t.contains(needle), "missing {needle:?} in:\n{t}");
+    }
+    assert!(!t.contains("11 runs overlap"), "{t}");
+    let o = audit(&["plan", "--now", NOW, "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rpo = |sys: &str| {
+        v["rpo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["system"] == sys)
+            .unwrap()["worst_case_seconds"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(rpo("unifi-vm"), 7 * 86_400, "UniFi's daily is disabled");
+    assert_eq!(rpo("iac-lxc"), 86_400);
+}
+
+/// Observed durations replace the assumed ones: PBS guests that take 10 minutes no longer
+/// overlap the Velero weeklies, and the timeline says "observed".
+#[test]
+fn plan_uses_observed_durations() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("durations.json");
+    std::fs::write(
+        &p,
+        r#"{"durations":[
+            {"target":"pbs-iac","schedule":"weekly","seconds":600,"samples":4},
+            {"target":"pbs-plex","schedule":"weekly","seconds":600,"samples":4},
+            {"target":"pbs-unifi","schedule":"weekly","seconds":600,"samples":4}]}"#,
+    )
+    .unwrap();
+    let o = audit(&["plan", "--now", NOW, "--observed", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = text(&o);
+    assert!(t.contains("10m observed"), "{t}");
+    assert!(!t.contains("4 runs overlap Sun"), "{t}");
+    assert!(t.contains("3 runs overlap Sun 02:00–02:10"), "{t}");
+    std::fs::write(
+        &p,
+        r#"{"durations":[{"target":"x","schedule":"y","seconds":-5}]}"#,
+    )
+    .unwrap();
+    let o = audit(&["plan", "--now", NOW, "--observed", p.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("seconds must be > 0"));
+}
