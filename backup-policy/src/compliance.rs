@@ -66,6 +66,9 @@ pub struct Observation {
     pub size_bytes: Option<u64>,
     /// Tool-specific id (Velero backup name, restic snapshot id, PBS snapshot path).
     pub id: Option<String>,
+    /// How long the run took, when the tool reports it (restic summary, Velero start/completion,
+    /// PBS task start/end); feeds [`crate::contention::Durations::from_observations`].
+    pub duration: Option<SignedDuration>,
 }
 
 impl Observation {
@@ -78,6 +81,7 @@ impl Observation {
             outcome,
             size_bytes: None,
             id: None,
+            duration: None,
         }
     }
 
@@ -92,6 +96,13 @@ impl Observation {
     #[must_use]
     pub fn with_size(mut self, b: u64) -> Self {
         self.size_bytes = Some(b);
+        self
+    }
+
+    /// Sets how long the run took.
+    #[must_use]
+    pub fn with_duration(mut self, d: SignedDuration) -> Self {
+        self.duration = Some(d);
         self
     }
 
@@ -114,7 +125,8 @@ pub enum Status {
     Late,
     /// The last expected run was attempted and failed.
     Failed,
-    /// No backup of this schedule was ever observed.
+    /// No usable backup of this schedule exists: it never ran, or every backup of it expired
+    /// (see [`ScheduleReport::missing`]).
     Missing,
     /// The target is disabled in the matrix.
     Disabled,
@@ -160,6 +172,90 @@ pub struct ScheduleReport {
     pub last_size_bytes: Option<u64>,
     /// One line of explanation.
     pub detail: String,
+    /// For [`Status::Missing`]: whether the schedule never ran or all its backups expired.
+    pub missing: Option<Missing>,
+    /// Retained vs expected, when they differ.
+    pub retention_drift: Option<RetentionDrift>,
+}
+
+/// Why a schedule has no usable backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Missing {
+    /// No observation of this schedule at all (neither success nor failure).
+    NeverRan,
+    /// Backups of this schedule were seen, but every good one is past its retention (older than
+    /// the Velero TTL, or older than the restic/PBS retention reaches back).
+    AllExpired,
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Missing::NeverRan => "never-ran",
+            Missing::AllExpired => "all-expired",
+        })
+    }
+}
+
+/// Retained backups differ from what the retention should hold (`retention-drift`): more means
+/// pruning or expiry is not running; fewer means runs were missed or backups were lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RetentionDrift {
+    /// Usable backups observed.
+    pub retained: usize,
+    /// What the retention holds in steady state.
+    pub expected: usize,
+}
+
+impl RetentionDrift {
+    /// `retained - expected`.
+    pub fn delta(&self) -> i64 {
+        self.retained as i64 - self.expected as i64
+    }
+}
+
+impl fmt::Display for RetentionDrift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.delta();
+        write!(
+            f,
+            "retention-drift: {} retained, {} expected ({}{d}: {})",
+            self.retained,
+            self.expected,
+            if d > 0 { "+" } else { "" },
+            if d > 0 {
+                "pruning/expiry is not keeping up"
+            } else {
+                "runs missed or backups lost"
+            }
+        )
+    }
+}
+
+/// Whether an observation belongs to a schedule: its schedule label names it, or — unlabeled —
+/// it was taken within the schedule's window (from 15 minutes before a firing to `grace` after
+/// it). A label naming another schedule never belongs.
+pub fn belongs(
+    o: &Observation,
+    spec: &crate::matrix::ScheduleSpec,
+    tz: &jiff::tz::TimeZone,
+    grace: SignedDuration,
+) -> bool {
+    match &o.schedule {
+        Some(n) => *n == spec.name,
+        None => {
+            let Some(sched) = spec.schedule() else {
+                return false;
+            };
+            let probe = o.time.checked_add(EARLY).unwrap_or(o.time);
+            sched
+                .last_at_or_before(probe, tz)
+                .is_some_and(|f| o.time <= f.checked_add(grace).unwrap_or(f))
+        }
+    }
 }
 
 /// Tolerance for a backup stamped slightly before its scheduled time.
@@ -200,6 +296,8 @@ pub fn evaluate(
                     next_run: None,
                     last_size_bytes: None,
                     detail: reason.clone(),
+                    missing: None,
+                    retention_drift: None,
                 });
             }
             continue;
@@ -207,23 +305,58 @@ pub fn evaluate(
         for s in &t.schedule {
             let mine: Vec<&Observation> = observations
                 .iter()
-                .filter(|o| o.target == t.name && o.schedule.as_ref().is_none_or(|n| *n == s.name))
+                .filter(|o| o.target == t.name && belongs(o, s, &tz, grace))
                 .collect();
             let sched = s.schedule();
             let due_at = now.checked_sub(grace).unwrap_or(now);
             let last_expected = sched.and_then(|x| x.last_at_or_before(due_at, &tz));
             let next_run = sched.and_then(|x| x.next_after(now, &tz));
-            let good = mine.iter().filter(|o| o.outcome.is_good() && o.time <= now);
-            let newest_good = good.clone().max_by_key(|o| o.time);
-            let retained = good.count();
-            let expected_retained = crate::reach::reach(s, t.tool, &tz, now)
-                .ok()
-                .map(|r| r.count);
+            let reach = crate::reach::reach(s, t.tool, &tz, now).ok();
+            // a good backup expires past the Velero TTL, or once older than the retention reaches
+            let expired = |o: &Observation| match t.tool {
+                Tool::Velero => s
+                    .retention
+                    .ttl()
+                    .ok()
+                    .and_then(|ttl| o.time.checked_add(ttl).ok())
+                    .is_some_and(|e| e <= now),
+                _ => reach
+                    .and_then(|r| r.oldest)
+                    .is_some_and(|oldest| o.time < oldest.checked_sub(EARLY).unwrap_or(oldest)),
+            };
+            let good: Vec<&&Observation> = mine
+                .iter()
+                .filter(|o| o.outcome.is_good() && o.time <= now)
+                .collect();
+            let newest_good = good.iter().max_by_key(|o| o.time).copied();
+            // what exists is retained, expired or not (an expired one still listed is drift)
+            let retained = good.len();
+            let expected_retained = reach.map(|r| r.count);
             let last_good = newest_good.map(|o| o.time);
             let covers =
                 |x: Timestamp| last_expected.is_none_or(|d| x >= d.checked_sub(EARLY).unwrap_or(d));
+            let local = |g: Timestamp| {
+                g.to_zoned(tz.clone())
+                    .strftime("%a %Y-%m-%d %H:%M %Z")
+                    .to_string()
+            };
+            let mut missing = None;
             let (status, detail) = if mine.is_empty() {
-                (Status::Missing, "no backup observed".to_string())
+                missing = Some(Missing::NeverRan);
+                (
+                    Status::Missing,
+                    "never ran: no backup of this schedule observed".to_string(),
+                )
+            } else if let Some(newest) = newest_good.filter(|o| expired(o)) {
+                missing = Some(Missing::AllExpired);
+                (
+                    Status::Missing,
+                    format!(
+                        "all expired: {} backup(s) seen, none within retention (newest {})",
+                        good.len(),
+                        local(newest.time)
+                    ),
+                )
             } else if last_good.is_some_and(covers) {
                 (Status::Ok, "last expected run is covered".to_string())
             } else if mine
@@ -232,13 +365,12 @@ pub fn evaluate(
             {
                 (Status::Failed, "the last expected run failed".to_string())
             } else {
-                let since = last_good.map_or("never".to_string(), |g| {
-                    g.to_zoned(tz.clone())
-                        .strftime("%a %Y-%m-%d %H:%M %Z")
-                        .to_string()
-                });
+                let since = last_good.map_or("never".to_string(), local);
                 (Status::Late, format!("no good backup since {since}"))
             };
+            let retention_drift = expected_retained
+                .filter(|&e| e != retained && !mine.is_empty())
+                .map(|expected| RetentionDrift { retained, expected });
             out.push(ScheduleReport {
                 target: t.name.clone(),
                 schedule: Some(s.name.clone()),
@@ -252,6 +384,8 @@ pub fn evaluate(
                 next_run,
                 last_size_bytes: newest_good.and_then(|o| o.size_bytes),
                 detail,
+                missing,
+                retention_drift,
             });
         }
     }

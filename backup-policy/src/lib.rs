@@ -11,6 +11,9 @@
 //!   retention mapped onto restic.
 //! * [`compliance`]: [`Observation`]s from any tool → [`evaluate`] → per-schedule [`Status`].
 //! * [`lint`](mod@lint): findings about the matrix itself; [`reach`]: how far back each retention reaches.
+//! * [`contention`]: runs with their (observed or assumed) durations, job queues, and the true
+//!   peak of runs per device; [`dr`]: DR rows checked against devices; [`rpo`]: worst-case data
+//!   loss per system and overlapping restic buckets.
 //!
 //! # Example
 //!
@@ -51,6 +54,21 @@
 //! | `[[exclusion]]` | `what`, `ids`, `reason` — deliberately not backed up |
 //! | `[[dr]]` | `scenario`, `method`, `rto` (`30m`; absent = TBD), `tools`, `todo` |
 //!
+//! Fields read by the lints:
+//!
+//! * `[[dr]]` `protects` (storages, targets, systems or devices that fail in the scenario) and
+//!   `sources` (storages the recovery restores from): a source on the same device as what it
+//!   protects is a finding; targets no scenario protects are listed (a row without `protects`
+//!   covers its `tools`' targets).
+//! * `[[target]]` `device`: the device the protected system itself lives on (default: the device
+//!   of the storage whose `address` is the target's `host`).
+//! * `[[target.schedule]]` `job`: schedules of one tool with the same `job` firing together are
+//!   guests of one job (a PVE backup job) and run one after another, in matrix order. `duration`
+//!   is an estimate; without it the tool's default is used and labelled as an assumption.
+//! * `retention` fields a tool cannot express are refused at load time with their line and
+//!   column: `keep_*` on Velero; `ttl`, `keep_within` or a negative count on PBS; `ttl`,
+//!   `keep_within` or `-1` on restic targets (they run as Backrest plans, which have neither).
+//!
 //! ```toml
 //! timezone = "Europe/London"
 //!
@@ -87,10 +105,13 @@
 //!
 //! The whole seed is `matrix/homelab.toml` in this crate ([`matrix::HOMELAB_TOML`]).
 
+mod applicable;
 pub mod backrest;
 pub mod calendar;
 pub mod compliance;
+pub mod contention;
 pub mod cron;
+pub mod dr;
 pub mod duration;
 pub mod error;
 pub mod lint;
@@ -98,10 +119,13 @@ pub mod matrix;
 pub mod pbs;
 pub mod reach;
 pub mod restic;
+pub mod rpo;
 pub mod schedule;
 pub mod velero;
 
-pub use compliance::{Observation, Outcome, ScheduleReport, Status, evaluate};
+pub use compliance::{
+    Missing, Observation, Outcome, RetentionDrift, ScheduleReport, Status, evaluate,
+};
 pub use error::{Error, Result};
 pub use lint::{Finding, LintKind, Severity, lint};
 pub use matrix::Matrix;

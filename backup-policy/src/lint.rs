@@ -18,7 +18,8 @@ use std::fmt;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::matrix::{Matrix, Run};
+use crate::contention::{Durations, PlannedRun, peaks, planned_runs};
+use crate::matrix::Matrix;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -60,6 +61,12 @@ pub enum LintKind {
     CriticalOnlyWeekly,
     /// A DR scenario has an open item or no RTO.
     DrGap,
+    /// A DR scenario restores from a storage on the same device as what it protects.
+    DrColocated,
+    /// A backup is stored on the device of the system it protects.
+    BackupOnSource,
+    /// Targets that no DR scenario covers.
+    DrUncovered,
 }
 
 impl LintKind {
@@ -72,6 +79,9 @@ impl LintKind {
             LintKind::RetentionTooShort => "retention-too-short",
             LintKind::CriticalOnlyWeekly => "critical-only-weekly",
             LintKind::DrGap => "dr-gap",
+            LintKind::DrColocated => "dr-colocated",
+            LintKind::BackupOnSource => "backup-on-source",
+            LintKind::DrUncovered => "dr-uncovered",
         }
     }
 }
@@ -101,8 +111,14 @@ fn human(d: SignedDuration) -> String {
     }
 }
 
-/// Runs every lint; `now` anchors the simulated week and retention reach.
+/// Runs every lint; `now` anchors the simulated week and retention reach. Run durations are the
+/// matrix's (or the tools' defaults); see [`lint_with`] to use observed ones.
 pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
+    lint_with(m, now, &Durations::default())
+}
+
+/// [`lint`] with observed run durations (from `backup-audit check`) for the contention lint.
+pub fn lint_with(m: &Matrix, now: Timestamp, observed: &Durations) -> Vec<Finding> {
     let tz = m.tz();
     let mut out = Vec::new();
 
@@ -134,88 +150,7 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
         });
     }
 
-    // Storage contention over the next 7 days, collapsed by local time-of-day window.
-    let week_end = now
-        .saturating_add(SignedDuration::from_hours(24 * 7))
-        .unwrap_or(now);
-    let runs = m.runs_between(now, week_end);
-    let mut by_device: BTreeMap<&str, Vec<&Run<'_>>> = BTreeMap::new();
-    for r in &runs {
-        if let Some(dev) = r
-            .target
-            .storage_name()
-            .and_then(|s| m.storage(s))
-            .map(|s| s.device.as_str())
-        {
-            by_device.entry(dev).or_default().push(r);
-        }
-    }
-    // key: (device, window text, jobs) -> days
-    type Days = BTreeSet<(i8, String)>;
-    type WindowKey = (String, String, Vec<String>);
-    let mut windows: BTreeMap<WindowKey, (usize, Days, usize)> = BTreeMap::new();
-    for (dev, rs) in &by_device {
-        let mut i = 0;
-        while i < rs.len() {
-            let mut end = rs[i].end;
-            let mut j = i + 1;
-            while j < rs.len() && rs[j].start <= end {
-                end = end.max(rs[j].end);
-                j += 1;
-            }
-            let cluster = &rs[i..j];
-            let targets: BTreeSet<&str> = cluster.iter().map(|r| r.target.name.as_str()).collect();
-            if targets.len() >= 2 {
-                let tools: BTreeSet<String> =
-                    cluster.iter().map(|r| r.target.tool.to_string()).collect();
-                let s = rs[i].start.to_zoned(tz.clone());
-                let e = end.to_zoned(tz.clone());
-                let window = format!("{}–{}", s.strftime("%H:%M"), e.strftime("%H:%M"));
-                let jobs: Vec<String> = cluster
-                    .iter()
-                    .map(|r| format!("{}/{}", r.target.name, r.schedule.name))
-                    .collect();
-                let entry = windows.entry((dev.to_string(), window, jobs)).or_insert((
-                    cluster.len(),
-                    BTreeSet::new(),
-                    tools.len(),
-                ));
-                entry.1.insert((
-                    s.weekday().to_monday_zero_offset(),
-                    s.strftime("%a").to_string(),
-                ));
-            }
-            i = j;
-        }
-    }
-    for ((dev, window, jobs), (n, days, ntools)) in windows {
-        let all = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-        let names: Vec<String> = days.into_iter().map(|(_, n)| n).collect();
-        let days = match names.len() {
-            7 => "daily".to_string(),
-            6 => format!(
-                "daily except {}",
-                all.iter()
-                    .find(|d| !names.iter().any(|n| n == *d))
-                    .unwrap_or(&"?")
-            ),
-            _ => names.join(","),
-        };
-        out.push(Finding {
-            severity: if ntools >= 2 || n >= 4 {
-                Severity::Warning
-            } else {
-                Severity::Info
-            },
-            kind: LintKind::StorageContention,
-            subject: dev.clone(),
-            message: format!(
-                "{dev}: {n} runs overlap {days} {window} ({}): {}",
-                m.timezone,
-                jobs.join(", ")
-            ),
-        });
-    }
+    contention(m, now, observed, &mut out);
 
     for t in m.target.iter().filter(|t| t.enabled) {
         for s in &t.schedule {
@@ -306,6 +241,129 @@ pub fn lint(m: &Matrix, now: Timestamp) -> Vec<Finding> {
             });
         }
     }
+    out.extend(crate::dr::findings(m));
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
+}
+
+/// Storage contention over the next 7 days: each stretch of overlapping runs on a device with
+/// its true peak (sweep line), collapsed by local time of day; assumed durations are said so.
+fn contention(m: &Matrix, now: Timestamp, observed: &Durations, out: &mut Vec<Finding>) {
+    let tz = m.tz();
+    let week_end = now
+        .saturating_add(SignedDuration::from_hours(24 * 7))
+        .unwrap_or(now);
+    let runs = planned_runs(m, now, week_end, observed);
+    // key: (device, peak window, runs at the peak) -> (peak, days, tools, assumed durations, stretch)
+    type Days = BTreeSet<(i8, String)>;
+    type WindowKey = (String, String, Vec<String>);
+    struct Acc {
+        peak: usize,
+        days: Days,
+        tools: usize,
+        assumed: BTreeSet<String>,
+        stretch: String,
+        queued: BTreeSet<String>,
+    }
+    let mut windows: BTreeMap<WindowKey, Acc> = BTreeMap::new();
+    for p in peaks(&runs) {
+        let local = |t: Timestamp| t.to_zoned(tz.clone());
+        let s = local(p.peak_from);
+        let window = format!(
+            "{}–{}",
+            s.strftime("%H:%M"),
+            local(p.peak_to).strftime("%H:%M")
+        );
+        let stretch = format!(
+            "{}–{}",
+            local(p.from).strftime("%H:%M"),
+            local(p.to).strftime("%H:%M")
+        );
+        let jobs: Vec<String> = p.at_peak.iter().map(|r| r.label()).collect();
+        let tools: BTreeSet<String> = p
+            .at_peak
+            .iter()
+            .map(|r| r.target.tool.to_string())
+            .collect();
+        let assumed: BTreeSet<String> = p
+            .at_peak
+            .iter()
+            .filter(|r| r.source.is_assumption())
+            .map(|r| assumption(r))
+            .collect();
+        let queued: BTreeSet<String> = p
+            .runs
+            .iter()
+            .filter(|r| r.start > r.scheduled)
+            .filter_map(|r| r.job.map(|j| format!("{} queued in job {j}", r.label())))
+            .collect();
+        let e = windows
+            .entry((p.device.to_string(), window, jobs))
+            .or_insert(Acc {
+                peak: p.peak,
+                days: BTreeSet::new(),
+                tools: tools.len(),
+                assumed,
+                stretch,
+                queued,
+            });
+        e.days.insert((
+            s.weekday().to_monday_zero_offset(),
+            s.strftime("%a").to_string(),
+        ));
+    }
+    for ((dev, window, jobs), acc) in windows {
+        let all = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let names: Vec<String> = acc.days.into_iter().map(|(_, n)| n).collect();
+        let days = match names.len() {
+            7 => "daily".to_string(),
+            6 => format!(
+                "daily except {}",
+                all.iter()
+                    .find(|d| !names.iter().any(|n| n == *d))
+                    .unwrap_or(&"?")
+            ),
+            _ => names.join(","),
+        };
+        let mut message = format!(
+            "{dev}: {} runs overlap {days} {window} ({}): {}",
+            acc.peak,
+            m.timezone,
+            jobs.join(", ")
+        );
+        if acc.stretch != window {
+            message.push_str(&format!("; busy {}", acc.stretch));
+        }
+        if !acc.queued.is_empty() {
+            message.push_str(&format!(
+                "; {}",
+                acc.queued.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if !acc.assumed.is_empty() {
+            message.push_str(&format!(
+                " [assumed durations: {}]",
+                acc.assumed.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        out.push(Finding {
+            severity: if acc.tools >= 2 || acc.peak >= 4 {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            kind: LintKind::StorageContention,
+            subject: dev.clone(),
+            message,
+        });
+    }
+}
+
+/// `PBS 1h default` for an assumed duration, `iac-daily/daily 45m configured` for the matrix's.
+fn assumption(r: &PlannedRun<'_>) -> String {
+    let d = human(r.end.duration_since(r.start));
+    match r.source {
+        crate::contention::DurationSource::Configured => format!("{} {d} configured", r.label()),
+        _ => format!("{} {d} default", r.target.tool),
+    }
 }

@@ -388,6 +388,10 @@ pub struct Target {
     /// Schedules, each with its retention.
     #[serde(default)]
     pub schedule: Vec<ScheduleSpec>,
+    /// The physical device the protected system itself lives on (for the DR lints). When absent
+    /// and `host` is the address of a storage, that storage's device is assumed.
+    #[serde(default)]
+    pub device: Option<String>,
 }
 
 fn yes() -> bool {
@@ -438,6 +442,14 @@ pub struct DrScenario {
     /// Something still missing for this scenario.
     #[serde(default)]
     pub todo: Option<String>,
+    /// What fails in this scenario: storage, target, system or device names. Targets named here
+    /// (or whose system is) count as covered by a DR scenario.
+    #[serde(default)]
+    pub protects: Vec<Spanned<String>>,
+    /// Storages the recovery restores from; one on the same device as something it protects is
+    /// a finding.
+    #[serde(default)]
+    pub sources: Vec<Spanned<String>>,
 }
 
 /// The zones the tools' schedulers run in (`[zones]` in the matrix). Unset: Velero UTC, the
@@ -561,6 +573,7 @@ impl Matrix {
                 )
             })?;
         }
+        crate::applicable::check(src, &m).map_err(|(span, msg)| at(Some(span), msg))?;
         let mut names = std::collections::HashSet::new();
         for s in &m.storage {
             if !names.insert(s.name.clone()) {
@@ -667,6 +680,7 @@ impl Matrix {
                 }
             }
         }
+        crate::dr::validate(&m).map_err(|(span, msg)| at(Some(span), msg))?;
         if let Some(g) = &m.grace {
             crate::duration::parse_span(g).map_err(|e| Error::Matrix(format!("grace: {e}")))?;
         }

@@ -414,6 +414,97 @@ impl fmt::Display for TagList {
     }
 }
 
+/// restic's snapshot filter — `--host`, `--tag` and `--path` of `forget`, `snapshots` and the
+/// other multi-snapshot commands (restic `internal/data/snapshot_find.go` `SnapshotFilter.matches`;
+/// `internal/restic/snapshot_find.go` `FindFilteredSnapshots` in 0.14). A snapshot matches when
+/// all three hold:
+///
+/// * **hosts**: no host given, or its host name equals one of them (repeated `--host` = OR);
+/// * **tags**: no tag list given, or it satisfies at least one list (repeated `--tag` = OR),
+///   where satisfying a list means carrying every tag of it (`--tag a,b` = a AND b); a `""` in a
+///   list matches an untagged snapshot (`--tag ''`);
+/// * **paths**: it has every given path, compared byte for byte (repeated `--path` = AND; restic
+///   does not clean or absolutise them for `forget`).
+///
+/// ```
+/// use backup_policy::restic::{Semantics, Snapshot, SnapshotFilter, SnapshotTime};
+///
+/// let s = Snapshot::new("a", SnapshotTime::parse("2026-11-27T02:00:00Z")?)
+///     .with_hostname("plex")
+///     .with_paths(["/etc", "/opt"])
+///     .with_tags(["daily", "plex"]);
+/// let f = SnapshotFilter::default().with_tag("daily,plex".parse()?).with_path("/etc");
+/// assert!(f.matches(&s));
+/// let f = SnapshotFilter::default().with_tag("daily,weekly".parse()?);  // AND within a list
+/// assert!(!f.matches(&s));
+/// let f = f.with_tag("weekly".parse()?).with_tag("plex".parse()?);       // OR across lists
+/// assert!(f.matches(&s));
+/// // restic ≥ 0.17: `--host ''` alone means "every host"; 0.14 looks for an empty host name
+/// let f = SnapshotFilter::default().with_host("").finalized(Semantics::Current);
+/// assert!(f.matches(&s));
+/// let f = SnapshotFilter::default().with_host("").finalized(Semantics::Restic014);
+/// assert!(!f.matches(&s));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SnapshotFilter {
+    /// `--host` values (any of them).
+    pub hosts: Vec<String>,
+    /// `--tag` lists (any list, all tags of it).
+    pub tags: Vec<TagList>,
+    /// `--path` values (all of them).
+    pub paths: Vec<String>,
+}
+
+impl SnapshotFilter {
+    /// Adds a `--host`.
+    #[must_use]
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.hosts.push(host.into());
+        self
+    }
+
+    /// Adds a `--tag` list.
+    #[must_use]
+    pub fn with_tag(mut self, list: TagList) -> Self {
+        self.tags.push(list);
+        self
+    }
+
+    /// Adds a `--path`.
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.paths.push(path.into());
+        self
+    }
+
+    /// True when no filter is set (every snapshot matches).
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty() && self.tags.is_empty() && self.paths.is_empty()
+    }
+
+    /// Applies restic's post-parsing rule for `--host`: from 0.17 (`cmd/restic/find.go`
+    /// `finalizeSnapshotFilter`) a single empty `--host ''` unsets the host filter; restic 0.14
+    /// keeps it, and then only snapshots with an empty host name match. (`RESTIC_HOST` as the
+    /// default host is the caller's business: this crate reads no environment.)
+    #[must_use]
+    pub fn finalized(mut self, semantics: Semantics) -> Self {
+        if semantics == Semantics::Current && self.hosts.len() == 1 && self.hosts[0].is_empty() {
+            self.hosts.clear();
+        }
+        self
+    }
+
+    /// Whether `s` passes the filter (restic's `HasHostname && HasTagList && HasPaths`).
+    pub fn matches(&self, s: &Snapshot) -> bool {
+        (self.hosts.is_empty() || self.hosts.contains(&s.hostname))
+            && (self.tags.is_empty() || self.tags.iter().any(|l| s.has_tags(l)))
+            && self.paths.iter().all(|p| s.paths.iter().any(|q| q == p))
+    }
+}
+
 /// A restic `forget` policy. Counts: `0` = unset, `n > 0` keep n, [`UNLIMITED`] (`-1`) = all
 /// (current semantics only).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
@@ -595,6 +686,9 @@ pub struct ForgetOptions {
     /// The time zone restic runs in (`TZ`); matters only for `keep-within*` across DST changes.
     /// `None` treats every time as a fixed offset.
     pub local_tz: Option<TimeZone>,
+    /// restic's snapshot filter (`--host`, `--tag`, `--path`): only matching snapshots are
+    /// grouped and considered; the others appear in no group.
+    pub filter: SnapshotFilter,
 }
 
 impl ForgetOptions {
@@ -604,7 +698,15 @@ impl ForgetOptions {
             now,
             semantics: Semantics::Current,
             local_tz: None,
+            filter: SnapshotFilter::default(),
         }
+    }
+
+    /// Sets the snapshot filter.
+    #[must_use]
+    pub fn with_filter(mut self, filter: SnapshotFilter) -> Self {
+        self.filter = filter;
+        self
     }
 
     /// Sets the semantics.
@@ -1563,6 +1665,9 @@ pub fn forget(
     opts: &ForgetOptions,
 ) -> Result<Vec<GroupPlan>> {
     policy.validate(opts.semantics)?;
+    if !opts.filter.is_empty() {
+        return forget_filtered(snapshots, by, policy, opts);
+    }
     let mut out = Vec::new();
     for (key, members) in group_entries(snapshots, by) {
         let n = members.len();
@@ -1575,6 +1680,34 @@ pub fn forget(
         out.push(GroupPlan { key, plan });
     }
     Ok(out)
+}
+
+/// [`forget`] on the snapshots that pass `opts.filter` (out of line: the unfiltered path stays
+/// the benchmarked one); indices are mapped back to the caller's slice.
+#[cold]
+fn forget_filtered(
+    snapshots: &[Snapshot],
+    by: GroupBy,
+    policy: &ForgetPolicy,
+    opts: &ForgetOptions,
+) -> Result<Vec<GroupPlan>> {
+    let (index, subset): (Vec<usize>, Vec<Snapshot>) = snapshots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| opts.filter.matches(s))
+        .map(|(i, s)| (i, s.clone()))
+        .unzip();
+    let inner = opts.clone().with_filter(SnapshotFilter::default());
+    let mut groups = forget(&subset, by, policy, &inner)?;
+    for g in &mut groups {
+        for i in g.plan.keep.iter_mut().chain(g.plan.remove.iter_mut()) {
+            *i = index[*i];
+        }
+        for r in &mut g.plan.reasons {
+            r.index = index[r.index];
+        }
+    }
+    Ok(groups)
 }
 
 #[cfg(test)]

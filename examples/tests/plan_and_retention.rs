@@ -293,3 +293,222 @@ fn retention_matches_real_restic_014() {
     let ours: Value = serde_json::from_slice(&child.wait_with_output().unwrap().stdout).unwrap();
     assert_eq!(ours, theirs);
 }
+
+/// `retention` with restic's snapshot filters against the real restic 0.14 on one repository:
+/// the same JSON for each filter, and no output at all when nothing matches.
+#[test]
+fn retention_filters_match_real_restic_014() {
+    let ok = Command::new("restic")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "restic is not installed (Debian: `sudo apt-get install -y restic`)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["d1", "d2"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+        std::fs::write(d.join(sub).join("f"), sub).unwrap();
+    }
+    let restic = |args: &[&str]| -> Vec<u8> {
+        let o = Command::new("restic")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", d)
+            .env("TZ", "UTC")
+            .env("RESTIC_REPOSITORY", d.join("repo"))
+            .env("RESTIC_PASSWORD", "test-only")
+            .env("RESTIC_CACHE_DIR", d.join("cache"))
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "restic {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    };
+    restic(&["init"]);
+    for (t, host, tags, dirs) in [
+        ("2026-11-20 02:00:00", "a", "x", &["d1"][..]),
+        ("2026-11-21 02:00:00", "a", "x,y", &["d1", "d2"][..]),
+        ("2026-11-22 02:00:00", "b", "y", &["d1"][..]),
+        ("2026-11-23 02:00:00", "b", "", &["d2"][..]),
+        ("2026-11-24 02:00:00", "a", "x", &["d2", "d1"][..]),
+    ] {
+        let mut args = vec!["backup", "-q", "--time", t, "--host", host];
+        if !tags.is_empty() {
+            args.extend(["--tag", tags]);
+        }
+        args.extend(dirs);
+        restic(&args);
+    }
+    let snaps = String::from_utf8(restic(&["snapshots", "--json"])).unwrap();
+    let d1 = d.join("d1").display().to_string();
+    let d2 = d.join("d2").display().to_string();
+    let filters: Vec<Vec<&str>> = vec![
+        vec!["--host", "a"],
+        vec!["--host", "a", "--host", "b"],
+        vec!["--tag", "x,y"],
+        vec!["--tag", "x", "--tag", "y"],
+        vec!["--tag", ""],
+        vec!["--path", &d1],
+        vec!["--path", &d1, "--path", &d2],
+        vec!["--host", "a", "--tag", "x", "--path", &d2],
+        vec!["--hostname", "b"],
+        vec!["--host", "nobody"],
+        vec!["--host", ""],
+        vec!["--tag", "z"],
+    ];
+    let mut empty = 0;
+    for f in &filters {
+        let mut args = vec!["forget", "--dry-run", "--json", "--keep-last", "1"];
+        args.extend(f.iter().copied());
+        let theirs = restic(&args);
+        let mut ours_args = vec!["--restic-compat", "0.14", "--keep-last", "1"];
+        ours_args.extend(f.iter().copied());
+        let o = retention(&ours_args, &snaps);
+        assert!(
+            o.status.success(),
+            "{f:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if theirs.iter().all(u8::is_ascii_whitespace) {
+            empty += 1;
+            assert!(
+                o.stdout.is_empty(),
+                "{f:?}: restic printed nothing, we printed {}",
+                text(&o)
+            );
+            continue;
+        }
+        // restic walks its groups in Go map order (random): compare them as a set
+        let sorted = |raw: &[u8]| -> Vec<Value> {
+            let mut v: Vec<Value> = serde_json::from_slice(raw).unwrap();
+            v.sort_by_key(|g| format!("{}{}{}", g["host"], g["paths"], g["tags"]));
+            v
+        };
+        assert_eq!(sorted(&o.stdout), sorted(&theirs), "{f:?}");
+    }
+    assert_eq!(
+        empty, 3,
+        "--host nobody, --host '' and --tag z match nothing in 0.14"
+    );
+}
+
+/// Current semantics: `RESTIC_HOST` is the default host filter and a lone `--host ''` unsets it.
+#[test]
+fn retention_current_host_defaults() {
+    let s = snapshots_json();
+    let run = |args: &[&str], env_host: Option<&str>| -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_retention"));
+        cmd.args(args)
+            .env("TZ", "UTC")
+            .env_remove("RESTIC_HOST")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(h) = env_host {
+            cmd.env("RESTIC_HOST", h);
+        }
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let base = ["--keep-last", "1", "--now", NOW];
+    let o = run(&base, Some("other"));
+    assert!(o.status.success());
+    assert!(o.stdout.is_empty(), "RESTIC_HOST=other filters host h out");
+    let mut a = base.to_vec();
+    a.extend(["--host", ""]);
+    let o = run(&a, Some("other"));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v[0]["keep"].as_array().unwrap().len(),
+        1,
+        "--host '' = all hosts"
+    );
+    let mut a = base.to_vec();
+    a.extend(["--restic-compat", "0.14"]);
+    let o = run(&a, Some("other"));
+    assert!(!o.stdout.is_empty(), "0.14 has no RESTIC_HOST default");
+    let mut a = base.to_vec();
+    a.extend(["--restic-compat", "0.14", "--host", ""]);
+    let o = run(&a, None);
+    assert!(
+        o.stdout.is_empty(),
+        "0.14: --host '' means an empty host name"
+    );
+}
+
+/// The seed's plan shows the true peak (not "11 runs overlap"), the queued PBS guests, the
+/// assumed durations, the DR co-location findings and the RPO per system.
+#[test]
+fn plan_shows_peak_dr_and_rpo() {
+    let o = audit(&["plan", "--now", NOW]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = text(&o);
+    for needle in [
+        "4 runs overlap Sun 03:00–03:30",
+        "2 runs overlap daily except Sun 02:00–02:30",
+        "queued in pve-weekly",
+        "1h assumed",
+        "dr-colocated",
+        "restores from pbs-ruapehu on truenas-hdd, the same device as garage",
+        "backup-on-source",
+        "dr-uncovered",
+        "Recovery point",
+        "14 daily + 4 weekly reaches back 19 days, not 6 weeks",
+    ] {
+        assert!(t.contains(needle), "missing {needle:?} in:\n{t}");
+    }
+    assert!(!t.contains("11 runs overlap"), "{t}");
+    let o = audit(&["plan", "--now", NOW, "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rpo = |sys: &str| {
+        v["rpo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["system"] == sys)
+            .unwrap()["worst_case_seconds"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(rpo("unifi-vm"), 7 * 86_400, "UniFi's daily is disabled");
+    assert_eq!(rpo("iac-lxc"), 86_400);
+}
+
+/// Observed durations replace the assumed ones: PBS guests that take 10 minutes no longer
+/// overlap the Velero weeklies, and the timeline says "observed".
+#[test]
+fn plan_uses_observed_durations() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("durations.json");
+    std::fs::write(
+        &p,
+        r#"{"durations":[
+            {"target":"pbs-iac","schedule":"weekly","seconds":600,"samples":4},
+            {"target":"pbs-plex","schedule":"weekly","seconds":600,"samples":4},
+            {"target":"pbs-unifi","schedule":"weekly","seconds":600,"samples":4}]}"#,
+    )
+    .unwrap();
+    let o = audit(&["plan", "--now", NOW, "--observed", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = text(&o);
+    assert!(t.contains("10m observed"), "{t}");
+    assert!(!t.contains("4 runs overlap Sun"), "{t}");
+    assert!(t.contains("3 runs overlap Sun 02:00–02:10"), "{t}");
+    std::fs::write(
+        &p,
+        r#"{"durations":[{"target":"x","schedule":"y","seconds":-5}]}"#,
+    )
+    .unwrap();
+    let o = audit(&["plan", "--now", NOW, "--observed", p.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("seconds must be > 0"));
+}

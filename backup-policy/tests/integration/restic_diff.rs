@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use backup_policy::restic::{
-    ForgetOptions, ForgetPolicy, GroupBy, GroupKey, Semantics, Snapshot, TagList, forget,
+    ForgetOptions, ForgetPolicy, GroupBy, GroupKey, Semantics, Snapshot, SnapshotFilter, TagList,
+    forget,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -237,6 +238,7 @@ fn setup(
     tz: &'static str,
     rng: &mut Rng,
     n: usize,
+    both_paths_pct: u64,
 ) -> (tempfile::TempDir, Repo, Vec<Snapshot>) {
     let tmp = tempfile::tempdir().unwrap();
     let repo = Repo {
@@ -266,6 +268,10 @@ fn setup(
         }
         let dir: &Path = &tmp.path().join(["d1", "d2"][rng.below(2) as usize]);
         args.push(dir.display().to_string());
+        if both_paths_pct > 0 && rng.chance(both_paths_pct) {
+            let other = if dir.ends_with("d1") { "d2" } else { "d1" };
+            args.push(tmp.path().join(other).display().to_string());
+        }
         repo.run(&args);
     }
     let snaps: Vec<Snapshot> =
@@ -289,7 +295,7 @@ fn engine_matches_restic_014_forget() {
     }
     .run(&["init".into()]);
     for tz in ["UTC", "Europe/Berlin", "America/New_York"] {
-        let (_tmp, repo, snaps) = setup(&template.path().join("repo"), tz, &mut rng, n_snaps);
+        let (_tmp, repo, snaps) = setup(&template.path().join("repo"), tz, &mut rng, n_snaps, 0);
         let zone = TimeZone::get(tz).unwrap();
         for case in 0..cases {
             let (mut args, policy, gb) = random_policy(&mut rng);
@@ -345,4 +351,94 @@ fn time_of(v: &Value) -> Timestamp {
     backup_policy::restic::SnapshotTime::parse(v.as_str().unwrap())
         .unwrap()
         .timestamp()
+}
+
+/// Random `--host`/`--tag`/`--path` filters (repeated, comma lists, `''`, values that match
+/// nothing) with random policies, through restic 0.14 and the engine: the same groups with the
+/// same keep/remove, and no output at all when nothing matches.
+#[test]
+fn filters_match_restic_014_forget() {
+    require_restic();
+    let seed = env_num("DIFF_SEED", 0xF117_2026);
+    let cases = env_num("DIFF_CASES", 10) as usize * 2;
+    let n_snaps = env_num("DIFF_SNAPSHOTS", 14) as usize;
+    let mut rng = Rng(seed);
+    let template = tempfile::tempdir().unwrap();
+    Repo {
+        dir: template.path().to_path_buf(),
+        tz: "UTC",
+    }
+    .run(&["init".into()]);
+    let (tmp, repo, snaps) = setup(
+        &template.path().join("repo"),
+        "Europe/Berlin",
+        &mut rng,
+        n_snaps,
+        35,
+    );
+    let zone = TimeZone::get("Europe/Berlin").unwrap();
+    let d = |n: &str| tmp.path().join(n).display().to_string();
+    let mut empty_outputs = 0;
+    let mut filtered_out = 0;
+    for case in 0..cases {
+        let (mut policy_args, policy, gb) = random_policy(&mut rng);
+        let mut filter = SnapshotFilter::default();
+        let mut args: Vec<String> = Vec::new();
+        for _ in 0..rng.below(3) {
+            let h = ["alpha", "beta", "gamma", ""][rng.below(4) as usize];
+            args.extend(["--host".into(), h.into()]);
+            filter = filter.with_host(h);
+        }
+        for _ in 0..rng.below(3) {
+            let t = ["a", "b", "a,b", "", "b, a", "c"][rng.below(6) as usize];
+            args.extend(["--tag".into(), t.into()]);
+            filter = filter.with_tag(t.parse::<TagList>().unwrap());
+        }
+        for _ in 0..rng.below(3) {
+            let p =
+                [d("d1"), d("d2"), d("d1") + "/", "/nowhere".into()][rng.below(4) as usize].clone();
+            args.extend(["--path".into(), p.clone()]);
+            filter = filter.with_path(p);
+        }
+        let filter = filter.finalized(Semantics::Restic014);
+        let mut cmd = vec!["forget".to_string(), "--dry-run".into(), "--json".into()];
+        cmd.append(&mut args);
+        cmd.append(&mut policy_args);
+        let raw = repo.run(&cmd);
+        let ctx = format!("seed={seed:#x} case={case} cmd={cmd:?}");
+        let opts = ForgetOptions::new(Timestamp::now())
+            .with_semantics(Semantics::Restic014)
+            .with_local_tz(zone.clone())
+            .with_filter(filter.clone());
+        let ours = forget(&snaps, gb, &policy, &opts).unwrap();
+        filtered_out += snaps.iter().filter(|s| !filter.matches(s)).count();
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            empty_outputs += 1;
+            assert!(
+                ours.is_empty(),
+                "restic printed nothing, we have {ours:?}, {ctx}"
+            );
+            continue;
+        }
+        let out: Value = serde_json::from_slice(&raw).unwrap();
+        let mut theirs: BTreeMap<GroupKey, &Value> = BTreeMap::new();
+        for g in out.as_array().unwrap() {
+            theirs.insert(key_of(g), g);
+        }
+        assert_eq!(theirs.len(), ours.len(), "group count, {ctx}");
+        for g in &ours {
+            let t = theirs
+                .get(&g.key)
+                .unwrap_or_else(|| panic!("group {:?} missing in restic, {ctx}", g.key));
+            let keep: Vec<String> = g.plan.keep.iter().map(|&i| snaps[i].id.clone()).collect();
+            let remove: Vec<String> = g.plan.remove.iter().map(|&i| snaps[i].id.clone()).collect();
+            assert_eq!(keep, ids(&t["keep"]), "keep, {ctx}");
+            assert_eq!(remove, ids(&t["remove"]), "remove, {ctx}");
+        }
+    }
+    // the random filters exercised both sides: some runs matched nothing, some dropped snapshots
+    assert!(
+        empty_outputs > 0 && filtered_out > 0,
+        "{empty_outputs} {filtered_out}"
+    );
 }

@@ -2,8 +2,8 @@
 //! keep-oldest, unlimited, within, tags, grouping.
 
 use backup_policy::restic::{
-    ForgetOptions, ForgetPolicy, GroupBy, Semantics, Snapshot, SnapshotTime, TagList, UNLIMITED,
-    forget,
+    ForgetOptions, ForgetPolicy, GroupBy, Semantics, Snapshot, SnapshotFilter, SnapshotTime,
+    TagList, UNLIMITED, forget,
 };
 use jiff::Timestamp;
 
@@ -182,4 +182,104 @@ fn equal_times_keep_input_order() {
         .unwrap();
     assert_eq!(ids(&s, &plan.keep), ["first"]);
     let _ = Timestamp::UNIX_EPOCH;
+}
+
+fn tagged(id: &str, host: &str, paths: &[&str], tags: &[&str]) -> Snapshot {
+    snap(id, &format!("2026-11-{:02}T10:00:00Z", id.len() + 1))
+        .with_hostname(host)
+        .with_paths(paths.iter().copied())
+        .with_tags(tags.iter().copied())
+}
+
+fn filter_set() -> Vec<Snapshot> {
+    vec![
+        tagged("a", "alpha", &["/etc"], &["x"]),
+        tagged("bb", "beta", &["/etc", "/home"], &["x", "y"]),
+        tagged("ccc", "alpha", &["/home"], &[]),
+        tagged("dddd", "", &["/etc"], &["y"]),
+    ]
+}
+
+fn matching(f: &SnapshotFilter) -> Vec<String> {
+    filter_set()
+        .iter()
+        .filter(|s| f.matches(s))
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+#[test]
+fn filter_tags_and_within_a_list_or_across_lists() {
+    let f = SnapshotFilter::default().with_tag("x,y".parse().unwrap());
+    assert_eq!(matching(&f), ["bb"], "comma = AND");
+    let f = SnapshotFilter::default()
+        .with_tag("x".parse().unwrap())
+        .with_tag("y".parse().unwrap());
+    assert_eq!(matching(&f), ["a", "bb", "dddd"], "repeated = OR");
+    let f = SnapshotFilter::default().with_tag("".parse().unwrap());
+    assert_eq!(matching(&f), ["ccc"], "'' = untagged");
+    let f = SnapshotFilter::default().with_tag(" y , x ".parse().unwrap());
+    assert_eq!(matching(&f), ["bb"], "parts are trimmed");
+}
+
+#[test]
+fn filter_hosts_or_paths_and() {
+    let f = SnapshotFilter::default()
+        .with_host("alpha")
+        .with_host("beta");
+    assert_eq!(matching(&f), ["a", "bb", "ccc"]);
+    let f = SnapshotFilter::default()
+        .with_path("/etc")
+        .with_path("/home");
+    assert_eq!(matching(&f), ["bb"], "every --path must be in the snapshot");
+    let f = SnapshotFilter::default().with_path("/etc/");
+    assert!(matching(&f).is_empty(), "paths compare byte for byte");
+    // all three must hold
+    let f = SnapshotFilter::default()
+        .with_host("alpha")
+        .with_tag("x".parse().unwrap())
+        .with_path("/etc");
+    assert_eq!(matching(&f), ["a"]);
+    // `--host ''`: an empty host name in 0.14, no host filter in current restic
+    let f = SnapshotFilter::default().with_host("");
+    assert_eq!(
+        matching(&f.clone().finalized(Semantics::Restic014)),
+        ["dddd"]
+    );
+    assert_eq!(matching(&f.finalized(Semantics::Current)).len(), 4);
+    let f = SnapshotFilter::default().with_host("").with_host("beta");
+    assert_eq!(
+        matching(&f.finalized(Semantics::Current)),
+        ["bb", "dddd"],
+        "only a lone '' unsets"
+    );
+}
+
+#[test]
+fn forget_considers_only_filtered_snapshots() {
+    let s = filter_set();
+    let f = SnapshotFilter::default().with_tag("x".parse().unwrap());
+    let opts = now().with_filter(f);
+    let groups = forget(
+        &s,
+        GroupBy::none(),
+        &ForgetPolicy::default().with_last(1),
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(groups.len(), 1);
+    // indices refer to the caller's slice; unmatched snapshots are in neither list
+    assert_eq!(ids(&s, &groups[0].plan.keep), ["bb"]);
+    assert_eq!(ids(&s, &groups[0].plan.remove), ["a"]);
+    assert_eq!(groups[0].plan.reasons[0].index, 1);
+    // nothing matches: no group at all (restic prints nothing)
+    let opts = now().with_filter(SnapshotFilter::default().with_host("nobody"));
+    let groups = forget(
+        &s,
+        GroupBy::default(),
+        &ForgetPolicy::default().with_last(1),
+        &opts,
+    )
+    .unwrap();
+    assert!(groups.is_empty());
 }

@@ -1,7 +1,8 @@
 //! `retention`: a drop-in for `restic forget --dry-run --json`, offline.
 //!
 //! Reads `restic snapshots --json` on stdin, takes restic's `--keep-*`, `--keep-tag` and
-//! `--group-by` flags, and prints what restic would print. `--restic-compat 0.14` reproduces
+//! `--group-by` flags and its snapshot filters `--host`, `--tag` and `--path`, and prints what
+//! restic would print (nothing at all when no snapshot passes the filter, as restic does). `--restic-compat 0.14` reproduces
 //! Debian 12's restic (reasons with counters, no keep-oldest rule); `--pbs` applies Proxmox
 //! Backup Server's prune instead.
 //!
@@ -15,8 +16,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use backup_policy::pbs::{PruneOptions, PruneSnapshot, prune};
 use backup_policy::restic::{
-    ForgetOptions, ForgetPolicy, GroupBy, GroupKey, ResticDuration, Semantics, Snapshot, TagList,
-    UNLIMITED, forget, group_snapshots,
+    ForgetOptions, ForgetPolicy, GroupBy, GroupKey, ResticDuration, Semantics, Snapshot,
+    SnapshotFilter, TagList, UNLIMITED, forget, group_snapshots,
 };
 use clap::Parser;
 use jiff::Timestamp;
@@ -67,6 +68,20 @@ struct Cli {
     /// Keep snapshots with all of these tags (`a,b`; repeatable).
     #[arg(long, value_name = "taglist")]
     keep_tag: Vec<TagList>,
+    /// Only consider snapshots of this host (repeatable: any of them). With current semantics
+    /// `RESTIC_HOST` is the default and a lone `--host ''` means every host, as in restic ≥ 0.17.
+    #[arg(long, value_name = "host")]
+    host: Vec<String>,
+    /// Deprecated alias of `--host` (as in restic).
+    #[arg(long, value_name = "host", hide = true)]
+    hostname: Vec<String>,
+    /// Only consider snapshots with all of these tags (`a,b`; repeatable: any of the lists;
+    /// `''` = untagged).
+    #[arg(long, value_name = "taglist")]
+    tag: Vec<TagList>,
+    /// Only consider snapshots that include this path, byte for byte (repeatable: all of them).
+    #[arg(long, value_name = "path")]
+    path: Vec<String>,
     /// Group by `host`, `paths`, `tags` (comma-separated; `''` for one group).
     #[arg(short = 'g', long, default_value = "host,paths")]
     group_by: GroupBy,
@@ -144,6 +159,29 @@ fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
+/// restic's snapshot filter from the flags; in current mode `RESTIC_HOST` fills in for an absent
+/// `--host` and a lone `--host ''` unsets it (restic `cmd/restic/find.go` `finalizeSnapshotFilter`).
+fn filter(cli: &Cli, sem: Semantics) -> SnapshotFilter {
+    let mut hosts: Vec<String> = cli.hostname.iter().chain(&cli.host).cloned().collect();
+    if hosts.is_empty()
+        && sem == Semantics::Current
+        && let Some(h) = std::env::var("RESTIC_HOST").ok().filter(|h| !h.is_empty())
+    {
+        hosts.push(h);
+    }
+    let mut f = SnapshotFilter::default();
+    for h in hosts {
+        f = f.with_host(h);
+    }
+    for t in &cli.tag {
+        f = f.with_tag(t.clone());
+    }
+    for p in &cli.path {
+        f = f.with_path(p.clone());
+    }
+    f.finalized(sem)
+}
+
 fn group_out(key: &GroupKey) -> (Option<Vec<String>>, String, Option<Vec<String>>) {
     (key.tags.clone(), key.hostname.clone(), key.paths.clone())
 }
@@ -166,6 +204,7 @@ fn run() -> Result<()> {
         None => TimeZone::system(),
     };
     let now = cli.now.unwrap_or_else(Timestamp::now);
+    let filter = filter(&cli, sem);
     let mut out: Vec<OutGroup> = Vec::new();
 
     if cli.pbs {
@@ -186,6 +225,13 @@ fn run() -> Result<()> {
             keep_yearly: c("yearly", &cli.keep_yearly)?,
         };
         for (key, members) in group_snapshots(&snaps, cli.group_by) {
+            let members: Vec<usize> = members
+                .into_iter()
+                .filter(|&i| filter.matches(&snaps[i]))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
             let list: Vec<PruneSnapshot> = members
                 .iter()
                 .map(|&i| PruneSnapshot::new(snaps[i].time.timestamp()))
@@ -241,7 +287,8 @@ fn run() -> Result<()> {
         }
         let opts = ForgetOptions::new(now)
             .with_semantics(sem)
-            .with_local_tz(tz);
+            .with_local_tz(tz)
+            .with_filter(filter);
         let groups = forget(&snaps, cli.group_by, &policy, &opts)?;
         for g in groups {
             let conv = |v: &[usize]| -> Vec<Value> {
@@ -276,6 +323,10 @@ fn run() -> Result<()> {
                 reasons: non_empty(reasons),
             });
         }
+    }
+    if out.is_empty() {
+        // restic prints no JSON at all when no group is left (`if gopts.JSON && len(jsonGroups) > 0`)
+        return Ok(());
     }
     let text = serde_json::to_string(&out)? + "\n";
     let mut stdout = std::io::stdout().lock();

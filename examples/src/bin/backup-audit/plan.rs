@@ -8,9 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use backup_policy::lint::{Finding, Severity, lint};
-use backup_policy::matrix::{Matrix, Run, Tool};
+use backup_policy::contention::{DurationSource, Durations, PlannedRun, planned_runs};
+use backup_policy::lint::{Finding, Severity, lint_with};
+use backup_policy::matrix::{Matrix, Tool};
 use backup_policy::reach::reach;
+use backup_policy::rpo::{BucketOverlap, Rpo, bucket_overlaps, rpo};
 use clap::Args;
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 use jiff::tz::TimeZone;
@@ -29,6 +31,21 @@ pub struct PlanArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Observed run durations (JSON `{"durations":[{"target","schedule","seconds"}]}`), used
+    /// instead of assumed ones for the timeline and the contention lint.
+    #[arg(long, value_name = "FILE")]
+    observed: Option<PathBuf>,
+}
+
+fn observed(args: &PlanArgs) -> Result<Durations> {
+    match &args.observed {
+        None => Ok(Durations::default()),
+        Some(p) => {
+            let src =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Durations::from_json(&src).with_context(|| format!("{}", p.display()))
+        }
+    }
 }
 
 fn load(args: &PlanArgs) -> Result<Matrix> {
@@ -135,7 +152,7 @@ fn nights(m: &Matrix, now: Timestamp) -> Vec<(Timestamp, Timestamp)> {
     out
 }
 
-fn bar(run: &Run<'_>, night: (Timestamp, Timestamp)) -> String {
+fn bar(run: &PlannedRun<'_>, night: (Timestamp, Timestamp)) -> String {
     // 8 hours in 15-minute cells
     let cells = 32;
     let slot = |t: Timestamp| -> i64 { t.duration_since(night.0).as_secs() / 900 };
@@ -205,11 +222,24 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         None => Timestamp::now(),
     };
     let tz = m.tz();
+    let observed = observed(args)?;
     let rows = rows(&m, now);
-    let findings = lint(&m, now);
+    let findings = lint_with(&m, now, &observed);
     let nights = nights(&m, now);
+    let rpos = rpo(&m, now);
+    let overlaps = bucket_overlaps(&m, now);
     if args.json {
-        let text = serde_json::to_string_pretty(&to_json(&m, now, &rows, &findings, &nights))?;
+        let plan = Plan {
+            m: &m,
+            now,
+            rows: &rows,
+            findings: &findings,
+            nights: &nights,
+            observed: &observed,
+            rpos: &rpos,
+            overlaps: &overlaps,
+        };
+        let text = serde_json::to_string_pretty(&to_json(&plan))?;
         return emit(&(text + "\n"));
     }
     let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -309,7 +339,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
 
     // 2. the night(s)
     for (i, night) in nights.iter().enumerate() {
-        let runs = m.runs_between(night.0, night.1);
+        let runs = planned_runs(&m, night.0, night.1, &observed);
         let title = if i == 0 {
             "Tonight"
         } else {
@@ -324,13 +354,9 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
                 runs.len()
             ))
         )?;
-        let mut by_dev: BTreeMap<String, Vec<&Run<'_>>> = BTreeMap::new();
+        let mut by_dev: BTreeMap<String, Vec<&PlannedRun<'_>>> = BTreeMap::new();
         for r in &runs {
-            let dev = r
-                .target
-                .storage_name()
-                .and_then(|s| m.storage(s))
-                .map_or("(no storage)".to_string(), |s| s.device.clone());
+            let dev = r.device.unwrap_or("(no storage)").to_string();
             by_dev.entry(dev).or_default().push(r);
         }
         let mut t = new_table(tty);
@@ -343,6 +369,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
                 "Job",
                 "Tool",
                 "Storage",
+                "Duration",
                 "00  01  02  03  04  05  06  07  ",
             ],
         );
@@ -356,6 +383,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
                     Cell::new(format!("{}/{}", r.target.name, r.schedule.name)),
                     Cell::new(r.target.tool.to_string()).fg(tool_color(r.target.tool)),
                     Cell::new(r.target.storage_name().unwrap_or("-")),
+                    duration_cell(r),
                     Cell::new(bar(r, *night)).fg(tool_color(r.target.tool)),
                 ]);
             }
@@ -363,9 +391,57 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         if runs.is_empty() {
             writeln!(out, "  nothing scheduled\n")?;
         } else {
-            writeln!(out, "{t}\n")?;
+            writeln!(out, "{t}")?;
+            if runs.iter().any(|r| r.source.is_assumption()) {
+                writeln!(
+                    out,
+                    "  durations marked \"assumed\" are tool defaults and \"configured\" the matrix's estimate, not measurements (pass --observed)"
+                )?;
+            }
+            writeln!(out)?;
         }
     }
+
+    // RPO
+    writeln!(
+        out,
+        "{}",
+        bold("Recovery point: worst-case data loss per system (enabled schedules only)")
+    )?;
+    let mut t = new_table(tty);
+    header_row(
+        &mut t,
+        &[
+            "System",
+            "Worst case",
+            "Worst after",
+            "Backed up by",
+            "Disabled",
+        ],
+    );
+    for r in &rpos {
+        t.add_row(vec![
+            Cell::new(&r.system),
+            match r.window {
+                Some(w) => Cell::new(human(w)),
+                None => Cell::new("never backed up").fg(Color::Red),
+            },
+            Cell::new(
+                r.worst_after
+                    .map_or("-".into(), |a| local(a, &tz, "%a %H:%M")),
+            ),
+            Cell::new(r.schedules.join(", ")),
+            match r.disabled.is_empty() {
+                true => Cell::new(""),
+                false => Cell::new(r.disabled.join(", ")).fg(Color::Red),
+            },
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    for o in &overlaps {
+        writeln!(out, "  note: {}", o.message)?;
+    }
+    writeln!(out)?;
 
     // 3. lints
     writeln!(out, "{}", bold(&format!("Findings ({})", findings.len())))?;
@@ -385,7 +461,15 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     let mut t = new_table(tty);
     header_row(
         &mut t,
-        &["Scenario", "Recovery", "RTO", "Relies on", "Open"],
+        &[
+            "Scenario",
+            "Recovery",
+            "RTO",
+            "Relies on",
+            "Protects",
+            "Restores from",
+            "Open",
+        ],
     );
     for d in &m.dr {
         let tools: Vec<String> = d.tools.iter().map(ToString::to_string).collect();
@@ -394,6 +478,20 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
             Cell::new(&d.method),
             Cell::new(d.rto.as_deref().unwrap_or("TBD")),
             Cell::new(tools.join(", ")),
+            Cell::new(
+                d.protects
+                    .iter()
+                    .map(|p| p.get_ref().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            Cell::new(
+                d.sources
+                    .iter()
+                    .map(|p| p.get_ref().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             match &d.todo {
                 Some(todo) => Cell::new(todo).fg(Color::Yellow),
                 None => Cell::new(""),
@@ -430,14 +528,41 @@ fn emit(text: &str) -> Result<ExitCode> {
     }
 }
 
-fn to_json(
-    m: &Matrix,
+/// Everything the JSON report is made of.
+struct Plan<'a> {
+    m: &'a Matrix,
     now: Timestamp,
-    rows: &[Row<'_>],
-    findings: &[Finding],
-    nights: &[(Timestamp, Timestamp)],
-) -> Value {
-    let schedules: Vec<Value> = rows
+    rows: &'a [Row<'a>],
+    findings: &'a [Finding],
+    nights: &'a [(Timestamp, Timestamp)],
+    observed: &'a Durations,
+    rpos: &'a [Rpo],
+    overlaps: &'a [BucketOverlap],
+}
+
+/// `60m assumed`, `45m observed`, `60m configured, queued in pve-weekly`.
+fn duration_text(r: &PlannedRun<'_>) -> String {
+    let mut t = format!("{} {}", human(r.end.duration_since(r.start)), r.source);
+    if r.start > r.scheduled
+        && let Some(j) = r.job
+    {
+        t.push_str(&format!(", queued in {j}"));
+    }
+    t
+}
+
+fn duration_cell(r: &PlannedRun<'_>) -> Cell {
+    let c = Cell::new(duration_text(r));
+    match r.source {
+        DurationSource::Observed => c,
+        _ => c.fg(Color::Yellow),
+    }
+}
+
+fn to_json(p: &Plan<'_>) -> Value {
+    let m = p.m;
+    let schedules: Vec<Value> = p
+        .rows
         .iter()
         .map(|r| {
             json!({
@@ -460,11 +585,11 @@ fn to_json(
             })
         })
         .collect();
-    let timeline: Vec<Value> = nights
+    let timeline: Vec<Value> = p
+        .nights
         .iter()
         .map(|n| {
-            let runs: Vec<Value> = m
-                .runs_between(n.0, n.1)
+            let runs: Vec<Value> = planned_runs(m, n.0, n.1, p.observed)
                 .iter()
                 .map(|r| {
                     json!({
@@ -472,22 +597,40 @@ fn to_json(
                         "schedule": r.schedule.name,
                         "tool": r.target.tool,
                         "storage": r.target.storage_name(),
-                        "device": r.target.storage_name().and_then(|s| m.storage(s)).map(|s| s.device.clone()),
+                        "device": r.device,
+                        "scheduled": r.scheduled.to_string(),
                         "start": r.start.to_string(),
                         "end": r.end.to_string(),
+                        "duration_source": r.source,
+                        "job": r.job,
                     })
                 })
                 .collect();
             json!({"from": n.0.to_string(), "to": n.1.to_string(), "runs": runs})
         })
         .collect();
+    let rpo: Vec<Value> = p
+        .rpos
+        .iter()
+        .map(|r| {
+            json!({
+                "system": r.system,
+                "worst_case_seconds": r.window.map(|w| w.as_secs()),
+                "worst_after": r.worst_after.map(|a| a.to_string()),
+                "schedules": r.schedules,
+                "disabled": r.disabled,
+            })
+        })
+        .collect();
     json!({
         "title": m.title,
         "timezone": m.timezone,
-        "now": now.to_string(),
+        "now": p.now.to_string(),
         "schedules": schedules,
         "nights": timeline,
-        "findings": findings,
+        "findings": p.findings,
+        "rpo": rpo,
+        "bucket_overlaps": p.overlaps.iter().map(|o| json!({"subject": o.subject, "message": o.message})).collect::<Vec<_>>(),
         "dr": m.dr,
         "exclusions": m.exclusion,
     })
