@@ -2,7 +2,9 @@
 
 mod integration {
     mod admin;
+    mod admin_ops;
     mod common;
     mod s3;
     mod smoke;
+    mod uploads;
 }

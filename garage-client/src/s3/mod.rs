@@ -3,6 +3,7 @@
 mod download;
 mod types;
 mod upload;
+mod uploads;
 pub(crate) mod xml;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,10 @@ use http::{HeaderMap, HeaderValue, Method};
 use url::Url;
 
 pub use types::*;
+pub use uploads::{
+    CorsRule, LifecycleExpiration, LifecycleFilter, LifecycleRule, ListUploadsOptions,
+    MultipartUpload, UploadedPart, UploadsMarker, UploadsPage,
+};
 
 use crate::config::{
     Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig, first_var,
