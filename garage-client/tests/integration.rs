@@ -2,6 +2,7 @@
 
 mod integration {
     mod admin;
+    mod admin_ops;
     mod common;
     mod faults;
     mod keys;
@@ -10,4 +11,5 @@ mod integration {
     mod sizes;
     mod smoke;
     mod streams;
+    mod uploads;
 }

@@ -1,6 +1,10 @@
 //! Garage's admin API: v2 (`/v2/<Operation>`, Garage 2.x) with a fallback to v1 (Garage 1.x),
 //! detected once per client.
 
+mod buckets;
+mod keys;
+mod node;
+mod tokens;
 mod types;
 
 use std::sync::Arc;
@@ -9,10 +13,13 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::OnceCell;
 use url::Url;
 
+pub use buckets::*;
+pub use node::*;
+pub use tokens::*;
 pub use types::*;
 
 use crate::config::{HttpConfig, first_var, parse_endpoint};
@@ -75,16 +82,27 @@ impl Call {
     }
 }
 
+/// The v2 operations Garage routes as `GET` (everything else is `POST`), from
+/// `garage_api_admin-2.5.0:router_v2.rs`.
 const V2_GETS: &[&str] = &[
     "GetClusterHealth",
     "GetClusterStatus",
     "GetClusterStatistics",
     "GetClusterLayout",
+    "GetClusterLayoutHistory",
+    "ListAdminTokens",
+    "GetAdminTokenInfo",
+    "GetCurrentAdminTokenInfo",
     "ListBuckets",
+    "ListBucketsInfo",
     "GetBucketInfo",
+    "InspectObject",
     "ListKeys",
+    "ListKeysInfo",
     "GetKeyInfo",
     "GetNodeInfo",
+    "GetNodeStatistics",
+    "ListBlockErrors",
 ];
 
 /// Method, path and query of one admin request.
@@ -132,13 +150,50 @@ pub(crate) fn route(v: ApiVersion, call: &Call) -> Result<Route> {
     Ok((m, p.to_owned(), q))
 }
 
-/// Classifies the answer to the `GET /v2/GetClusterHealth` probe.
+/// First version probe: Garage ≥ 2.1 answers it for any valid token, whatever the token's scope
+/// (`garage_api_admin-2.5.0:api_server.rs`, `verify_authorization`).
+const PROBE_TOKEN_INFO: &str = "/v2/GetCurrentAdminTokenInfo";
+/// Second probe, when the first is unknown to the server: Garage 2.0 has it, Garage 1.x does not.
+const PROBE_HEALTH: &str = "/v2/GetClusterHealth";
+
+/// Classifies the answer to a `GET /v2/…` probe.
+///
+/// 200 → v2. 400 "Unknown API endpoint" → the server does not know this v2 operation (v1, or a
+/// 2.0 server for [`PROBE_TOKEN_INFO`]). 403 `AccessDenied` → v2 as well: Garage 1.x routes the
+/// path before it checks the token and answers 400 for any `/v2/` path
+/// (`garage@v1.2.0:src/api/admin/api_server.rs`), so only a v2 server gets as far as refusing a
+/// token (a scoped token without this operation, an expired or a wrong one); the caller's own
+/// call then reports the refusal.
 pub(crate) fn classify_probe(status: u16, body: &str) -> Option<ApiVersion> {
     match status {
         200 => Some(ApiVersion::V2),
         400 if body.contains("Unknown API endpoint") => Some(ApiVersion::V1),
+        403 if parse_error(status, body, "GET", "").code == "AccessDenied" => Some(ApiVersion::V2),
         _ => None,
     }
+}
+
+/// Adds one page of a paged listing to `out` and says where the next page starts (`None`: the
+/// listing is complete). Pages start at `offset` inclusive; items are in ascending id order.
+/// A server without paging (Garage < 2.5) ignores `offset` and `limit`: a first page longer
+/// than `limit` is the whole list, and a page with no id beyond `offset` ends the listing, so
+/// no page is taken twice and the loop always ends (each next offset is larger).
+pub(crate) fn next_page<T: Listed>(
+    out: &mut Vec<T>,
+    page: Vec<T>,
+    offset: Option<&str>,
+    limit: usize,
+) -> Option<String> {
+    let n = page.len();
+    let before = out.len();
+    out.extend(
+        page.into_iter()
+            .filter(|x| offset.is_none_or(|o| x.list_id() > o)),
+    );
+    if n != limit || out.len() == before {
+        return None;
+    }
+    out.last().map(|x| x.list_id().to_owned())
 }
 
 /// Builds the typed error from an admin error response.
@@ -170,6 +225,7 @@ pub struct AdminClientBuilder {
     metrics_token: Option<SecretString>,
     http: HttpConfig,
     version: Option<ApiVersion>,
+    page_size: Option<usize>,
 }
 
 impl std::fmt::Debug for AdminClientBuilder {
@@ -206,6 +262,12 @@ impl AdminClientBuilder {
         self.version = Some(v);
         self
     }
+    /// Items per request of the paged listings ([`AdminClient::list_buckets`],
+    /// [`AdminClient::list_keys`]); default 1,000, at least 2, at most 10,000.
+    pub fn with_page_size(mut self, n: usize) -> Self {
+        self.page_size = Some(n);
+        self
+    }
     /// Builds the client.
     pub fn build(self) -> Result<AdminClient> {
         let endpoint = parse_endpoint(
@@ -214,6 +276,12 @@ impl AdminClientBuilder {
                 .ok_or_else(|| Error::Config("admin endpoint missing".into()))?,
             "admin endpoint",
         )?;
+        let page_size = self.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(2..=10_000).contains(&page_size) {
+            return Err(Error::Config(format!(
+                "admin page size must be between 2 and 10000, not {page_size}"
+            )));
+        }
         let version = OnceCell::new();
         if let Some(v) = self.version {
             let _ = version.set(v);
@@ -225,6 +293,7 @@ impl AdminClientBuilder {
                 token: self.token,
                 metrics_token: self.metrics_token,
                 version,
+                page_size,
             }),
         })
     }
@@ -236,6 +305,27 @@ struct AdminInner {
     token: Option<SecretString>,
     metrics_token: Option<SecretString>,
     version: OnceCell<ApiVersion>,
+    page_size: usize,
+}
+
+const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// An item of a listing Garage pages by id (`offset` = id of the first item to return,
+/// inclusive; items in ascending id order: `garage_api_admin-2.5.0:bucket.rs`, `key.rs`).
+pub(crate) trait Listed {
+    fn list_id(&self) -> &str;
+}
+
+impl Listed for BucketListEntry {
+    fn list_id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Listed for KeyListEntry {
+    fn list_id(&self) -> &str {
+        &self.id
+    }
 }
 
 /// Client of Garage's admin API (cheap to clone).
@@ -353,29 +443,33 @@ impl AdminClient {
         Ok((status, resp.bytes().await?))
     }
 
-    /// The admin API version (probed once with `GET /v2/GetClusterHealth`, then cached).
+    /// The admin API version, probed once and cached: `GET /v2/GetCurrentAdminTokenInfo`
+    /// (Garage ≥ 2.1 answers it for any valid token, so a scoped token works), then, if the
+    /// server does not know that operation, `GET /v2/GetClusterHealth` (Garage 2.0 vs 1.x).
     pub async fn api_version(&self) -> Result<ApiVersion> {
         self.inner
             .version
             .get_or_try_init(|| async {
-                let (status, body) = self
-                    .raw(
-                        Method::GET,
-                        "/v2/GetClusterHealth",
-                        &[],
-                        self.inner.token.as_ref(),
-                        None,
-                    )
-                    .await?;
-                let text = String::from_utf8_lossy(&body);
-                classify_probe(status, &text).ok_or_else(|| {
-                    Error::Admin(Box::new(parse_error(
-                        status,
-                        &text,
-                        "GET",
-                        "/v2/GetClusterHealth",
-                    )))
-                })
+                let mut last = (0, String::new(), PROBE_HEALTH);
+                for path in [PROBE_TOKEN_INFO, PROBE_HEALTH] {
+                    let (status, body) = self
+                        .raw(Method::GET, path, &[], self.inner.token.as_ref(), None)
+                        .await?;
+                    let text = String::from_utf8_lossy(&body).into_owned();
+                    match classify_probe(status, &text) {
+                        Some(ApiVersion::V2) => return Ok(ApiVersion::V2),
+                        Some(ApiVersion::V1) if path == PROBE_HEALTH => return Ok(ApiVersion::V1),
+                        Some(ApiVersion::V1) => {}
+                        None => {
+                            last = (status, text, path);
+                            break;
+                        }
+                    }
+                }
+                let (status, text, path) = last;
+                Err(Error::Admin(Box::new(parse_error(
+                    status, &text, "GET", path,
+                ))))
             })
             .await
             .copied()
@@ -412,6 +506,29 @@ impl AdminClient {
         let op = call.op;
         let v = self.call_value(call).await?;
         serde_path_to_error::deserialize(v).map_err(|e| Error::decode(format!("{op} response"), e))
+    }
+
+    /// Every item of a paged listing (`ListBuckets`, `ListKeys`). v1 has no paging. A v2 server
+    /// older than 2.5 ignores `offset`/`limit` and sends everything: a page longer than asked,
+    /// or a repeated page (no id beyond the last one seen), ends the listing.
+    async fn list_all<T: DeserializeOwned + Listed>(&self, op: &'static str) -> Result<Vec<T>> {
+        if self.api_version().await? == ApiVersion::V1 {
+            return self.call(Call::new(op)).await;
+        }
+        let limit = self.inner.page_size;
+        let mut out: Vec<T> = Vec::new();
+        let mut offset: Option<String> = None;
+        loop {
+            let mut call = Call::new(op).q("limit", limit.to_string());
+            if let Some(o) = &offset {
+                call = call.q("offset", o.clone());
+            }
+            let page: Vec<T> = self.call(call).await?;
+            match next_page(&mut out, page, offset.as_deref(), limit) {
+                Some(next) => offset = Some(next),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Token-less `GET /health` (200 healthy or degraded, 503 unavailable).
@@ -459,146 +576,6 @@ impl AdminClient {
     pub async fn cluster_layout(&self) -> Result<ClusterLayout> {
         self.call(Call::new("GetClusterLayout")).await
     }
-
-    /// `ListBuckets`.
-    pub async fn list_buckets(&self) -> Result<Vec<BucketListEntry>> {
-        self.call(Call::new("ListBuckets")).await
-    }
-
-    /// `GetBucketInfo` (objects, bytes, unfinished uploads, quotas, keys).
-    pub async fn bucket_info(&self, bucket: BucketRef<'_>) -> Result<BucketInfo> {
-        let call = match bucket {
-            BucketRef::Id(id) => Call::new("GetBucketInfo").q("id", id),
-            BucketRef::GlobalAlias(a) => Call::new("GetBucketInfo").q("globalAlias", a),
-        };
-        self.call(call).await
-    }
-
-    /// `GetBucketInfo` by global alias.
-    pub async fn bucket_info_by_alias(&self, alias: &str) -> Result<BucketInfo> {
-        self.bucket_info(BucketRef::GlobalAlias(alias)).await
-    }
-
-    /// `CreateBucket` with a global alias.
-    pub async fn create_bucket(&self, global_alias: &str) -> Result<BucketInfo> {
-        self.call(Call::new("CreateBucket").body(json!({ "globalAlias": global_alias })))
-            .await
-    }
-
-    /// `DeleteBucket` by id (409 `BucketNotEmpty` if it holds objects).
-    pub async fn delete_bucket(&self, id: &str) -> Result<()> {
-        self.call_value(Call::new("DeleteBucket").q("id", id))
-            .await
-            .map(drop)
-    }
-
-    /// Sets both quotas (`None` removes one) with `UpdateBucket`.
-    pub async fn set_quotas(&self, id: &str, quotas: Quotas) -> Result<BucketInfo> {
-        self.call(
-            Call::new("UpdateBucket")
-                .q("id", id)
-                .body(json!({ "quotas": quotas })),
-        )
-        .await
-    }
-
-    /// Adds a global alias.
-    pub async fn add_global_alias(&self, id: &str, alias: &str) -> Result<BucketInfo> {
-        let call = match self.api_version().await? {
-            ApiVersion::V2 => {
-                Call::new("AddBucketAlias").body(json!({ "bucketId": id, "globalAlias": alias }))
-            }
-            ApiVersion::V1 => Call::new("AddBucketAlias").q("id", id).q("alias", alias),
-        };
-        self.call(call).await
-    }
-
-    /// Removes a global alias.
-    pub async fn remove_global_alias(&self, id: &str, alias: &str) -> Result<BucketInfo> {
-        let call = match self.api_version().await? {
-            ApiVersion::V2 => {
-                Call::new("RemoveBucketAlias").body(json!({ "bucketId": id, "globalAlias": alias }))
-            }
-            ApiVersion::V1 => Call::new("RemoveBucketAlias").q("id", id).q("alias", alias),
-        };
-        self.call(call).await
-    }
-
-    /// Grants the flags set to `true` (others are left as they are).
-    pub async fn allow_key(
-        &self,
-        bucket_id: &str,
-        access_key_id: &str,
-        permissions: Permissions,
-    ) -> Result<BucketInfo> {
-        let body = json!({ "bucketId": bucket_id, "accessKeyId": access_key_id, "permissions": permissions });
-        self.call(Call::new("AllowBucketKey").body(body)).await
-    }
-
-    /// Revokes the flags set to `true` (others are left as they are).
-    pub async fn deny_key(
-        &self,
-        bucket_id: &str,
-        access_key_id: &str,
-        permissions: Permissions,
-    ) -> Result<BucketInfo> {
-        let body = json!({ "bucketId": bucket_id, "accessKeyId": access_key_id, "permissions": permissions });
-        self.call(Call::new("DenyBucketKey").body(body)).await
-    }
-
-    /// `ListKeys`.
-    pub async fn list_keys(&self) -> Result<Vec<KeyListEntry>> {
-        self.call(Call::new("ListKeys")).await
-    }
-
-    /// `GetKeyInfo` by id; `show_secret` includes the secret key.
-    pub async fn key_info(&self, access_key_id: &str, show_secret: bool) -> Result<KeyInfo> {
-        let mut call = Call::new("GetKeyInfo").q("id", access_key_id);
-        if show_secret {
-            call = call.q("showSecretKey", "true");
-        }
-        self.call(call).await
-    }
-
-    /// `CreateKey` (the answer holds the secret).
-    pub async fn create_key(&self, name: &str) -> Result<KeyInfo> {
-        self.call(Call::new("CreateKey").body(json!({ "name": name })))
-            .await
-    }
-
-    /// `ImportKey` with a given id (`GK` + 24 hex) and secret (64 hex).
-    pub async fn import_key(
-        &self,
-        access_key_id: &str,
-        secret: &SecretString,
-        name: &str,
-    ) -> Result<KeyInfo> {
-        let body = json!({ "accessKeyId": access_key_id, "secretAccessKey": secret.expose_secret(), "name": name });
-        self.call(Call::new("ImportKey").body(body)).await
-    }
-
-    /// Lets a key create buckets through S3 (or not), with `UpdateKey`.
-    pub async fn set_key_create_bucket(
-        &self,
-        access_key_id: &str,
-        allowed: bool,
-    ) -> Result<KeyInfo> {
-        let flag = json!({ "createBucket": true });
-        let body = if allowed {
-            json!({ "allow": flag })
-        } else {
-            json!({ "deny": flag })
-        };
-        self.call(Call::new("UpdateKey").q("id", access_key_id).body(body))
-            .await
-    }
-
-    /// `DeleteKey`.
-    pub async fn delete_key(&self, access_key_id: &str) -> Result<()> {
-        self.call_value(Call::new("DeleteKey").q("id", access_key_id))
-            .await
-            .map(drop)
-    }
 }
 
 #[cfg(test)]
@@ -643,12 +620,74 @@ mod tests {
         ));
     }
 
+    fn keys(ids: &[&str]) -> Vec<KeyListEntry> {
+        ids.iter()
+            .map(|id| KeyListEntry {
+                id: (*id).to_owned(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// Drives `next_page` against a simulated server and returns the ids and the requests made.
+    fn run_pages(
+        server: impl Fn(Option<&str>, usize) -> Vec<KeyListEntry>,
+        limit: usize,
+    ) -> (Vec<String>, usize) {
+        let mut out = Vec::new();
+        let mut offset: Option<String> = None;
+        for requests in 1..100 {
+            let page = server(offset.as_deref(), limit);
+            match next_page(&mut out, page, offset.as_deref(), limit) {
+                Some(next) => offset = Some(next),
+                None => return (out.into_iter().map(|k| k.id).collect(), requests),
+            }
+        }
+        panic!("paging did not end");
+    }
+
+    #[test]
+    fn paging_follows_inclusive_offsets_and_survives_servers_without_paging() {
+        let all = ["a", "b", "c", "d", "e"];
+        // Garage 2.5: `offset` inclusive, at most `limit` items.
+        let paged = |offset: Option<&str>, limit: usize| {
+            keys(
+                &all.iter()
+                    .copied()
+                    .filter(|id| offset.is_none_or(|o| *id >= o))
+                    .take(limit)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        for limit in 2..=6 {
+            let (ids, _) = run_pages(paged, limit);
+            assert_eq!(ids, all, "limit {limit}");
+        }
+        assert_eq!(
+            run_pages(paged, 2).1,
+            5,
+            "a b, b c, c d, d e, then e alone ends it"
+        );
+        // Garage < 2.5 ignores both parameters: everything, every time.
+        let unpaged = |_: Option<&str>, _: usize| keys(&all);
+        for limit in [2, 5, 6] {
+            let (ids, requests) = run_pages(unpaged, limit);
+            assert_eq!(ids, all, "limit {limit}");
+            assert!(requests <= 2, "limit {limit}: {requests} requests");
+        }
+        // An empty listing.
+        assert_eq!(run_pages(|_, _| Vec::new(), 2), (Vec::new(), 1));
+    }
+
     #[test]
     fn probe_classification() {
         assert_eq!(classify_probe(200, "{}"), Some(ApiVersion::V2));
         let v1 = r#"{"code":"InvalidRequest","message":"Bad request: Unknown API endpoint: GET /v2/GetClusterHealth","region":"garage","path":"/v2/GetClusterHealth"}"#;
         assert_eq!(classify_probe(400, v1), Some(ApiVersion::V1));
         assert_eq!(classify_probe(403, "{}"), None);
+        let denied = r#"{"code":"AccessDenied","message":"Forbidden: Invalid bearer token","region":"garage","path":"/v2/GetClusterHealth"}"#;
+        assert_eq!(classify_probe(403, denied), Some(ApiVersion::V2));
+        assert_eq!(classify_probe(503, "Quorum is not available"), None);
     }
 
     #[test]

@@ -255,6 +255,12 @@ pub struct BucketInfo {
     pub global_aliases: Vec<String>,
     /// Website access enabled.
     pub website_access: bool,
+    /// Website configuration, when enabled.
+    pub website_config: Option<super::WebsiteConfig>,
+    /// CORS rules (Garage ≥ 2.3; `None` when unset).
+    pub cors_rules: Option<Vec<crate::s3::CorsRule>>,
+    /// Lifecycle rules (Garage ≥ 2.3; `None` when unset).
+    pub lifecycle_rules: Option<Vec<crate::s3::LifecycleRule>>,
     /// Keys with permissions on the bucket.
     pub keys: Vec<BucketKey>,
     /// Objects stored.

@@ -5,6 +5,7 @@ mod io;
 mod parts;
 mod types;
 mod upload;
+mod uploads;
 pub(crate) mod xml;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,10 @@ use url::Url;
 pub use io::ObjectWriter;
 pub use parts::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS};
 pub use types::*;
+pub use uploads::{
+    CorsRule, LifecycleExpiration, LifecycleFilter, LifecycleRule, ListUploadsOptions,
+    MultipartUpload, UploadedPart, UploadsMarker, UploadsPage,
+};
 
 use crate::config::{
     Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig, first_var,

@@ -1,0 +1,415 @@
+//! The operator's admin calls against a real Garage 2.5: scoped tokens, paging, per-node
+//! operations, bucket website/CORS/lifecycle, key expiration, object inspection.
+
+use garage_client::admin::{
+    AdminTokenSpec, ApiVersion, Nodes, RepairType, RetryBlocks, ScrubCommand, WebsiteConfig,
+};
+use garage_client::s3::{CorsRule, LifecycleRule, PutOptions};
+use garage_client::{AdminClient, Credentials, S3Client};
+use secrecy::ExposeSecret;
+
+use super::common::{admin, data, s3, start};
+
+fn client_with_token(
+    g: &garage_client::testing::GarageServer,
+    token: &secrecy::SecretString,
+) -> AdminClient {
+    AdminClient::builder()
+        .with_endpoint(g.admin_endpoint())
+        .with_token(token.clone())
+        .build()
+        .unwrap()
+}
+
+/// A token scoped to a few read operations (as a monitoring job gets) must work: the version
+/// probe may not need `GetClusterHealth`.
+#[tokio::test]
+async fn scoped_admin_token_without_cluster_health_works() {
+    let g = start();
+    let a = admin(&g);
+    let expires: jiff::Timestamp = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(24))
+        .unwrap();
+    let created = a
+        .create_admin_token(
+            &AdminTokenSpec::new("monitoring")
+                .with_scope(["ListBuckets", "GetBucketInfo"])
+                .with_expiration(expires),
+        )
+        .await
+        .unwrap();
+    let id = created.info.id.clone().expect("token id");
+    assert!(
+        created
+            .secret_token
+            .expose_secret()
+            .starts_with(&format!("{id}.")),
+        "bearer token is <id>.<secret>"
+    );
+    assert_eq!(created.info.scope, ["ListBuckets", "GetBucketInfo"]);
+    assert_eq!(
+        created.info.expiration.map(|t| t.as_second()),
+        Some(expires.as_second())
+    );
+
+    // A fresh client (nothing cached) with only the scoped token.
+    let scoped = client_with_token(&g, &created.secret_token);
+    let buckets = scoped
+        .list_buckets()
+        .await
+        .expect("ListBuckets with a scoped token");
+    assert!(buckets.iter().any(|b| b.id == g.bucket_id()));
+    assert_eq!(scoped.api_version().await.unwrap(), ApiVersion::V2);
+    let info = scoped.bucket_info_by_alias(g.bucket()).await.unwrap();
+    assert_eq!(info.id, g.bucket_id());
+    let me = scoped.current_token_info().await.unwrap();
+    assert_eq!(me.name, "monitoring");
+    assert!(me.allows("ListBuckets") && !me.allows("GetClusterHealth"));
+    // Outside its scope: a typed 403, not a probe failure.
+    let err = scoped.cluster_health().await.unwrap_err();
+    assert!(err.is_access_denied(), "{err}");
+
+    // A wrong token still gets a typed 403 from the call itself.
+    let wrong = client_with_token(&g, &secrecy::SecretString::from("nope.nope".to_owned()));
+    let err = wrong.list_buckets().await.unwrap_err();
+    assert!(err.is_access_denied(), "{err}");
+
+    // Token management with the master token.
+    let master = a.current_token_info().await.unwrap();
+    assert!(master.allows("*") && master.id.is_none(), "{master:?}");
+    let all = a.list_admin_tokens().await.unwrap();
+    assert!(
+        all.iter().any(|t| t.id.as_deref() == Some(id.as_str())),
+        "{all:?}"
+    );
+    let updated = a
+        .update_admin_token(
+            &id,
+            &AdminTokenSpec::new("monitoring-2")
+                .with_scope(["ListBuckets", "GetClusterHealth"])
+                .never_expires(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.name, "monitoring-2");
+    assert_eq!(updated.expiration, None);
+    assert_eq!(a.admin_token_info(&id).await.unwrap().name, "monitoring-2");
+    assert!(scoped.cluster_health().await.is_ok(), "scope widened");
+    a.delete_admin_token(&id).await.unwrap();
+    let err = scoped.list_buckets().await.unwrap_err();
+    assert!(err.is_access_denied(), "deleted token refused: {err}");
+    let err = a.admin_token_info(&id).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+/// Garage answers at most `limit` items per request (10,000 without one): listings follow the
+/// pages to the end. Small pages prove the paging; page boundaries on and off the item count.
+#[tokio::test]
+async fn list_buckets_and_keys_follow_pages_to_the_end() {
+    let g = start();
+    let a = admin(&g);
+    for i in 0..5 {
+        a.create_bucket(&format!("paged-{i}")).await.unwrap();
+        a.create_key(&format!("paged-{i}")).await.unwrap();
+    }
+    let mut want_buckets: Vec<String> = a
+        .list_buckets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    want_buckets.sort();
+    assert_eq!(want_buckets.len(), 6);
+    for page in [2, 3, 6] {
+        let small = AdminClient::builder()
+            .with_endpoint(g.admin_endpoint())
+            .with_token(g.admin_token().clone())
+            .with_page_size(page)
+            .build()
+            .unwrap();
+        let buckets: Vec<String> = small
+            .list_buckets()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.id)
+            .collect();
+        assert_eq!(buckets, want_buckets, "page size {page}");
+        let keys = small.list_keys().await.unwrap();
+        let mut ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+        assert_eq!(ids.len(), 6, "page size {page}: {ids:?}");
+        ids.dedup();
+        assert_eq!(ids.len(), 6, "no duplicates at page boundaries");
+    }
+    assert!(
+        AdminClient::builder()
+            .with_endpoint(g.admin_endpoint())
+            .with_page_size(1)
+            .build()
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn node_info_statistics_workers_repairs_snapshots_and_block_errors() {
+    let g = start();
+    let a = admin(&g);
+    let info = a.node_info(Nodes::This).await.unwrap();
+    let (node, info) = info.single().expect("one node answered");
+    assert_eq!(node, g.node_id());
+    assert!(info.garage_version.contains("2.5"), "{info:?}");
+    assert!(info.db_engine.to_lowercase().contains("sqlite"), "{info:?}");
+    assert_eq!(
+        info.connection_parameters
+            .as_ref()
+            .map(|c| c.region.as_str()),
+        Some("garage")
+    );
+    let all = a.node_info(Nodes::All).await.unwrap();
+    assert_eq!(all.success.len(), 1);
+    let by_prefix = a.node_info(Nodes::Id(&g.node_id()[..8])).await.unwrap();
+    assert!(by_prefix.success.contains_key(g.node_id()));
+    let err = a.node_info(Nodes::Id("ffffffffff")).await.unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+
+    let stats = a.node_statistics(Nodes::This).await.unwrap();
+    let (_, stats) = stats.single().unwrap();
+    let tables = stats
+        .table_stats
+        .as_ref()
+        .expect("structured table stats (2.3+)");
+    assert!(
+        tables.iter().any(|t| t.table_name == "object"),
+        "{tables:?}"
+    );
+    assert!(stats.block_manager_stats.is_some());
+
+    let workers = a.list_workers(Nodes::This, false, false).await.unwrap();
+    let (_, workers) = workers.single().unwrap();
+    assert!(!workers.is_empty());
+    let w = &workers[0];
+    let one = a.worker_info(Nodes::This, w.id).await.unwrap();
+    assert_eq!(one.single().unwrap().1.name, w.name);
+
+    // Metadata snapshot: a new directory under metadata_dir/snapshots.
+    let snaps = g.dir().join("meta/snapshots");
+    let before = std::fs::read_dir(&snaps).map(|d| d.count()).unwrap_or(0);
+    let r = a.create_metadata_snapshot(Nodes::This).await.unwrap();
+    assert!(r.all_ok() && r.success.len() == 1, "{r:?}");
+    let after = std::fs::read_dir(&snaps).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(after, before + 1, "snapshot in {}", snaps.display());
+
+    // Block errors: none on a healthy node; a resync can be retried for all or by hash (the
+    // hash of a real block, read with InspectObject), and a bad hash is a typed 400.
+    let c = s3(&g);
+    c.put_object(
+        g.bucket(),
+        "big",
+        data(200_000, 11).into(),
+        PutOptions::default(),
+    )
+    .await
+    .unwrap();
+    let inspected = a.inspect_object(g.bucket_id(), "big").await.unwrap();
+    assert_eq!(inspected.key, "big");
+    let version = inspected
+        .versions
+        .iter()
+        .find(|v| !v.uploading && !v.delete_marker)
+        .expect("a data version");
+    assert_eq!(version.size, Some(200_000));
+    assert!(!version.inline);
+    let hash = version.blocks.first().expect("a block").hash.clone();
+    assert!(
+        find_file_starting_with(&g.dir().join("data"), &hash).is_some(),
+        "block {hash} on disk"
+    );
+    let errors = a.list_block_errors(Nodes::This).await.unwrap();
+    assert!(errors.single().unwrap().1.is_empty(), "{errors:?}");
+    a.launch_repair(Nodes::This, RepairType::Blocks)
+        .await
+        .unwrap();
+    let retried = a
+        .retry_block_resync(Nodes::This, &RetryBlocks::All)
+        .await
+        .unwrap();
+    assert_eq!(
+        retried.single().map(|(_, n)| *n),
+        Some(0),
+        "no block in error"
+    );
+    let retried = a
+        .retry_block_resync(Nodes::This, &RetryBlocks::Hashes(vec![hash.clone()]))
+        .await
+        .unwrap();
+    // Garage answers per node: this block is not in error, so the node reports a failure.
+    assert!(
+        !retried.all_ok() && retried.success.is_empty(),
+        "{retried:?}"
+    );
+    assert!(
+        retried.error[g.node_id()].contains("not in an errored state"),
+        "{retried:?}"
+    );
+    let bad = a
+        .retry_block_resync(Nodes::This, &RetryBlocks::Hashes(vec!["zz".into()]))
+        .await
+        .unwrap();
+    assert!(bad.error[g.node_id()].contains("invalid hash"), "{bad:?}");
+
+    // Scrub and another repair start (background workers).
+    for repair in [RepairType::Scrub(ScrubCommand::Start), RepairType::Versions] {
+        let r = a.launch_repair(Nodes::This, repair).await.unwrap();
+        assert!(r.all_ok() && r.success.len() == 1, "{repair:?}: {r:?}");
+    }
+    let err = a.inspect_object(g.bucket_id(), "absent").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+fn find_file_starting_with(dir: &std::path::Path, prefix: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()? {
+        let path = entry.ok()?.path();
+        if path.is_dir() {
+            if let Some(found) = find_file_starting_with(&path, prefix) {
+                return Some(found);
+            }
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(prefix))
+        {
+            return Some(path);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn bucket_website_cors_and_lifecycle_through_the_admin_api() {
+    let g = start();
+    let a = admin(&g);
+    let id = g.bucket_id();
+    let info = a
+        .set_website(
+            id,
+            Some(&WebsiteConfig::new("index.html").with_error_document("404.html")),
+        )
+        .await
+        .unwrap();
+    assert!(info.website_access);
+    assert_eq!(
+        info.website_config,
+        Some(WebsiteConfig::new("index.html").with_error_document("404.html"))
+    );
+    let info = a.set_website(id, None).await.unwrap();
+    assert!(!info.website_access && info.website_config.is_none());
+
+    let rule = CorsRule::new(["https://app.example.invalid"], ["GET", "PUT"])
+        .with_allowed_headers(["*"])
+        .with_expose_headers(["ETag"])
+        .with_max_age(600)
+        .with_id("app");
+    let info = a
+        .set_cors_rules(id, std::slice::from_ref(&rule))
+        .await
+        .unwrap();
+    assert_eq!(info.cors_rules, Some(vec![rule]));
+    // The rule is live on the S3 endpoint: a preflight from the origin is allowed.
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/{}/x", g.s3_endpoint(), g.bucket()),
+        )
+        .header("Origin", "https://app.example.invalid")
+        .header("Access-Control-Request-Method", "PUT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://app.example.invalid")
+    );
+    let info = a.set_cors_rules(id, &[]).await.unwrap();
+    assert_eq!(info.cors_rules, None);
+
+    let rules = vec![
+        LifecycleRule::abort_incomplete_uploads_after(1).with_id("abort-unfinished"),
+        LifecycleRule::expire_after_days(30)
+            .with_prefix("tmp/")
+            .with_id("tmp"),
+    ];
+    let info = a.set_lifecycle_rules(id, &rules).await.unwrap();
+    assert_eq!(info.lifecycle_rules.as_deref(), Some(&rules[..]));
+    // The same rules through S3.
+    assert_eq!(s3(&g).bucket_lifecycle(g.bucket()).await.unwrap(), rules);
+    let info = a.set_lifecycle_rules(id, &[]).await.unwrap();
+    assert_eq!(info.lifecycle_rules, None);
+    // Garage refuses an invalid rule with a typed 400 (an expiration date not at midnight).
+    let mut bad = LifecycleRule::expire_after_days(1);
+    bad.expiration = Some(garage_client::s3::LifecycleExpiration::Date(
+        "2030-01-01T12:34:56Z".into(),
+    ));
+    let err = a.set_lifecycle_rules(id, &[bad]).await.unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+}
+
+#[tokio::test]
+async fn expired_key_is_refused_until_it_never_expires() {
+    let g = start();
+    let a = admin(&g);
+    let k = a.create_key("expiring").await.unwrap();
+    a.allow_key(
+        g.bucket_id(),
+        &k.access_key_id,
+        garage_client::admin::Permissions::ALL,
+    )
+    .await
+    .unwrap();
+    let client = S3Client::builder()
+        .with_endpoint(g.s3_endpoint())
+        .with_credentials(Credentials::new(
+            k.access_key_id.clone(),
+            k.secret_access_key.clone().unwrap(),
+        ))
+        .build()
+        .unwrap();
+    client
+        .put_object(g.bucket(), "k", "v".into(), PutOptions::default())
+        .await
+        .unwrap();
+    let later = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(48))
+        .unwrap();
+    let info = a
+        .set_key_expiration(&k.access_key_id, Some(later))
+        .await
+        .unwrap();
+    assert!(!info.expired);
+    assert!(info.expiration.is_some());
+    let past = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_secs(60))
+        .unwrap();
+    let info = a
+        .set_key_expiration(&k.access_key_id, Some(past))
+        .await
+        .unwrap();
+    assert!(info.expired, "{info:?}");
+    let err = client
+        .put_object(g.bucket(), "k", "v".into(), PutOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403), "expired key refused: {err}");
+    let listed = a.list_keys().await.unwrap();
+    assert!(listed.iter().any(|x| x.id == k.access_key_id && x.expired));
+    let info = a.set_key_expiration(&k.access_key_id, None).await.unwrap();
+    assert!(!info.expired && info.expiration.is_none(), "{info:?}");
+    client
+        .put_object(g.bucket(), "k", "v".into(), PutOptions::default())
+        .await
+        .unwrap();
+}
