@@ -579,7 +579,7 @@ impl S3Client {
                 q.push(("upload-id-marker", u));
             }
         }
-        let url = self.url(bucket, None, &q);
+        let url = self.url(bucket, None, &q)?;
         let resp = self.call(Call::new(Method::GET, url)).await?;
         parse_list_uploads(&text(resp).await?)
     }
@@ -648,7 +648,7 @@ impl S3Client {
             if let Some(m) = &m {
                 q.push(("part-number-marker", m));
             }
-            let url = self.url(bucket, Some(key), &q);
+            let url = self.url(bucket, Some(key), &q)?;
             let resp = self.call(Call::new(Method::GET, url)).await?;
             let (parts, next) = parse_list_parts(&text(resp).await?)?;
             all.extend(parts);
@@ -690,7 +690,7 @@ impl S3Client {
     /// `PutBucketLifecycleConfiguration`: replaces the bucket's lifecycle rules.
     pub async fn put_bucket_lifecycle(&self, bucket: &str, rules: &[LifecycleRule]) -> Result<()> {
         let body = Bytes::from(lifecycle_body(rules)?);
-        let url = self.url(bucket, None, &[("lifecycle", "")]);
+        let url = self.url(bucket, None, &[("lifecycle", "")])?;
         let mut h = HeaderMap::new();
         h.insert(
             http::header::CONTENT_TYPE,
@@ -708,7 +708,7 @@ impl S3Client {
 
     /// `GetBucketLifecycleConfiguration`; no rules (not an error) when none are set.
     pub async fn bucket_lifecycle(&self, bucket: &str) -> Result<Vec<LifecycleRule>> {
-        let url = self.url(bucket, None, &[("lifecycle", "")]);
+        let url = self.url(bucket, None, &[("lifecycle", "")])?;
         match self.call(Call::new(Method::GET, url)).await {
             Ok(resp) => parse_lifecycle(&text(resp).await?),
             Err(e)
@@ -723,7 +723,7 @@ impl S3Client {
 
     /// `DeleteBucketLifecycle`.
     pub async fn delete_bucket_lifecycle(&self, bucket: &str) -> Result<()> {
-        let url = self.url(bucket, None, &[("lifecycle", "")]);
+        let url = self.url(bucket, None, &[("lifecycle", "")])?;
         self.send_delete(url).await
     }
 }
