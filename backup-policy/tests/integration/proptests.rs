@@ -9,7 +9,7 @@ use backup_policy::restic::{
 };
 use backup_policy::schedule::Schedule;
 use jiff::tz::Offset;
-use jiff::{Timestamp, tz::TimeZone};
+use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use proptest::prelude::*;
 
 fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
@@ -173,7 +173,17 @@ proptest! {
             let f = Timestamp::from_second(from).unwrap();
             if let Some(n) = ev.next_after(f, &tz) {
                 prop_assert!(n > f);
-                prop_assert!(ev.last_at_or_before(n, &tz) == Some(n));
+                // Not always `Some(n)`: proxmox-time's `find_next` lets an open repetition run
+                // past the field (`*:1/21` after :43 asks for minute 64, normalised to :04 of the
+                // next hour, so that walk reaches :22 and skips :01), and which runs a chain
+                // meets depends on where it started. What holds: the answer is a run the event
+                // itself produces, at or before `n`.
+                let last = ev.last_at_or_before(n, &tz);
+                prop_assert!(last.is_some());
+                let last = last.unwrap();
+                prop_assert!(last <= n);
+                let just_before = last.checked_sub(SignedDuration::from_secs(1)).unwrap();
+                prop_assert_eq!(ev.next_after(just_before, &tz), Some(last));
             }
         }
     }

@@ -360,3 +360,22 @@ fn zone_and_grammar_errors_point_at_the_field() {
     let e = Matrix::from_toml(&pbs_cron, "z.toml").unwrap_err();
     assert!(e.to_string().contains("calendar events"), "{e}");
 }
+
+/// proxmox-time's `find_next` (proxmox-time/src/calendar_event.rs, `DateTimeValue::find_next`)
+/// does not bound an open repetition by the field: after :43, `*:1/21` asks for minute 64, which
+/// the walk's `mktime` normalisation turns into :04 of the next hour, so the next run is :22 and
+/// :01 is skipped. Started just before the hour, the walk does reach :01.
+#[test]
+fn proxmox_open_repetition_runs_past_the_field() {
+    let ev: backup_policy::calendar::CalendarEvent = "*:1/21".parse().unwrap();
+    let utc = TimeZone::UTC;
+    let at = |s: &str| s.parse::<Timestamp>().unwrap();
+    assert_eq!(
+        ev.next_after(at("2026-01-10T15:43:00Z"), &utc),
+        Some(at("2026-01-10T16:22:00Z"))
+    );
+    assert_eq!(
+        ev.next_after(at("2026-01-10T15:59:59Z"), &utc),
+        Some(at("2026-01-10T16:01:00Z"))
+    );
+}
