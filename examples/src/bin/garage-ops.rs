@@ -3,9 +3,14 @@
 //! * `health` — as the seed's Gatus checks it: the S3 endpoint answers an anonymous request with
 //!   403 Forbidden, and the admin API's `/health` answers 200;
 //! * `buckets` — every bucket with its usage and quotas;
-//! * `keys` — the access keys (ids and names; never secrets).
+//! * `keys` — the access keys (ids and names; never secrets);
+//! * `uploads [--bucket B]… [--older-than 1d] [--clean]` — unfinished multipart uploads (left by
+//!   killed or crashed uploaders; they hold disk until aborted), listed through S3 with their
+//!   parts and age; `--clean` aborts those older than `--older-than` with the admin API's
+//!   `CleanupIncompleteUploads`.
 //!
-//! Exit codes: 0 ok, 1 a health check failed, 2 bad config or an API error.
+//! Exit codes: 0 ok, 1 a health check failed or stale uploads remain, 2 bad config or an API
+//! error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +50,41 @@ enum Cmd {
     Buckets,
     /// Access keys.
     Keys,
+    /// Unfinished multipart uploads; `--clean` aborts the stale ones.
+    Uploads {
+        /// Bucket (global alias); repeatable. Default: every bucket with a global alias.
+        #[arg(long = "bucket")]
+        buckets: Vec<String>,
+        /// An upload is stale once started longer ago than this (`90s`, `30m`, `12h`, `7d`, `2w`).
+        #[arg(long, default_value = "1d", value_parser = parse_age)]
+        older_than: Duration,
+        /// Abort the stale uploads (admin `CleanupIncompleteUploads`).
+        #[arg(long)]
+        clean: bool,
+    },
+}
+
+/// Parses `<n><unit>` with unit `s`, `m`, `h`, `d` or `w` (a bare `0` is zero).
+fn parse_age(s: &str) -> Result<Duration, String> {
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, e.g. 12h or 7d"))?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("{s:?}: the unit must be s, m, h, d or w")),
+    };
+    n.checked_mul(secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{s:?} is too long"))
 }
 
 fn main() -> ExitCode {
@@ -63,6 +103,11 @@ fn run(cli: &Cli) -> Result<bool> {
             Cmd::Health => health(cli, &config).await,
             Cmd::Buckets => buckets(cli, &config).await,
             Cmd::Keys => keys(cli, &config).await,
+            Cmd::Uploads {
+                ref buckets,
+                older_than,
+                clean,
+            } => uploads(cli, &config, buckets, older_than, clean).await,
         }
     })
 }
@@ -246,4 +291,189 @@ async fn keys(cli: &Cli, config: &Config) -> Result<bool> {
     }
     println!("{table}");
     Ok(true)
+}
+
+/// One unfinished upload as the `uploads` command reports it.
+struct UploadRow {
+    bucket: String,
+    key: String,
+    upload_id: String,
+    initiated: Option<jiff::Timestamp>,
+    age: Option<Duration>,
+    parts: usize,
+    bytes: u64,
+    stale: bool,
+}
+
+async fn uploads(
+    cli: &Cli,
+    config: &Config,
+    only: &[String],
+    older_than: Duration,
+    clean: bool,
+) -> Result<bool> {
+    let g = config
+        .garage
+        .as_ref()
+        .ok_or_else(|| anyhow!("[garage] is not configured"))?;
+    let secrets = clients::resolve_secrets(config).await?;
+    let admin = clients::garage_admin(config, &secrets)?;
+    let (id, secret, region) = clients::garage_s3_credentials(config, &secrets)?;
+    let s3 = garage_client::S3Client::builder()
+        .with_endpoint(&g.s3_endpoint)
+        .with_region(region)
+        .with_credentials(garage_client::Credentials::new(
+            secrecy::ExposeSecret::expose_secret(&id),
+            secret,
+        ))
+        .build()
+        .context("building the Garage S3 client")?;
+    // (alias, bucket id) of the buckets to look at.
+    let mut targets: Vec<(String, String)> = Vec::new();
+    if only.is_empty() {
+        for b in admin.list_buckets().await? {
+            if let Some(alias) = b.global_aliases.first() {
+                targets.push((alias.clone(), b.id));
+            }
+        }
+    } else {
+        for alias in only {
+            let info = admin
+                .bucket_info_by_alias(alias)
+                .await
+                .with_context(|| format!("bucket {alias}"))?;
+            targets.push((alias.clone(), info.id));
+        }
+    }
+    targets.sort();
+    let now = jiff::Timestamp::now();
+    let mut rows = Vec::new();
+    for (alias, _) in &targets {
+        let mut list = s3.list_multipart_uploads(alias, Default::default());
+        while let Some(u) = futures::StreamExt::next(&mut list).await {
+            let u = u.with_context(|| format!("listing the uploads of {alias}"))?;
+            let parts = s3.list_parts(alias, &u.key, &u.upload_id).await;
+            // The upload may have finished or been aborted since it was listed.
+            let parts = match parts {
+                Ok(p) => p,
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let age = u
+                .initiated
+                .and_then(|t| Duration::try_from(now.duration_since(t)).ok());
+            rows.push(UploadRow {
+                bucket: alias.clone(),
+                stale: age.is_some_and(|a| a >= older_than),
+                key: u.key,
+                upload_id: u.upload_id,
+                initiated: u.initiated,
+                age,
+                parts: parts.len(),
+                bytes: parts.iter().map(|p| p.size).sum(),
+            });
+        }
+    }
+    let mut cleaned: Vec<(String, u64)> = Vec::new();
+    if clean {
+        for (alias, id) in &targets {
+            if rows.iter().any(|r| &r.bucket == alias && r.stale) {
+                let n = admin
+                    .cleanup_incomplete_uploads(id, older_than)
+                    .await
+                    .with_context(|| format!("cleaning the uploads of {alias}"))?;
+                cleaned.push((alias.clone(), n));
+            }
+        }
+    }
+    let stale = rows.iter().filter(|r| r.stale).count();
+    let ok = stale == 0 || clean;
+    if cli.json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "bucket": r.bucket, "key": r.key, "upload_id": r.upload_id,
+                    "initiated": r.initiated.map(|t| t.to_string()),
+                    "age_secs": r.age.map(|a| a.as_secs()), "parts": r.parts, "bytes": r.bytes,
+                    "stale": r.stale,
+                })
+            })
+            .collect();
+        let cleaned: serde_json::Map<String, serde_json::Value> =
+            cleaned.iter().map(|(b, n)| (b.clone(), json!(n))).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "older_than_secs": older_than.as_secs(), "uploads": v,
+                "stale": stale, "cleaned": cleaned, "ok": ok,
+            }))?
+        );
+        return Ok(ok);
+    }
+    let mut table = Table::new();
+    table.set_header([
+        "bucket",
+        "key",
+        "upload id",
+        "started",
+        "age",
+        "parts",
+        "size",
+        "stale",
+    ]);
+    for r in &rows {
+        table.add_row([
+            r.bucket.clone(),
+            r.key.escape_debug().to_string(),
+            r.upload_id.chars().take(16).collect(),
+            r.initiated
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "-".into()),
+            r.age.map(human_age).unwrap_or_else(|| "-".into()),
+            r.parts.to_string(),
+            human_bytes(r.bytes),
+            if r.stale { "yes" } else { "no" }.to_owned(),
+        ]);
+    }
+    println!("{table}");
+    let limit = human_age(older_than);
+    if clean {
+        let n: u64 = cleaned.iter().map(|(_, n)| n).sum();
+        println!("{n} upload(s) older than {limit} aborted");
+    } else if stale > 0 {
+        println!("{stale} upload(s) older than {limit}: run with --clean to abort them");
+    } else {
+        println!("no upload older than {limit}");
+    }
+    Ok(ok)
+}
+
+fn human_age(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_parse_and_print() {
+        assert_eq!(parse_age("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_age("12h"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_age("0"), Ok(Duration::ZERO));
+        assert!(parse_age("7").is_err());
+        assert!(parse_age("d").is_err());
+        assert!(parse_age("3y").is_err());
+        assert!(parse_age("99999999999999999999w").is_err());
+        assert_eq!(human_age(Duration::from_secs(90_061)), "1d01h");
+        assert_eq!(human_age(Duration::from_secs(3_700)), "1h01m");
+    }
 }

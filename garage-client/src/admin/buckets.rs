@@ -96,7 +96,7 @@ pub struct ObjectBlock {
 }
 
 impl AdminClient {
-    /// `ListBuckets`: every bucket, fetched in pages of [`AdminClientBuilder::with_page_size`]
+    /// `ListBuckets`: every bucket, fetched in pages of [`super::AdminClientBuilder::with_page_size`]
     /// items (`offset`/`limit`, Garage ≥ 2.5; older servers send the whole list at once, which is
     /// detected). Garage answers at most 10,000 buckets to a request without `limit`.
     pub async fn list_buckets(&self) -> Result<Vec<BucketListEntry>> {
