@@ -503,7 +503,7 @@ fn validate_gatus(doc: &Value) -> Result<(), Vec<String>> {
             }
             for k in ["failure-threshold", "success-threshold"] {
                 if let Some(v) = a.get(k)
-                    && !v.as_u64().is_some_and(|n| n > 0)
+                    && v.as_u64().is_none_or(|n| n == 0)
                 {
                     errors.push(format!("{at}: {k} {v} must be a positive integer"));
                 }
