@@ -20,6 +20,7 @@ install_debian_packages() {
     [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
     command -v ssh-keygen >/dev/null || missing+=(openssh-client)
     command -v tmux >/dev/null || missing+=(tmux)   # progress bars are tested in a real terminal
+    command -v promtool >/dev/null || missing+=(prometheus)   # promtool: backup-audit alert-rules tests
     if [ ${#missing[@]} -gt 0 ]; then
         step "apt-get install ${missing[*]}"
         sudo_if_needed apt-get update -qq

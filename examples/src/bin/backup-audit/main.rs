@@ -5,9 +5,15 @@
 //! * `backup-audit check --config runbook.toml` — live: queries Velero, restic, PBS and Garage
 //!   concurrently and prints the compliance of every row; exit 1 when any enabled row is late,
 //!   failed, missing or unreachable.
+//! * `backup-audit alert-rules` — offline: Prometheus alert rules generated from the matrix, and
+//!   their `promtool test rules` unit tests.
+//! * `backup-audit gatus` — offline: Gatus endpoints for the seed's services and one per matrix
+//!   target against `serve`'s `/health/<target>`, alerting Keep.
 
 mod check;
+mod gatus;
 mod plan;
+mod rules;
 
 use std::process::ExitCode;
 
@@ -28,6 +34,12 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Live audit: every matrix row checked against what Velero, restic, PBS and Garage report.
     Check(check::CheckArgs),
+    /// Prometheus alert rules for the metrics `check --prometheus` writes, generated from the
+    /// matrix (late, failed, missing, unreachable, too old, textfile stale/absent).
+    AlertRules(rules::AlertRulesArgs),
+    /// Gatus endpoint YAML: the seed's service checks plus one endpoint per matrix target
+    /// against `backup-audit serve`'s `/health/<target>`, with Keep webhook alerts.
+    Gatus(gatus::GatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +47,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args),
         Command::Check(args) => return check::run(&args),
+        Command::AlertRules(args) => return rules::run(&args),
+        Command::Gatus(args) => return gatus::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,191 @@
+//! `backup-audit gatus`: Gatus endpoint configuration generated from the matrix.
+//!
+//! The seed's own checks (backup-infrastructure-overview.md, "Gatus Endpoints": Garage S3 API
+//! answers 403 to an anonymous request, the Garage web UI and Backrest answer 200), plus one
+//! endpoint per matrix target against `backup-audit serve`'s `/health/<target>`, each with a
+//! `custom` alert that Gatus posts to Keep's webhook.
+//!
+//! Field names and rules follow Gatus's README (TwiN/gatus README.md, "Endpoints",
+//! "Conditions", "Alerting", "Configuring custom alerts"): `endpoints[].name`, `url` and at
+//! least one condition are required; `custom` is the provider for an arbitrary webhook and needs
+//! `alerting.custom.url`; names, groups and alert descriptions must not contain `"` or `\`
+//! (config/endpoint/common.go, alerting/alert/alert.go); `(group, name)` must be unique
+//! (config/config.go). Gatus expands `${VAR}` in its config, so the Keep URL and API key stay in
+//! Gatus's environment, never in this file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+use backup_policy::matrix::Matrix;
+use serde::Serialize;
+
+/// Arguments of `backup-audit gatus`.
+#[derive(Debug, clap::Args)]
+pub struct GatusArgs {
+    /// Matrix TOML file (default: the embedded homelab seed matrix).
+    #[arg(long, env = "BACKUP_MATRIX")]
+    pub matrix: Option<PathBuf>,
+    /// Where Gatus reaches `backup-audit serve` (its `/health/<target>` per row).
+    #[arg(long, default_value = "http://127.0.0.1:9810")]
+    pub serve_url: String,
+    /// Keep's webhook URL as written into the Gatus config (default: an environment variable
+    /// Gatus expands at start).
+    #[arg(long, default_value = "${KEEP_WEBHOOK_URL}")]
+    pub keep_url: String,
+    /// Write the YAML here (default: stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// The seed's checks: (name, url, expected status). Data from backup-infrastructure-overview.md;
+/// nothing here connects to them.
+pub const SEED_CHECKS: [(&str, &str, u16); 3] = [
+    ("Garage S3 API", "http://10.20.0.103:30188", 403),
+    ("Garage Web UI", "http://10.20.0.103:30186", 200),
+    ("Backrest", "http://10.20.0.40:31115", 200),
+];
+
+/// Runs `backup-audit gatus`.
+pub fn run(args: &GatusArgs) -> ExitCode {
+    examples::cli::exit_with("backup-audit gatus", 0, || {
+        let matrix = crate::rules::load_matrix(args.matrix.as_ref())?;
+        let config = gatus_config(&matrix, &args.serve_url, &args.keep_url)?;
+        let text = serde_norway::to_string(&config)?;
+        match &args.output {
+            Some(p) => examples::audit::write_atomically(p, &text)?,
+            None => print!("{text}"),
+        }
+        Ok(true)
+    })
+}
+
+/// A Gatus configuration: alerting providers and endpoints.
+#[derive(Debug, Serialize)]
+pub struct GatusConfig {
+    alerting: Alerting,
+    endpoints: Vec<Endpoint>,
+}
+
+#[derive(Debug, Serialize)]
+struct Alerting {
+    custom: CustomProvider,
+}
+
+#[derive(Debug, Serialize)]
+struct CustomProvider {
+    url: String,
+    method: String,
+    headers: BTreeMap<String, String>,
+    body: String,
+    placeholders: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct Endpoint {
+    name: String,
+    group: String,
+    enabled: bool,
+    url: String,
+    interval: String,
+    conditions: Vec<String>,
+    alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+struct Alert {
+    #[serde(rename = "type")]
+    kind: String,
+    failure_threshold: u32,
+    success_threshold: u32,
+    send_on_resolved: bool,
+    description: String,
+}
+
+/// Gatus forbids `"` and `\` in names, groups and alert descriptions.
+fn gatus_safe(what: &str, s: &str) -> Result<String> {
+    if s.contains(['"', '\\']) || s.is_empty() {
+        return Err(anyhow!(
+            "{what} {s:?} cannot be a Gatus name (empty, or contains \" or \\)"
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+fn alert(description: String) -> Alert {
+    Alert {
+        kind: "custom".into(),
+        failure_threshold: 2,
+        success_threshold: 1,
+        send_on_resolved: true,
+        description,
+    }
+}
+
+/// The Gatus config for `matrix`, with row endpoints under `serve_url` and alerts to `keep_url`.
+pub fn gatus_config(matrix: &Matrix, serve_url: &str, keep_url: &str) -> Result<GatusConfig> {
+    let base =
+        reqwest::Url::parse(serve_url).map_err(|e| anyhow!("--serve-url {serve_url:?}: {e}"))?;
+    if !matches!(base.scheme(), "http" | "https") {
+        return Err(anyhow!("--serve-url {serve_url:?}: expected http or https"));
+    }
+    let mut endpoints = Vec::new();
+    for (name, url, status) in SEED_CHECKS {
+        endpoints.push(Endpoint {
+            name: name.into(),
+            group: "backup-infrastructure".into(),
+            enabled: true,
+            url: url.into(),
+            interval: "1m".into(),
+            conditions: vec![format!("[STATUS] == {status}")],
+            alerts: vec![alert(format!("{name} did not answer {status}"))],
+        });
+    }
+    for t in &matrix.target {
+        let name = gatus_safe("target", &t.name)?;
+        let mut url = base.clone();
+        url.path_segments_mut()
+            .map_err(|()| anyhow!("--serve-url {serve_url:?} cannot take a path"))?
+            .pop_if_empty()
+            .extend(["health", &t.name]);
+        endpoints.push(Endpoint {
+            name: format!("backup {name}"),
+            group: "backups".into(),
+            enabled: t.enabled,
+            url: url.to_string(),
+            interval: "5m".into(),
+            conditions: vec!["[STATUS] == 200".into()],
+            alerts: vec![alert(format!(
+                "backup-audit reports backup {name} ({}) not ok",
+                examples::audit::tool_name(t.tool)
+            ))],
+        });
+    }
+    // Keep's webhook event: the fields Keep maps onto an alert; the fingerprint is stable per
+    // endpoint so the resolved event closes the alert the triggered one opened.
+    let body = r#"{"name": "[ENDPOINT_GROUP]/[ENDPOINT_NAME]", "status": "[ALERT_TRIGGERED_OR_RESOLVED]", "severity": "critical", "fingerprint": "gatus-[ENDPOINT_GROUP]-[ENDPOINT_NAME]", "source": ["gatus"], "url": "[ENDPOINT_URL]", "description": "[ALERT_DESCRIPTION]: [RESULT_ERRORS]"}"#;
+    Ok(GatusConfig {
+        alerting: Alerting {
+            custom: CustomProvider {
+                url: keep_url.to_owned(),
+                method: "POST".into(),
+                headers: BTreeMap::from([
+                    ("Content-Type".into(), "application/json".into()),
+                    ("X-API-KEY".into(), "${KEEP_API_KEY}".into()),
+                ]),
+                body: body.into(),
+                placeholders: BTreeMap::from([(
+                    "ALERT_TRIGGERED_OR_RESOLVED".into(),
+                    BTreeMap::from([
+                        ("TRIGGERED".into(), "firing".into()),
+                        ("RESOLVED".into(), "resolved".into()),
+                    ]),
+                )]),
+            },
+        },
+        endpoints,
+    })
+}
