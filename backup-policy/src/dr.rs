@@ -25,7 +25,7 @@ use std::ops::Range;
 use crate::lint::{Finding, LintKind, Severity};
 use crate::matrix::{Matrix, Target};
 
-/// The host part of an address (`http://10.20.0.103:30188/x` → `10.20.0.103`).
+/// The host part of an address (`http://192.0.2.103:30188/x` → `192.0.2.103`).
 fn address_host(addr: &str) -> &str {
     let rest = addr.split_once("://").map_or(addr, |(_, r)| r);
     let rest = rest.split(['/', '?', '#']).next().unwrap_or(rest);
@@ -210,14 +210,14 @@ mod tests {
 
     #[test]
     fn address_hosts() {
-        assert_eq!(address_host("http://10.20.0.103:30188"), "10.20.0.103");
+        assert_eq!(address_host("http://192.0.2.103:30188"), "192.0.2.103");
         assert_eq!(address_host("https://u:p@nas.lan:8007/x"), "nas.lan");
-        assert_eq!(address_host("[fd00::1]:8007"), "fd00::1");
+        assert_eq!(address_host("[2001:db8::1]:8007"), "2001:db8::1");
         assert_eq!(address_host("nas"), "nas");
     }
 
     const BASE: &str = "timezone = \"UTC\"\n\
-        [[storage]]\nname = \"a\"\nkind = \"s3\"\ndevice = \"disk1\"\naddress = \"http://10.0.0.1:9000\"\n\
+        [[storage]]\nname = \"a\"\nkind = \"s3\"\ndevice = \"disk1\"\naddress = \"http://192.0.2.1:9000\"\n\
         [[storage]]\nname = \"b\"\nkind = \"pbs\"\ndevice = \"disk2\"\n\
         [[target]]\nname = \"t\"\nsystem = \"sys\"\nkind = \"vm\"\ntool = \"pbs\"\nstorage = \"b\"\n\
         [[target.schedule]]\nname = \"w\"\ncalendar = \"sun 02:00\"\nretention = { keep_last = 3 }\n";
@@ -244,14 +244,14 @@ mod tests {
 
     #[test]
     fn backup_on_its_own_host_is_found() {
-        let extra = "[[target]]\nname = \"nas\"\nkind = \"host\"\nhost = \"10.0.0.1\"\ntool = \"restic\"\nstorage = \"a\"\n\
+        let extra = "[[target]]\nname = \"nas\"\nkind = \"host\"\nhost = \"192.0.2.1\"\ntool = \"restic\"\nstorage = \"a\"\n\
                      [[target.schedule]]\nname = \"w\"\ncron = \"0 6 * * 0\"\nretention = { keep_last = 3 }\n\
                      [[dr]]\nscenario = \"all\"\nmethod = \"m\"\nprotects = [\"sys\", \"nas\"]\n";
         let k = kinds(extra);
         assert_eq!(k.len(), 1, "{k:?}");
         assert_eq!(k[0].0, LintKind::BackupOnSource);
         assert!(
-            k[0].1.contains("host 10.0.0.1 is a's address"),
+            k[0].1.contains("host 192.0.2.1 is a's address"),
             "{}",
             k[0].1
         );

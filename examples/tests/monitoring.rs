@@ -539,22 +539,15 @@ fn gatus_config_matches_gatus_documented_schema() {
             .find(|e| e["name"] == name)
             .unwrap_or_else(|| panic!("no endpoint {name}"))
     };
-    // The seed's checks, with the statuses the overview expects.
-    for (name, url, cond) in [
-        (
-            "Garage S3 API",
-            "http://10.20.0.103:30188",
-            "[STATUS] == 403",
-        ),
-        (
-            "Garage Web UI",
-            "http://10.20.0.103:30186",
-            "[STATUS] == 200",
-        ),
-        ("Backrest", "http://10.20.0.40:31115", "[STATUS] == 200"),
-    ] {
-        let e = find(name);
-        assert_eq!(e["url"], url);
+    // The example config's checks, with the statuses it expects.
+    let seed: toml::Table =
+        toml::from_str(include_str!("../config/gatus-checks.toml")).expect("gatus-checks.toml");
+    let seed = seed["check"].as_array().expect("[[check]]");
+    assert_eq!(seed.len(), 3);
+    for c in seed {
+        let e = find(c["name"].as_str().unwrap());
+        assert_eq!(e["url"], c["url"].as_str().unwrap());
+        let cond = format!("[STATUS] == {}", c["status"].as_integer().unwrap());
         assert_eq!(e["conditions"], serde_json::json!([cond]));
     }
     // One endpoint per matrix target against serve's /health/<target>, alerting Keep.
@@ -621,4 +614,44 @@ fn gatus_rejects_a_serve_url_that_is_not_http() {
     let o = gatus_yaml(&["--serve-url", "ftp://127.0.0.1/"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--serve-url"));
+}
+
+#[test]
+fn gatus_checks_come_from_the_checks_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checks.toml");
+    std::fs::write(
+        &file,
+        "[[check]]\nname = \"Local S3\"\nurl = \"http://127.0.0.1:3900\"\nstatus = 403\n",
+    )
+    .unwrap();
+    let doc = parse(&gatus_yaml(&["--checks", file.to_str().unwrap()]));
+    let endpoints = doc["endpoints"].as_array().unwrap();
+    let local: Vec<&Value> = endpoints
+        .iter()
+        .filter(|e| !e["name"].as_str().unwrap().starts_with("backup "))
+        .collect();
+    assert_eq!(
+        local.len(),
+        1,
+        "the file replaces the example checks: {local:?}"
+    );
+    assert_eq!(local[0]["url"], "http://127.0.0.1:3900");
+    assert_eq!(
+        local[0]["conditions"],
+        serde_json::json!(["[STATUS] == 403"])
+    );
+
+    std::fs::write(
+        &file,
+        "[[check]]\nname = \"x\"\nurl = \"http://127.0.0.1\"\n",
+    )
+    .unwrap();
+    let o = gatus_yaml(&["--checks", file.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a check without status: {}",
+        text(&o)
+    );
 }

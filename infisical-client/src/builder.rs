@@ -472,7 +472,7 @@ mod tests {
         }
         for refused in [
             "http://infisical.lan",
-            "http://10.0.0.5:8080/api",
+            "http://192.0.2.5:8080/api", // RFC 5737 documentation address; refused before any request
             "http://127.0.0.1.nip.io",
             "http://localhost.evil.example",
         ] {

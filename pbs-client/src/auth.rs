@@ -85,9 +85,9 @@ impl fmt::Debug for Credentials {
 ///
 /// ```
 /// use pbs_client::Repository;
-/// let r: Repository = "backup@pbs!monitor@[fd00::1]:8008:store1".parse().unwrap();
+/// let r: Repository = "backup@pbs!monitor@[2001:db8::1]:8008:store1".parse().unwrap();
 /// assert_eq!(r.auth_id, "backup@pbs!monitor");
-/// assert_eq!(r.host, "[fd00::1]");
+/// assert_eq!(r.host, "[2001:db8::1]");
 /// assert_eq!(r.port, 8008);
 /// assert_eq!(r.datastore, "store1");
 /// ```
@@ -214,7 +214,7 @@ mod tests {
             (r.host.as_str(), r.datastore.as_str()),
             ("pbs.example", "store2")
         );
-        let r: Repository = "admin@pbs@10.0.0.5:8007:store".parse().unwrap();
+        let r: Repository = "admin@pbs@192.0.2.5:8007:store".parse().unwrap();
         assert_eq!(r.auth_id, "admin@pbs");
         assert!(!r.is_token());
         let r: Repository = "mon@pbs!ro@host:9000:s".parse().unwrap();

@@ -730,12 +730,12 @@ mod tests {
             ("https://pbs.example:443", 443),
             ("https://pbs.example:443/", 443),
             ("  https://pbs.example:443/api2/json  ", 443),
-            ("https://[fd00::5]:443", 443),
-            ("https://10.0.0.5:443", 443),
+            ("https://[2001:db8::5]:443", 443),
+            ("https://192.0.2.5:443", 443), // RFC 5737/3849 documentation addresses: parsed, never reached
             ("https://pbs.example", 8007),
             ("https://pbs.example/", 8007),
             ("https://pbs.example:", 8007),
-            ("https://[fd00::5]", 8007),
+            ("https://[2001:db8::5]", 8007),
             ("https://pbs.example:8443", 8443),
             ("https://pbs.example:8007", 8007),
         ] {

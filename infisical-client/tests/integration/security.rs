@@ -102,7 +102,7 @@ fn plain_http_is_refused_except_loopback_unless_opted_in() {
     assert!(b().with_base_url("http://127.0.0.1:1").build().is_ok());
     // From the CLI's variables too.
     let err = infisical_client::ClientBuilder::from_vars([
-        ("INFISICAL_API_URL", "http://10.0.0.9:8080/api"),
+        ("INFISICAL_API_URL", "http://192.0.2.9:8080/api"),
         ("INFISICAL_TOKEN", "t"),
     ])
     .unwrap()

@@ -34,24 +34,53 @@ pub struct GatusArgs {
     /// Gatus expands at start).
     #[arg(long, default_value = "${KEEP_WEBHOOK_URL}")]
     pub keep_url: String,
+    /// Plain HTTP checks (`[[check]]` with `name`, `url`, `status`); default: the example
+    /// config's `examples/config/gatus-checks.toml`.
+    #[arg(long, value_name = "FILE")]
+    pub checks: Option<PathBuf>,
     /// Write the YAML here (default: stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
-/// The seed's checks: (name, url, expected status). Data from backup-infrastructure-overview.md;
-/// nothing here connects to them.
-pub const SEED_CHECKS: [(&str, &str, u16); 3] = [
-    ("Garage S3 API", "http://10.20.0.103:30188", 403),
-    ("Garage Web UI", "http://10.20.0.103:30186", 200),
-    ("Backrest", "http://10.20.0.40:31115", 200),
-];
+/// The homelab's own checks, from the example config `examples/config/gatus-checks.toml`.
+const SEED_CHECKS_TOML: &str = include_str!("../../../config/gatus-checks.toml");
+
+/// A plain HTTP check: the status `url` must answer.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    name: String,
+    url: String,
+    status: u16,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChecksFile {
+    #[serde(default)]
+    check: Vec<Check>,
+}
+
+/// The checks in `path`, or the example config's when `None`.
+fn load_checks(path: Option<&PathBuf>) -> Result<Vec<Check>> {
+    let (what, text) = match path {
+        Some(p) => (
+            p.display().to_string(),
+            std::fs::read_to_string(p).map_err(|e| anyhow!("{}: {e}", p.display()))?,
+        ),
+        None => ("gatus-checks.toml".to_owned(), SEED_CHECKS_TOML.to_owned()),
+    };
+    let file: ChecksFile = toml::from_str(&text).map_err(|e| anyhow!("{what}: {e}"))?;
+    Ok(file.check)
+}
 
 /// Runs `backup-audit gatus`.
 pub fn run(args: &GatusArgs) -> ExitCode {
     examples::cli::exit_with("backup-audit gatus", 0, || {
         let matrix = crate::rules::load_matrix(args.matrix.as_ref())?;
-        let config = gatus_config(&matrix, &args.serve_url, &args.keep_url)?;
+        let checks = load_checks(args.checks.as_ref())?;
+        let config = gatus_config(&matrix, &checks, &args.serve_url, &args.keep_url)?;
         let text = serde_norway::to_string(&config)?;
         match &args.output {
             Some(p) => examples::audit::write_atomically(p, &text)?,
@@ -125,23 +154,30 @@ fn alert(description: String) -> Alert {
     }
 }
 
-/// The Gatus config for `matrix`, with row endpoints under `serve_url` and alerts to `keep_url`.
-pub fn gatus_config(matrix: &Matrix, serve_url: &str, keep_url: &str) -> Result<GatusConfig> {
+/// The Gatus config for `checks` and `matrix`, with row endpoints under `serve_url` and alerts
+/// to `keep_url`.
+pub fn gatus_config(
+    matrix: &Matrix,
+    checks: &[Check],
+    serve_url: &str,
+    keep_url: &str,
+) -> Result<GatusConfig> {
     let base =
         reqwest::Url::parse(serve_url).map_err(|e| anyhow!("--serve-url {serve_url:?}: {e}"))?;
     if !matches!(base.scheme(), "http" | "https") {
         return Err(anyhow!("--serve-url {serve_url:?}: expected http or https"));
     }
     let mut endpoints = Vec::new();
-    for (name, url, status) in SEED_CHECKS {
+    for Check { name, url, status } in checks {
+        let name = gatus_safe("check", name)?;
         endpoints.push(Endpoint {
-            name: name.into(),
+            alerts: vec![alert(format!("{name} did not answer {status}"))],
+            name,
             group: "backup-infrastructure".into(),
             enabled: true,
-            url: url.into(),
+            url: url.clone(),
             interval: "1m".into(),
             conditions: vec![format!("[STATUS] == {status}")],
-            alerts: vec![alert(format!("{name} did not answer {status}"))],
         });
     }
     for t in &matrix.target {
