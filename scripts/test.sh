@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 GARAGE_VERSION=2.5.0
 CACHE_DIR="${BACKUP_STACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backup-stack}"
 GARAGE_ROOT="$CACHE_DIR/garage-$GARAGE_VERSION"
+REGISTRY_VERSION=0.1.8
 
 step() { printf '\n==> %s\n' "$*"; }
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -45,6 +46,16 @@ install_garage() {
     export GARAGE_BIN="$bin"
 }
 
+# A real cargo registry server for the publish → `cargo add --registry` round trip.
+install_cargo_registry() {
+    local root="$CACHE_DIR/cargo-http-registry-$REGISTRY_VERSION"
+    if [ ! -x "$root/bin/cargo-http-registry" ]; then
+        step "cargo install cargo-http-registry $REGISTRY_VERSION into $root"
+        cargo install cargo-http-registry --version "$REGISTRY_VERSION" --locked --root "$root"
+    fi
+    export REGISTRY_BIN="$root/bin/cargo-http-registry"
+}
+
 # The servers' own clients (Infisical's SDK, the Kubernetes client, proxmoxer) drive the fakes from
 # integration tests; they live in one venv, found by the tests through BACKUP_STACK_PYTHON.
 install_python_clients() {
@@ -66,6 +77,7 @@ install_python_clients() {
 if [ -z "${SKIP_INSTALL:-}" ]; then
     install_debian_packages
     install_garage
+    install_cargo_registry
     install_python_clients
 else
     if [ -z "${GARAGE_BIN:-}" ] && [ -x "$GARAGE_ROOT/bin/garage" ]; then
@@ -73,6 +85,9 @@ else
     fi
     if [ -z "${BACKUP_STACK_PYTHON:-}" ] && [ -x "$CACHE_DIR/venv-fidelity/bin/python" ]; then
         export BACKUP_STACK_PYTHON="$CACHE_DIR/venv-fidelity/bin/python"
+    fi
+    if [ -z "${REGISTRY_BIN:-}" ] && [ -x "$CACHE_DIR/cargo-http-registry-$REGISTRY_VERSION/bin/cargo-http-registry" ]; then
+        export REGISTRY_BIN="$CACHE_DIR/cargo-http-registry-$REGISTRY_VERSION/bin/cargo-http-registry"
     fi
 fi
 echo "restic: $(restic version 2>/dev/null || echo missing)"
@@ -93,5 +108,8 @@ cargo build --workspace --all-targets --locked
 
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+step "publish to a loopback registry, then cargo add and run from a downstream crate"
+scripts/registry-roundtrip.sh
 
 echo "checks took $((SECONDS - started)) s"
