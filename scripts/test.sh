@@ -22,6 +22,9 @@ install_debian_packages() {
     command -v ssh-keygen >/dev/null || missing+=(openssh-client)
     command -v tmux >/dev/null || missing+=(tmux)   # progress bars are tested in a real terminal
     command -v promtool >/dev/null || missing+=(prometheus)   # promtool: backup-audit alert-rules tests
+    # The real monitoring parts of the backup-audit serve e2e test.
+    command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
+    command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
     if [ ${#missing[@]} -gt 0 ]; then
         step "apt-get install ${missing[*]}"
         sudo_if_needed apt-get update -qq

@@ -165,6 +165,19 @@ pub async fn gather(
     matrix: &Matrix,
     timeout: Duration,
 ) -> (Vec<SystemResult>, GarageState) {
+    gather_bounded(config, secrets, matrix, timeout, usize::MAX).await
+}
+
+/// [`gather`] with at most `limit` systems queried at once (a long-running `serve` must not open
+/// a connection storm on every cycle); results keep the systems' order.
+pub async fn gather_bounded(
+    config: &Config,
+    secrets: &Secrets,
+    matrix: &Matrix,
+    timeout: Duration,
+    limit: usize,
+) -> (Vec<SystemResult>, GarageState) {
+    use futures::StreamExt as _;
     let mut tasks: Vec<futures::future::BoxFuture<'_, SystemResult>> = Vec::new();
 
     // Velero: one query per kube context.
@@ -216,7 +229,10 @@ pub async fn gather(
     }
 
     let garage = garage_state(config, secrets, matrix, timeout);
-    let (results, garage) = futures::join!(join_all(tasks), garage);
+    let systems = futures::stream::iter(tasks)
+        .buffered(limit.max(1))
+        .collect::<Vec<_>>();
+    let (results, garage) = futures::join!(systems, garage);
     (results, garage)
 }
 

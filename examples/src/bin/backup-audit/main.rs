@@ -9,11 +9,14 @@
 //!   their `promtool test rules` unit tests.
 //! * `backup-audit gatus` — offline: Gatus endpoints for the seed's services and one per matrix
 //!   target against `serve`'s `/health/<target>`, alerting Keep.
+//! * `backup-audit serve --config runbook.toml` — live, long-running: re-checks on an interval
+//!   and on demand, serves `/metrics` and `/health[/<target>]`, and alerts Keep per failing row.
 
 mod check;
 mod gatus;
 mod plan;
 mod rules;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -40,6 +43,9 @@ enum Command {
     /// Gatus endpoint YAML: the seed's service checks plus one endpoint per matrix target
     /// against `backup-audit serve`'s `/health/<target>`, with Keep webhook alerts.
     Gatus(gatus::GatusArgs),
+    /// Long-running monitor: re-checks on an interval and on demand, serves `/metrics` for
+    /// Prometheus and `/health[/<target>]` for Gatus, and sends Keep one alert per failing row.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +55,7 @@ fn main() -> ExitCode {
         Command::Check(args) => return check::run(&args),
         Command::AlertRules(args) => return rules::run(&args),
         Command::Gatus(args) => return gatus::run(&args),
+        Command::Serve(args) => return serve::run(&args),
     };
     match result {
         Ok(code) => code,
