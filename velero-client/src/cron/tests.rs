@@ -126,15 +126,15 @@ fn bounds(min: u64, max: u64) -> Bounds {
     }
 }
 
+/// `getRange` or `getField`.
+type Getter = fn(&str, Bounds) -> std::result::Result<u64, String>;
+
 #[test]
 fn range_and_field_vectors() {
     let v = vectors();
     assert_eq!(v.range.len(), 20);
     assert_eq!(v.field.len(), 4);
-    let getters: [(
-        &[RangeCase],
-        fn(&str, Bounds) -> std::result::Result<u64, String>,
-    ); 2] = [(&v.range, get_range), (&v.field, get_field)];
+    let getters: [(&[RangeCase], Getter); 2] = [(&v.range, get_range), (&v.field, get_field)];
     for (cases, get) in getters {
         for c in cases {
             let got = get(&c.expr, bounds(c.min, c.max));
