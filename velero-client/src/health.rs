@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use croner::parser::{CronParser, Seconds};
-use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use jiff::Timestamp;
 
 use crate::client::{ListOptions, VeleroClient};
+use crate::cron::CronSchedule;
 use crate::ops::{StorageLocationState, storage_location_state};
 use crate::types::*;
 use crate::{Error, Result};
@@ -159,80 +159,16 @@ impl HealthReport {
     }
 }
 
-fn parse_cron(expr: &str) -> Result<croner::Cron> {
-    CronParser::builder()
-        .seconds(Seconds::Disallowed)
-        .build()
-        .parse(expr)
-        .map_err(|e| Error::InvalidSchedule {
-            expr: expr.to_owned(),
-            message: e.to_string(),
-        })
-}
-
-/// Splits the `CRON_TZ=<zone> ` / `TZ=<zone> ` prefix robfig/cron v3 accepts (parser.go
-/// `Parse`); without one Velero evaluates in its process's zone, UTC in its image.
-fn split_zone(expr: &str) -> Result<(TimeZone, &str)> {
-    let invalid = |message: String| Error::InvalidSchedule {
-        expr: expr.to_owned(),
-        message,
-    };
-    for prefix in ["CRON_TZ=", "TZ="] {
-        if let Some(rest) = expr.strip_prefix(prefix) {
-            let (zone, spec) = rest
-                .split_once(char::is_whitespace)
-                .ok_or_else(|| invalid("no schedule after the time zone".to_owned()))?;
-            let tz = TimeZone::get(zone)
-                .map_err(|e| invalid(format!("provided bad location {zone}: {e}")))?;
-            return Ok((tz, spec.trim()));
-        }
-    }
-    Ok((TimeZone::UTC, expr))
-}
-
-/// robfig/cron v3's descriptors (parser.go `parseDescriptor`) as five fields.
-fn descriptor(spec: &str) -> Option<&'static str> {
-    Some(match spec {
-        "@yearly" | "@annually" => "0 0 1 1 *",
-        "@monthly" => "0 0 1 * *",
-        "@weekly" => "0 0 * * 0",
-        "@daily" | "@midnight" => "0 0 * * *",
-        "@hourly" => "0 * * * *",
-        _ => return None,
-    })
-}
-
-/// The next run strictly after `after`, as Velero (robfig/cron v3 `ParseStandard`) computes it:
-/// five fields or a descriptor, in UTC unless `CRON_TZ=`/`TZ=` names a zone, or `@every <dur>`
-/// (whole seconds, at least one; the next run is `after` truncated to the second plus the
-/// delay, robfig constantdelay.go).
+/// The next run strictly after `after`, as Velero computes it: robfig/cron v3 `ParseStandard`
+/// ([`crate::cron`]), in UTC unless `CRON_TZ=`/`TZ=` names a zone. An expression Velero
+/// refuses, or one that never runs within five years, is [`Error::InvalidSchedule`].
 pub fn next_run(expr: &str, after: Timestamp) -> Result<Timestamp> {
-    let (tz, spec) = split_zone(expr.trim())?;
-    if let Some(every) = spec.strip_prefix("@every ") {
-        let d = parse_go_duration(every.trim())?;
-        let secs = d.as_secs().max(1);
-        let d = SignedDuration::from_secs(i64::try_from(secs).unwrap_or(i64::MAX));
-        let base = Timestamp::from_second(after.as_second()).unwrap_or(after);
-        return base.checked_add(d).map_err(|e| Error::InvalidSchedule {
+    CronSchedule::parse(expr)?
+        .next_after(after)
+        .ok_or_else(|| Error::InvalidSchedule {
             expr: expr.to_owned(),
-            message: e.to_string(),
-        });
-    }
-    let fields = descriptor(spec).unwrap_or(spec);
-    let cron = parse_cron(fields).map_err(|e| match e {
-        Error::InvalidSchedule { message, .. } => Error::InvalidSchedule {
-            expr: expr.to_owned(),
-            message,
-        },
-        other => other,
-    })?;
-    let next = cron
-        .find_next_occurrence(&after.to_zoned(tz), false)
-        .map_err(|e| Error::InvalidSchedule {
-            expr: expr.to_owned(),
-            message: e.to_string(),
-        })?;
-    Ok(next.timestamp())
+            message: "no run within five years".to_owned(),
+        })
 }
 
 /// Interval between two runs: `next(next(now)) - next(now)`, as Velero main computes it.
@@ -244,8 +180,6 @@ pub fn expected_interval(expr: &str, now: Timestamp) -> Result<Duration> {
         message: e.to_string(),
     })
 }
-
-use crate::types::common::parse_go_duration;
 
 /// Newest Completed backup by completion time, per schedule label (`""` for ad-hoc), like
 /// Velero's `velero_backup_last_successful_timestamp`.
@@ -649,5 +583,124 @@ mod tests {
         );
         assert!(next_run("CRON_TZ=Mars/Olympus 0 2 * * *", now).is_err());
         assert!(next_run("CRON_TZ=UTC", now).is_err());
+    }
+
+    /// An `@every 6h` schedule (robfig constantdelay.go) is on time 5 h after its last
+    /// backup and stopped 8 h after it (interval 6 h + 1 h grace).
+    #[test]
+    fn every_6h_schedule_judged_late_and_on_time() {
+        let created = "2026-11-01T00:00:00Z";
+        let schedules = vec![schedule("six", "@every 6h", created)];
+        let last = |done: &str| vec![backup("six-1", Some("six"), "Completed", done, Some(done))];
+        let now = ts("2026-11-27T12:00:00Z");
+        let opts = HealthOptions::default().with_now(now);
+        let on_time = assess(
+            "prod",
+            &schedules,
+            &last("2026-11-27T07:00:00Z"),
+            vec![],
+            &opts,
+        );
+        let s = &on_time.schedules[0];
+        assert_eq!(s.expected_interval, Some(Duration::from_secs(6 * 3600)));
+        assert_eq!(s.next_run, Some(ts("2026-11-27T18:00:00Z")));
+        assert_eq!(s.stopped, None);
+        assert!(!s.success_overdue);
+        let late = assess(
+            "prod",
+            &schedules,
+            &last("2026-11-27T04:00:00Z"),
+            vec![],
+            &opts,
+        );
+        assert_eq!(late.schedules[0].stopped, Some(StopReason::NoNewBackup));
+        assert!(late.schedules[0].success_overdue);
+    }
+
+    /// `CRON_TZ=Europe/London 0 2 * * *` runs at 02:00 London time: 01:00Z in summer (BST),
+    /// 02:00Z in winter (GMT); without a prefix Velero evaluates in UTC.
+    #[test]
+    fn cron_tz_is_evaluated_in_its_zone() {
+        let expr = "CRON_TZ=Europe/London 0 2 * * *";
+        assert_eq!(
+            next_run(expr, ts("2026-07-01T12:00:00Z")).unwrap(),
+            ts("2026-07-02T01:00:00Z")
+        );
+        assert_eq!(
+            next_run(expr, ts("2026-12-01T12:00:00Z")).unwrap(),
+            ts("2026-12-02T02:00:00Z")
+        );
+        assert_eq!(
+            next_run("0 2 * * *", ts("2026-07-01T12:00:00Z")).unwrap(),
+            ts("2026-07-02T02:00:00Z")
+        );
+        let mut s = schedule("london", expr, "2026-06-01T00:00:00Z");
+        s.status.as_mut().unwrap().last_backup = Some(Time(ts("2026-07-01T01:00:00Z")));
+        let report = assess(
+            "prod",
+            &[s],
+            &[],
+            vec![],
+            &HealthOptions::default().with_now(ts("2026-07-01T12:00:00Z")),
+        );
+        assert_eq!(
+            report.schedules[0].next_run,
+            Some(ts("2026-07-02T01:00:00Z"))
+        );
+    }
+
+    /// robfig/cron v3 `ParseStandard` knows no `L`, `W`, `#`, day-of-week 7 or seconds field:
+    /// Velero puts such a schedule in FailedValidation, so health must refuse it too, naming it.
+    #[test]
+    fn refuses_what_velero_refuses() {
+        let now = ts("2026-11-27T05:00:00Z");
+        for expr in [
+            "0 2 * * 7",
+            "0 0 L * *",
+            "0 0 15W * *",
+            "0 0 * * 1#2",
+            "0 0 * * 5L",
+            "0 0 LW * *",
+            "0 2 * * * *",
+            " @daily",
+            "@daily ",
+            "@every  6h",
+        ] {
+            match next_run(expr, now) {
+                Err(Error::InvalidSchedule { expr: e, .. }) => assert_eq!(e, expr),
+                other => panic!("{expr:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// Day-of-month and day-of-week: both restricted → either matches; one starting with `*`
+    /// (or `?`) → both must (robfig spec.go `dayMatches`). `*/2` is not a star (step > 1).
+    #[test]
+    fn day_of_month_and_week_like_robfig() {
+        let after = ts("2026-11-27T05:00:00Z"); // a Friday
+        // 1st of the month or a Monday: Monday 30 Nov comes first.
+        assert_eq!(
+            next_run("0 0 1 * MON", after).unwrap(),
+            ts("2026-11-30T00:00:00Z")
+        );
+        // `*/1` keeps the star bit: day-of-month is a star, so Monday only.
+        assert_eq!(
+            next_run("0 0 */1 * 1", after).unwrap(),
+            ts("2026-11-30T00:00:00Z")
+        );
+        // `?` is a star.
+        assert_eq!(
+            next_run("0 0 ? * SUN", after).unwrap(),
+            ts("2026-11-29T00:00:00Z")
+        );
+        // Day-of-month `*/2` (odd days) has no star: odd days or Saturdays, so Sat 28 Nov.
+        assert_eq!(
+            next_run("0 0 */2 * 6", after).unwrap(),
+            ts("2026-11-28T00:00:00Z")
+        );
+        assert_eq!(
+            next_run("0/15 * * jan-DEC *", after).unwrap(),
+            ts("2026-11-27T05:15:00Z")
+        );
     }
 }

@@ -56,6 +56,7 @@
 //! ```
 
 mod client;
+pub mod cron;
 mod download;
 mod error;
 pub mod health;

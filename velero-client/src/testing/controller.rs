@@ -110,17 +110,32 @@ fn schedules(state: &ClusterState, now: Timestamp) {
     let backups: Vec<Backup> = objects(state, "backups");
     for s in objects::<Schedule>(state, "schedules") {
         let name = name_of(&s);
-        if let Err(e) = crate::health::next_run(&s.spec.schedule, now) {
-            if s.phase() != SchedulePhase::FailedValidation {
-                patch(
-                    state,
-                    "schedules",
-                    &name,
-                    json!({ "status": { "phase": "FailedValidation", "validationErrors": [format!("invalid schedule: {e}")] } }),
-                );
+        // Velero validates with `cron.ParseStandard` (schedule_controller.go
+        // `parseCronSchedule`): a schedule that parses but never fires (`0 0 30 2 *`) is Enabled.
+        let parsed = if s.spec.schedule.is_empty() {
+            Err("Schedule must be a non-empty valid Cron expression".to_owned())
+        } else {
+            crate::cron::CronSchedule::parse(&s.spec.schedule).map_err(|e| match e {
+                crate::Error::InvalidSchedule { message, .. } => {
+                    format!("invalid schedule: {message}")
+                }
+                other => format!("invalid schedule: {other}"),
+            })
+        };
+        let cron = match parsed {
+            Ok(c) => c,
+            Err(e) => {
+                if s.phase() != SchedulePhase::FailedValidation {
+                    patch(
+                        state,
+                        "schedules",
+                        &name,
+                        json!({ "status": { "phase": "FailedValidation", "validationErrors": [e] } }),
+                    );
+                }
+                continue;
             }
-            continue;
-        }
+        };
         if s.phase() != SchedulePhase::Enabled {
             patch(
                 state,
@@ -158,7 +173,7 @@ fn schedules(state: &ClusterState, now: Timestamp) {
             .flatten()
             .max()
             .unwrap_or(created);
-        let Ok(next) = crate::health::next_run(&s.spec.schedule, base) else {
+        let Some(next) = cron.next_after(base) else {
             continue;
         };
         if now <= next {

@@ -29,6 +29,8 @@
 //! ```
 
 pub mod controller;
+mod crd;
+mod discovery;
 mod schema;
 mod server;
 mod store;

@@ -5,292 +5,25 @@
 //!
 //! * `metadata.name` must be a DNS-1123 subdomain; label keys qualified names and label values
 //!   valid label values: else 422 `Invalid`;
-//! * fields the schema does not know are pruned (structural schemas): at the top level and
-//!   directly under `spec` and `status` (deeper levels are not modelled);
-//! * `enum` fields (phases, access modes, download kinds, uploader types) reject other values
-//!   with 422 `Unsupported value`; `required` fields of `spec` with 422 `Required value`.
+//! * the object is pruned, defaulted and validated against its CRD's `openAPIV3Schema`
+//!   ([`super::crd`]) at every level, as for a structural schema:
+//!   - pruning (kubernetes/apiextensions-apiserver pkg/apiserver/schema/pruning/algorithm.go):
+//!     fields the schema does not declare vanish without an error, in nested objects and in
+//!     arrays' items alike; `x-kubernetes-preserve-unknown-fields: true` keeps them, an
+//!     `additionalProperties` schema makes the object a map whose values follow it; at the
+//!     root `apiVersion`, `kind` and `metadata` are kept (metadata is ObjectMeta's business);
+//!   - nulls of fields that are not `nullable` are dropped and missing fields with a
+//!     `default` get it (pkg/apiserver/schema/defaulting/prunenulls.go, algorithm.go);
+//!   - validation (pkg/apiserver/validation/validation.go over kube-openapi
+//!     pkg/validation/validate): a wrong `type` is 422 `Invalid value: "<type>": <path> in
+//!     body must be of type <want>: "<type>"`, a value outside an `enum` 422 `Unsupported
+//!     value`, a missing `required` field 422 `Required value`, too few items 422; formats
+//!     are not checked.
 
 use serde_json::Value;
 
+use super::crd;
 use super::store::ApiError;
-
-/// The schema facts the fake enforces for one kind.
-struct KindSchema {
-    spec: &'static [&'static str],
-    status: &'static [&'static str],
-    /// (dotted path, allowed values).
-    enums: &'static [(&'static str, &'static [&'static str])],
-    /// Dotted paths required when their parent object is present.
-    required: &'static [&'static str],
-}
-
-const BACKUP_SPEC: &[&str] = &[
-    "csiSnapshotTimeout",
-    "datamover",
-    "defaultVolumesToFsBackup",
-    "defaultVolumesToRestic",
-    "excludedClusterScopedResources",
-    "excludedNamespaceScopedResources",
-    "excludedNamespaces",
-    "excludedResources",
-    "hooks",
-    "includeClusterResources",
-    "includedClusterScopedResources",
-    "includedNamespaceScopedResources",
-    "includedNamespaces",
-    "includedResources",
-    "itemOperationTimeout",
-    "labelSelector",
-    "metadata",
-    "orLabelSelectors",
-    "orderedResources",
-    "resourcePolicy",
-    "snapshotMoveData",
-    "snapshotVolumes",
-    "storageLocation",
-    "ttl",
-    "uploaderConfig",
-    "volumeGroupSnapshotLabelKey",
-    "volumeSnapshotLocations",
-];
-
-const BACKUP_PHASES: &[&str] = &[
-    "New",
-    "Queued",
-    "ReadyToStart",
-    "FailedValidation",
-    "InProgress",
-    "WaitingForPluginOperations",
-    "WaitingForPluginOperationsPartiallyFailed",
-    "Finalizing",
-    "FinalizingPartiallyFailed",
-    "Completed",
-    "PartiallyFailed",
-    "Failed",
-    "Deleting",
-];
-
-const BACKUP: KindSchema = KindSchema {
-    spec: BACKUP_SPEC,
-    status: &[
-        "backupItemOperationsAttempted",
-        "backupItemOperationsCompleted",
-        "backupItemOperationsFailed",
-        "completionTimestamp",
-        "csiVolumeSnapshotsAttempted",
-        "csiVolumeSnapshotsCompleted",
-        "errors",
-        "expiration",
-        "failureReason",
-        "formatVersion",
-        "hookStatus",
-        "phase",
-        "progress",
-        "queuePosition",
-        "startTimestamp",
-        "validationErrors",
-        "version",
-        "volumeSnapshotsAttempted",
-        "volumeSnapshotsCompleted",
-        "warnings",
-    ],
-    enums: &[("status.phase", BACKUP_PHASES)],
-    required: &[],
-};
-
-const RESTORE: KindSchema = KindSchema {
-    spec: &[
-        "backupName",
-        "excludedNamespaces",
-        "excludedResources",
-        "existingResourcePolicy",
-        "hooks",
-        "includeClusterResources",
-        "includedNamespaces",
-        "includedResources",
-        "itemOperationTimeout",
-        "labelSelector",
-        "namespaceMapping",
-        "orLabelSelectors",
-        "preserveNodePorts",
-        "resourceModifier",
-        "restorePVs",
-        "restoreStatus",
-        "scheduleName",
-        "uploaderConfig",
-    ],
-    status: &[
-        "completionTimestamp",
-        "errors",
-        "failureReason",
-        "hookStatus",
-        "phase",
-        "progress",
-        "restoreItemOperationsAttempted",
-        "restoreItemOperationsCompleted",
-        "restoreItemOperationsFailed",
-        "startTimestamp",
-        "validationErrors",
-        "warnings",
-    ],
-    enums: &[(
-        "status.phase",
-        &[
-            "New",
-            "FailedValidation",
-            "InProgress",
-            "WaitingForPluginOperations",
-            "WaitingForPluginOperationsPartiallyFailed",
-            "Completed",
-            "PartiallyFailed",
-            "Failed",
-            "Finalizing",
-            "FinalizingPartiallyFailed",
-        ],
-    )],
-    required: &[],
-};
-
-const SCHEDULE: KindSchema = KindSchema {
-    spec: &[
-        "paused",
-        "schedule",
-        "skipImmediately",
-        "template",
-        "useOwnerReferencesInBackup",
-    ],
-    status: &["lastBackup", "lastSkipped", "phase", "validationErrors"],
-    enums: &[("status.phase", &["New", "Enabled", "FailedValidation"])],
-    required: &["spec.schedule", "spec.template"],
-};
-
-const BSL: KindSchema = KindSchema {
-    spec: &[
-        "accessMode",
-        "backupSyncPeriod",
-        "config",
-        "credential",
-        "default",
-        "objectStorage",
-        "provider",
-        "validationFrequency",
-    ],
-    status: &[
-        "accessMode",
-        "lastSyncedRevision",
-        "lastSyncedTime",
-        "lastValidationTime",
-        "message",
-        "phase",
-    ],
-    enums: &[
-        ("spec.accessMode", &["ReadOnly", "ReadWrite"]),
-        ("status.accessMode", &["ReadOnly", "ReadWrite"]),
-        ("status.phase", &["Available", "Unavailable"]),
-    ],
-    required: &[
-        "spec.objectStorage",
-        "spec.provider",
-        "spec.objectStorage.bucket",
-        "spec.credential.key",
-    ],
-};
-
-const DELETE_BACKUP_REQUEST: KindSchema = KindSchema {
-    spec: &["backupName"],
-    status: &["errors", "phase"],
-    enums: &[("status.phase", &["New", "InProgress", "Processed"])],
-    required: &["spec.backupName"],
-};
-
-const DOWNLOAD_REQUEST: KindSchema = KindSchema {
-    spec: &["target"],
-    status: &["downloadURL", "expiration", "phase"],
-    enums: &[
-        (
-            "spec.target.kind",
-            &[
-                "BackupLog",
-                "BackupContents",
-                "BackupVolumeSnapshots",
-                "BackupItemOperations",
-                "BackupResourceList",
-                "BackupResults",
-                "RestoreLog",
-                "RestoreResults",
-                "RestoreResourceList",
-                "RestoreItemOperations",
-                "CSIBackupVolumeSnapshots",
-                "CSIBackupVolumeSnapshotContents",
-                "BackupVolumeInfos",
-                "RestoreVolumeInfo",
-            ],
-        ),
-        ("status.phase", &["New", "Processed"]),
-    ],
-    required: &["spec.target", "spec.target.kind", "spec.target.name"],
-};
-
-const POD_VOLUME_BACKUP: KindSchema = KindSchema {
-    spec: &[
-        "backupStorageLocation",
-        "cancel",
-        "node",
-        "pod",
-        "repoIdentifier",
-        "tags",
-        "uploaderSettings",
-        "uploaderType",
-        "volume",
-    ],
-    status: &[
-        "acceptedTimestamp",
-        "completionTimestamp",
-        "incrementalBytes",
-        "message",
-        "path",
-        "phase",
-        "progress",
-        "snapshotID",
-        "startTimestamp",
-    ],
-    enums: &[
-        ("spec.uploaderType", &["kopia", "restic", ""]),
-        (
-            "status.phase",
-            &[
-                "New",
-                "Accepted",
-                "Prepared",
-                "InProgress",
-                "Canceling",
-                "Canceled",
-                "Completed",
-                "Failed",
-            ],
-        ),
-    ],
-    required: &[
-        "spec.backupStorageLocation",
-        "spec.node",
-        "spec.pod",
-        "spec.repoIdentifier",
-        "spec.volume",
-    ],
-};
-
-fn schema_of(kind: &str) -> Option<&'static KindSchema> {
-    Some(match kind {
-        "Backup" => &BACKUP,
-        "Restore" => &RESTORE,
-        "Schedule" => &SCHEDULE,
-        "BackupStorageLocation" => &BSL,
-        "DeleteBackupRequest" => &DELETE_BACKUP_REQUEST,
-        "DownloadRequest" => &DOWNLOAD_REQUEST,
-        "PodVolumeBackup" => &POD_VOLUME_BACKUP,
-        _ => return None,
-    })
-}
 
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
@@ -352,10 +85,6 @@ fn label_key_problem(k: &str) -> Option<String> {
     (!is_name_part(name)).then(|| QUALIFIED_NAME_MSG.to_owned())
 }
 
-fn get_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(obj, |v, k| v.get(k))
-}
-
 fn quote(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
@@ -400,52 +129,166 @@ pub(crate) fn admit(kind: &str, plural: &str, name: &str, obj: &mut Value) -> Re
             }
         }
     }
-    let Some(schema) = schema_of(kind) else {
-        return if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(invalid(problems))
-        };
-    };
-    // Pruning (structural schema): unknown fields vanish without an error.
-    if let Some(map) = obj.as_object_mut() {
-        map.retain(|k, _| {
-            matches!(
-                k.as_str(),
-                "apiVersion" | "kind" | "metadata" | "spec" | "status"
-            )
-        });
-    }
-    for (section, known) in [("spec", schema.spec), ("status", schema.status)] {
-        if let Some(map) = obj.get_mut(section).and_then(Value::as_object_mut) {
-            map.retain(|k, _| known.contains(&k.as_str()));
-        }
-    }
-    for (path, allowed) in schema.enums {
-        if let Some(v) = get_path(obj, path).filter(|v| !v.is_null())
-            && !v.as_str().is_some_and(|s| allowed.contains(&s))
-        {
-            let supported: Vec<String> = allowed.iter().map(|a| format!("{a:?}")).collect();
-            problems.push(format!(
-                "{path}: Unsupported value: {}: supported values: {}",
-                quote(v),
-                supported.join(", ")
-            ));
-        }
-    }
-    for path in schema.required {
-        let (parent, field) = path.rsplit_once('.').unwrap_or(("", path));
-        if let Some(p) = get_path(obj, parent).and_then(Value::as_object)
-            && p.get(field).is_none_or(Value::is_null)
-        {
-            problems.push(format!("{path}: Required value"));
-        }
+    if let Some(crd) = crd::by_kind(kind) {
+        prune_and_default(obj, &crd.schema, true);
+        validate(obj, &crd.schema, "", true, &mut problems);
     }
     if problems.is_empty() {
         Ok(())
     } else {
         Err(invalid(problems))
     }
+}
+
+fn is_true(schema: &Value, key: &str) -> bool {
+    schema.get(key).and_then(Value::as_bool) == Some(true)
+}
+
+/// The schema values of an object's keys follow: its `properties`, else (a map) its
+/// `additionalProperties` schema.
+fn field_schema<'a>(schema: &'a Value, key: &str) -> Option<&'a Value> {
+    schema
+        .get("properties")
+        .and_then(|p| p.get(key))
+        .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
+}
+
+/// Structural pruning, null dropping and defaulting (apiextensions-apiserver
+/// pkg/apiserver/schema/pruning/algorithm.go `prune`, defaulting/prunenulls.go, defaulting).
+fn prune_and_default(v: &mut Value, schema: &Value, root: bool) {
+    match v {
+        Value::Object(map) => {
+            let preserve = is_true(schema, "x-kubernetes-preserve-unknown-fields")
+                || schema.get("additionalProperties") == Some(&Value::Bool(true));
+            map.retain(|k, child| {
+                if root && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                    return true;
+                }
+                match field_schema(schema, k) {
+                    // prunenulls.go: a null survives only where the schema allows it.
+                    Some(s) => !child.is_null() || is_true(s, "nullable"),
+                    None => preserve,
+                }
+            });
+            for (k, child) in map.iter_mut() {
+                if root && k == "metadata" {
+                    continue;
+                }
+                if let Some(s) = field_schema(schema, k) {
+                    prune_and_default(child, s, false);
+                }
+            }
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (k, s) in props {
+                    if let Some(d) = s.get("default")
+                        && !map.contains_key(k)
+                    {
+                        map.insert(k.clone(), d.clone());
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                for item in items {
+                    prune_and_default(item, s, false);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The OpenAPI type name of a JSON value, as kube-openapi reports it.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Schema validation (apiextensions-apiserver pkg/apiserver/validation/validation.go, kube-openapi
+/// pkg/validation/validate type, enum, required and minItems validators).
+fn validate(v: &Value, schema: &Value, path: &str, root: bool, problems: &mut Vec<String>) {
+    if v.is_null() && is_true(schema, "nullable") {
+        return;
+    }
+    if let Some(want) = schema.get("type").and_then(Value::as_str) {
+        let got = type_name(v);
+        let ok = got == want || (want == "number" && got == "integer");
+        if !ok {
+            problems.push(format!(
+                "{path}: Invalid value: \"{got}\": {path} in body must be of type {want}: \"{got}\""
+            ));
+            return;
+        }
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(v)
+    {
+        let supported: Vec<String> = allowed.iter().map(quote_json).collect();
+        problems.push(format!(
+            "{path}: Unsupported value: {}: supported values: {}",
+            quote(v),
+            supported.join(", ")
+        ));
+    }
+    match v {
+        Value::Object(map) => {
+            for r in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if map.get(r).is_none_or(Value::is_null) {
+                    problems.push(format!("{}: Required value", join(path, r)));
+                }
+            }
+            for (k, child) in map {
+                if root && k == "metadata" {
+                    continue;
+                }
+                if let Some(s) = field_schema(schema, k) {
+                    validate(child, s, &join(path, k), false, problems);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                && (items.len() as u64) < min
+            {
+                problems.push(format!(
+                    "{path}: Invalid value: {}: {path} in body should have at least {min} items",
+                    items.len()
+                ));
+            }
+            if let Some(s) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    validate(item, s, &format!("{path}[{i}]"), false, problems);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn quote_json(v: &Value) -> String {
+    v.to_string()
 }
 
 #[cfg(test)]

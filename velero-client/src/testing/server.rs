@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::store::{ApiError, FieldSelector, Filter, Selector, StoredEvent, kind_of};
-use super::{ClusterState, DownloadFault};
+use super::{ClusterState, DownloadFault, discovery};
 
 pub(crate) fn router(state: Arc<ClusterState>) -> Router {
     Router::new()
@@ -32,6 +32,11 @@ pub(crate) fn router(state: Arc<ClusterState>) -> Router {
         )
         // core/v1 Secrets, read-only: what a `caCertRef` points at.
         .route("/api/v1/namespaces/{ns}/secrets/{name}", get(get_secret))
+        .route("/version", get(discovery::version))
+        .route("/api", get(discovery::core_versions))
+        .route("/api/v1", get(discovery::core_resources))
+        .route("/apis", get(discovery::groups))
+        .route("/apis/velero.io/v1", get(discovery::velero_resources))
         .fallback(|| async {
             error(&ApiError {
                 code: 404,
@@ -133,7 +138,7 @@ fn json_body(body: &[u8], plural: &str, name: Option<&str>) -> Result<Value, Api
     })
 }
 
-fn error(e: &ApiError) -> Response {
+pub(crate) fn error(e: &ApiError) -> Response {
     let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         code,
@@ -143,7 +148,7 @@ fn error(e: &ApiError) -> Response {
         .into_response()
 }
 
-fn json_response(code: StatusCode, v: &Value) -> Response {
+pub(crate) fn json_response(code: StatusCode, v: &Value) -> Response {
     (
         code,
         [(header::CONTENT_TYPE, "application/json")],
@@ -152,14 +157,8 @@ fn json_response(code: StatusCode, v: &Value) -> Response {
         .into_response()
 }
 
-/// Auth and RBAC: bearer token must match; denied verbs answer 403 like the real apiserver.
-fn authorize(
-    state: &ClusterState,
-    headers: &HeaderMap,
-    verb: &str,
-    plural: &str,
-    ns: &str,
-) -> Result<(), ApiError> {
+/// Authentication: the bearer token must match, else 401 like the real apiserver.
+pub(crate) fn authenticate(state: &ClusterState, headers: &HeaderMap) -> Result<(), ApiError> {
     state.saw_user_agent(
         headers
             .get(header::USER_AGENT)
@@ -175,9 +174,21 @@ fn authorize(
             reason: "Unauthorized",
             message: "Unauthorized".into(),
             name: None,
-            plural: plural.into(),
+            plural: String::new(),
         });
     }
+    Ok(())
+}
+
+/// Auth and RBAC: bearer token must match; denied verbs answer 403 like the real apiserver.
+fn authorize(
+    state: &ClusterState,
+    headers: &HeaderMap,
+    verb: &str,
+    plural: &str,
+    ns: &str,
+) -> Result<(), ApiError> {
+    authenticate(state, headers)?;
     if kind_of(plural).is_none() {
         return Err(ApiError {
             code: 404,
@@ -274,6 +285,9 @@ async fn list_or_watch(
     if let Some(last) = next {
         meta["continue"] = json!(encode_continue(&last, rv));
         meta["remainingItemCount"] = json!(remaining);
+    }
+    if discovery::wants_table(&headers) {
+        return json_response(StatusCode::OK, &discovery::table(kind, &items, &meta));
     }
     json_response(
         StatusCode::OK,

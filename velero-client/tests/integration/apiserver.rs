@@ -124,6 +124,84 @@ async fn objects_are_pruned_and_validated_like_the_crds_say() {
     );
 }
 
+/// Pruning and validation reach every level of the schema, as a structural-schema apiserver
+/// does (kubernetes/apiextensions-apiserver pkg/apiserver/schema/pruning/algorithm.go,
+/// pkg/apiserver/validation): unknown fields inside arrays' items and nested objects vanish,
+/// `x-kubernetes-preserve-unknown-fields` keeps them, maps (`additionalProperties`) keep their
+/// keys, and a bad nested enum or type is 422.
+#[tokio::test]
+async fn nested_fields_are_pruned_and_validated() {
+    let (fake, client) = setup("prod").await;
+    let prod = fake.cluster("prod").unwrap();
+    prod.pause_controller(true);
+    let hook = |on_error: &str| {
+        json!({ "resources": [{
+            "name": "freeze", "bogus": 1,
+            "labelSelector": { "matchLabels": { "app": "db" }, "typo": true },
+            "pre": [{ "exec": { "command": ["fsfreeze"], "onError": on_error, "extra": "x" } }]
+        }] })
+    };
+    prod.insert_json(json!({
+        "kind": "Backup", "metadata": { "name": "nested" },
+        "spec": { "hooks": hook("Fail"), "orderedResources": { "pods": "ns/a" } }
+    }))
+    .unwrap();
+    let raw = prod.get_json("backups", "nested").unwrap();
+    let res = &raw["spec"]["hooks"]["resources"][0];
+    assert!(res.get("bogus").is_none(), "{raw}");
+    assert_eq!(res["name"], "freeze", "{raw}");
+    assert!(res["labelSelector"].get("typo").is_none(), "{raw}");
+    assert_eq!(res["labelSelector"]["matchLabels"]["app"], "db", "{raw}");
+    let exec = &res["pre"][0]["exec"];
+    assert!(exec.get("extra").is_none(), "{raw}");
+    assert_eq!(exec["onError"], "Fail", "{raw}");
+    assert_eq!(raw["spec"]["orderedResources"]["pods"], "ns/a", "{raw}");
+
+    // A bad enum deep inside an array is 422 with its full path.
+    let err = client
+        .merge_patch::<Backup>("nested", &json!({ "spec": { "hooks": hook("Sometimes") } }))
+        .await
+        .unwrap_err();
+    let msg = invalid(&err);
+    assert!(
+        msg.contains("spec.hooks.resources[0].pre[0].exec.onError: Unsupported value: \"Sometimes\": supported values: \"Continue\", \"Fail\""),
+        "{msg}"
+    );
+    // Wrong types, nested too.
+    let err = client
+        .merge_patch::<Backup>("nested", &json!({ "spec": { "ttl": 3600, "hooks": { "resources": [{ "name": "x", "includedNamespaces": "apps" }] } } }))
+        .await
+        .unwrap_err();
+    let msg = invalid(&err);
+    assert!(msg.contains("spec.ttl: Invalid value: \"integer\": spec.ttl in body must be of type string: \"integer\""), "{msg}");
+    assert!(
+        msg.contains("spec.hooks.resources[0].includedNamespaces: Invalid value: \"string\""),
+        "{msg}"
+    );
+    // Required fields inside array items.
+    let err = client
+        .merge_patch::<Backup>(
+            "nested",
+            &json!({ "spec": { "hooks": { "resources": [{ "pre": [] }] } } }),
+        )
+        .await
+        .unwrap_err();
+    assert!(invalid(&err).contains("spec.hooks.resources[0].name: Required value"));
+
+    // x-kubernetes-preserve-unknown-fields keeps what it holds (a Restore's resource
+    // modifier... here: init-container hooks, velero.io_restores.yaml).
+    prod.insert_json(json!({
+        "kind": "Restore", "metadata": { "name": "r" },
+        "spec": { "backupName": "nested", "hooks": { "resources": [{ "name": "h", "postHooks": [{
+            "init": { "initContainers": [{ "name": "c", "image": "busybox", "anything": { "kept": true } }] }
+        }] }] } }
+    }))
+    .unwrap();
+    let raw = prod.get_json("restores", "r").unwrap();
+    let c = &raw["spec"]["hooks"]["resources"][0]["postHooks"][0]["init"]["initContainers"][0];
+    assert_eq!(c["anything"]["kept"], true, "{raw}");
+}
+
 /// Every phase an object of `K` named `name` goes through, until `last`.
 async fn phases_of<K>(client: &velero_client::VeleroClient, name: &str, last: &str) -> Vec<String>
 where

@@ -78,6 +78,48 @@ async fn invalid_cron_fails_validation() {
     assert!(errs[0].starts_with("invalid schedule"), "{errs:?}");
 }
 
+/// The fake's schedule controller judges crons as Velero does (robfig/cron v3
+/// `ParseStandard`, vmware-tanzu/velero pkg/controller/schedule_controller.go
+/// `parseCronSchedule`): day-of-week 7 and `L` fail validation with robfig's message; a zone
+/// prefix, `@every` and a never-firing `0 0 30 2 *` are Enabled.
+#[tokio::test]
+async fn schedules_are_validated_like_velero() {
+    let (_fake, client) = setup("prod").await;
+    let cases = [
+        (
+            "dow7",
+            "0 2 * * 7",
+            Some("invalid schedule: end of range (7) above maximum (6): 7"),
+        ),
+        (
+            "last",
+            "0 0 L * *",
+            Some("invalid schedule: failed to parse int from L"),
+        ),
+        ("london", "CRON_TZ=Europe/London 0 2 * * *", None),
+        ("six", "@every 6h", None),
+        ("feb30", "0 0 30 2 *", None),
+    ];
+    for (name, cron, _) in cases {
+        client.create(&schedule(name, cron)).await.unwrap();
+    }
+    for (name, cron, want) in cases {
+        let s = eventually("validation", || async {
+            let s = client.get_schedule(name).await.unwrap();
+            (s.phase() != SchedulePhase::New).then_some(s)
+        })
+        .await;
+        match want {
+            Some(msg) => {
+                assert_eq!(s.phase(), SchedulePhase::FailedValidation, "{cron}");
+                let errs = s.status.unwrap().validation_errors.unwrap();
+                assert!(errs[0].starts_with(msg), "{cron}: {errs:?}");
+            }
+            None => assert_eq!(s.phase(), SchedulePhase::Enabled, "{cron}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn due_schedules_submit_backups_and_respect_the_overlap_guard() {
     let (fake, client) = setup("agentic").await;
