@@ -69,3 +69,8 @@ pub use bundle::{Bundle, CredentialBundle, GarageCredentials};
 pub use client::Client;
 pub use error::{ApiErrorKind, Error, Result};
 pub use secrets::{EnvMap, Secret, SecretKind, SecretSource, Secrets, SecretsQuery};
+
+/// The README's example is compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

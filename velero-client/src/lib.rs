@@ -79,3 +79,8 @@ pub use multi::Clusters;
 pub use naming::{RestoreOptions, RestoreSource};
 pub use ops::{BackupDescription, RestoreDescription, StorageLocationState};
 pub use types::*;
+
+/// The README's example is compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
