@@ -307,6 +307,12 @@ async fn velero_observations(
                 if let Some(n) = &b.metadata.name {
                     o = o.with_id(n.clone());
                 }
+                // the run's length, for the plan's contention lint (`check --durations-out`)
+                if let (Some(start), Some(end)) = (b.started(), b.completed())
+                    && end > start
+                {
+                    o = o.with_duration(end.duration_since(start));
+                }
                 out.push(o);
             }
         }
@@ -343,9 +349,20 @@ async fn restic_observations(
         {
             o = o.with_size(bytes);
         }
+        if let Some(d) = s.summary.as_ref().and_then(restic_run_time) {
+            o = o.with_duration(d);
+        }
         out.push(o);
     }
     Ok(out)
+}
+
+/// How long a restic backup ran: `backup_end − backup_start` of the snapshot's summary
+/// (restic 0.17+ stores it; older snapshots have none).
+pub fn restic_run_time(summary: &serde_json::Value) -> Option<jiff::SignedDuration> {
+    let at = |k: &str| summary.get(k)?.as_str()?.parse::<Timestamp>().ok();
+    let (start, end) = (at("backup_start")?, at("backup_end")?);
+    (end > start).then(|| end.duration_since(start))
 }
 
 fn pbs_group(target: &Target) -> Option<(pbs_client::BackupType, String)> {

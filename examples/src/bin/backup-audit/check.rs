@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
+use backup_policy::compliance::Observation;
+use backup_policy::contention::Durations;
+use backup_policy::matrix::{Matrix, Tool};
 use examples::audit;
 use examples::clients;
 use examples::config::Config;
@@ -30,6 +33,11 @@ pub struct CheckArgs {
     /// Also write node_exporter textfile-collector metrics to this file (atomically).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    /// Also write the run durations the check observed (Velero start → completion, restic
+    /// summary start → end) to this file, in the format `backup-audit plan --observed` reads, so
+    /// the plan's contention lint uses them instead of assumptions.
+    #[arg(long, value_name = "FILE")]
+    pub durations_out: Option<PathBuf>,
     /// Per-system timeout in seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
@@ -78,6 +86,9 @@ fn run_inner(args: &CheckArgs) -> Result<Verdict> {
         let secrets = clients::resolve_secrets(&config).await?;
         let (results, garage) = audit::gather(&config, &secrets, &matrix, timeout).await;
         let now = args.now.unwrap_or_else(Timestamp::now);
+        if let Some(path) = &args.durations_out {
+            audit::write_atomically(path, &observed_durations(&matrix, &results).to_json())?;
+        }
         let audit = audit::assemble(&matrix, results, garage, now);
         let mut delivered = true;
         if let Some(url) = &webhook
@@ -104,4 +115,36 @@ fn run_inner(args: &CheckArgs) -> Result<Verdict> {
         (true, true) => Verdict::Failing,
         (true, false) => Verdict::AlertUndelivered,
     })
+}
+
+/// The longest observed run of each target schedule. An observation that names no schedule
+/// (a restic snapshot) counts for its target's only schedule; with several it is ambiguous and
+/// left out.
+fn observed_durations(matrix: &Matrix, results: &[audit::SystemResult]) -> Durations {
+    let obs: Vec<Observation> = results
+        .iter()
+        .filter_map(|r| r.observations.as_ref().ok())
+        .flatten()
+        .filter_map(|o| {
+            if o.schedule.is_some() {
+                return Some(o.clone());
+            }
+            match matrix.target(&o.target).map(|t| t.schedule.as_slice()) {
+                Some([only]) => Some(o.clone().with_schedule(only.name.clone())),
+                _ => None,
+            }
+        })
+        .collect();
+    let mut d = Durations::from_observations(&obs);
+    for e in &mut d.durations {
+        e.source = matrix.target(&e.target).map(|t| {
+            match t.tool {
+                Tool::Velero => "Velero startTimestamp → completionTimestamp",
+                Tool::Restic => "restic snapshot summary backup_start → backup_end",
+                _ => "backup-audit check",
+            }
+            .to_owned()
+        });
+    }
+    d
 }

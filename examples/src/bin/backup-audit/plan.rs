@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use backup_policy::contention::{DurationSource, Durations, PlannedRun, planned_runs};
 use backup_policy::lint::{Finding, Severity, lint_with};
-use backup_policy::matrix::{Matrix, Tool};
+use backup_policy::matrix::{Matrix, Tool, ZoneOrigin, zone_name};
 use backup_policy::reach::reach;
 use backup_policy::rpo::{BucketOverlap, Rpo, bucket_overlaps, rpo};
 use clap::Args;
@@ -254,7 +254,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     let nowz: Zoned = now.to_zoned(tz.clone());
     writeln!(
         out,
-        "{} — schedules in {} — planned from {}\n",
+        "{} — times in {} — planned from {}\n",
         bold(m.title.as_deref().unwrap_or("Backup matrix")),
         m.timezone,
         nowz.strftime("%a %Y-%m-%d %H:%M %Z")
@@ -335,7 +335,19 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
             back,
         ]);
     }
-    writeln!(out, "{t}\n")?;
+    writeln!(out, "{t}")?;
+    let clocks = clock_notes(&rows, &tz);
+    if !clocks.is_empty() {
+        writeln!(
+            out,
+            "  Times above are {}; these schedules run on another clock:",
+            m.timezone
+        )?;
+        for n in &clocks {
+            writeln!(out, "  {n}")?;
+        }
+    }
+    writeln!(out)?;
 
     // 2. the night(s)
     for (i, night) in nights.iter().enumerate() {
@@ -516,6 +528,48 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     emit(&out)
 }
 
+/// Where a schedule's zone was set, for the clock notes.
+fn origin_text(o: ZoneOrigin, tool: Tool) -> String {
+    match o {
+        ZoneOrigin::Expression => "named in the expression".into(),
+        ZoneOrigin::Schedule => "the schedule's timezone".into(),
+        ZoneOrigin::Target => "the target's timezone".into(),
+        ZoneOrigin::Tool => "[zones]".into(),
+        _ => format!("{tool}'s default"),
+    }
+}
+
+/// One note per schedule whose tool runs it in a zone other than the display zone:
+/// `velero-prod/daily runs in UTC ([zones]): 02:00 UTC = 03:00 BST`, with its next run shown on
+/// both clocks so a summer/winter shift is visible.
+fn clock_notes(rows: &[Row<'_>], display: &TimeZone) -> Vec<String> {
+    let display_name = zone_name(display);
+    let mut out = Vec::new();
+    for r in rows {
+        let Some(s) = r.schedule else { continue };
+        if s.schedule().is_none() || s.zone_name() == display_name {
+            continue;
+        }
+        let zone = s.zone();
+        let mut note = format!(
+            "{}/{} runs in {} ({})",
+            r.target.name,
+            s.name,
+            s.zone_name(),
+            origin_text(s.zone_origin(), r.target.tool)
+        );
+        if let Some(n) = r.next.first() {
+            note.push_str(&format!(
+                ": {} = {}",
+                local(*n, &zone, "%H:%M %Z"),
+                local(*n, display, "%H:%M %Z")
+            ));
+        }
+        out.push(note);
+    }
+    out
+}
+
 /// Writes the report; a closed pipe (`| head`) is not an error.
 fn emit(text: &str) -> Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
@@ -578,6 +632,7 @@ fn to_json(p: &Plan<'_>) -> Value {
                 "bucket": r.target.bucket,
                 "schedule": r.schedule.map(|s| s.name.clone()),
                 "expr": r.schedule.map(|s| s.expr().to_string()),
+                "zone": r.schedule.map(|s| s.zone_name()),
                 "retention": r.schedule.map(|s| s.retention.clone()),
                 "next_runs": r.next.iter().map(Timestamp::to_string).collect::<Vec<_>>(),
                 "keeps": r.keeps.map(|k| k.0),
