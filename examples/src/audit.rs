@@ -584,24 +584,22 @@ fn fmt_time(t: Option<Timestamp>, tz: &jiff::tz::TimeZone) -> String {
 
 /// Renders the audit as aligned tables; colours only when `color` is set.
 pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
-    use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    use comfy_table::{Cell, Color};
     let tz = matrix.tz();
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header([
-            "TARGET",
-            "SCHEDULE",
-            "TOOL",
-            "STATUS",
-            "LAST GOOD",
-            "AGE",
-            "RETAINED",
-            "SIZE",
-            "NEXT RUN",
-            "DETAIL",
-        ]);
+    // wrapped to 100 columns on a pipe, the terminal's width on a terminal
+    let mut table = crate::cli::table();
+    table.set_header([
+        "TARGET",
+        "SCHEDULE",
+        "TOOL",
+        "STATUS",
+        "LAST GOOD",
+        "AGE",
+        "RETAINED",
+        "SIZE",
+        "NEXT RUN",
+        "DETAIL",
+    ]);
     if !color {
         table.force_no_tty();
     }
@@ -646,14 +644,8 @@ pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
         matrix.timezone
     );
     let _ = writeln!(out, "{table}");
-    let mut systems = Table::new();
-    systems.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "SYSTEM",
-        "UP",
-        "BACKUPS SEEN",
-        "TIME",
-        "ERROR",
-    ]);
+    let mut systems = crate::cli::table();
+    systems.set_header(["SYSTEM", "UP", "BACKUPS SEEN", "TIME", "ERROR"]);
     if !color {
         systems.force_no_tty();
     }

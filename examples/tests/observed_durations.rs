@@ -81,7 +81,7 @@ async fn check_writes_durations_the_plan_uses() {
     let plan = Command::new(env!("CARGO_BIN_EXE_backup-audit"))
         .args(["plan", "--json", "--now", NOW])
         .arg("--config")
-        .arg(bed.dir.path().join("matrix.toml"))
+        .arg(&config)
         .arg("--observed")
         .arg(&durations)
         .env_remove("BACKUP_MATRIX")

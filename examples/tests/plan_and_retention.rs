@@ -8,9 +8,12 @@ use serde_json::Value;
 const NOW: &str = "2026-11-27T12:00:00Z";
 
 fn audit(args: &[&str]) -> Output {
+    // wide enough that no table cell wraps, so needles match whole
     Command::new(env!("CARGO_BIN_EXE_backup-audit"))
         .args(args)
+        .env("COLUMNS", "1000")
         .env_remove("BACKUP_MATRIX")
+        .env_remove("BACKUP_AUDIT_CONFIG")
         .output()
         .unwrap()
 }
@@ -106,7 +109,7 @@ fn plan_reports_config_errors_with_position() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
     std::fs::write(&p, "timezone = \"UTC\"\n[[target]]\nnmae = \"x\"\n").unwrap();
-    let o = audit(&["plan", "--config", p.to_str().unwrap()]);
+    let o = audit(&["plan", "--matrix", p.to_str().unwrap()]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.toml:3:1"), "{err}");

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +13,8 @@ use backup_policy::matrix::{Matrix, Tool, ZoneOrigin, zone_name};
 use backup_policy::reach::reach;
 use backup_policy::rpo::{BucketOverlap, Rpo, bucket_overlaps, rpo};
 use clap::Args;
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Attribute, Cell, Color, ColumnConstraint, Table, Width};
+use examples::cli::{CommonArgs, wrap};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan, Zoned};
 use serde_json::{Value, json};
@@ -22,15 +22,11 @@ use serde_json::{Value, json};
 /// Arguments of `backup-audit plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Matrix TOML file (default: the embedded homelab seed matrix).
-    #[arg(long, env = "BACKUP_MATRIX")]
-    config: Option<PathBuf>,
-    /// The instant to plan from, RFC 3339 (default: now).
-    #[arg(long)]
-    now: Option<String>,
-    /// Print JSON instead of tables.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Matrix file; default: the config's `matrix`, else the embedded seed matrix.
+    #[arg(long, env = "BACKUP_MATRIX", value_name = "FILE")]
+    matrix: Option<PathBuf>,
     /// Observed run durations (JSON `{"durations":[{"target","schedule","seconds"}]}`), used
     /// instead of assumed ones for the timeline and the contention lint.
     #[arg(long, value_name = "FILE")]
@@ -48,15 +44,13 @@ fn observed(args: &PlanArgs) -> Result<Durations> {
     }
 }
 
+/// The matrix: `--matrix`, else the runbook config's `matrix` (with `--config`), else the seed.
 fn load(args: &PlanArgs) -> Result<Matrix> {
-    match &args.config {
-        None => Ok(Matrix::homelab()?),
-        Some(p) => {
-            let src =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            Ok(Matrix::from_toml(&src, &p.display().to_string())?)
-        }
+    if args.common.config.is_some() {
+        let config = args.common.load_config()?;
+        return examples::cli::load_matrix(&config, args.matrix.as_deref());
     }
+    examples::cli::matrix_file(args.matrix.as_deref())
 }
 
 fn human(d: SignedDuration) -> String {
@@ -154,7 +148,7 @@ fn nights(m: &Matrix, now: Timestamp) -> Vec<(Timestamp, Timestamp)> {
 
 fn bar(run: &PlannedRun<'_>, night: (Timestamp, Timestamp)) -> String {
     // 8 hours in 15-minute cells
-    let cells = 32;
+    let cells = i64::from(BAR_CELLS);
     let slot = |t: Timestamp| -> i64 { t.duration_since(night.0).as_secs() / 900 };
     let (a, b) = (
         slot(run.start).clamp(0, cells),
@@ -174,16 +168,11 @@ fn bar(run: &PlannedRun<'_>, night: (Timestamp, Timestamp)) -> String {
         .collect()
 }
 
-fn new_table(tty: bool) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if !tty {
-        // no terminal: never wrap, never colour
-        t.force_no_tty()
-            .set_content_arrangement(ContentArrangement::Disabled);
-    }
-    t
+/// The timeline's bar: 8 hours in 15-minute cells.
+const BAR_CELLS: u16 = 32;
+
+fn new_table() -> Table {
+    examples::cli::table()
 }
 
 fn header_row(t: &mut Table, cols: &[&str]) {
@@ -212,15 +201,18 @@ fn sev_cell(s: Severity) -> Cell {
     }
 }
 
-/// Runs `backup-audit plan`.
+/// Runs `backup-audit plan`: exit 0, or 2 with the reason when it cannot plan.
 pub fn run(args: &PlanArgs) -> Result<ExitCode> {
+    Ok(examples::cli::exit_with_code(
+        "backup-audit plan",
+        args.common.verbose,
+        || plan(args),
+    ))
+}
+
+fn plan(args: &PlanArgs) -> Result<ExitCode> {
     let m = load(args)?;
-    let now: Timestamp = match &args.now {
-        Some(n) => n
-            .parse()
-            .with_context(|| format!("--now {n:?} is not an RFC 3339 instant"))?,
-        None => Timestamp::now(),
-    };
+    let now = args.common.now();
     let tz = m.tz();
     let observed = observed(args)?;
     let rows = rows(&m, now);
@@ -228,7 +220,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     let nights = nights(&m, now);
     let rpos = rpo(&m, now);
     let overlaps = bucket_overlaps(&m, now);
-    if args.json {
+    if args.common.json {
         let plan = Plan {
             m: &m,
             now,
@@ -242,7 +234,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         let text = serde_json::to_string_pretty(&to_json(&plan))?;
         return emit(&(text + "\n"));
     }
-    let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let tty = examples::cli::color_stdout();
     let mut out = String::new();
     let bold = |s: &str| {
         if tty {
@@ -266,7 +258,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         "{}",
         bold("Matrix: what is backed up, when, and how long it is kept")
     )?;
-    let mut t = new_table(tty);
+    let mut t = new_table();
     header_row(
         &mut t,
         &[
@@ -344,7 +336,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
             m.timezone
         )?;
         for n in &clocks {
-            writeln!(out, "  {n}")?;
+            out.push_str(&wrap(n, usize::from(examples::cli::width()), "  "));
         }
     }
     writeln!(out)?;
@@ -371,7 +363,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
             let dev = r.device.unwrap_or("(no storage)").to_string();
             by_dev.entry(dev).or_default().push(r);
         }
-        let mut t = new_table(tty);
+        let mut t = new_table();
         header_row(
             &mut t,
             &[
@@ -385,6 +377,10 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
                 "00  01  02  03  04  05  06  07  ",
             ],
         );
+        // the bar is a picture: never wrapped
+        if let Some(c) = t.column_mut(7) {
+            c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(BAR_CELLS + 2)));
+        }
         for (dev, rs) in &by_dev {
             for (j, r) in rs.iter().enumerate() {
                 t.add_row(vec![
@@ -405,10 +401,11 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         } else {
             writeln!(out, "{t}")?;
             if runs.iter().any(|r| r.source.is_assumption()) {
-                writeln!(
-                    out,
-                    "  durations marked \"assumed\" are tool defaults and \"configured\" the matrix's estimate, not measurements (pass --observed)"
-                )?;
+                out.push_str(&wrap(
+                    "durations marked \"assumed\" are tool defaults and \"configured\" the matrix's estimate, not measurements (pass --observed)",
+                    usize::from(examples::cli::width()),
+                    "  ",
+                ));
             }
             writeln!(out)?;
         }
@@ -420,7 +417,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         "{}",
         bold("Recovery point: worst-case data loss per system (enabled schedules only)")
     )?;
-    let mut t = new_table(tty);
+    let mut t = new_table();
     header_row(
         &mut t,
         &[
@@ -451,13 +448,17 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     }
     writeln!(out, "{t}")?;
     for o in &overlaps {
-        writeln!(out, "  note: {}", o.message)?;
+        out.push_str(&wrap(
+            &format!("note: {}", o.message),
+            usize::from(examples::cli::width()),
+            "  ",
+        ));
     }
     writeln!(out)?;
 
     // 3. lints
     writeln!(out, "{}", bold(&format!("Findings ({})", findings.len())))?;
-    let mut t = new_table(tty);
+    let mut t = new_table();
     header_row(&mut t, &["Severity", "Lint", "Finding"]);
     for f in &findings {
         t.add_row(vec![
@@ -470,7 +471,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
 
     // 4. DR and exclusions
     writeln!(out, "{}", bold("Disaster recovery"))?;
-    let mut t = new_table(tty);
+    let mut t = new_table();
     header_row(
         &mut t,
         &[
@@ -513,7 +514,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     writeln!(out, "{t}\n")?;
     if !m.exclusion.is_empty() {
         writeln!(out, "{}", bold("Deliberately not backed up"))?;
-        let mut t = new_table(tty);
+        let mut t = new_table();
         header_row(&mut t, &["What", "IDs", "Why"]);
         for e in &m.exclusion {
             let ids: Vec<String> = e.ids.iter().map(u32::to_string).collect();
