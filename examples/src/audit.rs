@@ -603,6 +603,12 @@ pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
     if !color {
         table.force_no_tty();
     }
+    // names, verdicts and times never wrap; only DETAIL (the last column) does
+    for i in 0..9 {
+        if let Some(c) = table.column_mut(i) {
+            c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
     for row in &audit.rows {
         let r = &row.report;
         let status = row.status.as_str();
