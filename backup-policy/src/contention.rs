@@ -209,9 +209,14 @@ impl PlannedRun<'_> {
     }
 }
 
-/// Every run in `[from, to)` with its duration, guests of one job (same tool, same `job`, same
-/// firing instant) run one after another in the matrix's order (a PVE backup job or PBS sync job
-/// processes its guests sequentially), sorted by start.
+/// Every run in `[from, to)` with its duration, sorted by start. Guests of one job (same tool,
+/// same `job`, same firing instant, same `node`) run one after another in ascending VMID order,
+/// guests without an `id` last in matrix order; the same job on another node runs in parallel.
+///
+/// That is what vzdump does (proxmox/pve-manager, `PVE/VZDump.pm`): `get_included_guests`
+/// splits the job's guests per node (`vmids_per_node`), each node's vzdump runs only its local
+/// ones (`PVE/API2/VZDump.pm`, the rest go to the skiplist), and `exec_backup` builds its task
+/// list from the VMIDs sorted numerically (`sort { $a <=> $b }`) and runs the tasks one by one.
 pub fn planned_runs<'a>(
     m: &'a Matrix,
     from: Timestamp,
@@ -224,6 +229,14 @@ pub fn planned_runs<'a>(
         .enumerate()
         .map(|(i, t)| (t.name.as_str(), i))
         .collect();
+    // vzdump's task order: VMIDs ascending; guests without one after them, in matrix order
+    let queue_rank = |r: &PlannedRun<'_>| {
+        (
+            r.target.id.is_none(),
+            r.target.id,
+            order.get(r.target.name.as_str()).copied(),
+        )
+    };
     let mut runs: Vec<PlannedRun<'a>> = m
         .runs_between(from, to)
         .into_iter()
@@ -245,12 +258,17 @@ pub fn planned_runs<'a>(
             }
         })
         .collect();
-    // queue the guests of each (tool, job, firing) in matrix order
-    let mut queues: BTreeMap<(String, &str, Timestamp), Vec<usize>> = BTreeMap::new();
+    // queue the guests of each (tool, job, node, firing)
+    let mut queues: BTreeMap<(String, &str, Option<&str>, Timestamp), Vec<usize>> = BTreeMap::new();
     for (i, r) in runs.iter().enumerate() {
         if let Some(j) = r.job {
             queues
-                .entry((r.target.tool.to_string(), j, r.scheduled))
+                .entry((
+                    r.target.tool.to_string(),
+                    j,
+                    r.target.node.as_deref(),
+                    r.scheduled,
+                ))
                 .or_default()
                 .push(i);
         }
@@ -262,7 +280,7 @@ pub fn planned_runs<'a>(
             }
             continue;
         }
-        members.sort_by_key(|&i| order.get(runs[i].target.name.as_str()).copied());
+        members.sort_by_key(|&i| queue_rank(&runs[i]));
         let mut at = runs[members[0]].scheduled;
         for i in members {
             let d = runs[i].end.duration_since(runs[i].start);
@@ -470,6 +488,44 @@ mod tests {
         assert_eq!(at("c").0, "2026-11-27T03:30:00Z");
         let p = peaks(&runs);
         assert_eq!(p.iter().map(|p| p.peak).max(), Some(2), "{p:?}");
+    }
+
+    /// vzdump runs a node's guests of one job in ascending VMID order, whatever order the matrix
+    /// lists them in, and another node's guests of the same job in parallel.
+    #[test]
+    fn guests_queue_in_vmid_order_per_node() {
+        let mut s = String::from(
+            "timezone = \"UTC\"\n[[storage]]\nname = \"s\"\nkind = \"pbs\"\ndevice = \"disk\"\n",
+        );
+        // matrix order: 451, 100, 9 (no VMID: a host), 1000, 450 on node b
+        for (name, id, node) in [
+            ("unifi", Some(451), "a"),
+            ("iac", Some(100), "a"),
+            ("host", None, "a"),
+            ("big", Some(1000), "a"),
+            ("plex", Some(450), "b"),
+        ] {
+            s.push_str(&format!(
+                "[[target]]\nname = \"{name}\"\nkind = \"vm\"\ntool = \"pbs\"\nstorage = \"s\"\n\
+                 node = \"{node}\"\n{}[[target.schedule]]\nname = \"w\"\ncalendar = \"02:00\"\n\
+                 duration = \"30m\"\njob = \"pve-weekly\"\nretention = {{ keep_last = 3 }}\n",
+                id.map(|i| format!("id = {i}\n")).unwrap_or_default()
+            ));
+        }
+        let m = Matrix::from_toml(&s, "t.toml").unwrap();
+        let (f, t) = day();
+        let runs = planned_runs(&m, f, t, &Durations::default());
+        let start = |n: &str| {
+            let r = runs.iter().find(|r| r.target.name == n).unwrap();
+            r.start.to_string()
+        };
+        assert_eq!(start("iac"), "2026-11-27T02:00:00Z");
+        assert_eq!(start("unifi"), "2026-11-27T02:30:00Z");
+        assert_eq!(start("big"), "2026-11-27T03:00:00Z");
+        assert_eq!(start("host"), "2026-11-27T03:30:00Z");
+        // node b's share of the job starts at once, beside node a's first guest
+        assert_eq!(start("plex"), "2026-11-27T02:00:00Z");
+        assert_eq!(peaks(&runs).iter().map(|p| p.peak).max(), Some(2));
     }
 
     #[test]

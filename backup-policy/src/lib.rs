@@ -48,7 +48,7 @@
 //! | `[zones]` | the zone each tool's scheduler runs in: `velero` (default `UTC`), `restic` (the Backrest process; default: the display zone), `pbs` (the Proxmox hosts; default: the display zone) |
 //! | `grace` | how long after a scheduled run a backup may still arrive (default `2h`) |
 //! | `[[storage]]` | `name`, `kind` (free text), `device` (physical disk — runs on one device compete), `address`, `datastore`, `offsite` (bool), `note` |
-//! | `[[target]]` | `name` (unique), `system` (the protected system; several tools may protect one), `kind` = `k8s-cluster`/`vm`/`lxc`/`host`, `id` (VMID/CTID), `host`, `tool` = `velero`/`restic`/`pbs`, `kube_context`, `paths`, `storage`, `bucket`, `critical`, `enabled` (default true), `disabled_reason`, `purpose`, `timezone` (this target's scheduler zone) |
+//! | `[[target]]` | `name` (unique), `system` (the protected system; several tools may protect one), `kind` = `k8s-cluster`/`vm`/`lxc`/`host`, `id` (VMID/CTID), `host`, `node` (the PVE node the guest lives on), `tool` = `velero`/`restic`/`pbs`, `kube_context`, `paths`, `storage`, `bucket`, `critical`, `enabled` (default true), `disabled_reason`, `purpose`, `timezone` (this target's scheduler zone) |
 //! | `[[target.schedule]]` | `name`, `cron` (Velero: robfig/cron's standard grammar; restic: Backrest's cronexpr) or `calendar` (PBS: a Proxmox calendar event), `retention`, `duration` (expected run time; default 30m, PBS 60m), `job`, `timezone` (this schedule's zone) |
 //! | `retention` | Velero: `ttl`, a Go duration (`168h`, `720h0m0s`, `1.5h`; no `d`; `0` = Velero's default 720h); restic: `keep_last`/`keep_hourly`/`keep_daily`/`keep_weekly`/`keep_monthly`/`keep_yearly` (−1 = unlimited), `keep_within` (`1y2m3d4h`); PBS: `keep_last`…`keep_yearly` |
 //! | `[[exclusion]]` | `what`, `ids`, `reason` — deliberately not backed up |
@@ -63,7 +63,9 @@
 //! * `[[target]]` `device`: the device the protected system itself lives on (default: the device
 //!   of the storage whose `address` is the target's `host`).
 //! * `[[target.schedule]]` `job`: schedules of one tool with the same `job` firing together are
-//!   guests of one job (a PVE backup job) and run one after another, in matrix order. `duration`
+//!   guests of one job (a PVE backup job) and run one after another as vzdump runs them: per
+//!   `node` (nodes run their shares in parallel), in ascending VMID (`id`) order, guests without
+//!   an `id` last (proxmox/pve-manager `PVE/VZDump.pm`, `exec_backup`). `duration`
 //!   is an estimate; without it the tool's default is used and labelled as an assumption.
 //! * `retention` fields a tool cannot express are refused at load time with their line and
 //!   column: `keep_*` on Velero; `ttl`, `keep_within` or a negative count on PBS; `ttl`,
@@ -101,7 +103,9 @@
 //! prefix, a calendar event's `UTC` suffix), the schedule's `timezone`, the target's `timezone`,
 //! the tool's entry in `[zones]`, the tool's default (Velero `UTC`; Backrest and PBS the display
 //! zone). So Velero's `0 2 * * *` runs at 02:00 UTC — 03:00 in London in summer — unless the
-//! matrix says otherwise. `timezone` only decides how times are shown.
+//! matrix says otherwise. `timezone` only decides how times are shown: the plan shows every run
+//! in it and names each schedule whose own zone differs, with its next run on both clocks
+//! (`velero-prod/daily runs in UTC ([zones]): 02:00 UTC = 03:00 BST`).
 //!
 //! The whole seed is `matrix/homelab.toml` in this crate ([`matrix::HOMELAB_TOML`]).
 

@@ -355,6 +355,10 @@ pub struct Target {
     /// Host address (configuration data only).
     #[serde(default)]
     pub host: Option<String>,
+    /// The Proxmox VE node the guest lives on: each node runs its own guests of a PVE backup
+    /// job, so guests on different nodes do not queue behind each other.
+    #[serde(default)]
+    pub node: Option<String>,
     /// The tool.
     pub tool: Tool,
     /// kube context (Velero).

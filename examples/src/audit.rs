@@ -323,6 +323,12 @@ async fn velero_observations(
                 if let Some(n) = &b.metadata.name {
                     o = o.with_id(n.clone());
                 }
+                // the run's length, for the plan's contention lint (`check --durations-out`)
+                if let (Some(start), Some(end)) = (b.started(), b.completed())
+                    && end > start
+                {
+                    o = o.with_duration(end.duration_since(start));
+                }
                 out.push(o);
             }
         }
@@ -359,9 +365,20 @@ async fn restic_observations(
         {
             o = o.with_size(bytes);
         }
+        if let Some(d) = s.summary.as_ref().and_then(restic_run_time) {
+            o = o.with_duration(d);
+        }
         out.push(o);
     }
     Ok(out)
+}
+
+/// How long a restic backup ran: `backup_end − backup_start` of the snapshot's summary
+/// (restic 0.17+ stores it; older snapshots have none).
+pub fn restic_run_time(summary: &serde_json::Value) -> Option<jiff::SignedDuration> {
+    let at = |k: &str| summary.get(k)?.as_str()?.parse::<Timestamp>().ok();
+    let (start, end) = (at("backup_start")?, at("backup_end")?);
+    (end > start).then(|| end.duration_since(start))
 }
 
 fn pbs_group(target: &Target) -> Option<(pbs_client::BackupType, String)> {
@@ -583,26 +600,30 @@ fn fmt_time(t: Option<Timestamp>, tz: &jiff::tz::TimeZone) -> String {
 
 /// Renders the audit as aligned tables; colours only when `color` is set.
 pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
-    use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    use comfy_table::{Cell, Color};
     let tz = matrix.tz();
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header([
-            "TARGET",
-            "SCHEDULE",
-            "TOOL",
-            "STATUS",
-            "LAST GOOD",
-            "AGE",
-            "RETAINED",
-            "SIZE",
-            "NEXT RUN",
-            "DETAIL",
-        ]);
+    // wrapped to 100 columns on a pipe, the terminal's width on a terminal
+    let mut table = crate::cli::table();
+    table.set_header([
+        "TARGET",
+        "SCHEDULE",
+        "TOOL",
+        "STATUS",
+        "LAST GOOD",
+        "AGE",
+        "RETAINED",
+        "SIZE",
+        "NEXT RUN",
+        "DETAIL",
+    ]);
     if !color {
         table.force_no_tty();
+    }
+    // names, verdicts and times never wrap; only DETAIL (the last column) does
+    for i in 0..9 {
+        if let Some(c) = table.column_mut(i) {
+            c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
     }
     for row in &audit.rows {
         let r = &row.report;
@@ -645,14 +666,8 @@ pub fn render_table(audit: &Audit, matrix: &Matrix, color: bool) -> String {
         matrix.timezone
     );
     let _ = writeln!(out, "{table}");
-    let mut systems = Table::new();
-    systems.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "SYSTEM",
-        "UP",
-        "BACKUPS SEEN",
-        "TIME",
-        "ERROR",
-    ]);
+    let mut systems = crate::cli::table();
+    systems.set_header(["SYSTEM", "UP", "BACKUPS SEEN", "TIME", "ERROR"]);
     if !color {
         systems.force_no_tty();
     }

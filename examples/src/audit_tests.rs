@@ -109,3 +109,25 @@ async fn webhook_transport_errors_do_not_carry_the_url() {
         .unwrap_err();
     assert!(!format!("{err:#}").contains("webhook-token-canary"));
 }
+
+/// restic 0.17+ snapshot summaries carry `backup_start`/`backup_end` (restic's
+/// `internal/data/snapshot.go`, `SnapshotSummary`): the run time is their difference; a summary
+/// without them, or with the end before the start, gives none.
+#[test]
+fn restic_run_time_comes_from_the_summary() {
+    let summary = serde_json::json!({
+        "backup_start": "2026-11-27T03:00:00.123456789+01:00",
+        "backup_end": "2026-11-27T02:42:30.123456789Z",
+        "total_bytes_processed": 1024
+    });
+    assert_eq!(
+        restic_run_time(&summary),
+        Some(jiff::SignedDuration::from_secs(42 * 60 + 30))
+    );
+    assert_eq!(
+        restic_run_time(&serde_json::json!({"total_bytes_processed": 1})),
+        None
+    );
+    let reversed = serde_json::json!({"backup_start": "2026-11-27T03:00:00Z", "backup_end": "2026-11-27T02:00:00Z"});
+    assert_eq!(restic_run_time(&reversed), None);
+}

@@ -1,22 +1,180 @@
-//! What every runbook binary does around its own work: crypto provider, logging, the matrix,
-//! the runtime, and exit codes.
+//! What every runbook binary does around its own work: the shared arguments, crypto provider,
+//! logging, colour, tables, the matrix, the runtime, and exit codes.
 //!
 //! Exit codes are shared: 0 everything ok, 1 the check the binary performs failed (a late row,
 //! a failed verification, a disagreement), 2 the binary could not do its job (bad config,
-//! unreachable system, bad arguments).
+//! unreachable system, bad arguments — clap's usage errors exit 2 too).
+//!
+//! Every binary flattens [`CommonArgs`] (`--config`, `--json`, `-v`, `--now`) and starts through
+//! [`exit_with`]/[`exit_with_code`], which call [`init`]: `RUST_LOG` (when set) chooses what is
+//! logged, `NO_COLOR` (when set and not empty, <https://no-color.org>) turns colour off
+//! everywhere, and colour is only ever written to a terminal.
 
-use std::path::Path;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use backup_policy::matrix::Matrix;
+use comfy_table::{ContentArrangement, Table, presets};
+use jiff::Timestamp;
 
 use crate::clients;
 use crate::config::Config;
 
-/// Runs a binary's body: installs the crypto provider and a stderr logger (WARN, INFO with one
-/// `-v`, DEBUG with more), then maps `Ok(true)` to 0, `Ok(false)` to 1 and errors to 2 with the
-/// error chain printed after `name:`.
+/// The arguments every runbook binary takes (`#[command(flatten)]`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommonArgs {
+    /// Runbook config: where each system lives and where credentials come from
+    /// (see examples/config/homelab.toml).
+    #[arg(long, env = "BACKUP_AUDIT_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log more on stderr: -v info, -vv debug (`RUST_LOG`, when set, decides instead).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Evaluate as of this instant, RFC 3339 (`2026-11-27T12:00:00Z`); default: the clock.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_now, global = true)]
+    pub now: Option<Timestamp>,
+}
+
+impl CommonArgs {
+    /// `--now`, else the clock.
+    pub fn now(&self) -> Timestamp {
+        self.now.unwrap_or_else(Timestamp::now)
+    }
+
+    /// The `--config` path.
+    ///
+    /// # Errors
+    /// When neither `--config` nor `BACKUP_AUDIT_CONFIG` names one.
+    pub fn config_path(&self) -> Result<&Path> {
+        self.config.as_deref().ok_or_else(|| {
+            anyhow!("no runbook config: pass --config FILE or set BACKUP_AUDIT_CONFIG")
+        })
+    }
+
+    /// The runbook config `--config` names.
+    ///
+    /// # Errors
+    /// No `--config`, or the file cannot be read or parsed.
+    pub fn load_config(&self) -> Result<Config> {
+        Config::load(self.config_path()?)
+    }
+}
+
+/// The one parser of `--now` for every binary: an RFC 3339 instant with its offset
+/// (`2026-11-27T12:00:00Z`, `2026-07-01T03:00:00+01:00`).
+///
+/// # Errors
+/// A message naming the expected form.
+pub fn parse_now(s: &str) -> std::result::Result<Timestamp, String> {
+    s.trim()
+        .parse::<Timestamp>()
+        .map_err(|e| format!("{s:?} is not an RFC 3339 instant such as 2026-11-27T12:00:00Z ({e})"))
+}
+
+/// Whether `NO_COLOR` asks for no colour (set and not empty, as <https://no-color.org> says).
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Whether to colour stdout: a terminal, and no `NO_COLOR`.
+pub fn color_stdout() -> bool {
+    std::io::stdout().is_terminal() && !no_color()
+}
+
+/// Whether to colour stderr (logs): a terminal, and no `NO_COLOR`.
+pub fn color_stderr() -> bool {
+    std::io::stderr().is_terminal() && !no_color()
+}
+
+/// The width tables are laid out in when stdout is not a terminal.
+pub const PIPE_WIDTH: u16 = 100;
+
+/// The width output is laid out in: `COLUMNS` when set (the shell's convention, e.g.
+/// `COLUMNS=200 backup-audit plan | less -S`), else the terminal's when stdout is one, else
+/// [`PIPE_WIDTH`].
+pub fn width() -> u16 {
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|c| *c >= 20)
+    {
+        return c;
+    }
+    if std::io::stdout().is_terminal() {
+        Table::new().width().unwrap_or(PIPE_WIDTH)
+    } else {
+        PIPE_WIDTH
+    }
+}
+
+/// A table as every binary prints them: wrapped to [`width`] (a terminal's full width, 100
+/// columns on a pipe); coloured only when [`color_stdout`].
+pub fn table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED);
+    let width = width();
+    if !color_stdout() {
+        t.force_no_tty();
+    }
+    t.set_width(width)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t
+}
+
+/// `text` as lines of at most `width` columns (words longer than that stay whole), each
+/// starting with `indent`; continuation lines get two more spaces.
+pub fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = indent.to_owned();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if !empty && !fits {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = format!("{indent}  ");
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
+}
+
+/// The one start-up of every binary: the crypto provider and a stderr logger. `RUST_LOG`, when
+/// set, chooses what is logged; else WARN, INFO with one `-v`, DEBUG with more. Log lines carry
+/// colour only on a terminal without `NO_COLOR`.
+pub fn init(verbose: u8) {
+    clients::install_crypto_provider();
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(color_stderr())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a binary's body after [`init`], then maps `Ok(true)` to 0, `Ok(false)` to 1 and errors to
+/// 2 with the error chain printed after `name:`.
 pub fn exit_with(name: &str, verbose: u8, body: impl FnOnce() -> Result<bool>) -> ExitCode {
     exit_with_code(name, verbose, || {
         body().map(|ok| {
@@ -35,16 +193,7 @@ pub fn exit_with_code(
     verbose: u8,
     body: impl FnOnce() -> Result<ExitCode>,
 ) -> ExitCode {
-    clients::install_crypto_provider();
-    let level = match verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
-        _ => tracing::Level::DEBUG,
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .try_init();
+    init(verbose);
     match body() {
         Ok(code) => code,
         Err(e) => {
@@ -56,7 +205,12 @@ pub fn exit_with_code(
 
 /// The matrix: `override_path`, else the config's `matrix`, else the embedded seed matrix.
 pub fn load_matrix(config: &Config, override_path: Option<&Path>) -> Result<Matrix> {
-    match override_path.or(config.matrix.as_deref()) {
+    matrix_file(override_path.or(config.matrix.as_deref()))
+}
+
+/// The matrix in `path`, or the embedded seed matrix.
+pub fn matrix_file(path: Option<&Path>) -> Result<Matrix> {
+    match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading matrix {}", path.display()))?;
@@ -97,7 +251,7 @@ pub fn bytes_or_dash(n: Option<u64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{bytes_or_dash, human_bytes};
+    use super::{bytes_or_dash, human_bytes, parse_now};
 
     #[test]
     fn sizes_are_human() {
@@ -106,5 +260,24 @@ mod tests {
         assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
         assert_eq!(human_bytes(1 << 50), "1.0 PiB");
         assert_eq!(bytes_or_dash(None), "-");
+    }
+
+    #[test]
+    fn wrap_keeps_lines_within_the_width() {
+        let w = super::wrap("aaa bbb ccc ddd", 10, "  ");
+        assert_eq!(w, "  aaa bbb\n    ccc\n    ddd\n");
+        assert!(w.lines().all(|l| l.chars().count() <= 10));
+    }
+
+    #[test]
+    fn now_is_rfc3339_with_an_offset() {
+        assert_eq!(
+            parse_now("2026-07-01T03:00:00+01:00").unwrap().to_string(),
+            "2026-07-01T02:00:00Z"
+        );
+        for bad in ["yesterday", "2026-11-27", "2026-11-27T12:00:00", ""] {
+            let e = parse_now(bad).unwrap_err();
+            assert!(e.contains("RFC 3339"), "{bad}: {e}");
+        }
     }
 }

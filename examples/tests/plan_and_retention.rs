@@ -8,9 +8,12 @@ use serde_json::Value;
 const NOW: &str = "2026-11-27T12:00:00Z";
 
 fn audit(args: &[&str]) -> Output {
+    // wide enough that no table cell wraps, so needles match whole
     Command::new(env!("CARGO_BIN_EXE_backup-audit"))
         .args(args)
+        .env("COLUMNS", "1000")
         .env_remove("BACKUP_MATRIX")
+        .env_remove("BACKUP_AUDIT_CONFIG")
         .output()
         .unwrap()
 }
@@ -65,7 +68,7 @@ fn plan_tables_cover_the_seed() {
     let widths: Vec<usize> = t
         .lines()
         .skip_while(|l| !l.starts_with('┌'))
-        .take_while(|l| !l.is_empty())
+        .take_while(|l| l.starts_with(['┌', '│', '├', '╞', '└']))
         .map(|l| l.chars().count())
         .collect();
     assert!(
@@ -106,7 +109,7 @@ fn plan_reports_config_errors_with_position() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
     std::fs::write(&p, "timezone = \"UTC\"\n[[target]]\nnmae = \"x\"\n").unwrap();
-    let o = audit(&["plan", "--config", p.to_str().unwrap()]);
+    let o = audit(&["plan", "--matrix", p.to_str().unwrap()]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.toml:3:1"), "{err}");
@@ -511,4 +514,52 @@ fn plan_uses_observed_durations() {
     let o = audit(&["plan", "--now", NOW, "--observed", p.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("seconds must be > 0"));
+}
+
+/// The plan shows every run in the display zone (Europe/London) and says which schedules run on
+/// another clock: Velero's `0 2 * * *` runs at 02:00 UTC, which is 02:00 GMT in winter and
+/// 03:00 BST in summer; London-zoned PBS and Backrest schedules get no note.
+#[test]
+fn plan_says_when_a_tools_clock_differs() {
+    for (now, next, note) in [
+        (
+            NOW,
+            "Sat 28 Nov 02:00",
+            "velero-prod/daily runs in UTC ([zones]): 02:00 UTC = 02:00 GMT",
+        ),
+        (
+            "2026-07-01T12:00:00Z",
+            "Thu 02 Jul 03:00",
+            "velero-prod/daily runs in UTC ([zones]): 02:00 UTC = 03:00 BST",
+        ),
+    ] {
+        let o = audit(&["plan", "--now", now]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let t = text(&o);
+        assert!(
+            t.contains("Times above are Europe/London; these schedules run on another clock:"),
+            "{t}"
+        );
+        assert!(t.contains(note), "missing {note:?} in:\n{t}");
+        assert!(
+            t.contains(next),
+            "next run in the display zone {next:?}:\n{t}"
+        );
+        assert!(t.contains("velero-monit/weekly runs in UTC"), "{t}");
+        assert!(!t.contains("pbs-iac/weekly runs in"), "{t}");
+        assert!(!t.contains("iac-daily/daily runs in"), "{t}");
+        let o = audit(&["plan", "--now", now, "--json"]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let zone = |target: &str| {
+            v["schedules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["target"] == target)
+                .unwrap()["zone"]
+                .clone()
+        };
+        assert_eq!(zone("velero-prod"), "UTC");
+        assert_eq!(zone("pbs-iac"), "Europe/London");
+    }
 }

@@ -12,13 +12,12 @@
 //! Exit codes: 0 ok, 1 a health check failed or stale uploads remain, 2 bad config or an API
 //! error.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand};
-use comfy_table::Table;
+use examples::cli::CommonArgs;
 use examples::cli::{bytes_or_dash, human_bytes};
 use examples::clients;
 use examples::config::Config;
@@ -29,12 +28,8 @@ use serde_json::json;
 #[derive(Debug, Parser)]
 #[command(name = "garage-ops", version)]
 struct Cli {
-    /// Runbook config (see examples/config/homelab.toml).
-    #[arg(long, env = "BACKUP_AUDIT_CONFIG")]
-    config: PathBuf,
-    /// Print JSON instead of tables.
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 10, global = true)]
     timeout: u64,
@@ -89,11 +84,11 @@ fn parse_age(s: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    examples::cli::exit_with("garage-ops", 0, || run(&cli))
+    examples::cli::exit_with("garage-ops", cli.common.verbose, || run(&cli))
 }
 
 fn run(cli: &Cli) -> Result<bool> {
-    let config = Config::load(&cli.config)?;
+    let config = cli.common.load_config()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -167,7 +162,7 @@ async fn health(cli: &Cli, config: &Config) -> Result<bool> {
     let ok = probes
         .iter()
         .all(|p| p.got.as_ref().ok() == Some(&p.expected));
-    if cli.json {
+    if cli.common.json {
         let v: Vec<_> = probes
             .iter()
             .map(|p| {
@@ -183,7 +178,7 @@ async fn health(cli: &Cli, config: &Config) -> Result<bool> {
             serde_json::to_string_pretty(&json!({"ok": ok, "checks": v}))?
         );
     } else {
-        let mut table = Table::new();
+        let mut table = examples::cli::table();
         table.set_header(["check", "url", "expected", "got", "result"]);
         for p in &probes {
             let good = p.got.as_ref().ok() == Some(&p.expected);
@@ -214,7 +209,7 @@ async fn buckets(cli: &Cli, config: &Config) -> Result<bool> {
         rows.push(info);
     }
     rows.sort_by(|a, b| a.global_aliases.cmp(&b.global_aliases));
-    if cli.json {
+    if cli.common.json {
         let v: Vec<_> = rows
             .iter()
             .map(|i| {
@@ -228,7 +223,7 @@ async fn buckets(cli: &Cli, config: &Config) -> Result<bool> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(true);
     }
-    let mut table = Table::new();
+    let mut table = examples::cli::table();
     table.set_header([
         "bucket",
         "id",
@@ -267,7 +262,7 @@ async fn keys(cli: &Cli, config: &Config) -> Result<bool> {
     let admin = clients::garage_admin(config, &secrets)?;
     let mut keys = admin.list_keys().await?;
     keys.sort_by(|a, b| a.name.cmp(&b.name));
-    if cli.json {
+    if cli.common.json {
         let v: Vec<_> = keys
             .iter()
             .map(|k| {
@@ -278,7 +273,7 @@ async fn keys(cli: &Cli, config: &Config) -> Result<bool> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(true);
     }
-    let mut table = Table::new();
+    let mut table = examples::cli::table();
     table.set_header(["access key id", "name", "created", "expires", "expired"]);
     for k in &keys {
         table.add_row([
@@ -346,7 +341,7 @@ async fn uploads(
         }
     }
     targets.sort();
-    let now = jiff::Timestamp::now();
+    let now = cli.common.now();
     let mut rows = Vec::new();
     for (alias, _) in &targets {
         let mut list = s3.list_multipart_uploads(alias, Default::default());
@@ -388,7 +383,7 @@ async fn uploads(
     }
     let stale = rows.iter().filter(|r| r.stale).count();
     let ok = stale == 0 || clean;
-    if cli.json {
+    if cli.common.json {
         let v: Vec<_> = rows
             .iter()
             .map(|r| {
@@ -411,7 +406,7 @@ async fn uploads(
         );
         return Ok(ok);
     }
-    let mut table = Table::new();
+    let mut table = examples::cli::table();
     table.set_header([
         "bucket",
         "key",

@@ -10,7 +10,6 @@
 //! Exit codes: 0 ok, 1 a task failed or the two prune answers disagree, 2 bad config or an API
 //! error.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -18,9 +17,8 @@ use anyhow::{Context, Result, anyhow};
 use backup_policy::matrix::{Matrix, Tool};
 use backup_policy::pbs::{PruneSnapshot, prune};
 use clap::{Parser, Subcommand};
-use comfy_table::Table;
+use examples::cli::CommonArgs;
 use examples::cli::bytes_or_dash;
-use examples::config::Config;
 use examples::{clients, progress};
 use jiff::Timestamp;
 use pbs_client::{BackupType, Client, GroupRef, KeepOptions, SnapshotFilter, Upid, VerifyOptions};
@@ -30,12 +28,8 @@ use serde_json::json;
 #[derive(Debug, Parser)]
 #[command(name = "pbs-ops", version)]
 struct Cli {
-    /// Runbook config (see examples/config/homelab.toml).
-    #[arg(long, env = "BACKUP_AUDIT_CONFIG")]
-    config: PathBuf,
-    /// Print JSON instead of tables.
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    common: CommonArgs,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -80,11 +74,11 @@ enum TaskCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    examples::cli::exit_with("pbs-ops", 0, || run(&cli))
+    examples::cli::exit_with("pbs-ops", cli.common.verbose, || run(&cli))
 }
 
 fn run(cli: &Cli) -> Result<bool> {
-    let config = Config::load(&cli.config)?;
+    let config = cli.common.load_config()?;
     let pbs_config = config
         .pbs
         .clone()
@@ -149,11 +143,11 @@ fn when(epoch: i64) -> String {
 
 async fn datastores(cli: &Cli, client: &Client) -> Result<bool> {
     let usage = client.datastore_usage().await?;
-    if cli.json {
+    if cli.common.json {
         println!("{}", serde_json::to_string_pretty(&usage)?);
         return Ok(true);
     }
-    let mut table = Table::new();
+    let mut table = examples::cli::table();
     table.set_header([
         "datastore",
         "used",
@@ -197,11 +191,11 @@ async fn snapshots(
 ) -> Result<bool> {
     let mut snaps = client.snapshots(store, filter).await?;
     snaps.sort_by(|a, b| (&a.backup_id, b.backup_time).cmp(&(&b.backup_id, a.backup_time)));
-    if cli.json {
+    if cli.common.json {
         println!("{}", serde_json::to_string_pretty(&snaps)?);
         return Ok(true);
     }
-    let mut table = Table::new();
+    let mut table = examples::cli::table();
     table.set_header(["group", "time", "size", "verified", "protected", "comment"]);
     for s in &snaps {
         table.add_row([
@@ -274,7 +268,7 @@ async fn prune_preview(
     rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     let agree = rows.iter().all(|r| r.1 == r.2) && server.len() == local.len();
     let word = |k: bool| if k { "keep" } else { "remove" };
-    if cli.json {
+    if cli.common.json {
         let v: Vec<_> = rows
             .iter()
             .map(|r| {
@@ -295,7 +289,7 @@ async fn prune_preview(
             "prune dry run for vm/{vm} ({}; retention: {retention})",
             target.name
         );
-        let mut table = Table::new();
+        let mut table = examples::cli::table();
         table.set_header(["time", "PBS dry run", "backup-policy", "reason", ""]);
         for r in &rows {
             table.add_row([
@@ -340,7 +334,7 @@ async fn follow(cli: &Cli, client: &Client, upid: &Upid) -> Result<bool> {
             // first), so continue after the last line read rather than by the count read.
             start = log.lines.last().map_or(start, |l| l.n + 1);
             for l in log.lines {
-                if cli.json {
+                if cli.common.json {
                     lines_out.push(l.t);
                 } else {
                     spinner.suspend(|| println!("{}", l.t));
@@ -358,7 +352,7 @@ async fn follow(cli: &Cli, client: &Client, upid: &Upid) -> Result<bool> {
         .as_ref()
         .map_or_else(|| "unknown".to_owned(), |s| s.to_string());
     let ok = status.exitstatus.as_ref().is_some_and(|s| s.is_success());
-    if cli.json {
+    if cli.common.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({

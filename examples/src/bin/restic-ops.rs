@@ -12,7 +12,6 @@
 //! read) —, 2 bad config or arguments.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,9 +19,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use backup_policy::matrix::{Matrix, Retention};
 use backup_policy::restic::{GroupBy, Semantics, SnapshotTime};
 use clap::{Parser, Subcommand};
-use comfy_table::Table;
+use examples::cli::CommonArgs;
 use examples::cli::human_bytes;
-use examples::config::Config;
 use examples::{clients, progress};
 use jiff::Timestamp;
 use restic_remote::{
@@ -35,15 +33,8 @@ use serde_json::json;
 #[derive(Debug, Parser)]
 #[command(name = "restic-ops", version)]
 struct Cli {
-    /// Runbook config (see examples/config/homelab.toml).
-    #[arg(long, env = "BACKUP_AUDIT_CONFIG")]
-    config: PathBuf,
-    /// Print JSON instead of tables.
-    #[arg(long, global = true)]
-    json: bool,
-    /// Log verbosity (-v info, -vv debug) on stderr.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    verbose: u8,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Plan name: a `[restic.NAME]` of the config (and a target of the matrix).
     plan: String,
     #[command(subcommand)]
@@ -79,12 +70,10 @@ enum Cmd {
     },
     /// Preview `forget` for the matrix's retention: restic's dry run next to backup-policy's.
     Forget {
-        /// Really forget (no prune) after showing the preview.
+        /// Really forget (no prune) after showing the preview. backup-policy's `keep_within`
+        /// is evaluated as of `--now`.
         #[arg(long)]
         apply: bool,
-        /// Evaluate backup-policy's `keep_within` as of this instant (default: now).
-        #[arg(long)]
-        now: Option<Timestamp>,
     },
     /// Remove stale locks.
     Unlock {
@@ -96,11 +85,11 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    examples::cli::exit_with("restic-ops", cli.verbose, || run(&cli))
+    examples::cli::exit_with("restic-ops", cli.common.verbose, || run(&cli))
 }
 
 fn run(cli: &Cli) -> Result<bool> {
-    let config = Config::load(&cli.config)?;
+    let config = cli.common.load_config()?;
     let plan = config
         .restic
         .get(&cli.plan)
@@ -130,19 +119,10 @@ fn run(cli: &Cli) -> Result<bool> {
                 include,
                 verify,
             } => restore(cli, &restic, snapshot, target, include, *verify).await,
-            Cmd::Forget { apply, now } => {
-                forget(
-                    cli,
-                    &restic,
-                    &matrix,
-                    *apply,
-                    now.unwrap_or_else(Timestamp::now),
-                )
-                .await
-            }
+            Cmd::Forget { apply } => forget(cli, &restic, &matrix, *apply, cli.common.now()).await,
             Cmd::Unlock { remove_all } => {
                 let removed = restic.unlock(*remove_all).await?;
-                if cli.json {
+                if cli.common.json {
                     println!("{}", json!({ "plan": cli.plan, "removed": removed }));
                 } else {
                     match removed {
@@ -164,7 +144,7 @@ fn short(id: Option<&String>) -> String {
 async fn snapshots(cli: &Cli, restic: &Restic, matrix: &Matrix) -> Result<bool> {
     let mut snaps = restic.snapshots(&SnapshotFilter::new()).await?;
     snaps.sort_by_key(|s| s.time);
-    if cli.json {
+    if cli.common.json {
         let v: Vec<_> = snaps
             .iter()
             .map(|s| {
@@ -178,7 +158,7 @@ async fn snapshots(cli: &Cli, restic: &Restic, matrix: &Matrix) -> Result<bool> 
         return Ok(true);
     }
     let tz = matrix.tz();
-    let mut table = Table::new();
+    let mut table = examples::cli::table();
     table.set_header(["id", "time", "host", "paths", "tags"]);
     for s in &snaps {
         table.add_row([
@@ -261,7 +241,7 @@ async fn backup(
         }
         Err(e) => return Err(e.into()),
     };
-    if cli.json {
+    if cli.common.json {
         println!(
             "{}",
             json!({
@@ -279,7 +259,7 @@ async fn backup(
             })
         );
     } else {
-        let mut table = Table::new();
+        let mut table = examples::cli::table();
         table.set_header([
             "snapshot",
             "files new",
@@ -353,7 +333,7 @@ async fn restore(
     let (files, bytes) = summary
         .map(|s| (Some(s.files_restored), s.bytes_restored))
         .unwrap_or((None, total));
-    if cli.json {
+    if cli.common.json {
         println!(
             "{}",
             json!({
@@ -492,7 +472,7 @@ async fn forget(
         agree &= same;
         rows.push((s, r, p, reasons, same));
     }
-    if cli.json {
+    if cli.common.json {
         let v: Vec<_> = rows
             .iter()
             .map(|(s, r, p, reasons, same)| {
@@ -516,7 +496,7 @@ async fn forget(
             "forget preview for {} (retention: {retention}; restic {version})",
             cli.plan
         );
-        let mut table = Table::new();
+        let mut table = examples::cli::table();
         table.set_header([
             "id",
             "time",
@@ -556,7 +536,7 @@ async fn forget(
             .forget(&restic_forget_options(retention, false))
             .await?;
         let removed: usize = done.iter().map(|g| g.remove.len()).sum();
-        if !cli.json {
+        if !cli.common.json {
             println!("forgot {removed} snapshot(s) (run prune to free space)");
         }
     }

@@ -20,7 +20,7 @@ use backup_policy::restic::{
     SnapshotFilter, TagList, UNLIMITED, forget, group_snapshots,
 };
 use clap::Parser;
-use jiff::Timestamp;
+use examples::cli::CommonArgs;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 use serde_json::Value;
@@ -88,9 +88,10 @@ struct Cli {
     /// Which restic to imitate: `0.14` (Debian 12) or `current`.
     #[arg(long, default_value = "current")]
     restic_compat: Semantics,
-    /// The instant restic would take as now (RFC 3339); default: the clock.
-    #[arg(long)]
-    now: Option<Timestamp>,
+    /// The shared flags: `--now` is the instant restic would take as now; the output is always
+    /// restic's JSON (`--json` changes nothing) and no runbook config is read.
+    #[command(flatten)]
+    common: CommonArgs,
     /// Apply Proxmox Backup Server prune instead of restic forget (uses --keep-last…--keep-yearly).
     #[arg(long)]
     pbs: bool,
@@ -186,8 +187,7 @@ fn group_out(key: &GroupKey) -> (Option<Vec<String>>, String, Option<Vec<String>
     (key.tags.clone(), key.hostname.clone(), key.paths.clone())
 }
 
-fn run() -> Result<()> {
-    let cli = Cli::parse();
+fn run(cli: &Cli) -> Result<()> {
     let sem = cli.restic_compat;
     let mut input = String::new();
     std::io::stdin()
@@ -203,8 +203,8 @@ fn run() -> Result<()> {
         Some(z) => TimeZone::get(z).with_context(|| format!("unknown time zone {z:?}"))?,
         None => TimeZone::system(),
     };
-    let now = cli.now.unwrap_or_else(Timestamp::now);
-    let filter = filter(&cli, sem);
+    let now = cli.common.now();
+    let filter = filter(cli, sem);
     let mut out: Vec<OutGroup> = Vec::new();
 
     if cli.pbs {
@@ -282,7 +282,7 @@ fn run() -> Result<()> {
                 policy = set(policy, d);
             }
         }
-        for t in cli.keep_tag {
+        for t in cli.keep_tag.iter().cloned() {
             policy = policy.with_tag(t);
         }
         let opts = ForgetOptions::new(now)
@@ -339,12 +339,8 @@ fn run() -> Result<()> {
     }
 }
 
+/// Errors exit 2, as every runbook binary's do (restic itself exits 1 on a fatal error).
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Fatal: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let cli = Cli::parse();
+    examples::cli::exit_with("retention", cli.common.verbose, || run(&cli).map(|()| true))
 }

@@ -13,13 +13,12 @@
 //!
 //! Exit codes: `show` 0 ok, 2 error; `run` the child's code (2 when it could not start).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Parser, Subcommand};
-use comfy_table::Table;
+use examples::cli::CommonArgs;
 use examples::clients::GARAGE_BUNDLE_KEYS;
 use examples::config::{Config, Secrets};
 use infisical_client::EnvMap;
@@ -41,18 +40,14 @@ fn passes_through(name: &str) -> bool {
 #[derive(Debug, Parser)]
 #[command(name = "secrets", version)]
 struct Cli {
-    /// Runbook config (see examples/config/homelab.toml).
-    #[arg(long, env = "BACKUP_AUDIT_CONFIG")]
-    config: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Bundle keys to read (repeatable); default: the seed's Garage bundle keys.
     #[arg(long = "key", global = true)]
     keys: Vec<String>,
     /// Folder to read instead of the config's `infisical.path`.
     #[arg(long, global = true)]
     path: Option<String>,
-    /// Print JSON instead of a table (`show`).
-    #[arg(long, global = true)]
-    json: bool,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -71,7 +66,7 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    examples::cli::exit_with_code("secrets", 0, || run(&cli))
+    examples::cli::exit_with_code("secrets", cli.common.verbose, || run(&cli))
 }
 
 /// The bundle as read.
@@ -129,11 +124,11 @@ fn fetch(cli: &Cli, config: &Config) -> Result<Fetched> {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode> {
-    let config = Config::load(&cli.config)?;
+    let config = cli.common.load_config()?;
     let Fetched { path, values, env } = fetch(cli, &config)?;
     match &cli.command {
         None | Some(Cmd::Show) => {
-            if cli.json {
+            if cli.common.json {
                 let v: Vec<_> = values
                     .iter()
                     .map(|(k, v)| json!({"key": k, "length": v.expose_secret().chars().count()}))
@@ -143,7 +138,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                     serde_json::to_string_pretty(&json!({"path": path, "keys": v}))?
                 );
             } else {
-                let mut table = Table::new();
+                let mut table = examples::cli::table();
                 table.set_header(["key", "value", "length"]);
                 for (k, v) in &values {
                     let n = v.expose_secret().chars().count();

@@ -9,14 +9,12 @@
 //! `--context` is a kube context, or a Velero target of the matrix (mapped to its context by the
 //! config). Exit codes: 0 ok, 1 the restore did not complete, 2 bad config or an API error.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use comfy_table::Table;
-use examples::config::Config;
+use examples::cli::CommonArgs;
 use examples::{clients, progress};
 use serde_json::json;
 use velero_client::{Backup, ListOptions, RestoreOptions, RestorePhase, VeleroClient};
@@ -25,15 +23,11 @@ use velero_client::{Backup, ListOptions, RestoreOptions, RestorePhase, VeleroCli
 #[derive(Debug, Parser)]
 #[command(name = "velero-ops", version)]
 struct Cli {
-    /// Runbook config (see examples/config/homelab.toml).
-    #[arg(long, env = "BACKUP_AUDIT_CONFIG")]
-    config: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Kube context (e.g. `prod`) or matrix target (e.g. `velero-prod`).
     #[arg(long)]
     context: String,
-    /// Print JSON instead of tables.
-    #[arg(long, global = true)]
-    json: bool,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -95,11 +89,11 @@ enum RestoreCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    examples::cli::exit_with("velero-ops", 0, || run(&cli))
+    examples::cli::exit_with("velero-ops", cli.common.verbose, || run(&cli))
 }
 
 fn run(cli: &Cli) -> Result<bool> {
-    let config = Config::load(&cli.config)?;
+    let config = cli.common.load_config()?;
     let matrix = examples::cli::load_matrix(&config, None)?;
     let context = clients::velero_contexts(&config, &matrix)
         .remove(&cli.context)
@@ -137,8 +131,8 @@ fn run(cli: &Cli) -> Result<bool> {
                 }
                 let restore = client.create_restore(&opts).await?;
                 let rname = restore.metadata.name.clone().unwrap_or_default();
-                if !cli.json || !*wait {
-                    if cli.json {
+                if !cli.common.json || !*wait {
+                    if cli.common.json {
                         println!("{}", json!({ "restore": rname, "backup": from_backup }));
                     } else {
                         println!(
@@ -181,11 +175,11 @@ async fn backups(cli: &Cli, client: &VeleroClient, name: Option<&str>) -> Result
         None => client.list_backups(&ListOptions::default()).await?,
     };
     list.sort_by_key(|b| std::cmp::Reverse(b.started().or(b.created())));
-    if cli.json {
+    if cli.common.json {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(true);
     }
-    let mut table = Table::new();
+    let mut table = examples::cli::table();
     table.set_header([
         "name", "status", "errors", "warnings", "started", "expires", "schedule",
     ]);
@@ -225,7 +219,7 @@ async fn describe(cli: &Cli, client: &VeleroClient, name: &str) -> Result<bool> 
     };
     let errors = messages(|r| &r.errors);
     let warnings = messages(|r| &r.warnings);
-    if cli.json {
+    if cli.common.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
@@ -240,7 +234,7 @@ async fn describe(cli: &Cli, client: &VeleroClient, name: &str) -> Result<bool> 
         );
         return Ok(true);
     }
-    let mut table = Table::new();
+    let mut table = examples::cli::table();
     table.set_header(["field", "value"]);
     for (k, v) in [
         ("Name", name.to_owned()),
@@ -315,7 +309,7 @@ async fn wait_restore(
     let validation = status
         .and_then(|s| s.validation_errors.clone())
         .unwrap_or_default();
-    if cli.json {
+    if cli.common.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({

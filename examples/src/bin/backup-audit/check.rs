@@ -1,35 +1,33 @@
 //! `backup-audit check`: the live audit of every matrix row across Velero, restic, PBS and Garage.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use examples::audit;
-use examples::clients;
-use examples::config::Config;
-use jiff::Timestamp;
+use backup_policy::compliance::Observation;
+use backup_policy::contention::Durations;
+use backup_policy::matrix::{Matrix, Tool};
+use examples::cli::CommonArgs;
+use examples::{audit, clients};
 
 /// Arguments of `backup-audit check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Runbook config: where each system lives and where credentials come from
-    /// (see examples/config/homelab.toml).
-    #[arg(long, env = "BACKUP_AUDIT_CONFIG")]
-    pub config: PathBuf,
+    /// The shared flags; `--config` is required.
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Matrix file; default: the config's `matrix`, else the embedded seed matrix.
-    #[arg(long)]
+    #[arg(long, env = "BACKUP_MATRIX", value_name = "FILE")]
     pub matrix: Option<PathBuf>,
-    /// Evaluate as of this instant (RFC 3339); default: now.
-    #[arg(long)]
-    pub now: Option<Timestamp>,
-    /// Print JSON instead of tables.
-    #[arg(long)]
-    pub json: bool,
     /// Also write node_exporter textfile-collector metrics to this file (atomically).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    /// Also write the run durations the check observed (Velero start → completion, restic
+    /// summary start → end) to this file, in the format `backup-audit plan --observed` reads, so
+    /// the plan's contention lint uses them instead of assumptions.
+    #[arg(long, value_name = "FILE")]
+    pub durations_out: Option<PathBuf>,
     /// Per-system timeout in seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
@@ -53,20 +51,17 @@ enum Verdict {
 /// webhook could not be delivered (connection error, non-2xx answer, or a redirect, which is
 /// never followed) — the alert is lost, so this outranks 1.
 pub fn run(args: &CheckArgs) -> ExitCode {
-    match run_inner(args) {
-        Ok(Verdict::Ok) => ExitCode::SUCCESS,
-        Ok(Verdict::Failing) => ExitCode::from(1),
-        Ok(Verdict::AlertUndelivered) => ExitCode::from(3),
-        Err(e) => {
-            eprintln!("backup-audit check: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    examples::cli::exit_with_code("backup-audit check", args.common.verbose, || {
+        Ok(match run_inner(args)? {
+            Verdict::Ok => ExitCode::SUCCESS,
+            Verdict::Failing => ExitCode::from(1),
+            Verdict::AlertUndelivered => ExitCode::from(3),
+        })
+    })
 }
 
 fn run_inner(args: &CheckArgs) -> Result<Verdict> {
-    clients::install_crypto_provider();
-    let config = Config::load(&args.config)?;
+    let config = args.common.load_config()?;
     let matrix = examples::cli::load_matrix(&config, args.matrix.as_deref())?;
     let runtime = examples::cli::runtime()?;
     let timeout = Duration::from_secs(args.timeout.max(1));
@@ -77,7 +72,10 @@ fn run_inner(args: &CheckArgs) -> Result<Verdict> {
     let (audit, delivered) = runtime.block_on(async {
         let secrets = clients::resolve_secrets(&config).await?;
         let (results, garage) = audit::gather(&config, &secrets, &matrix, timeout).await;
-        let now = args.now.unwrap_or_else(Timestamp::now);
+        let now = args.common.now();
+        if let Some(path) = &args.durations_out {
+            audit::write_atomically(path, &observed_durations(&matrix, &results).to_json())?;
+        }
         let audit = audit::assemble(&matrix, results, garage, now);
         let mut delivered = true;
         if let Some(url) = &webhook
@@ -91,12 +89,12 @@ fn run_inner(args: &CheckArgs) -> Result<Verdict> {
     if let Some(path) = &args.prometheus {
         audit::write_atomically(path, &audit::render_prometheus(&audit))?;
     }
-    if args.json {
+    if args.common.json {
         println!("{}", serde_json::to_string_pretty(&audit)?);
     } else {
         print!(
             "{}",
-            audit::render_table(&audit, &matrix, std::io::stdout().is_terminal())
+            audit::render_table(&audit, &matrix, examples::cli::color_stdout())
         );
     }
     Ok(match (audit.is_failing(), delivered) {
@@ -104,4 +102,36 @@ fn run_inner(args: &CheckArgs) -> Result<Verdict> {
         (true, true) => Verdict::Failing,
         (true, false) => Verdict::AlertUndelivered,
     })
+}
+
+/// The longest observed run of each target schedule. An observation that names no schedule
+/// (a restic snapshot) counts for its target's only schedule; with several it is ambiguous and
+/// left out.
+fn observed_durations(matrix: &Matrix, results: &[audit::SystemResult]) -> Durations {
+    let obs: Vec<Observation> = results
+        .iter()
+        .filter_map(|r| r.observations.as_ref().ok())
+        .flatten()
+        .filter_map(|o| {
+            if o.schedule.is_some() {
+                return Some(o.clone());
+            }
+            match matrix.target(&o.target).map(|t| t.schedule.as_slice()) {
+                Some([only]) => Some(o.clone().with_schedule(only.name.clone())),
+                _ => None,
+            }
+        })
+        .collect();
+    let mut d = Durations::from_observations(&obs);
+    for e in &mut d.durations {
+        e.source = matrix.target(&e.target).map(|t| {
+            match t.tool {
+                Tool::Velero => "Velero startTimestamp → completionTimestamp",
+                Tool::Restic => "restic snapshot summary backup_start → backup_end",
+                _ => "backup-audit check",
+            }
+            .to_owned()
+        });
+    }
+    d
 }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,11 +9,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use backup_policy::contention::{DurationSource, Durations, PlannedRun, planned_runs};
 use backup_policy::lint::{Finding, Severity, lint_with};
-use backup_policy::matrix::{Matrix, Tool};
+use backup_policy::matrix::{Matrix, Tool, ZoneOrigin, zone_name};
 use backup_policy::reach::reach;
 use backup_policy::rpo::{BucketOverlap, Rpo, bucket_overlaps, rpo};
 use clap::Args;
-use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Attribute, Cell, Color, ColumnConstraint, Table, Width};
+use examples::cli::{CommonArgs, wrap};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan, Zoned};
 use serde_json::{Value, json};
@@ -22,15 +22,11 @@ use serde_json::{Value, json};
 /// Arguments of `backup-audit plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Matrix TOML file (default: the embedded homelab seed matrix).
-    #[arg(long, env = "BACKUP_MATRIX")]
-    config: Option<PathBuf>,
-    /// The instant to plan from, RFC 3339 (default: now).
-    #[arg(long)]
-    now: Option<String>,
-    /// Print JSON instead of tables.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Matrix file; default: the config's `matrix`, else the embedded seed matrix.
+    #[arg(long, env = "BACKUP_MATRIX", value_name = "FILE")]
+    matrix: Option<PathBuf>,
     /// Observed run durations (JSON `{"durations":[{"target","schedule","seconds"}]}`), used
     /// instead of assumed ones for the timeline and the contention lint.
     #[arg(long, value_name = "FILE")]
@@ -48,15 +44,13 @@ fn observed(args: &PlanArgs) -> Result<Durations> {
     }
 }
 
+/// The matrix: `--matrix`, else the runbook config's `matrix` (with `--config`), else the seed.
 fn load(args: &PlanArgs) -> Result<Matrix> {
-    match &args.config {
-        None => Ok(Matrix::homelab()?),
-        Some(p) => {
-            let src =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            Ok(Matrix::from_toml(&src, &p.display().to_string())?)
-        }
+    if args.common.config.is_some() {
+        let config = args.common.load_config()?;
+        return examples::cli::load_matrix(&config, args.matrix.as_deref());
     }
+    examples::cli::matrix_file(args.matrix.as_deref())
 }
 
 fn human(d: SignedDuration) -> String {
@@ -154,7 +148,7 @@ fn nights(m: &Matrix, now: Timestamp) -> Vec<(Timestamp, Timestamp)> {
 
 fn bar(run: &PlannedRun<'_>, night: (Timestamp, Timestamp)) -> String {
     // 8 hours in 15-minute cells
-    let cells = 32;
+    let cells = i64::from(BAR_CELLS);
     let slot = |t: Timestamp| -> i64 { t.duration_since(night.0).as_secs() / 900 };
     let (a, b) = (
         slot(run.start).clamp(0, cells),
@@ -174,16 +168,11 @@ fn bar(run: &PlannedRun<'_>, night: (Timestamp, Timestamp)) -> String {
         .collect()
 }
 
-fn new_table(tty: bool) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if !tty {
-        // no terminal: never wrap, never colour
-        t.force_no_tty()
-            .set_content_arrangement(ContentArrangement::Disabled);
-    }
-    t
+/// The timeline's bar: 8 hours in 15-minute cells.
+const BAR_CELLS: u16 = 32;
+
+fn new_table() -> Table {
+    examples::cli::table()
 }
 
 fn header_row(t: &mut Table, cols: &[&str]) {
@@ -212,15 +201,18 @@ fn sev_cell(s: Severity) -> Cell {
     }
 }
 
-/// Runs `backup-audit plan`.
+/// Runs `backup-audit plan`: exit 0, or 2 with the reason when it cannot plan.
 pub fn run(args: &PlanArgs) -> Result<ExitCode> {
+    Ok(examples::cli::exit_with_code(
+        "backup-audit plan",
+        args.common.verbose,
+        || plan(args),
+    ))
+}
+
+fn plan(args: &PlanArgs) -> Result<ExitCode> {
     let m = load(args)?;
-    let now: Timestamp = match &args.now {
-        Some(n) => n
-            .parse()
-            .with_context(|| format!("--now {n:?} is not an RFC 3339 instant"))?,
-        None => Timestamp::now(),
-    };
+    let now = args.common.now();
     let tz = m.tz();
     let observed = observed(args)?;
     let rows = rows(&m, now);
@@ -228,7 +220,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     let nights = nights(&m, now);
     let rpos = rpo(&m, now);
     let overlaps = bucket_overlaps(&m, now);
-    if args.json {
+    if args.common.json {
         let plan = Plan {
             m: &m,
             now,
@@ -242,7 +234,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         let text = serde_json::to_string_pretty(&to_json(&plan))?;
         return emit(&(text + "\n"));
     }
-    let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let tty = examples::cli::color_stdout();
     let mut out = String::new();
     let bold = |s: &str| {
         if tty {
@@ -254,7 +246,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     let nowz: Zoned = now.to_zoned(tz.clone());
     writeln!(
         out,
-        "{} — schedules in {} — planned from {}\n",
+        "{} — times in {} — planned from {}\n",
         bold(m.title.as_deref().unwrap_or("Backup matrix")),
         m.timezone,
         nowz.strftime("%a %Y-%m-%d %H:%M %Z")
@@ -266,7 +258,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         "{}",
         bold("Matrix: what is backed up, when, and how long it is kept")
     )?;
-    let mut t = new_table(tty);
+    let mut t = new_table();
     header_row(
         &mut t,
         &[
@@ -335,7 +327,19 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
             back,
         ]);
     }
-    writeln!(out, "{t}\n")?;
+    writeln!(out, "{t}")?;
+    let clocks = clock_notes(&rows, &tz);
+    if !clocks.is_empty() {
+        writeln!(
+            out,
+            "  Times above are {}; these schedules run on another clock:",
+            m.timezone
+        )?;
+        for n in &clocks {
+            out.push_str(&wrap(n, usize::from(examples::cli::width()), "  "));
+        }
+    }
+    writeln!(out)?;
 
     // 2. the night(s)
     for (i, night) in nights.iter().enumerate() {
@@ -359,7 +363,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
             let dev = r.device.unwrap_or("(no storage)").to_string();
             by_dev.entry(dev).or_default().push(r);
         }
-        let mut t = new_table(tty);
+        let mut t = new_table();
         header_row(
             &mut t,
             &[
@@ -373,6 +377,10 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
                 "00  01  02  03  04  05  06  07  ",
             ],
         );
+        // the bar is a picture: never wrapped
+        if let Some(c) = t.column_mut(7) {
+            c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(BAR_CELLS + 2)));
+        }
         for (dev, rs) in &by_dev {
             for (j, r) in rs.iter().enumerate() {
                 t.add_row(vec![
@@ -393,10 +401,11 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         } else {
             writeln!(out, "{t}")?;
             if runs.iter().any(|r| r.source.is_assumption()) {
-                writeln!(
-                    out,
-                    "  durations marked \"assumed\" are tool defaults and \"configured\" the matrix's estimate, not measurements (pass --observed)"
-                )?;
+                out.push_str(&wrap(
+                    "durations marked \"assumed\" are tool defaults and \"configured\" the matrix's estimate, not measurements (pass --observed)",
+                    usize::from(examples::cli::width()),
+                    "  ",
+                ));
             }
             writeln!(out)?;
         }
@@ -408,7 +417,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         "{}",
         bold("Recovery point: worst-case data loss per system (enabled schedules only)")
     )?;
-    let mut t = new_table(tty);
+    let mut t = new_table();
     header_row(
         &mut t,
         &[
@@ -439,13 +448,17 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     }
     writeln!(out, "{t}")?;
     for o in &overlaps {
-        writeln!(out, "  note: {}", o.message)?;
+        out.push_str(&wrap(
+            &format!("note: {}", o.message),
+            usize::from(examples::cli::width()),
+            "  ",
+        ));
     }
     writeln!(out)?;
 
     // 3. lints
     writeln!(out, "{}", bold(&format!("Findings ({})", findings.len())))?;
-    let mut t = new_table(tty);
+    let mut t = new_table();
     header_row(&mut t, &["Severity", "Lint", "Finding"]);
     for f in &findings {
         t.add_row(vec![
@@ -458,7 +471,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
 
     // 4. DR and exclusions
     writeln!(out, "{}", bold("Disaster recovery"))?;
-    let mut t = new_table(tty);
+    let mut t = new_table();
     header_row(
         &mut t,
         &[
@@ -501,7 +514,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     writeln!(out, "{t}\n")?;
     if !m.exclusion.is_empty() {
         writeln!(out, "{}", bold("Deliberately not backed up"))?;
-        let mut t = new_table(tty);
+        let mut t = new_table();
         header_row(&mut t, &["What", "IDs", "Why"]);
         for e in &m.exclusion {
             let ids: Vec<String> = e.ids.iter().map(u32::to_string).collect();
@@ -514,6 +527,48 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         writeln!(out, "{t}")?;
     }
     emit(&out)
+}
+
+/// Where a schedule's zone was set, for the clock notes.
+fn origin_text(o: ZoneOrigin, tool: Tool) -> String {
+    match o {
+        ZoneOrigin::Expression => "named in the expression".into(),
+        ZoneOrigin::Schedule => "the schedule's timezone".into(),
+        ZoneOrigin::Target => "the target's timezone".into(),
+        ZoneOrigin::Tool => "[zones]".into(),
+        _ => format!("{tool}'s default"),
+    }
+}
+
+/// One note per schedule whose tool runs it in a zone other than the display zone:
+/// `velero-prod/daily runs in UTC ([zones]): 02:00 UTC = 03:00 BST`, with its next run shown on
+/// both clocks so a summer/winter shift is visible.
+fn clock_notes(rows: &[Row<'_>], display: &TimeZone) -> Vec<String> {
+    let display_name = zone_name(display);
+    let mut out = Vec::new();
+    for r in rows {
+        let Some(s) = r.schedule else { continue };
+        if s.schedule().is_none() || s.zone_name() == display_name {
+            continue;
+        }
+        let zone = s.zone();
+        let mut note = format!(
+            "{}/{} runs in {} ({})",
+            r.target.name,
+            s.name,
+            s.zone_name(),
+            origin_text(s.zone_origin(), r.target.tool)
+        );
+        if let Some(n) = r.next.first() {
+            note.push_str(&format!(
+                ": {} = {}",
+                local(*n, &zone, "%H:%M %Z"),
+                local(*n, display, "%H:%M %Z")
+            ));
+        }
+        out.push(note);
+    }
+    out
 }
 
 /// Writes the report; a closed pipe (`| head`) is not an error.
@@ -578,6 +633,7 @@ fn to_json(p: &Plan<'_>) -> Value {
                 "bucket": r.target.bucket,
                 "schedule": r.schedule.map(|s| s.name.clone()),
                 "expr": r.schedule.map(|s| s.expr().to_string()),
+                "zone": r.schedule.map(|s| s.zone_name()),
                 "retention": r.schedule.map(|s| s.retention.clone()),
                 "next_runs": r.next.iter().map(Timestamp::to_string).collect::<Vec<_>>(),
                 "keeps": r.keeps.map(|k| k.0),
