@@ -283,6 +283,10 @@ impl fmt::Display for S3Error {
 pub enum S3ErrorCode {
     /// No such object.
     NoSuchKey,
+    /// A 404 to a HEAD request: the key or the bucket is missing. Garage's answer to HEAD has
+    /// no body to say which (aws-sdk-s3 names this code `NotFound` too);
+    /// [`S3Client::head_object_checked`](crate::S3Client::head_object_checked) asks the bucket.
+    NotFound,
     /// No such bucket.
     NoSuchBucket,
     /// No such multipart upload.
@@ -335,6 +339,7 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match code {
             "NoSuchKey" => NoSuchKey,
+            "NotFound" => NotFound,
             "NoSuchBucket" => NoSuchBucket,
             "NoSuchUpload" => NoSuchUpload,
             "AccessDenied" => AccessDenied,
@@ -365,6 +370,7 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             NoSuchKey => "NoSuchKey",
+            NotFound => "NotFound",
             NoSuchBucket => "NoSuchBucket",
             NoSuchUpload => "NoSuchUpload",
             AccessDenied => "AccessDenied",

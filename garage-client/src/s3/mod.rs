@@ -470,23 +470,37 @@ impl S3Client {
             .boxed()
     }
 
-    /// Metadata of an object (`HEAD`); `is_not_found()` when absent.
+    /// Metadata of an object (`HEAD`); `is_not_found()` when absent. Sends that one request:
+    /// a 404 has code [`S3ErrorCode::NotFound`], since the answer to HEAD cannot say whether
+    /// the key or the bucket is missing. [`Self::head_object_checked`] finds out.
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
         let url = self.url(bucket, Some(key), &[])?;
         let mut h = HeaderMap::new();
         h.insert("x-amz-checksum-mode", HeaderValue::from_static("ENABLED"));
-        match self.call(Call::new(Method::HEAD, url).headers(h)).await {
-            Ok(resp) => Ok(meta_from_headers(&resp.headers)),
-            // A HEAD answer has no body to tell a missing key from a missing bucket: ask the
-            // bucket (read-only, and only after a 404).
-            Err(Error::S3(mut e)) if e.status == 404 && e.code == S3ErrorCode::NoSuchKey => {
-                if let Ok(false) = self.bucket_exists(bucket).await {
-                    e.code = S3ErrorCode::NoSuchBucket;
-                    e.message = format!("bucket {bucket:?} does not exist");
+        let resp = self.call(Call::new(Method::HEAD, url).headers(h)).await?;
+        Ok(meta_from_headers(&resp.headers))
+    }
+
+    /// [`Self::head_object`], and after a 404 a second request, `HEAD` on the bucket, to say
+    /// [`S3ErrorCode::NoSuchBucket`] or [`S3ErrorCode::NoSuchKey`]. If that second request
+    /// fails, the 404 keeps its code [`S3ErrorCode::NotFound`].
+    pub async fn head_object_checked(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
+        match self.head_object(bucket, key).await {
+            Err(Error::S3(mut e)) if e.code == S3ErrorCode::NotFound => {
+                match self.bucket_exists(bucket).await {
+                    Ok(true) => {
+                        e.code = S3ErrorCode::NoSuchKey;
+                        e.message = format!("key {key:?} does not exist");
+                    }
+                    Ok(false) => {
+                        e.code = S3ErrorCode::NoSuchBucket;
+                        e.message = format!("bucket {bucket:?} does not exist");
+                    }
+                    Err(_) => {}
                 }
                 Err(Error::S3(e))
             }
-            Err(e) => Err(e),
+            other => other,
         }
     }
 

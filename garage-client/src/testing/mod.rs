@@ -213,7 +213,32 @@ metrics_token = "{metrics_token}"
         };
         server.spawn()?;
         server.bootstrap()?;
+        server.check_s3_listens()?;
         Ok(server)
+    }
+
+    /// Garage keeps running when its S3 port cannot be bound (it logs "S3 API server exited
+    /// with error: … Address already in use" and the admin API still answers), which happens
+    /// when another process takes a port between [`free_ports`] and the bind: fail with that
+    /// message so [`Self::start`] retries on fresh ports.
+    fn check_s3_listens(&self) -> Result<()> {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.ports.s3));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let tail = self.log_tail();
+            if tail.contains("ddress already in use") {
+                return Err(Error::TestBed(format!(
+                    "a port was taken before garage bound it (address already in use): {tail}"
+                )));
+            }
+            if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self.failure("the S3 API does not accept connections"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn spawn(&mut self) -> Result<()> {

@@ -107,22 +107,84 @@ async fn keys_with_control_characters_round_trip_through_listings() {
     assert_eq!(page.common_prefixes, vec!["ctl/sub\u{1}dir/".to_owned()]);
 }
 
+/// A HEAD sends only the caller's request: its 404 says "key or bucket" (Garage's answer to
+/// HEAD cannot say which); `head_object_checked` asks the bucket and says which. Requests are
+/// counted through a loopback proxy.
 #[tokio::test]
-async fn head_says_which_is_missing_and_presigns_under_a_second_are_refused() {
+async fn head_sends_one_request_and_the_checked_head_says_which_is_missing() {
     let g = start();
-    let c = s3(&g);
-    let e = c.head_object("no-such-bucket", "k").await.unwrap_err();
+    let proxy = FaultProxy::start(g.ports().s3, |_| Fault::None)
+        .await
+        .unwrap();
+    let c = garage_client::S3Client::builder()
+        .with_endpoint(proxy.endpoint())
+        .with_credentials(super::common::credentials(&g))
+        .build()
+        .unwrap();
+    let sent = |from: usize| -> Vec<String> {
+        proxy.requests()[from..]
+            .iter()
+            .map(|(r, _)| format!("{} {}", r.method, r.target))
+            .collect()
+    };
+    for (bucket, key) in [("no-such-bucket", "k"), (g.bucket(), "no-such-key")] {
+        let before = proxy.requests().len();
+        let e = c.head_object(bucket, key).await.unwrap_err();
+        assert!(e.is_not_found(), "{e}");
+        assert_eq!(
+            e.as_s3().map(|e| &e.code),
+            Some(&S3ErrorCode::NotFound),
+            "{e}"
+        );
+        assert!(e.to_string().contains("the key or the bucket"), "{e}");
+        assert_eq!(
+            sent(before),
+            vec![format!("HEAD /{bucket}/{key}")],
+            "only the caller's request"
+        );
+    }
+    let before = proxy.requests().len();
+    let e = c
+        .head_object_checked("no-such-bucket", "k")
+        .await
+        .unwrap_err();
     assert_eq!(
         e.as_s3().map(|e| &e.code),
         Some(&S3ErrorCode::NoSuchBucket),
         "{e}"
     );
-    let e = c.head_object(g.bucket(), "no-such-key").await.unwrap_err();
+    assert!(e.is_not_found());
+    assert_eq!(
+        sent(before),
+        vec!["HEAD /no-such-bucket/k", "HEAD /no-such-bucket"]
+    );
+    let e = c
+        .head_object_checked(g.bucket(), "no-such-key")
+        .await
+        .unwrap_err();
     assert_eq!(
         e.as_s3().map(|e| &e.code),
         Some(&S3ErrorCode::NoSuchKey),
         "{e}"
     );
+    c.put_object(g.bucket(), "there", "v".into(), PutOptions::default())
+        .await
+        .unwrap();
+    let before = proxy.requests().len();
+    assert_eq!(
+        c.head_object_checked(g.bucket(), "there")
+            .await
+            .unwrap()
+            .size,
+        1
+    );
+    assert_eq!(sent(before).len(), 1, "a found object costs one request");
+}
+
+#[tokio::test]
+async fn presigns_under_a_second_are_refused() {
+    let g = start();
+    let c = s3(&g);
     assert!(!c.bucket_exists("no-such-bucket").await.unwrap());
     for short in [Duration::ZERO, Duration::from_millis(500)] {
         assert!(c.presign_get(g.bucket(), "k", short).is_err(), "{short:?}");
