@@ -7,4 +7,5 @@ pub mod audit;
 pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod drill;
 pub mod progress;

@@ -6,7 +6,10 @@
 //! For plans on a remote host the restore lands on that host, so the file comparison uses
 //! restic's own restore summary (restic ≥ 0.16) and `--verify`; with an older restic the file
 //! count is reported as "not checked" (JSON `ok: null`, `not_checked: ["files"]`), never as
-//! passed.
+//! passed. The restore lands in a private directory made on the host with `mktemp -d` under
+//! the plan's `ssh.scratch_dir` (default `/tmp`), checked (owner, mode 0700, no symlink) and
+//! removed afterwards, also when the drill fails, unless `--keep`; a `scratch_dir` that others
+//! could tamper with is refused (see `examples::drill::scratch`).
 //!
 //! Exit codes: 0 verified and within RTO, 1 verification failed or RTO exceeded, 2 the drill
 //! could not run (bad config, no snapshot, restic failed).
@@ -20,9 +23,10 @@ use backup_policy::matrix::{Matrix, Tool};
 use clap::Parser;
 use comfy_table::Table;
 use examples::config::Config;
+use examples::drill::scratch::{self, RemoteScratch};
 use examples::{clients, progress};
 use restic_remote::{
-    CheckOptions, LsEntry, NodeType, RestoreEvent, RestoreOptions, SnapshotFilter,
+    CheckOptions, LsEntry, NodeType, Restic, RestoreEvent, RestoreOptions, Snapshot, SnapshotFilter,
 };
 use serde_json::json;
 
@@ -45,7 +49,8 @@ struct Cli {
     /// Also read this subset of the pack data in `restic check` (e.g. `5%`, `1/10`).
     #[arg(long)]
     read_data_subset: Option<String>,
-    /// Keep the scratch directory.
+    /// Keep the scratch directory (for a plan on a host: the private directory made there).
+    /// Without it the scratch directory is removed after the drill, also when it failed.
     #[arg(long)]
     keep: bool,
     /// Print JSON instead of a table.
@@ -136,7 +141,8 @@ fn run(cli: &Cli) -> Result<bool> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    // Scratch directory: a fresh temp dir for local plans, a unique path on the host otherwise.
+    // Scratch directory: a fresh temp dir for local plans; for plans on a host, a private
+    // directory made there (see `examples::drill::scratch`) once the client is connected.
     let scratch = match (&cli.target, local) {
         (Some(_), _) | (None, false) => None,
         (None, true) => Some(
@@ -146,135 +152,46 @@ fn run(cli: &Cli) -> Result<bool> {
                 .context("creating the scratch directory")?,
         ),
     };
-    let target: String = match (&cli.target, &scratch) {
-        (Some(t), _) => t.display().to_string(),
-        (None, Some(s)) => s.path().display().to_string(),
-        (None, None) => {
-            // Never a predictable name in a world-writable directory: a local user could
-            // pre-create it (a symlink, or a directory of theirs) and receive the restore.
-            // restic creates the new directory itself (0700 under the remote script's umask).
-            let dir = plan
-                .ssh
-                .as_ref()
-                .and_then(|s| s.scratch_dir.as_deref())
-                .unwrap_or("/tmp")
-                .trim_end_matches('/');
-            format!("{dir}/restore-drill-{}-{}", cli.plan, random_suffix()?)
-        }
-    };
 
     let outcome = runtime.block_on(async {
         let secrets = clients::resolve_secrets(&config).await?;
         let restic = clients::restic(&config, &secrets, &plan).await?;
-        let mut snaps = restic.snapshots(&SnapshotFilter::new()).await?;
-        snaps.sort_by_key(|s| s.time);
-        let newest = snaps
-            .last()
-            .ok_or_else(|| anyhow!("plan {} has no snapshots", cli.plan))?
-            .clone();
-        let id = newest
-            .id
-            .clone()
-            .or(newest.short_id.clone())
-            .ok_or_else(|| anyhow!("the newest snapshot has no id"))?;
-
-        // What the snapshot holds.
-        let mut ls = restic.ls(&id, &[]).await?;
-        let (mut want_files, mut want_bytes) = (0u64, 0u64);
-        while let Some(entry) = ls.next().await? {
-            if let LsEntry::Node(n) = entry {
-                match n.node_type {
-                    NodeType::File => {
-                        want_files += 1;
-                        want_bytes += n.size.unwrap_or(0);
+        let remote = match (&cli.target, restic.transport().as_ssh()) {
+            (None, Some(ssh)) => {
+                let dir = plan
+                    .ssh
+                    .as_ref()
+                    .and_then(|s| s.scratch_dir.as_deref())
+                    .unwrap_or(scratch::DEFAULT_SCRATCH_DIR);
+                Some(RemoteScratch::create(ssh, dir, &cli.plan).await?)
+            }
+            _ => None,
+        };
+        let target: String = match (&cli.target, &scratch, &remote) {
+            (Some(t), _, _) => t.display().to_string(),
+            (None, Some(s), _) => s.path().display().to_string(),
+            (None, None, Some(r)) => r.path().to_owned(),
+            (None, None, None) => bail!("no restore target"),
+        };
+        let result = drill(cli, &restic, &target, local).await;
+        // The host's drill directory goes away whatever happened, unless asked to keep it.
+        if let Some(r) = remote {
+            if cli.keep {
+                eprintln!("restore-drill: kept {} on the plan's host", r.path());
+            } else {
+                // A restore cut short by an error may still be ending on the host.
+                restic.settle().await;
+                if let Err(e) = r.remove().await {
+                    match &result {
+                        Ok(_) => return Err(e),
+                        Err(_) => eprintln!("restore-drill: {e:#}"),
                     }
-                    NodeType::Symlink => want_files += 1,
-                    _ => {}
                 }
             }
         }
-
-        // The timed part: restore and verification.
-        let started = Instant::now();
-        let bar = progress::bytes_bar("restore", progress::is_interactive());
-        bar.set_length(want_bytes);
-        let mut run = restic
-            .restore(&RestoreOptions::new(id.clone(), target.clone()).with_verify(!local))
-            .await?;
-        while let Some(event) = run.next_event().await? {
-            if let RestoreEvent::Status(p) | RestoreEvent::Summary(p) = event {
-                bar.set_position(p.bytes_restored);
-            }
-        }
-        let summary = run.finish().await;
-        if summary.is_ok() {
-            bar.set_position(want_bytes);
-        }
-        bar.finish_and_clear();
-        let summary = summary?;
-        let restore_time = started.elapsed();
-
-        let mut checks = Vec::new();
-        let got = if local {
-            Some(walk(Path::new(&target))?)
-        } else {
-            summary
-                .as_ref()
-                .map(|s| (s.files_restored + s.files_skipped, s.bytes_restored))
-        };
-        match got {
-            Some((files, bytes)) => {
-                checks.push(Check {
-                    name: "files",
-                    expected: want_files.to_string(),
-                    got: files.to_string(),
-                    ok: Some(files == want_files),
-                });
-                checks.push(Check {
-                    name: "bytes",
-                    expected: want_bytes.to_string(),
-                    got: bytes.to_string(),
-                    ok: Some(bytes == want_bytes),
-                });
-            }
-            // restic < 0.16 prints no restore summary: the files were not counted. restic's
-            // own `--verify` read back what it restored, but a missing file would go unseen.
-            None => checks.push(Check {
-                name: "files",
-                expected: want_files.to_string(),
-                got: "not counted (restic < 0.16 prints no restore summary)".to_owned(),
-                ok: None,
-            }),
-        }
-        let mut check_opts = CheckOptions::default();
-        check_opts.read_data_subset = cli.read_data_subset.clone();
-        let check_name = if cli.read_data_subset.is_some() {
-            "restic check --read-data-subset"
-        } else {
-            "restic check"
-        };
-        match restic.check(&check_opts).await {
-            Ok(report) => checks.push(Check {
-                name: check_name,
-                expected: "no errors".to_owned(),
-                got: if report.num_errors == 0 {
-                    "no errors".to_owned()
-                } else {
-                    format!("{} error(s)", report.num_errors)
-                },
-                ok: Some(report.num_errors == 0),
-            }),
-            Err(e) => checks.push(Check {
-                name: check_name,
-                expected: "no errors".to_owned(),
-                got: format!("{e}"),
-                ok: Some(false),
-            }),
-        }
-        let total_time = started.elapsed();
-        anyhow::Ok((newest, id, checks, restore_time, total_time))
+        result.map(|r| (target, r))
     });
-    let (newest, id, checks, restore_time, total_time) = outcome?;
+    let (target, (newest, id, checks, restore_time, total_time)) = outcome?;
     // Verified: every check that could be made passed. Checks that could not be made are
     // listed as "not checked", never as passed.
     let verified = checks.iter().all(|c| c.ok != Some(false));
@@ -308,7 +225,7 @@ fn run(cli: &Cli) -> Result<bool> {
             "{}",
             serde_json::to_string_pretty(&json!({
                 "plan": cli.plan, "snapshot": id, "snapshot_time": newest.time.to_string(),
-                "target": target, "checks": c, "verified": verified, "not_checked": unchecked,
+                "target": target, "kept": cli.keep || cli.target.is_some(), "checks": c, "verified": verified, "not_checked": unchecked,
                 "restore_seconds": restore_time.as_secs_f64(),
                 "total_seconds": total_time.as_secs_f64(),
                 "scenario": scenario, "rto_seconds": rto.as_secs(), "within_rto": within,
@@ -355,10 +272,6 @@ fn run(cli: &Cli) -> Result<bool> {
             let kept = s.keep();
             eprintln!("restore-drill: kept {}", kept.display());
         }
-    } else if cli.target.is_none() && !local {
-        eprintln!(
-            "restore-drill: the restore is at {target} on the plan's host; remove it when done"
-        );
     }
     if !verified && checks.is_empty() {
         bail!("nothing was verified");
@@ -366,14 +279,118 @@ fn run(cli: &Cli) -> Result<bool> {
     Ok(ok)
 }
 
-/// 24 hex characters from the kernel's CSPRNG: a name nobody can guess in advance.
-fn random_suffix() -> Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 12];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("reading /dev/urandom")?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+/// What a drill found: the snapshot, its checks and the times.
+type Outcome = (Snapshot, String, Vec<Check>, Duration, Duration);
+
+/// Restores the newest snapshot into `target` and verifies it.
+async fn drill(cli: &Cli, restic: &Restic, target: &str, local: bool) -> Result<Outcome> {
+    let mut snaps = restic.snapshots(&SnapshotFilter::new()).await?;
+    snaps.sort_by_key(|s| s.time);
+    let newest = snaps
+        .last()
+        .ok_or_else(|| anyhow!("plan {} has no snapshots", cli.plan))?
+        .clone();
+    let id = newest
+        .id
+        .clone()
+        .or(newest.short_id.clone())
+        .ok_or_else(|| anyhow!("the newest snapshot has no id"))?;
+
+    // What the snapshot holds.
+    let mut ls = restic.ls(&id, &[]).await?;
+    let (mut want_files, mut want_bytes) = (0u64, 0u64);
+    while let Some(entry) = ls.next().await? {
+        if let LsEntry::Node(n) = entry {
+            match n.node_type {
+                NodeType::File => {
+                    want_files += 1;
+                    want_bytes += n.size.unwrap_or(0);
+                }
+                NodeType::Symlink => want_files += 1,
+                _ => {}
+            }
+        }
+    }
+
+    // The timed part: restore and verification.
+    let started = Instant::now();
+    let bar = progress::bytes_bar("restore", progress::is_interactive());
+    bar.set_length(want_bytes);
+    let mut run = restic
+        .restore(&RestoreOptions::new(id.clone(), target.to_owned()).with_verify(!local))
+        .await?;
+    while let Some(event) = run.next_event().await? {
+        if let RestoreEvent::Status(p) | RestoreEvent::Summary(p) = event {
+            bar.set_position(p.bytes_restored);
+        }
+    }
+    let summary = run.finish().await;
+    if summary.is_ok() {
+        bar.set_position(want_bytes);
+    }
+    bar.finish_and_clear();
+    let summary = summary?;
+    let restore_time = started.elapsed();
+
+    let mut checks = Vec::new();
+    let got = if local {
+        Some(walk(Path::new(&target))?)
+    } else {
+        summary
+            .as_ref()
+            .map(|s| (s.files_restored + s.files_skipped, s.bytes_restored))
+    };
+    match got {
+        Some((files, bytes)) => {
+            checks.push(Check {
+                name: "files",
+                expected: want_files.to_string(),
+                got: files.to_string(),
+                ok: Some(files == want_files),
+            });
+            checks.push(Check {
+                name: "bytes",
+                expected: want_bytes.to_string(),
+                got: bytes.to_string(),
+                ok: Some(bytes == want_bytes),
+            });
+        }
+        // restic < 0.16 prints no restore summary: the files were not counted. restic's
+        // own `--verify` read back what it restored, but a missing file would go unseen.
+        None => checks.push(Check {
+            name: "files",
+            expected: want_files.to_string(),
+            got: "not counted (restic < 0.16 prints no restore summary)".to_owned(),
+            ok: None,
+        }),
+    }
+    let mut check_opts = CheckOptions::default();
+    check_opts.read_data_subset = cli.read_data_subset.clone();
+    let check_name = if cli.read_data_subset.is_some() {
+        "restic check --read-data-subset"
+    } else {
+        "restic check"
+    };
+    match restic.check(&check_opts).await {
+        Ok(report) => checks.push(Check {
+            name: check_name,
+            expected: "no errors".to_owned(),
+            got: if report.num_errors == 0 {
+                "no errors".to_owned()
+            } else {
+                format!("{} error(s)", report.num_errors)
+            },
+            ok: Some(report.num_errors == 0),
+        }),
+        Err(e) => checks.push(Check {
+            name: check_name,
+            expected: "no errors".to_owned(),
+            got: format!("{e}"),
+            ok: Some(false),
+        }),
+    }
+    let total_time = started.elapsed();
+    Ok((newest, id, checks, restore_time, total_time))
 }
 
 fn fmt_rto(d: Duration) -> String {

@@ -1,0 +1,3 @@
+//! Restore drills: the logic behind `restore-drill`.
+
+pub mod scratch;
