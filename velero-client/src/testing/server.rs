@@ -32,6 +32,10 @@ pub(crate) fn router(state: Arc<ClusterState>) -> Router {
         )
         // core/v1 Secrets, read-only: what a `caCertRef` points at.
         .route("/api/v1/namespaces/{ns}/secrets/{name}", get(get_secret))
+        .route(
+            "/api/v1/namespaces/{ns}",
+            axum::routing::delete(super::namespaces::delete_namespace),
+        )
         .fallback(|| async {
             error(&ApiError {
                 code: 404,
