@@ -224,7 +224,7 @@ mod tests {
         let mut other = good.clone();
         other["backup-time"] = 101.into();
         assert_eq!(check_manifest(&other, &snap()).len(), 1);
-        let mut short = good.clone();
+        let mut short = good;
         short["files"] = serde_json::json!([{"filename": "drive-scsi0.img.fidx", "size": 1}]);
         let f = check_manifest(&short, &snap());
         assert_eq!(f.len(), 2, "{f:?}");
