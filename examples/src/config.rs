@@ -213,7 +213,9 @@ pub struct SshConfig {
     #[serde(default = "default_restic_bin")]
     pub restic_bin: String,
     /// Absolute directory on the host under which `restore-drill` restores (default `/tmp`);
-    /// each drill restores into a new, unguessable subdirectory of it.
+    /// each drill restores into a new private subdirectory (`mktemp -d`), removed afterwards.
+    /// Refused when any component of it is a symlink, is owned by neither root nor the SSH
+    /// user, or is writable by group/others without the sticky bit.
     #[serde(default)]
     pub scratch_dir: Option<String>,
 }

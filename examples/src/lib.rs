@@ -7,5 +7,6 @@ pub mod audit;
 pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod drill;
 pub mod monitor;
 pub mod progress;

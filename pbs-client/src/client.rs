@@ -21,6 +21,9 @@ use crate::upid::Upid;
 /// reads every manifest, so we allow more.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The most bytes [`Client::download_blob`] reads (blobs are configs and manifests: small).
+pub const MAX_BLOB_BYTES: usize = 16 << 20;
+
 /// Tickets live 2 h; renew after 1 h like proxmoxer (the official client renews every 15 min).
 pub const DEFAULT_TICKET_RENEW_AFTER: Duration = Duration::from_secs(3600);
 
@@ -449,6 +452,45 @@ impl Client {
         let mut q = group_query(group);
         q.push(("backup-time", backup_time.to_string()));
         self.get(&ds(store, "files"), &q).await
+    }
+
+    /// `GET /admin/datastore/{store}/download-decoded`: the decoded content of one `.blob`
+    /// file of a snapshot — its manifest `index.json.blob`, a VM's `qemu-server.conf.blob`, a
+    /// container's `pct.conf.blob`, …  Reads back data from the datastore through the API (PBS
+    /// decodes the blob and checks its CRC while streaming).
+    ///
+    /// Only blob files: index archives (`.fidx`, `.didx`) decode to whole disk images or
+    /// file archives, which this call does not read ([`Error::Config`] before any request). At
+    /// most [`MAX_BLOB_BYTES`] are read ([`Error::TooLarge`] beyond). PBS refuses an encrypted
+    /// file ("cannot decode … - is encrypted") [proxmox/proxmox-backup
+    /// src/api2/admin/datastore.rs `download_file_decoded`].
+    pub async fn download_blob(
+        &self,
+        store: &str,
+        group: &GroupRef,
+        backup_time: i64,
+        file_name: &str,
+    ) -> Result<Vec<u8>> {
+        let plain = !file_name.is_empty()
+            && file_name.ends_with(".blob")
+            && !file_name.contains(['/', '\\', '\0']);
+        if !plain {
+            return Err(Error::config(format!(
+                "download_blob reads .blob files only, not {file_name:?}"
+            )));
+        }
+        let mut q = group_query(group);
+        q.push(("backup-time", backup_time.to_string()));
+        q.push(("file-name", file_name.to_owned()));
+        self.inner
+            .request_limited(
+                Method::GET,
+                &ds(store, "download-decoded"),
+                &q,
+                None,
+                MAX_BLOB_BYTES,
+            )
+            .await
     }
 
     /// `POST /admin/datastore/{store}/prune` for one group; with `dry_run` nothing is removed.

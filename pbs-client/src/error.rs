@@ -90,6 +90,14 @@ pub enum Error {
         /// JSON path and serde message.
         message: String,
     },
+    /// A successful answer longer than the caller allowed; the rest was not read.
+    #[error("the answer of {endpoint} is larger than {limit} bytes")]
+    TooLarge {
+        /// The request path.
+        endpoint: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Network failure: connect, reset, timeout.
     #[error("request to {endpoint} failed")]
     Transport {

@@ -60,7 +60,9 @@ mod upid;
 pub mod testing;
 
 pub use auth::{Credentials, Repository};
-pub use client::{Client, ClientBuilder, DEFAULT_TICKET_RENEW_AFTER, DEFAULT_TIMEOUT, JobKind};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_TICKET_RENEW_AFTER, DEFAULT_TIMEOUT, JobKind, MAX_BLOB_BYTES,
+};
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprint;
 pub use secrecy::SecretString;

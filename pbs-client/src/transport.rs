@@ -69,9 +69,23 @@ impl Transport {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>> {
+        self.request_limited(method, path, query, body, usize::MAX)
+            .await
+    }
+
+    /// [`Self::request`] reading at most `limit` bytes of a successful answer
+    /// ([`Error::TooLarge`] beyond).
+    pub(crate) async fn request_limited(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        limit: usize,
+    ) -> Result<Vec<u8>> {
         let endpoint = format!("{method} /{path}");
         let span = tracing::debug_span!("pbs_request", method = %method, path = %path);
-        let once = || self.request_authenticated(&method, path, query, body, &endpoint);
+        let once = || self.request_authenticated(&method, path, query, body, &endpoint, limit);
         if method == Method::GET && self.max_retries > 0 {
             let max_delay = self.max_retry_delay;
             once.retry(
@@ -102,8 +116,9 @@ impl Transport {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
         endpoint: &str,
+        limit: usize,
     ) -> Result<Vec<u8>> {
-        match self.send(method, path, query, body, endpoint).await {
+        match self.send(method, path, query, body, endpoint, limit).await {
             // An expired or revoked ticket: log in again with the password, once.
             // (Not when the login itself failed: the password is wrong, retrying cannot help.)
             Err(Error::Auth {
@@ -113,7 +128,7 @@ impl Transport {
             {
                 tracing::debug!("ticket rejected, logging in again");
                 *self.ticket.lock().await = None;
-                self.send(method, path, query, body, endpoint).await
+                self.send(method, path, query, body, endpoint, limit).await
             }
             other => other,
         }
@@ -140,6 +155,7 @@ impl Transport {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
         endpoint: &str,
+        limit: usize,
     ) -> Result<Vec<u8>> {
         let mut req = self.http.request(method.clone(), self.url(path, query)?);
         if let Some(header) = self.credentials.token_header() {
@@ -162,13 +178,32 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(endpoint, e))?;
+        let bytes = if status.is_success() && limit < usize::MAX {
+            let mut resp = resp;
+            let mut buf = Vec::new();
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| transport_error(endpoint, e))?
+            {
+                if buf.len() + chunk.len() > limit {
+                    return Err(Error::TooLarge {
+                        endpoint: endpoint.to_owned(),
+                        limit,
+                    });
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            buf
+        } else {
+            resp.bytes()
+                .await
+                .map_err(|e| transport_error(endpoint, e))?
+                .to_vec()
+        };
         tracing::debug!(status = status.as_u16(), len = bytes.len(), "answer");
         if status.is_success() {
-            Ok(bytes.to_vec())
+            Ok(bytes)
         } else {
             Err(Error::from_response(
                 endpoint,

@@ -3,6 +3,7 @@
 mod integration {
     mod auth;
     mod common;
+    mod download;
     mod endpoints;
     mod errors;
     mod ports;

@@ -131,6 +131,16 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A command run with [`crate::SshTransport::exec`] could not be run to its end: the server
+    /// refused it, the connection was lost, or it outlived its timeout (its channel was closed).
+    /// A command that ran and exited non-zero is not an error: see [`crate::ExecOutput`].
+    #[error("{program} on the host: {reason}")]
+    Exec {
+        /// The program (first word of the command).
+        program: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// restic printed output this crate could not parse.
     #[error("cannot parse restic {command} output: {reason}")]
     Parse {

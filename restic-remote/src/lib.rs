@@ -10,6 +10,8 @@
 //!   `forget`, `prune`, `check`, `restore`, streamed `ls`, `stats`, `unlock`) parsing restic's
 //!   `--json` output of versions 0.14–0.19, with typed errors ([`Error::WrongPassword`],
 //!   [`Error::NoRepository`], [`Error::LockHeld`], [`Error::IncompleteBackup`], …).
+//! - [`SshTransport::exec`]: one fixed, fully quoted command on the host (no secret on its
+//!   command line), output collected and bounded — for housekeeping beside restic.
 //! - Dropping a running command (or its timeout, or a lost connection) interrupts the remote
 //!   restic, which removes its lock; no restic outlives the connection. A timeout is returned
 //!   once restic has exited, and the next command waits for dropped ones
@@ -68,4 +70,7 @@ pub use output::{
     ResticVersion, RestoreEvent, Snapshot, Stats,
 };
 pub use repository::Repository;
-pub use transport::{HostKeyPolicy, LocalTransport, SshTransport, SshTransportBuilder, Transport};
+pub use transport::{
+    EXEC_OUTPUT_LIMIT, ExecOutput, HostKeyPolicy, LocalTransport, SshTransport,
+    SshTransportBuilder, Transport,
+};

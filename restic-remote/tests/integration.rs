@@ -5,6 +5,7 @@ mod integration {
     pub mod common;
 
     pub mod cancel;
+    pub mod exec;
     pub mod flow;
     pub mod handles;
     pub mod paths;

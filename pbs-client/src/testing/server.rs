@@ -151,6 +151,9 @@ pub struct FakeSnapshot {
     pub owner: String,
     /// Files and sizes.
     pub files: Vec<(String, u64)>,
+    /// Decoded content of `.blob` files (see [`FakeSnapshot::with_blob`]); the manifest
+    /// `index.json.blob` is generated from the snapshot itself.
+    pub blobs: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 impl FakeSnapshot {
@@ -176,7 +179,44 @@ impl FakeSnapshot {
                 ("index.json.blob".to_owned(), 512),
                 (archive.to_owned(), 1 << 30),
             ],
+            blobs: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Adds a `.blob` file (e.g. `qemu-server.conf.blob`) with this decoded content, served by
+    /// `download-decoded`.
+    pub fn with_blob(mut self, name: &str, content: &[u8]) -> Self {
+        self.files.retain(|(n, _)| n != name);
+        self.files.push((name.to_owned(), content.len() as u64));
+        self.blobs.insert(name.to_owned(), content.to_vec());
+        self
+    }
+
+    /// The manifest as `index.json.blob` decodes: type, id, time, the other files with size,
+    /// checksum and crypt mode, `unprotected` (verify state) and `signature`
+    /// [PB: pbs-datastore/src/manifest.rs `BackupManifest`, `FileInfo`].
+    pub(super) fn manifest(&self) -> Value {
+        let files: Vec<Value> = self
+            .files
+            .iter()
+            .filter(|(n, _)| n != "index.json.blob")
+            .map(|(n, size)| {
+                let csum = hex::encode(Sha256::digest(format!("{}/{n}", self.time).as_bytes()));
+                json!({"filename": n, "crypt-mode": "none", "size": size, "csum": csum})
+            })
+            .collect();
+        let mut unprotected = json!({});
+        if let Some((state, upid)) = &self.verification {
+            unprotected["verify_state"] = json!({"state": state, "upid": upid});
+        }
+        json!({
+            "backup-type": self.backup_type,
+            "backup-id": self.backup_id,
+            "backup-time": self.time,
+            "files": files,
+            "unprotected": unprotected,
+            "signature": null,
+        })
     }
 
     /// Marks it protected.
@@ -698,6 +738,8 @@ pub(super) struct Answer {
     pub(super) data: Value,
     pub(super) total: Option<u64>,
     pub(super) active: Option<bool>,
+    /// A raw `application/octet-stream` body instead of the JSON envelope (downloads).
+    pub(super) raw: Option<Vec<u8>>,
 }
 
 impl From<Value> for Answer {
@@ -706,6 +748,7 @@ impl From<Value> for Answer {
             data,
             total: None,
             active: None,
+            raw: None,
         }
     }
 }
@@ -917,6 +960,11 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         &body,
     );
     match result {
+        Ok(Answer { raw: Some(raw), .. }) => Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(raw))
+            .unwrap_or_default(),
         Ok(answer) => {
             let mut data = answer.data;
             let mut env = Map::new();

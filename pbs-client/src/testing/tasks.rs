@@ -239,6 +239,7 @@ pub(super) fn list(tasks: &[Task], params: &Params) -> Reply {
         data: Value::Array(page),
         total: Some(total as u64),
         active: None,
+        raw: None,
     })
 }
 
@@ -264,5 +265,6 @@ pub(super) fn log(task: Option<&Task>, tz: &TimeZone, params: &Params) -> Reply 
         data: Value::Array(data),
         total: Some(total),
         active: test_status.then(|| task.running()),
+        raw: None,
     })
 }

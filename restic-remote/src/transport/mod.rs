@@ -4,6 +4,7 @@
 //! [`crate::script::SCRIPT`] with the same standard-input protocol, so secrets never reach a
 //! command line and dropping a running command ends restic on either.
 
+mod exec;
 mod known_hosts;
 mod local;
 mod ssh;
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use secrecy::SecretString;
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use exec::{EXEC_OUTPUT_LIMIT, ExecOutput};
 pub use local::LocalTransport;
 pub use ssh::{HostKeyPolicy, SshTransport, SshTransportBuilder};
 
@@ -45,6 +47,14 @@ impl Transport {
         match &self.inner {
             Inner::Local(_) => "local".to_owned(),
             Inner::Ssh(s) => s.describe(),
+        }
+    }
+
+    /// The SSH connection, when restic runs on a remote host (`None` for the local transport).
+    pub fn as_ssh(&self) -> Option<&SshTransport> {
+        match &self.inner {
+            Inner::Local(_) => None,
+            Inner::Ssh(s) => Some(s),
         }
     }
 

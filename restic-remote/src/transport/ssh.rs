@@ -374,6 +374,40 @@ impl SshTransport {
             .map_err(Error::Ssh)
     }
 
+    /// Runs one fixed command on the host and collects its output: for housekeeping beside
+    /// restic (make a private scratch directory, check it, remove it).
+    ///
+    /// Each element of `argv` is quoted for the remote login shell (POSIX `sh` quoting), so it
+    /// arrives as exactly one argument — spaces, quotes, `;`, `$(…)` and globs included — and
+    /// no shell syntax is ever interpreted. Standard input is closed at once. Standard output
+    /// and error are kept up to [`crate::EXEC_OUTPUT_LIMIT`] bytes each (the rest is read and
+    /// discarded, [`ExecOutput::truncated`](crate::ExecOutput::truncated) set). A non-zero
+    /// exit is not an error: look at [`ExecOutput::status`](crate::ExecOutput::status).
+    /// After `timeout` the channel is closed and [`Error::Exec`] returned.
+    ///
+    /// The command line is visible to every user of the host (`ps`, `/proc`): never put a secret
+    /// in `argv` (restic's secrets travel on standard input instead; see [`crate::script`]).
+    pub async fn exec(&self, argv: &[&str], timeout: Duration) -> Result<crate::ExecOutput> {
+        let line = super::exec::command_line(argv)?;
+        let program = argv.first().copied().unwrap_or_default();
+        let ch = self
+            .inner
+            .handle
+            .channel_open_session()
+            .await
+            .map_err(|e| {
+                if self.inner.handle.is_closed() {
+                    Error::Exec {
+                        program: program.to_owned(),
+                        reason: "the SSH connection is closed".into(),
+                    }
+                } else {
+                    Error::Ssh(e)
+                }
+            })?;
+        super::exec::run(ch, line, program, timeout).await
+    }
+
     pub(crate) async fn spawn(&self, argv: &[String], preamble: SecretString) -> Result<Process> {
         let line = crate::script::remote_command_line(argv)?;
         let lost = |e: russh::Error| {

@@ -8,7 +8,8 @@
 //! * Backup: New → Queued → ReadyToStart → FailedValidation (missing/unavailable/read-only
 //!   location) or InProgress (defaults TTL and location, label, expiration, progress) →
 //!   WaitingForPluginOperations (data mover) → Finalizing → Completed, or the PartiallyFailed
-//!   twins (errors from failing items), writing the gzip log and results to the object store.
+//!   twins (errors from failing items), writing the gzip log, results and resource list to the
+//!   object store.
 //!   A namespace with a hanging volume keeps it InProgress.
 //! * Restore: New → FailedValidation (source rules, policy, location; not the backup's phase) or
 //!   InProgress (resolves `scheduleName` to the newest Completed backup) → Finalizing →
@@ -504,6 +505,21 @@ fn progress_backup(
         world
             .blobs
             .insert(format!("{base}.tar.gz"), gzip(b"fake tarball"));
+        // The resource list: "group/version/Kind" → "namespace/name" of namespaced items, bare
+        // names of cluster-scoped ones (vmware-tanzu/velero design/backup-resource-list.md,
+        // `<backup>-resource-list.json.gz`). The simulated items are ConfigMaps, the namespaces'
+        // own objects are not simulated (nor counted in the progress), so none is listed.
+        let items: Vec<String> = covered
+            .iter()
+            .flat_map(|(n, sim)| {
+                (0..sim.items - sim.failing_items).map(move |i| format!("{n}/cm-{i}"))
+            })
+            .collect();
+        let list = json!({ "v1/ConfigMap": items });
+        world.blobs.insert(
+            format!("{base}-resource-list.json.gz"),
+            gzip(list.to_string().as_bytes()),
+        );
         world.backup_contents.insert(
             name.to_owned(),
             covered
@@ -687,6 +703,10 @@ fn finish_restore(
         for (src, items) in contents.iter().filter(|(n, _)| {
             (all || included.is_some_and(|i| i.contains(n))) && !excluded.contains(n)
         }) {
+            // `spec.namespaceMapping`: a source namespace's items land in the mapped one,
+            // which the restore creates (vmware-tanzu/velero pkg/restore/restore.go: the
+            // target namespace is remapped before each item is created;
+            // pkg/controller/restore_controller.go hands the mapping to the restorer).
             let target = r
                 .spec
                 .namespace_mapping
@@ -743,6 +763,9 @@ fn finish_restore(
             gzip(results.to_string().as_bytes()),
         );
     }
+    // `status.progress`: totalItems from the backup's contents when the restore starts,
+    // itemsRestored as items are created (pkg/restore/restore.go updates the progress, the
+    // restore controller patches it into the Restore).
     patch(
         state,
         "restores",

@@ -31,6 +31,7 @@
 pub mod controller;
 mod crd;
 mod discovery;
+mod namespaces;
 mod schema;
 mod server;
 mod store;
@@ -118,6 +119,8 @@ pub(crate) struct World {
     pub download_hits: u64,
     /// User-Agent headers seen (apiserver and object store).
     pub user_agents: BTreeSet<String>,
+    /// Namespaces deleted through the API (`DELETE /api/v1/namespaces/{name}`), in order.
+    pub deleted_namespaces: Vec<String>,
     /// core/v1 Secrets in Velero's namespace: name → key → bytes (for `caCertRef`).
     pub secrets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
 }
@@ -381,6 +384,11 @@ impl FakeCluster {
             .lock_world()
             .namespaces
             .insert(name.to_owned(), sim);
+    }
+
+    /// Namespaces deleted through the API, in order.
+    pub fn deleted_namespaces(&self) -> Vec<String> {
+        self.state.lock_world().deleted_namespaces.clone()
     }
 
     /// Whether the simulated cluster has this namespace (restores create namespaces).

@@ -37,6 +37,10 @@ pub(crate) fn router(state: Arc<ClusterState>) -> Router {
         .route("/api/v1", get(discovery::core_resources))
         .route("/apis", get(discovery::groups))
         .route("/apis/velero.io/v1", get(discovery::velero_resources))
+        .route(
+            "/api/v1/namespaces/{ns}",
+            axum::routing::delete(super::namespaces::delete_namespace),
+        )
         .fallback(|| async {
             error(&ApiError {
                 code: 404,
