@@ -7,9 +7,13 @@ use std::process::{Command, Output};
 const NOW: &str = "2026-11-27T12:00:00Z";
 
 /// Every binary (with the subcommand that does the work, where it has one).
-const BINARIES: [(&str, &[&str]); 8] = [
+const BINARIES: [(&str, &[&str]); 12] = [
     (env!("CARGO_BIN_EXE_backup-audit"), &["plan"]),
     (env!("CARGO_BIN_EXE_backup-audit"), &["check"]),
+    (env!("CARGO_BIN_EXE_backup-audit"), &["alert-rules"]),
+    (env!("CARGO_BIN_EXE_backup-audit"), &["gatus"]),
+    (env!("CARGO_BIN_EXE_backup-audit"), &["serve"]),
+    (env!("CARGO_BIN_EXE_restore-drill"), &[]),
     (env!("CARGO_BIN_EXE_garage-ops"), &[]),
     (env!("CARGO_BIN_EXE_pbs-ops"), &[]),
     (env!("CARGO_BIN_EXE_restic-ops"), &[]),
@@ -313,4 +317,40 @@ fn plan_takes_the_runbook_config() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", all(&o));
     assert!(all(&o).contains("/nonexistent.toml"));
+}
+
+#[test]
+fn generators_print_json_on_request_and_serve_refuses_what_it_cannot_honour() {
+    let bin = env!("CARGO_BIN_EXE_backup-audit");
+    let rules = run(bin, &["alert-rules", "--json"], &[]);
+    assert!(rules.status.success(), "{}", all(&rules));
+    let doc: serde_json::Value = serde_json::from_slice(&rules.stdout).expect("rules as JSON");
+    assert!(
+        doc["groups"].as_array().is_some_and(|g| !g.is_empty()),
+        "{doc}"
+    );
+
+    let gatus = run(bin, &["gatus", "--json"], &[]);
+    assert!(gatus.status.success(), "{}", all(&gatus));
+    let doc: serde_json::Value = serde_json::from_slice(&gatus.stdout).expect("gatus as JSON");
+    assert!(
+        doc["endpoints"].as_array().is_some_and(|e| !e.is_empty()),
+        "{doc}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dead_config(dir.path());
+    let serve = run(
+        bin,
+        &[
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--now",
+            "2026-11-27T12:00:00Z",
+        ],
+        &[],
+    );
+    assert_eq!(serve.status.code(), Some(2), "{}", all(&serve));
+    assert!(all(&serve).contains("no --now"), "{}", all(&serve));
 }

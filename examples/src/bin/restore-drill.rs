@@ -30,6 +30,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use backup_policy::matrix::{Matrix, Target, Tool};
 use clap::Parser;
 use comfy_table::Table;
+use examples::cli::CommonArgs;
 use examples::clients;
 use examples::config::{Config, Secrets};
 use examples::drill::restic::{ResticDrill, ResticDrillOptions};
@@ -40,9 +41,9 @@ use serde_json::json;
 #[derive(Debug, Parser)]
 #[command(name = "restore-drill", version)]
 struct Cli {
-    /// Runbook config (see examples/config/homelab.toml).
-    #[arg(long, env = "BACKUP_AUDIT_CONFIG")]
-    config: PathBuf,
+    /// `--config` (required), `--json`, `-v`; `--now` does not apply (a drill runs now).
+    #[command(flatten)]
+    common: CommonArgs,
     /// A restic plan (`[restic.NAME]` of the config), or a Velero or PBS target of the matrix.
     #[arg(required_unless_present = "all")]
     plan: Option<String>,
@@ -64,12 +65,6 @@ struct Cli {
     /// there). Without it the scratch directory is removed after the drill, also when it failed.
     #[arg(long)]
     keep: bool,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    json: bool,
-    /// Log verbosity (-v info, -vv debug) on stderr.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    verbose: u8,
 }
 
 /// The restic scenario used when `--scenario` is not given.
@@ -77,7 +72,7 @@ const DEFAULT_SCENARIO: &str = "VM config corruption";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    examples::cli::exit_with_code("restore-drill", cli.verbose, || run(&cli))
+    examples::cli::exit_with_code("restore-drill", cli.common.verbose, || run(&cli))
 }
 
 /// The RTO of the named scenario (which must rely on restic), else of the first restic scenario.
@@ -101,7 +96,10 @@ fn rto(matrix: &Matrix, scenario: &str) -> Result<(String, Duration)> {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode> {
-    let config = Config::load(&cli.config)?;
+    if cli.common.now.is_some() {
+        bail!("--now does not apply to restore-drill: a drill restores and times it now");
+    }
+    let config = cli.common.load_config()?;
     let matrix = examples::cli::load_matrix(&config, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -278,7 +276,7 @@ fn print_rows(cli: &Cli, rows: &[DrillRow]) -> Result<ExitCode> {
         .filter(|r| matches!(r.verdict, Verdict::Pass))
         .count();
     let skipped = rows.len() - errors - failed - passed;
-    if cli.json {
+    if cli.common.json {
         let all: Vec<_> = rows.iter().map(DrillRow::json).collect();
         println!(
             "{}",
@@ -357,7 +355,7 @@ fn print_restic(
         if within { "within RTO" } else { "RTO EXCEEDED" }
     );
     let ok = verified && within;
-    if cli.json {
+    if cli.common.json {
         let c: Vec<_> = d
             .checks
             .iter()

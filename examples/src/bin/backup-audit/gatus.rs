@@ -24,7 +24,11 @@ use serde::Serialize;
 /// Arguments of `backup-audit gatus`.
 #[derive(Debug, clap::Args)]
 pub struct GatusArgs {
-    /// Matrix TOML file (default: the embedded homelab seed matrix).
+    /// `--config` (its `matrix`), `--json` (the same document as JSON, which is also valid YAML),
+    /// `-v`.
+    #[command(flatten)]
+    pub common: examples::cli::CommonArgs,
+    /// Matrix TOML file (default: the config's `matrix`, else the embedded homelab seed matrix).
     #[arg(long, env = "BACKUP_MATRIX")]
     pub matrix: Option<PathBuf>,
     /// Where Gatus reaches `backup-audit serve` (its `/health/<target>` per row).
@@ -77,11 +81,11 @@ fn load_checks(path: Option<&PathBuf>) -> Result<Vec<Check>> {
 
 /// Runs `backup-audit gatus`.
 pub fn run(args: &GatusArgs) -> ExitCode {
-    examples::cli::exit_with("backup-audit gatus", 0, || {
-        let matrix = crate::rules::load_matrix(args.matrix.as_ref())?;
+    examples::cli::exit_with("backup-audit gatus", args.common.verbose, || {
+        let matrix = crate::rules::matrix_for(&args.common, args.matrix.as_ref())?;
         let checks = load_checks(args.checks.as_ref())?;
         let config = gatus_config(&matrix, &checks, &args.serve_url, &args.keep_url)?;
-        let text = serde_norway::to_string(&config)?;
+        let text = crate::rules::render(&config, args.common.json)?;
         match &args.output {
             Some(p) => examples::audit::write_atomically(p, &text)?,
             None => print!("{text}"),

@@ -28,7 +28,11 @@ use serde::Serialize;
 /// Arguments of `backup-audit alert-rules`.
 #[derive(Debug, clap::Args)]
 pub struct AlertRulesArgs {
-    /// Matrix TOML file (default: the embedded homelab seed matrix).
+    /// `--config` (its `matrix`), `--json` (the same document as JSON, which is also valid YAML),
+    /// `-v`.
+    #[command(flatten)]
+    pub common: examples::cli::CommonArgs,
+    /// Matrix TOML file (default: the config's `matrix`, else the embedded homelab seed matrix).
     #[arg(long, env = "BACKUP_MATRIX")]
     pub matrix: Option<PathBuf>,
     /// Write the rules here (default: stdout).
@@ -52,11 +56,11 @@ const VERDICT_FOR_MINUTES: i64 = 10;
 
 /// Runs `backup-audit alert-rules`.
 pub fn run(args: &AlertRulesArgs) -> ExitCode {
-    examples::cli::exit_with("backup-audit alert-rules", 0, || {
-        let matrix = load_matrix(args.matrix.as_ref())?;
+    examples::cli::exit_with("backup-audit alert-rules", args.common.verbose, || {
+        let matrix = matrix_for(&args.common, args.matrix.as_ref())?;
         let stale_after = parse_minutes(&args.stale_after)?;
         let rules = alert_rules(&matrix, stale_after)?;
-        let text = serde_norway::to_string(&rules)?;
+        let text = render(&rules, args.common.json)?;
         match &args.output {
             Some(p) => examples::audit::write_atomically(p, &text)?,
             None => print!("{text}"),
@@ -78,6 +82,23 @@ pub fn run(args: &AlertRulesArgs) -> ExitCode {
 }
 
 /// The matrix from `path`, else the embedded seed.
+/// The matrix `--matrix` names, else the one `--config` names, else the embedded seed matrix.
+pub fn matrix_for(common: &examples::cli::CommonArgs, path: Option<&PathBuf>) -> Result<Matrix> {
+    match (&common.config, path) {
+        (Some(_), None) => examples::cli::load_matrix(&common.load_config()?, None),
+        _ => load_matrix(path),
+    }
+}
+
+/// YAML, or with `--json` the same document as JSON (JSON is YAML too, so both tools read it).
+pub fn render(doc: &impl serde::Serialize, json: bool) -> Result<String> {
+    Ok(if json {
+        serde_json::to_string_pretty(doc)? + "\n"
+    } else {
+        serde_norway::to_string(doc)?
+    })
+}
+
 pub fn load_matrix(path: Option<&PathBuf>) -> Result<Matrix> {
     match path {
         None => Ok(Matrix::homelab()?),

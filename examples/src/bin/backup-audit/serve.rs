@@ -34,9 +34,9 @@ use secrecy::SecretString;
 /// Arguments of `backup-audit serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Runbook config: where each system lives and where credentials come from.
-    #[arg(long, env = "BACKUP_AUDIT_CONFIG")]
-    pub config: PathBuf,
+    /// `--config` (required: where each system lives and where credentials come from), `-v`.
+    #[command(flatten)]
+    pub common: examples::cli::CommonArgs,
     /// Matrix file; default: the config's `matrix`, else the embedded seed matrix.
     #[arg(long)]
     pub matrix: Option<PathBuf>,
@@ -54,15 +54,17 @@ pub struct ServeArgs {
     /// Systems queried at once.
     #[arg(long, default_value_t = 4)]
     pub max_concurrent: usize,
-    /// Log more (`-v` info, `-vv` debug).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 /// Runs `backup-audit serve` until SIGTERM/Ctrl-C; exit 2 when it cannot start.
 pub fn run(args: &ServeArgs) -> ExitCode {
-    examples::cli::exit_with_code("backup-audit serve", args.verbose, || {
-        let config = Config::load(&args.config)?;
+    examples::cli::exit_with_code("backup-audit serve", args.common.verbose, || {
+        if args.common.now.is_some() || args.common.json {
+            anyhow::bail!(
+                "serve runs on the clock and answers JSON on /health: no --now or --json"
+            );
+        }
+        let config = args.common.load_config()?;
         let matrix = examples::cli::load_matrix(&config, args.matrix.as_deref())?;
         let interval = parse_interval(&args.interval)?;
         let keep = keep_client(&config)?;
