@@ -134,3 +134,8 @@ pub use error::{Error, Result};
 pub use lint::{Finding, LintKind, Severity, lint};
 pub use matrix::Matrix;
 pub use schedule::Schedule;
+
+/// The README's example is compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

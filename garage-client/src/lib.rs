@@ -57,3 +57,8 @@ pub use admin::{AdminClient, AdminClientBuilder};
 pub use config::{Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig};
 pub use error::{AdminError, Error, Result, S3Error, S3ErrorCode};
 pub use s3::{S3Client, S3ClientBuilder};
+
+/// The README's example is compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -74,3 +74,8 @@ pub use transport::{
     EXEC_OUTPUT_LIMIT, ExecOutput, HostKeyPolicy, LocalTransport, SshTransport,
     SshTransportBuilder, Transport,
 };
+
+/// The README's example is compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
