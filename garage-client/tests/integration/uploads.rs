@@ -74,9 +74,15 @@ async fn wait_for_parts(c: &S3Client, bucket: &str, key: &str, parts: usize) -> 
             .await
             .into_iter()
             .find(|u| u.key == key)
-            && c.list_parts(bucket, key, &u.upload_id).await.unwrap().len() >= parts
         {
-            return u;
+            // Under load Garage can list an upload a moment before ListParts knows it
+            // (NoSuchUpload): that is "no part yet", the loop asks again.
+            match c.list_parts(bucket, key, &u.upload_id).await {
+                Ok(p) if p.len() >= parts => return u,
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => panic!("list_parts of {key:?}: {e}"),
+            }
         }
         assert!(
             Instant::now() < deadline,
