@@ -409,11 +409,17 @@ async fn pbs_observations(
         .snapshots(&p.datastore, &filter)
         .await
         .context("PBS snapshots")?;
+    let runs = pbs_backup_runs(&client, &p.datastore, &targets, &snapshots).await;
     let mut out = Vec::new();
     for t in targets {
         let Some((kind, id)) = pbs_group(t) else {
             continue;
         };
+        let newest = snapshots
+            .iter()
+            .filter(|s| s.backup_type == kind && s.backup_id == id)
+            .map(|s| s.backup_time)
+            .max();
         for s in snapshots
             .iter()
             .filter(|s| s.backup_type == kind && s.backup_id == id)
@@ -437,11 +443,84 @@ async fn pbs_observations(
             if let Some(size) = s.size {
                 o = o.with_size(size);
             }
+            // the run's length, for the plan's contention lint (`check --durations-out`): the
+            // newest backup task's, carried by the newest snapshot
+            if Some(s.backup_time) == newest
+                && let Some(d) = runs.get(&pbs_worker_id(&p.datastore, &kind, &id))
+            {
+                o = o.with_duration(*d);
+            }
             out.push(o);
         }
     }
     Ok(out)
 }
+
+/// The worker id of a PBS backup task, `<store>:<type>/<id>` (the namespace is not part of it)
+/// [proxmox/proxmox-backup: src/api2/backup/mod.rs `upgrade_to_backup_protocol`].
+fn pbs_worker_id(store: &str, kind: &pbs_client::BackupType, id: &str) -> String {
+    format!("{store}:{kind}/{id}")
+}
+
+/// How long the newest finished, successful `backup` task of each target's group ran
+/// (`endtime − starttime`), keyed by worker id. Tasks are read from the datastore, newest
+/// first, back to the oldest of the targets' newest snapshots (a task starts once its
+/// snapshot's time is chosen). Best effort: a token that may not list tasks only costs the
+/// durations, not the check.
+async fn pbs_backup_runs(
+    client: &pbs_client::Client,
+    store: &str,
+    targets: &[&Target],
+    snapshots: &[pbs_client::SnapshotListItem],
+) -> std::collections::HashMap<String, jiff::SignedDuration> {
+    let mut runs = std::collections::HashMap::new();
+    let newest: Vec<(String, i64)> = targets
+        .iter()
+        .filter_map(|t| pbs_group(t))
+        .filter_map(|(kind, id)| {
+            let time = snapshots
+                .iter()
+                .filter(|s| s.backup_type == kind && s.backup_id == id)
+                .map(|s| s.backup_time)
+                .max()?;
+            Some((pbs_worker_id(store, &kind, &id), time))
+        })
+        .collect();
+    let Some(since) = newest.iter().map(|(_, t)| *t).min() else {
+        return runs;
+    };
+    let mut filter = pbs_client::TaskFilter::new()
+        .with_store(store)
+        .with_type("backup");
+    filter.since = Some(since);
+    let tasks = match client.tasks_all(&filter, PBS_TASKS_MAX).await {
+        Ok(tasks) => tasks,
+        Err(e) => {
+            eprintln!("backup-audit: PBS backup tasks not read, no PBS run durations: {e}");
+            return runs;
+        }
+    };
+    for t in tasks {
+        let (Some(wid), Some(end), Some(state)) = (&t.worker_id, t.endtime, &t.status) else {
+            continue; // still running
+        };
+        // `typefilter` is a substring match; only `backup` itself writes snapshots
+        if t.worker_type != "backup" || !state.is_success() || end <= t.starttime {
+            continue;
+        }
+        if newest.iter().any(|(w, _)| w == wid) && !runs.contains_key(wid) {
+            // PBS lists finished tasks newest first, so the first one seen is the newest
+            runs.insert(
+                wid.clone(),
+                jiff::SignedDuration::from_secs(end - t.starttime),
+            );
+        }
+    }
+    runs
+}
+
+/// At most this many tasks are read for run durations (a night's backups of a homelab).
+const PBS_TASKS_MAX: usize = 500;
 
 async fn garage_state(
     config: &Config,

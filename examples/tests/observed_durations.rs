@@ -27,6 +27,17 @@ async fn check_writes_durations_the_plan_uses() {
         .expect("prod")
         .insert_json(long)
         .expect("insert");
+    // and one PBS backup of the web VM whose backup task ran 17 minutes
+    bed.pbs.add_snapshot(
+        "store1",
+        pbs_client::testing::FakeSnapshot::new(
+            "",
+            "vm",
+            "450",
+            ts("2026-11-27T01:00:00Z").as_second(),
+        )
+        .with_backup_task(std::time::Duration::from_secs(17 * 60)),
+    );
     let repos = Repos {
         web: make_repo(&bed.garage, "web", &["2026-11-27T03:00:30Z"]).await,
         db: make_repo(&bed.garage, "db", &["2026-11-27T04:00:30Z"]).await,
@@ -62,18 +73,35 @@ async fn check_writes_durations_the_plan_uses() {
     let text = std::fs::read_to_string(&durations).expect("durations file written");
     let v: Value = serde_json::from_str(&text).expect("JSON");
     let list = v["durations"].as_array().expect("durations");
-    // exactly the one run that measured something: the bed's other runs are instantaneous and
+    // exactly the runs that measured something: the bed's other runs are instantaneous and
     // restic 0.14 snapshots carry no summary
-    assert_eq!(list.len(), 1, "{v:#}");
-    assert_eq!(list[0]["target"], "velero-prod");
-    assert_eq!(list[0]["schedule"], "daily");
-    assert_eq!(list[0]["seconds"], 41 * 60);
-    assert_eq!(list[0]["samples"], 1);
+    assert_eq!(list.len(), 2, "{v:#}");
+    let entry = |t: &str| {
+        list.iter()
+            .find(|e| e["target"] == t)
+            .unwrap_or_else(|| panic!("no {t} duration: {v:#}"))
+    };
+    let prod = entry("velero-prod");
+    assert_eq!(prod["schedule"], "daily");
+    assert_eq!(prod["seconds"], 41 * 60);
+    assert_eq!(prod["samples"], 1);
     assert!(
-        list[0]["source"]
+        prod["source"]
             .as_str()
             .unwrap_or("")
             .contains("completionTimestamp"),
+        "{v:#}"
+    );
+    // the PBS VM's newest backup task, starttime → endtime, for its only schedule
+    let web = entry("pbs-web");
+    assert_eq!(web["schedule"], "weekly");
+    assert_eq!(web["seconds"], 17 * 60);
+    assert_eq!(web["samples"], 1);
+    assert!(
+        web["source"]
+            .as_str()
+            .unwrap_or("")
+            .contains("PBS backup task"),
         "{v:#}"
     );
 
@@ -105,4 +133,15 @@ async fn check_writes_durations_the_plan_uses() {
     assert_eq!(prod["start"], "2026-11-28T02:00:00Z");
     assert_eq!(prod["end"], "2026-11-28T02:41:00Z");
     assert_eq!(run("velero-agentic")["duration_source"], "assumed");
+    // pbs-web runs weekly (Sunday 02:00): find its first planned run on any night
+    let web_run = p["nights"]
+        .as_array()
+        .expect("nights")
+        .iter()
+        .flat_map(|n| n["runs"].as_array().into_iter().flatten())
+        .find(|r| r["target"] == "pbs-web")
+        .unwrap_or_else(|| panic!("no pbs-web run planned: {p:#}"));
+    assert_eq!(web_run["duration_source"], "observed", "{p:#}");
+    assert_eq!(web_run["start"], "2026-11-29T02:00:00Z");
+    assert_eq!(web_run["end"], "2026-11-29T02:17:00Z");
 }

@@ -154,6 +154,9 @@ pub struct FakeSnapshot {
     /// Decoded content of `.blob` files (see [`FakeSnapshot::with_blob`]); the manifest
     /// `index.json.blob` is generated from the snapshot itself.
     pub blobs: std::collections::BTreeMap<String, Vec<u8>>,
+    /// How long the `backup` task that wrote it ran; `None` records no task (see
+    /// [`FakeSnapshot::with_backup_task`]).
+    pub backup_task: Option<Duration>,
 }
 
 impl FakeSnapshot {
@@ -180,7 +183,15 @@ impl FakeSnapshot {
                 (archive.to_owned(), 1 << 30),
             ],
             blobs: std::collections::BTreeMap::new(),
+            backup_task: None,
         }
+    }
+
+    /// [`FakePbs::add_snapshot`] also records the finished `backup` task that wrote it: started
+    /// at the snapshot's time, ended `OK` after `run`.
+    pub fn with_backup_task(mut self, run: Duration) -> Self {
+        self.backup_task = Some(run);
+        self
     }
 
     /// Adds a `.blob` file (e.g. `qemu-server.conf.blob`) with this decoded content, served by
@@ -579,12 +590,45 @@ impl FakePbs {
             .insert(name.to_owned(), new_store(None));
     }
 
-    /// Adds a snapshot (creating its namespace chain; the store must exist).
+    /// Adds a snapshot (creating its namespace chain; the store must exist), and its finished
+    /// `backup` task when it has one ([`FakeSnapshot::with_backup_task`]).
     pub fn add_snapshot(&self, store: &str, snapshot: FakeSnapshot) {
         let mut st = self.shared.lock();
-        if let Some(s) = st.stores.get_mut(store) {
-            add_ns_chain(&mut s.namespaces, &snapshot.ns);
-            s.snapshots.push(snapshot);
+        let Some(s) = st.stores.get_mut(store) else {
+            return;
+        };
+        add_ns_chain(&mut s.namespaces, &snapshot.ns);
+        let task = snapshot.backup_task.map(|run| {
+            // A backup runs as worker type `backup` with worker id `<store>:<type>/<id>`, the
+            // namespace left out ("FIXME: include namespace here?"), under the auth id of the
+            // client [PB: src/api2/backup/mod.rs `upgrade_to_backup_protocol`].
+            let wid = format!("{store}:{}/{}", snapshot.backup_type, snapshot.backup_id);
+            (wid, snapshot.time, snapshot.owner.clone(), run)
+        });
+        s.snapshots.push(snapshot);
+        if let Some((wid, start, owner, run)) = task {
+            let upid = Upid::new(
+                "pbs",
+                0x4F37,
+                0x0039_E469,
+                st.next_task_id,
+                start,
+                "backup",
+                Some(wid),
+                owner,
+            );
+            st.next_task_id += 1;
+            st.tasks.push(Task {
+                upid,
+                started: Instant::now(),
+                duration: Duration::ZERO,
+                log: vec!["backup finished successfully".to_owned()],
+                result: TaskState::Ok,
+                aborted_at: None,
+                ended_at: Some(
+                    start.saturating_add(i64::try_from(run.as_secs()).unwrap_or(i64::MAX)),
+                ),
+            });
         }
     }
 

@@ -220,3 +220,40 @@ async fn errors_filter_keeps_warnings_unknown_and_running_tasks() {
     let got: HashSet<String> = page.tasks.iter().map(|t| t.upid.clone()).collect();
     assert_eq!(got, HashSet::from([warn.to_string(), unknown.to_string()]));
 }
+
+/// A snapshot added with its backup task lists a finished `backup` task of the store, worker id
+/// `<store>:<type>/<id>`, from the snapshot's time to the end of the run; one without records none.
+#[tokio::test]
+async fn a_snapshot_with_its_backup_task_lists_the_run() {
+    let pbs = fake().await;
+    let c = pbs.client_builder().build().unwrap();
+    let filter = TaskFilter::new().with_store("store1").with_type("backup");
+    let before = c.tasks_all(&filter, 1000).await.unwrap().len();
+    pbs.add_snapshot(
+        "store1",
+        pbs_client::testing::FakeSnapshot::new("ns1", "vm", "777", 1_764_205_200),
+    );
+    pbs.add_snapshot(
+        "store1",
+        pbs_client::testing::FakeSnapshot::new("ns1", "vm", "777", 1_764_291_600)
+            .with_backup_task(Duration::from_secs(17 * 60)),
+    );
+    let tasks = c.tasks_all(&filter, 1000).await.unwrap();
+    assert_eq!(tasks.len(), before + 1, "{tasks:#?}");
+    let run = tasks
+        .iter()
+        .find(|t| t.worker_id.as_deref() == Some("store1:vm/777"))
+        .expect("the backup task");
+    assert_eq!(run.worker_type, "backup");
+    assert_eq!(run.starttime, 1_764_291_600);
+    assert_eq!(run.endtime, Some(1_764_291_600 + 17 * 60));
+    assert_eq!(run.status, Some(TaskState::Ok));
+    let upid: Upid = run.upid.parse().unwrap();
+    assert_eq!(upid.starttime, run.starttime);
+    // another store's filter does not see it
+    let other = c
+        .tasks_all(&TaskFilter::new().with_store("archive"), 1000)
+        .await
+        .unwrap();
+    assert!(other.iter().all(|t| t.upid != run.upid), "{other:#?}");
+}

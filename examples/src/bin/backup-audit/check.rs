@@ -128,6 +128,7 @@ fn observed_durations(matrix: &Matrix, results: &[audit::SystemResult]) -> Durat
             match t.tool {
                 Tool::Velero => "Velero startTimestamp → completionTimestamp",
                 Tool::Restic => "restic snapshot summary backup_start → backup_end",
+                Tool::Pbs => "PBS backup task starttime → endtime",
                 _ => "backup-audit check",
             }
             .to_owned()
