@@ -138,6 +138,31 @@ fn received(got: &Received, path: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Waits (30 s) until Alertmanager has delivered db-daily's BackupLate alert with `status`
+/// (`firing` or `resolved`) to the test's webhook.
+async fn wait_for_alertmanager_delivery(got: &Received, status: &'static str) {
+    wait_for(
+        &format!("Alertmanager's {status} delivery"),
+        Duration::from_secs(30),
+        || {
+            let got = got.clone();
+            async move {
+                received(&got, "/alertmanager")
+                    .iter()
+                    .flat_map(|b| b["alerts"].as_array().cloned().unwrap_or_default())
+                    .find(|a| {
+                        a["labels"]["alertname"] == "BackupLate"
+                            && a["labels"]["target"] == "db-daily"
+                            && a["labels"]["job"] == "backup-audit"
+                            && a["status"] == status
+                    })
+                    .map(|_| ())
+            }
+        },
+    )
+    .await;
+}
+
 /// A restic client for `uri` on the bed's Garage.
 fn restic(garage: &garage_client::testing::GarageServer, uri: &str) -> Restic {
     let repo = Repository::new(uri.to_owned(), SecretString::from("repo-password-canary"))
@@ -619,22 +644,7 @@ async fn serve_travels_through_prometheus_alertmanager_and_keep() {
     assert!(others.is_empty(), "{others:#?}");
 
     // Alertmanager delivers it to the webhook.
-    wait_for("Alertmanager's delivery", Duration::from_secs(30), || {
-        let got = got.clone();
-        async move {
-            received(&got, "/alertmanager")
-                .iter()
-                .flat_map(|b| b["alerts"].as_array().cloned().unwrap_or_default())
-                .find(|a| {
-                    a["labels"]["alertname"] == "BackupLate"
-                        && a["labels"]["target"] == "db-daily"
-                        && a["labels"]["job"] == "backup-audit"
-                        && a["status"] == "firing"
-                })
-                .map(|_| ())
-        }
-    })
-    .await;
+    wait_for_alertmanager_delivery(&got, "firing").await;
 
     // 5. serve's own Keep alert: exactly one, even after more checks, with the API key header.
     let check = http
@@ -718,26 +728,7 @@ async fn serve_travels_through_prometheus_alertmanager_and_keep() {
     assert_eq!(keep[1]["status"], "resolved");
     assert_eq!(keep[1]["fingerprint"], fingerprint.as_str());
     // And Prometheus/Alertmanager follow: the alert resolves there too.
-    wait_for(
-        "Alertmanager's resolved delivery",
-        Duration::from_secs(30),
-        || {
-            let got = got.clone();
-            async move {
-                received(&got, "/alertmanager")
-                    .iter()
-                    .flat_map(|b| b["alerts"].as_array().cloned().unwrap_or_default())
-                    .find(|a| {
-                        a["labels"]["alertname"] == "BackupLate"
-                            && a["labels"]["target"] == "db-daily"
-                            && a["labels"]["job"] == "backup-audit"
-                            && a["status"] == "resolved"
-                    })
-                    .map(|_| ())
-            }
-        },
-    )
-    .await;
+    wait_for_alertmanager_delivery(&got, "resolved").await;
 
     // 7. The textfile's mode matters: made 0600, node_exporter (not root) can no longer read it.
     if as_nobody {
