@@ -260,6 +260,14 @@ fn row<'a>(v: &'a Value, target: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row {target}: {v:#}"))
 }
 
+/// Drills `target` with `--json`, asserts the exit code and returns the output and its row.
+async fn drill_row(config: &Path, target: &str, code: i32) -> (Output, Value) {
+    let out = drill(config, &[target, "--json"]).await;
+    assert_code(&out, code);
+    let r = row(&json(&out), target).clone();
+    (out, r)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn velero_and_pbs_targets_are_drilled() {
     let f = start_fakes().await;
@@ -363,9 +371,7 @@ async fn velero_and_pbs_targets_are_drilled() {
     assert!(text.contains("1 passed, 0 failed"), "{text}");
 
     // A corrupt snapshot fails its verify: exit 1.
-    let out = drill(&cfg, &["pbs-broken", "--json"]).await;
-    assert_code(&out, 1);
-    let r = row(&json(&out), "pbs-broken").clone();
+    let (_, r) = drill_row(&cfg, "pbs-broken", 1).await;
     assert_eq!(r["result"], "FAIL");
     assert!(
         r["reason"]
@@ -376,9 +382,7 @@ async fn velero_and_pbs_targets_are_drilled() {
     );
 
     // No Completed backup: the drill cannot run, exit 2.
-    let out = drill(&cfg, &["velero-agentic", "--json"]).await;
-    assert_code(&out, 2);
-    let r = row(&json(&out), "velero-agentic").clone();
+    let (_, r) = drill_row(&cfg, "velero-agentic", 2).await;
     assert_eq!(r["result"], "ERROR");
     assert!(
         r["reason"]
@@ -389,9 +393,7 @@ async fn velero_and_pbs_targets_are_drilled() {
     );
 
     // An RTO of zero is exceeded: exit 1, scratch namespaces still deleted.
-    let out = drill(&cfg, &["velero-monit", "--json"]).await;
-    assert_code(&out, 1);
-    let r = row(&json(&out), "velero-monit").clone();
+    let (out, r) = drill_row(&cfg, "velero-monit", 1).await;
     assert!(
         r["reason"].as_str().unwrap_or_default().contains("RTO 0ms"),
         "{r:#}"
@@ -401,9 +403,7 @@ async fn velero_and_pbs_targets_are_drilled() {
 
     // Scratch namespaces that cannot be deleted make the drill fail and say which.
     prod.forbid("delete", "namespaces");
-    let out = drill(&cfg, &["velero-prod", "--json"]).await;
-    assert_code(&out, 1);
-    let r = row(&json(&out), "velero-prod").clone();
+    let (_, r) = drill_row(&cfg, "velero-prod", 1).await;
     let reason = r["reason"].as_str().unwrap_or_default();
     assert!(
         reason.contains("scratch namespace drill-") && reason.contains("not deleted"),
