@@ -96,6 +96,10 @@ fi
 echo "restic: $(restic version 2>/dev/null || echo missing)"
 echo "garage: ${GARAGE_BIN:-not set} $("${GARAGE_BIN:-garage}" --version 2>/dev/null || echo missing)"
 
+# One-shot runs gain nothing from incremental caches, which cost gigabytes of disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+df -h . | tail -1 | awk '{print "disk free before the checks: " $4}'
+
 started=$SECONDS
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -116,3 +120,4 @@ step "publish to a loopback registry, then cargo add and run from a downstream c
 scripts/registry-roundtrip.sh
 
 echo "checks took $((SECONDS - started)) s"
+echo "target dir: $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1), disk free: $(df -h . | tail -1 | awk '{print $4}')"
