@@ -43,13 +43,13 @@ fn snapshots(groups: usize) -> Vec<Snapshot> {
 
 fn bench(c: &mut Criterion) {
     let policy = ForgetPolicy::default()
-        .with_last(5)
-        .with_hourly(24)
-        .with_daily(7)
-        .with_weekly(4)
-        .with_monthly(12)
-        .with_yearly(10)
-        .with_within("2m".parse().unwrap());
+        .keep_last(5)
+        .keep_hourly(24)
+        .keep_daily(7)
+        .keep_weekly(4)
+        .keep_monthly(12)
+        .keep_yearly(10)
+        .keep_within("2m".parse().unwrap());
     let opts = ForgetOptions::new(Timestamp::from_second(1_900_000_000).unwrap())
         .with_semantics(Semantics::Current);
     let mut g = c.benchmark_group("retention_1M");

@@ -74,7 +74,7 @@ impl BackrestRetention {
     /// The equivalent restic policy; `None` for keep-all (Backrest runs no forget).
     pub fn to_forget_policy(&self) -> Option<ForgetPolicy> {
         match *self {
-            BackrestRetention::KeepLastN(n) => Some(ForgetPolicy::default().with_last(n)),
+            BackrestRetention::KeepLastN(n) => Some(ForgetPolicy::default().keep_last(n)),
             BackrestRetention::TimeBucketed {
                 hourly,
                 daily,
@@ -84,12 +84,12 @@ impl BackrestRetention {
                 keep_last_n,
             } => Some(
                 ForgetPolicy::default()
-                    .with_last(keep_last_n)
-                    .with_hourly(hourly)
-                    .with_daily(daily)
-                    .with_weekly(weekly)
-                    .with_monthly(monthly)
-                    .with_yearly(yearly),
+                    .keep_last(keep_last_n)
+                    .keep_hourly(hourly)
+                    .keep_daily(daily)
+                    .keep_weekly(weekly)
+                    .keep_monthly(monthly)
+                    .keep_yearly(yearly),
             ),
             BackrestRetention::KeepAll => None,
         }

@@ -189,14 +189,14 @@ impl Retention {
     /// [`Error::Policy`] on a bad `keep_within`.
     pub fn forget_policy(&self) -> Result<ForgetPolicy> {
         let mut p = ForgetPolicy::default()
-            .with_last(self.keep_last.unwrap_or(0))
-            .with_hourly(self.keep_hourly.unwrap_or(0))
-            .with_daily(self.keep_daily.unwrap_or(0))
-            .with_weekly(self.keep_weekly.unwrap_or(0))
-            .with_monthly(self.keep_monthly.unwrap_or(0))
-            .with_yearly(self.keep_yearly.unwrap_or(0));
+            .keep_last(self.keep_last.unwrap_or(0))
+            .keep_hourly(self.keep_hourly.unwrap_or(0))
+            .keep_daily(self.keep_daily.unwrap_or(0))
+            .keep_weekly(self.keep_weekly.unwrap_or(0))
+            .keep_monthly(self.keep_monthly.unwrap_or(0))
+            .keep_yearly(self.keep_yearly.unwrap_or(0));
         if let Some(w) = &self.keep_within {
-            p = p.with_within(w.parse::<ResticDuration>()?);
+            p = p.keep_within(w.parse::<ResticDuration>()?);
         }
         Ok(p)
     }

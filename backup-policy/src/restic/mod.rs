@@ -21,7 +21,7 @@
 //! let snaps: Vec<Snapshot> = (1..=10)
 //!     .map(|d| Snapshot::new(format!("s{d}"), SnapshotTime::parse(&format!("2026-11-{d:02}T02:00:00+01:00")).unwrap()))
 //!     .collect();
-//! let policy = ForgetPolicy::default().with_daily(3).with_weekly(2);
+//! let policy = ForgetPolicy::default().keep_daily(3).keep_weekly(2);
 //! let now = "2026-11-27T00:00:00Z".parse()?;
 //! let plan = policy.apply(&snaps, &ForgetOptions::new(now))?;
 //! let kept: Vec<&str> = plan.keep.iter().map(|&i| snaps[i].id.as_str()).collect();
@@ -48,12 +48,13 @@ mod tests;
 
 pub(crate) use apply::apply_all;
 use apply::apply_entries;
-use group::group_entries;
 pub use duration::ResticDuration;
+use group::group_entries;
 pub use group::{GroupBy, GroupKey, GroupPlan, group_snapshots};
-pub use policy::{Bucket, Counters, ForgetOptions, ForgetPlan, ForgetPolicy, KeepMatch, KeepReason};
+pub use policy::{
+    Bucket, Counters, ForgetOptions, ForgetPlan, ForgetPolicy, KeepMatch, KeepReason,
+};
 pub use snapshot::{Snapshot, SnapshotFilter, SnapshotTime, TagList};
-
 
 /// Which restic release's `forget` behaviour to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]

@@ -4,7 +4,6 @@ use std::fmt;
 
 use super::*;
 
-
 /// A restic `forget` policy. Counts: `0` = unset, `n > 0` keep n, [`UNLIMITED`] (`-1`) = all
 /// (current semantics only).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
@@ -51,39 +50,39 @@ macro_rules! setter {
 }
 
 impl ForgetPolicy {
-    setter!(with_last, last, i32, "Sets `--keep-last`.");
-    setter!(with_hourly, hourly, i32, "Sets `--keep-hourly`.");
-    setter!(with_daily, daily, i32, "Sets `--keep-daily`.");
-    setter!(with_weekly, weekly, i32, "Sets `--keep-weekly`.");
-    setter!(with_monthly, monthly, i32, "Sets `--keep-monthly`.");
-    setter!(with_yearly, yearly, i32, "Sets `--keep-yearly`.");
-    setter!(with_within, within, ResticDuration, "Sets `--keep-within`.");
+    setter!(keep_last, last, i32, "Sets `--keep-last`.");
+    setter!(keep_hourly, hourly, i32, "Sets `--keep-hourly`.");
+    setter!(keep_daily, daily, i32, "Sets `--keep-daily`.");
+    setter!(keep_weekly, weekly, i32, "Sets `--keep-weekly`.");
+    setter!(keep_monthly, monthly, i32, "Sets `--keep-monthly`.");
+    setter!(keep_yearly, yearly, i32, "Sets `--keep-yearly`.");
+    setter!(keep_within, within, ResticDuration, "Sets `--keep-within`.");
     setter!(
-        with_within_hourly,
+        keep_within_hourly,
         within_hourly,
         ResticDuration,
         "Sets `--keep-within-hourly`."
     );
     setter!(
-        with_within_daily,
+        keep_within_daily,
         within_daily,
         ResticDuration,
         "Sets `--keep-within-daily`."
     );
     setter!(
-        with_within_weekly,
+        keep_within_weekly,
         within_weekly,
         ResticDuration,
         "Sets `--keep-within-weekly`."
     );
     setter!(
-        with_within_monthly,
+        keep_within_monthly,
         within_monthly,
         ResticDuration,
         "Sets `--keep-within-monthly`."
     );
     setter!(
-        with_within_yearly,
+        keep_within_yearly,
         within_yearly,
         ResticDuration,
         "Sets `--keep-within-yearly`."
@@ -91,7 +90,7 @@ impl ForgetPolicy {
 
     /// Adds a `--keep-tag` list.
     #[must_use]
-    pub fn with_tag(mut self, list: TagList) -> Self {
+    pub fn keep_tag(mut self, list: TagList) -> Self {
         self.tags.push(list);
         self
     }

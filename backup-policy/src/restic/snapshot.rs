@@ -188,7 +188,6 @@ impl Snapshot {
     }
 }
 
-
 /// One `--keep-tag` value: a snapshot matches when it carries all of these tags.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
 pub struct TagList(pub Vec<String>);

@@ -250,7 +250,7 @@ fn time_round_trip() {
 fn offsets_make_different_daily_buckets() {
     let a = Snapshot::new("a", t("2025-03-01T23:30:00-05:00"));
     let b = Snapshot::new("b", t("2025-03-02T01:00:00Z"));
-    let p = ForgetPolicy::default().with_daily(5);
+    let p = ForgetPolicy::default().keep_daily(5);
     let plan = p
         .apply(&[a, b], &ForgetOptions::new(Timestamp::MAX))
         .unwrap();
@@ -267,24 +267,24 @@ fn refusals() {
     ));
     assert!(
         ForgetPolicy::default()
-            .with_daily(-2)
+            .keep_daily(-2)
             .apply(&s, &opts)
             .is_err()
     );
     assert!(
         ForgetPolicy::default()
-            .with_daily(-1)
+            .keep_daily(-1)
             .apply(&s, &opts)
             .is_ok()
     );
     let o14 = opts.clone().with_semantics(Semantics::Restic014);
     assert!(
         ForgetPolicy::default()
-            .with_daily(-1)
+            .keep_daily(-1)
             .apply(&s, &o14)
             .is_err()
     );
-    let tagged = ForgetPolicy::default().with_tag("x".parse().unwrap());
+    let tagged = ForgetPolicy::default().keep_tag("x".parse().unwrap());
     assert!(matches!(
         tagged.apply(&s, &opts),
         Err(Error::WouldRemoveAll { .. })

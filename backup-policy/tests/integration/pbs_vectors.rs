@@ -216,9 +216,9 @@ fn derived_vector_w_pbs_13_vs_restic_12() {
         .map(|(i, s)| Snapshot::new(i.to_string(), SnapshotTime::utc(s.time)))
         .collect();
     let p = ForgetPolicy::default()
-        .with_daily(7)
-        .with_weekly(4)
-        .with_monthly(3);
+        .keep_daily(7)
+        .keep_weekly(4)
+        .keep_monthly(3);
     let plan = p
         .apply(&snaps, &ForgetOptions::new(ts("2025-01-01T00:00:00Z")))
         .unwrap();

@@ -50,17 +50,17 @@ fn policy_strategy() -> impl Strategy<Value = ForgetPolicy> {
     )
         .prop_map(|(c, d, tags)| {
             let mut p = ForgetPolicy::default()
-                .with_last(c[0])
-                .with_hourly(c[1])
-                .with_daily(c[2])
-                .with_weekly(c[3])
-                .with_monthly(c[4])
-                .with_yearly(c[5])
-                .with_within(d[0])
-                .with_within_daily(d[1])
-                .with_within_monthly(d[2]);
+                .keep_last(c[0])
+                .keep_hourly(c[1])
+                .keep_daily(c[2])
+                .keep_weekly(c[3])
+                .keep_monthly(c[4])
+                .keep_yearly(c[5])
+                .keep_within(d[0])
+                .keep_within_daily(d[1])
+                .keep_within_monthly(d[2]);
             for t in tags {
-                p = p.with_tag(t.parse::<TagList>().unwrap());
+                p = p.keep_tag(t.parse::<TagList>().unwrap());
             }
             p
         })
@@ -122,7 +122,7 @@ proptest! {
             match which {
                 0 => bump(&mut more.last), 1 => bump(&mut more.hourly), 2 => bump(&mut more.daily),
                 3 => bump(&mut more.weekly), 4 => bump(&mut more.monthly), 5 => bump(&mut more.yearly),
-                _ => more = more.with_tag("c".parse().unwrap()),
+                _ => more = more.keep_tag("c".parse().unwrap()),
             }
             if let (Some(a), Some(b)) = (kept_ids(&s, &base, sem), kept_ids(&s, &more, sem)) {
                 prop_assert!(a.is_subset(&b), "{:?} ⊄ {:?}", a, b);

@@ -129,12 +129,12 @@ fn random_policy(rng: &mut Rng) -> (Vec<String>, ForgetPolicy, GroupBy) {
                 args.push(format!("--keep-{name}"));
                 args.push(n.to_string());
                 p = match i {
-                    0 => p.with_last(n),
-                    1 => p.with_hourly(n),
-                    2 => p.with_daily(n),
-                    3 => p.with_weekly(n),
-                    4 => p.with_monthly(n),
-                    _ => p.with_yearly(n),
+                    0 => p.keep_last(n),
+                    1 => p.keep_hourly(n),
+                    2 => p.keep_daily(n),
+                    3 => p.keep_weekly(n),
+                    4 => p.keep_monthly(n),
+                    _ => p.keep_yearly(n),
                 };
             }
         }
@@ -161,12 +161,12 @@ fn random_policy(rng: &mut Rng) -> (Vec<String>, ForgetPolicy, GroupBy) {
                 args.push(s.clone());
                 let d = s.parse().unwrap();
                 p = match i {
-                    0 => p.with_within(d),
-                    1 => p.with_within_hourly(d),
-                    2 => p.with_within_daily(d),
-                    3 => p.with_within_weekly(d),
-                    4 => p.with_within_monthly(d),
-                    _ => p.with_within_yearly(d),
+                    0 => p.keep_within(d),
+                    1 => p.keep_within_hourly(d),
+                    2 => p.keep_within_daily(d),
+                    3 => p.keep_within_weekly(d),
+                    4 => p.keep_within_monthly(d),
+                    _ => p.keep_within_yearly(d),
                 };
             }
         }
@@ -174,7 +174,7 @@ fn random_policy(rng: &mut Rng) -> (Vec<String>, ForgetPolicy, GroupBy) {
             let t = ["a", "b", "a,b", ""][rng.below(4) as usize];
             args.push("--keep-tag".into());
             args.push(t.into());
-            p = p.with_tag(t.parse::<TagList>().unwrap());
+            p = p.keep_tag(t.parse::<TagList>().unwrap());
         }
         if p.is_empty() {
             continue;

@@ -33,7 +33,7 @@ fn iso_week_spans_new_year() {
     .map(|d| snap(d, &format!("{d}T10:00:00Z")))
     .collect();
     let plan = ForgetPolicy::default()
-        .with_weekly(5)
+        .keep_weekly(5)
         .apply(&s, &now().with_semantics(Semantics::Restic014))
         .unwrap();
     assert_eq!(ids(&s, &plan.keep), ["2025-01-05", "2024-12-29"]);
@@ -47,11 +47,11 @@ fn reasons_order_and_counters_like_014() {
         snap("c", "2026-11-22T10:00:00Z"),
     ];
     let p = ForgetPolicy::default()
-        .with_last(1)
-        .with_daily(2)
-        .with_within("1y".parse().unwrap())
-        .with_tag("x,y".parse::<TagList>().unwrap())
-        .with_within_daily("3d".parse().unwrap());
+        .keep_last(1)
+        .keep_daily(2)
+        .keep_within("1y".parse().unwrap())
+        .keep_tag("x,y".parse::<TagList>().unwrap())
+        .keep_within_daily("3d".parse().unwrap());
     let plan = p
         .apply(&s, &now().with_semantics(Semantics::Restic014))
         .unwrap();
@@ -83,7 +83,7 @@ fn keep_oldest_rule_and_label_only_in_current() {
         .map(|d| snap(&d.to_string(), &format!("2026-11-0{d}T10:00:00Z")))
         .collect();
     // monthly 2 on three snapshots of one month: 0.14 keeps one, current also keeps the oldest
-    let p = ForgetPolicy::default().with_monthly(2);
+    let p = ForgetPolicy::default().keep_monthly(2);
     let old = p
         .apply(&s, &now().with_semantics(Semantics::Restic014))
         .unwrap();
@@ -92,7 +92,7 @@ fn keep_oldest_rule_and_label_only_in_current() {
     assert_eq!(ids(&s, &cur.keep), ["3", "1"]);
     assert_eq!(cur.reasons[1].matches, ["oldest monthly snapshot"]);
     // an exhausted bucket does not keep the oldest
-    let p1 = ForgetPolicy::default().with_monthly(1);
+    let p1 = ForgetPolicy::default().keep_monthly(1);
     assert_eq!(ids(&s, &p1.apply(&s, &now()).unwrap().keep), ["3"]);
 }
 
@@ -102,7 +102,7 @@ fn unlimited_keeps_every_period() {
         .map(|m| snap(&m.to_string(), &format!("2026-0{m}-15T10:00:00+02:00")))
         .collect();
     let plan = ForgetPolicy::default()
-        .with_monthly(UNLIMITED)
+        .keep_monthly(UNLIMITED)
         .apply(&s, &now())
         .unwrap();
     assert_eq!(plan.keep.len(), 9);
@@ -117,7 +117,7 @@ fn within_ignores_future_snapshots() {
         snap("old", "2026-11-10T00:00:00Z"),
     ];
     let plan = ForgetPolicy::default()
-        .with_within("5d".parse().unwrap())
+        .keep_within("5d".parse().unwrap())
         .apply(&s, &now())
         .unwrap();
     assert_eq!(ids(&s, &plan.keep), ["future", "new"]);
@@ -137,7 +137,7 @@ fn grouping_like_restic() {
             .with_paths(["/a"])
             .with_tags(["t"]),
     ];
-    let p = ForgetPolicy::default().with_last(1);
+    let p = ForgetPolicy::default().keep_last(1);
     let g = forget(&s, GroupBy::default(), &p, &now()).unwrap();
     assert_eq!(g.len(), 2);
     assert_eq!(
@@ -156,7 +156,7 @@ fn grouping_like_restic() {
 #[test]
 fn current_refuses_to_empty_a_group() {
     let s = vec![snap("a", "2026-11-20T10:00:00Z")];
-    let p = ForgetPolicy::default().with_tag("nope".parse().unwrap());
+    let p = ForgetPolicy::default().keep_tag("nope".parse().unwrap());
     let e = forget(&s, GroupBy::default(), &p, &now()).unwrap_err();
     assert!(e.is_refusal());
     assert!(e.to_string().contains("refusing to delete last snapshot"));
@@ -177,7 +177,7 @@ fn equal_times_keep_input_order() {
         snap("second", "2026-11-20T10:00:00Z"),
     ];
     let plan = ForgetPolicy::default()
-        .with_last(1)
+        .keep_last(1)
         .apply(&s, &now())
         .unwrap();
     assert_eq!(ids(&s, &plan.keep), ["first"]);
@@ -263,7 +263,7 @@ fn forget_considers_only_filtered_snapshots() {
     let groups = forget(
         &s,
         GroupBy::none(),
-        &ForgetPolicy::default().with_last(1),
+        &ForgetPolicy::default().keep_last(1),
         &opts,
     )
     .unwrap();
@@ -277,7 +277,7 @@ fn forget_considers_only_filtered_snapshots() {
     let groups = forget(
         &s,
         GroupBy::default(),
-        &ForgetPolicy::default().with_last(1),
+        &ForgetPolicy::default().keep_last(1),
         &opts,
     )
     .unwrap();

@@ -261,29 +261,29 @@ fn run(cli: &Cli) -> Result<()> {
         }
     } else {
         let mut policy = ForgetPolicy::default()
-            .with_last(count("last", &cli.keep_last, sem)?)
-            .with_hourly(count("hourly", &cli.keep_hourly, sem)?)
-            .with_daily(count("daily", &cli.keep_daily, sem)?)
-            .with_weekly(count("weekly", &cli.keep_weekly, sem)?)
-            .with_monthly(count("monthly", &cli.keep_monthly, sem)?)
-            .with_yearly(count("yearly", &cli.keep_yearly, sem)?);
+            .keep_last(count("last", &cli.keep_last, sem)?)
+            .keep_hourly(count("hourly", &cli.keep_hourly, sem)?)
+            .keep_daily(count("daily", &cli.keep_daily, sem)?)
+            .keep_weekly(count("weekly", &cli.keep_weekly, sem)?)
+            .keep_monthly(count("monthly", &cli.keep_monthly, sem)?)
+            .keep_yearly(count("yearly", &cli.keep_yearly, sem)?);
         for (d, set) in [
             (
                 cli.keep_within,
-                ForgetPolicy::with_within as fn(ForgetPolicy, ResticDuration) -> ForgetPolicy,
+                ForgetPolicy::keep_within as fn(ForgetPolicy, ResticDuration) -> ForgetPolicy,
             ),
-            (cli.keep_within_hourly, ForgetPolicy::with_within_hourly),
-            (cli.keep_within_daily, ForgetPolicy::with_within_daily),
-            (cli.keep_within_weekly, ForgetPolicy::with_within_weekly),
-            (cli.keep_within_monthly, ForgetPolicy::with_within_monthly),
-            (cli.keep_within_yearly, ForgetPolicy::with_within_yearly),
+            (cli.keep_within_hourly, ForgetPolicy::keep_within_hourly),
+            (cli.keep_within_daily, ForgetPolicy::keep_within_daily),
+            (cli.keep_within_weekly, ForgetPolicy::keep_within_weekly),
+            (cli.keep_within_monthly, ForgetPolicy::keep_within_monthly),
+            (cli.keep_within_yearly, ForgetPolicy::keep_within_yearly),
         ] {
             if let Some(d) = d {
                 policy = set(policy, d);
             }
         }
         for t in cli.keep_tag.iter().cloned() {
-            policy = policy.with_tag(t);
+            policy = policy.keep_tag(t);
         }
         let opts = ForgetOptions::new(now)
             .with_semantics(sem)
