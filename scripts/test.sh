@@ -11,6 +11,7 @@ GARAGE_VERSION=2.5.0
 CACHE_DIR="${BACKUP_STACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/backup-stack}"
 GARAGE_ROOT="$CACHE_DIR/garage-$GARAGE_VERSION"
 REGISTRY_VERSION=0.1.8
+DENY_VERSION=0.20.2
 
 step() { printf '\n==> %s\n' "$*"; }
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -59,6 +60,16 @@ install_cargo_registry() {
     export REGISTRY_BIN="$root/bin/cargo-http-registry"
 }
 
+# cargo-deny checks the dependency graph against deny.toml (licences, banned crates, sources).
+install_cargo_deny() {
+    local root="$CACHE_DIR/cargo-deny-$DENY_VERSION"
+    if [ ! -x "$root/bin/cargo-deny" ]; then
+        step "cargo install cargo-deny $DENY_VERSION into $root"
+        cargo install cargo-deny --version "$DENY_VERSION" --locked --root "$root"
+    fi
+    export PATH="$root/bin:$PATH"
+}
+
 # The servers' own clients (Infisical's SDK, the Kubernetes client, proxmoxer) drive the fakes from
 # integration tests; they live in one venv, found by the tests through BACKUP_STACK_PYTHON.
 install_python_clients() {
@@ -81,6 +92,7 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
     install_debian_packages
     install_garage
     install_cargo_registry
+    install_cargo_deny
     install_python_clients
 else
     if [ -z "${GARAGE_BIN:-}" ] && [ -x "$GARAGE_ROOT/bin/garage" ]; then
@@ -88,6 +100,9 @@ else
     fi
     if [ -z "${BACKUP_STACK_PYTHON:-}" ] && [ -x "$CACHE_DIR/venv-fidelity/bin/python" ]; then
         export BACKUP_STACK_PYTHON="$CACHE_DIR/venv-fidelity/bin/python"
+    fi
+    if [ -x "$CACHE_DIR/cargo-deny-$DENY_VERSION/bin/cargo-deny" ]; then
+        export PATH="$CACHE_DIR/cargo-deny-$DENY_VERSION/bin:$PATH"
     fi
     if [ -z "${REGISTRY_BIN:-}" ] && [ -x "$CACHE_DIR/cargo-http-registry-$REGISTRY_VERSION/bin/cargo-http-registry" ]; then
         export REGISTRY_BIN="$CACHE_DIR/cargo-http-registry-$REGISTRY_VERSION/bin/cargo-http-registry"
@@ -103,6 +118,9 @@ df -h . | tail -1 | awk '{print "disk free before the checks: " $4}'
 started=$SECONDS
 step "cargo fmt --check"
 cargo fmt --all --check
+
+step "cargo deny check bans licenses sources"
+cargo deny --locked check --hide-inclusion-graph bans licenses sources
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings

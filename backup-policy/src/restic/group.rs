@@ -104,6 +104,14 @@ fn sorted_copy(v: &[String]) -> Cow<'_, [String]> {
     Cow::Owned(o)
 }
 
+#[doc(hidden)]
+pub fn group_snapshots_hashbrown(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<usize>)> {
+    group_entries_hashbrown(snapshots, by)
+        .into_iter()
+        .map(|(k, es)| (k, es.iter().map(|e| e.idx as usize).collect()))
+        .collect()
+}
+
 /// Groups snapshots like restic (`host`, sorted `paths`, sorted `tags`); groups come out sorted
 /// by key, members in input order.
 pub fn group_snapshots(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<usize>)> {
@@ -323,6 +331,93 @@ pub(super) fn group_entries(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKe
                     }
                 }
                 at = (at + 1) & mask;
+            };
+            groups[g].push(Entry::new(&s.time, b * BATCH + j));
+        }
+    }
+    let mut out: Vec<(GroupKey, Vec<Entry>)> = firsts
+        .into_iter()
+        .zip(groups)
+        .map(|(first, members)| {
+            let s = &snapshots[first];
+            let list =
+                |on: bool, l: &[String]| (on && !l.is_empty()).then(|| sorted(l).into_owned());
+            let key = GroupKey {
+                hostname: if by.host {
+                    s.hostname.clone()
+                } else {
+                    String::new()
+                },
+                paths: list(by.paths, &s.paths),
+                tags: list(by.tags, &s.tags),
+            };
+            (key, members)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+pub(super) fn group_entries_hashbrown(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<Entry>)> {
+    // per group: key hash, key's range in `arena`, first member (the key's source), members
+    let mut hashes: Vec<u64> = Vec::new();
+    let mut spans: Vec<(u32, u32)> = Vec::new();
+    let mut firsts: Vec<usize> = Vec::new();
+    let mut groups: Vec<Vec<Entry>> = Vec::new();
+    let mut arena: Vec<u8> = Vec::new();
+    let mut table: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
+    let mut hs = [0u64; BATCH];
+    // After the first eighth of a large input, each group seen so far reserves room for its
+    // projected share of the rest: growing 1,000 member lists by doubling cost more than the
+    // hashing. The projection reserves at most the input's length in total (address space only
+    // until written), and groups first seen later grow as usual.
+    let checkpoint = if snapshots.len() >= 1 << 14 {
+        (snapshots.len() / 8).div_ceil(BATCH)
+    } else {
+        usize::MAX
+    };
+    for (b, batch) in snapshots.chunks(BATCH).enumerate() {
+        if b == checkpoint {
+            let seen = b * BATCH;
+            let rest = snapshots.len() - seen;
+            for members in &mut groups {
+                members.reserve(members.len() * rest / seen);
+            }
+        }
+        for (h, s) in hs.iter_mut().zip(batch) {
+            let host = if by.host { s.hostname.as_bytes() } else { &[] };
+            *h = hash_list(
+                hash_list(hash_bytes(0, host), by.paths.then_some(&s.paths[..])),
+                by.tags.then_some(&s.tags[..]),
+            );
+        }
+        for (j, (&h, s)) in hs.iter().zip(batch).enumerate() {
+            let host = if by.host { s.hostname.as_bytes() } else { &[] };
+            let paths = by.paths.then(|| sorted(&s.paths));
+            let tags = by.tags.then(|| sorted(&s.tags));
+            let lists = [paths.as_deref(), tags.as_deref()];
+            let found = table
+                .find(h, |&g| {
+                    let g = g as usize;
+                    hashes[g] == h && {
+                        let (start, len) = spans[g];
+                        key_matches(&arena[start as usize..(start + len) as usize], host, lists)
+                    }
+                })
+                .copied();
+            let g = match found {
+                Some(g) => g as usize,
+                None => {
+                    let g = groups.len();
+                    let start = arena.len();
+                    encode_key(&mut arena, host, lists);
+                    spans.push((start as u32, (arena.len() - start) as u32));
+                    hashes.push(h);
+                    firsts.push(b * BATCH + j);
+                    groups.push(Vec::new());
+                    table.insert_unique(h, g as u32, |&k| hashes[k as usize]);
+                    g
+                }
             };
             groups[g].push(Entry::new(&s.time, b * BATCH + j));
         }
