@@ -216,12 +216,12 @@ impl ClientBuilder {
         let kubeconfig = match (self.kubeconfig, &self.kubeconfig_path) {
             (Some(kc), _) => kc,
             (None, Some(path)) => {
-                Kubeconfig::read_from(path).map_err(|source| Error::Kubeconfig {
+                Kubeconfig::read_from(path).map_err(|source| Error::Config {
                     context: self.context.clone(),
                     source,
                 })?
             }
-            (None, None) => Kubeconfig::read().map_err(|source| Error::Kubeconfig {
+            (None, None) => Kubeconfig::read().map_err(|source| Error::Config {
                 context: self.context.clone(),
                 source,
             })?,
@@ -243,7 +243,7 @@ impl ClientBuilder {
         };
         let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|source| Error::Kubeconfig {
+            .map_err(|source| Error::Config {
                 context: Some(context.clone()),
                 source,
             })?;

@@ -77,7 +77,7 @@ async fn presigned_urls_never_reach_error_chains_or_debug() {
         !format!("{err:?}").contains("SendRequest"),
         "cut mid-body: {err:?}"
     );
-    assert!(matches!(err, Error::Http { .. }), "{err:?}");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert_no_url(&everything_printed(&err));
 
     // 2. A transfer cut off midway (whole-body download).
@@ -86,7 +86,7 @@ async fn presigned_urls_never_reach_error_chains_or_debug() {
         .download(DownloadTargetKind::BackupContents, "b1")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Http { .. }), "{err:?}");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert_no_url(&everything_printed(&err));
 
     // 3. An endpoint nobody listens on.
