@@ -14,8 +14,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use crate::retry::RetryConfig;
 use crate::types::*;
 use crate::{Error, Result};
+
+/// The variables [`ClientBuilder::from_env`] reads.
+const ENV_VARS: [&str; 2] = ["KUBECONFIG", "VELERO_NAMESPACE"];
 
 /// Velero's default namespace.
 pub const DEFAULT_NAMESPACE: &str = "velero";
@@ -110,27 +114,93 @@ impl ListOptions {
 }
 
 /// Builds a [`VeleroClient`] for one kube context.
+///
+/// [`ClientBuilder::from_env`] and [`ClientBuilder::from_vars`] read the variables kubectl and
+/// the velero CLI read; [`ClientBuilder::build`] is async because kube-rs turns a kubeconfig
+/// context into a client config asynchronously (exec credential plugins and OIDC token refresh
+/// run there).
 #[derive(Clone, Debug, Default)]
 pub struct ClientBuilder {
-    kubeconfig_path: Option<PathBuf>,
+    kubeconfig_paths: Vec<PathBuf>,
     kubeconfig: Option<Kubeconfig>,
     context: Option<String>,
     namespace: Option<String>,
     connect_timeout: Option<Duration>,
-    read_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
     download_timeout: Option<Duration>,
     download_url_timeout: Option<Duration>,
     download_ca_cert: Option<Vec<u8>>,
     download_insecure_skip_tls_verify: bool,
     max_download_bytes: Option<usize>,
     max_log_line_bytes: Option<usize>,
-    kube_retry: Option<bool>,
+    retry: RetryConfig,
 }
 
 impl ClientBuilder {
+    /// A builder from the process environment: see [`ClientBuilder::from_vars`] for the
+    /// variables. A `KUBECONFIG` that is not UTF-8 is left to kube-rs, which reads it itself.
+    ///
+    /// # Errors
+    ///
+    /// None today (the variables are only read here, the kubeconfig in
+    /// [`ClientBuilder::build`]); the `Result` is the workspace's shape for `from_env`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> velero_client::Result<()> {
+    /// let client = velero_client::ClientBuilder::from_env()?
+    ///     .with_context("prod")
+    ///     .build()
+    ///     .await?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(
+            ENV_VARS
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+        )
+    }
+
+    /// A builder from these `(name, value)` pairs (tests, config files); other names are
+    /// ignored:
+    ///
+    /// * `KUBECONFIG`: kubeconfig files separated like `PATH`, merged as kubectl merges them
+    ///   (the first file that sets a value wins). Empty or absent: kube-rs's default, the
+    ///   process's `KUBECONFIG`, else `~/.kube/config`.
+    /// * `VELERO_NAMESPACE`: Velero's namespace, as the velero CLI reads it (empty or absent:
+    ///   `velero`).
+    ///
+    /// The context is the kubeconfig's current context unless [`ClientBuilder::with_context`]
+    /// picks another.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` is the workspace's shape for `from_vars`.
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut builder = Self::default();
+        for (k, v) in vars {
+            let v = v.as_ref();
+            match k.as_ref() {
+                "KUBECONFIG" => {
+                    builder.kubeconfig_paths = std::env::split_paths(v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .collect();
+                }
+                "VELERO_NAMESPACE" if !v.is_empty() => builder.namespace = Some(v.to_owned()),
+                _ => {}
+            }
+        }
+        Ok(builder)
+    }
+
     /// Reads this kubeconfig file (default: `KUBECONFIG`, else `~/.kube/config`).
     pub fn with_kubeconfig_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.kubeconfig_path = Some(path.into());
+        self.kubeconfig_paths = vec![path.into()];
         self
     }
 
@@ -158,9 +228,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Read timeout on apiserver connections (default 295 s, above the watch timeout of 290 s).
-    pub fn with_read_timeout(mut self, d: Duration) -> Self {
-        self.read_timeout = Some(d);
+    /// How long one apiserver request may wait for its answer (default 295 s, above the watch
+    /// timeout of 290 s): kube-rs's read timeout, so a watch waits at most this long between
+    /// events. Object-store downloads have their own [`ClientBuilder::with_download_timeout`].
+    pub fn with_request_timeout(mut self, d: Duration) -> Self {
+        self.request_timeout = Some(d);
         self
     }
 
@@ -205,26 +277,29 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether kube-rs retries 429/503/504 answers (default true).
-    pub fn with_kube_retry(mut self, retry: bool) -> Self {
-        self.kube_retry = Some(retry);
+    /// Retries (default [`RetryConfig::default`]): object-store downloads follow it (429 and
+    /// 5xx, `Retry-After` honoured); apiserver calls keep kube-rs's own policy for 429/503/504,
+    /// which [`RetryConfig::disabled`] (`max_retries == 0`) turns off.
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
         self
     }
 
     /// Reads the kubeconfig, selects the context and builds the client.
     pub async fn build(self) -> Result<VeleroClient> {
-        let kubeconfig = match (self.kubeconfig, &self.kubeconfig_path) {
+        let config_error = |source| Error::Config {
+            context: self.context.clone(),
+            source,
+        };
+        let kubeconfig = match (self.kubeconfig, self.kubeconfig_paths.as_slice()) {
             (Some(kc), _) => kc,
-            (None, Some(path)) => {
-                Kubeconfig::read_from(path).map_err(|source| Error::Config {
-                    context: self.context.clone(),
-                    source,
-                })?
-            }
-            (None, None) => Kubeconfig::read().map_err(|source| Error::Config {
-                context: self.context.clone(),
-                source,
-            })?,
+            (None, []) => Kubeconfig::read().map_err(config_error)?,
+            (None, paths) => paths
+                .iter()
+                .try_fold(Kubeconfig::default(), |merged, path| {
+                    merged.merge(Kubeconfig::read_from(path)?)
+                })
+                .map_err(config_error)?,
         };
         let context = match &self.context {
             Some(c) => c.clone(),
@@ -248,11 +323,9 @@ impl ClientBuilder {
                 source,
             })?;
         config.connect_timeout = Some(self.connect_timeout.unwrap_or(Duration::from_secs(10)));
-        config.read_timeout = Some(self.read_timeout.unwrap_or(Duration::from_secs(295)));
+        config.read_timeout = Some(self.request_timeout.unwrap_or(Duration::from_secs(295)));
         config.write_timeout = Some(Duration::from_secs(30));
-        if let Some(retry) = self.kube_retry {
-            config.default_retry = retry;
-        }
+        config.default_retry = self.retry.enabled();
         if let Ok(value) = http::HeaderValue::from_str(USER_AGENT) {
             config.headers.push((http::header::USER_AGENT, value));
         }
@@ -268,6 +341,7 @@ impl ClientBuilder {
             max_log_line: self
                 .max_log_line_bytes
                 .unwrap_or(crate::download::DEFAULT_MAX_LOG_LINE_BYTES),
+            retry: self.retry,
         };
         let http = crate::download::http_client(&tls, None)?;
         Ok(VeleroClient {
@@ -309,16 +383,24 @@ impl VeleroClient {
         ClientBuilder::default()
     }
 
-    /// The current kube context of `KUBECONFIG` (or `~/.kube/config`), namespace from
-    /// `VELERO_NAMESPACE` (default `velero`).
+    /// `ClientBuilder::from_env()?.build()`: the current kube context of `KUBECONFIG` (or
+    /// `~/.kube/config`), namespace from `VELERO_NAMESPACE` (default `velero`). Async because
+    /// kube-rs loads a kubeconfig context asynchronously (exec plugins, token refresh).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the kubeconfig cannot be read or used, [`Error::UnknownContext`]
+    /// when it has no current context, [`Error::Kube`] or [`Error::Transport`] when a client
+    /// cannot be built from it.
+    ///
+    /// ```no_run
+    /// # async fn run() -> velero_client::Result<()> {
+    /// let client = velero_client::VeleroClient::from_env().await?;
+    /// println!("{} / {}", client.context(), client.namespace());
+    /// # Ok(()) }
+    /// ```
     pub async fn from_env() -> Result<Self> {
-        let mut builder = Self::builder();
-        if let Ok(ns) = std::env::var("VELERO_NAMESPACE")
-            && !ns.is_empty()
-        {
-            builder = builder.with_namespace(ns);
-        }
-        builder.build().await
+        ClientBuilder::from_env()?.build().await
     }
 
     /// Wraps an existing kube client (e.g. one built in-cluster).
@@ -333,6 +415,7 @@ impl VeleroClient {
             insecure_skip_tls_verify: false,
             max_download: crate::download::DEFAULT_MAX_DOWNLOAD_BYTES,
             max_log_line: crate::download::DEFAULT_MAX_LOG_LINE_BYTES,
+            retry: RetryConfig::default(),
         };
         Ok(Self {
             client,
@@ -514,5 +597,50 @@ impl VeleroClient {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_vars_reads_kubeconfig_paths_and_the_namespace() {
+        let b = ClientBuilder::from_vars([
+            ("KUBECONFIG", "/a/config:/b/config"),
+            ("VELERO_NAMESPACE", "backups"),
+            ("HOME", "/ignored"),
+        ])
+        .unwrap();
+        assert_eq!(
+            b.kubeconfig_paths,
+            [PathBuf::from("/a/config"), PathBuf::from("/b/config")]
+        );
+        assert_eq!(b.namespace.as_deref(), Some("backups"));
+
+        // Empty values mean "not set", as in kubectl and the velero CLI.
+        let b = ClientBuilder::from_vars([("KUBECONFIG", ""), ("VELERO_NAMESPACE", "")]).unwrap();
+        assert!(b.kubeconfig_paths.is_empty());
+        assert_eq!(b.namespace, None);
+
+        // Setters still change what the variables said.
+        let b = ClientBuilder::from_vars([("KUBECONFIG", "/a:/b")])
+            .unwrap()
+            .with_kubeconfig_path("/c")
+            .with_namespace("other");
+        assert_eq!(b.kubeconfig_paths, [PathBuf::from("/c")]);
+        assert_eq!(b.namespace.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn timeouts_and_retry_are_kept_by_the_builder() {
+        let b = VeleroClient::builder()
+            .with_connect_timeout(Duration::from_secs(3))
+            .with_request_timeout(Duration::from_secs(7))
+            .with_retry(RetryConfig::disabled());
+        assert_eq!(b.connect_timeout, Some(Duration::from_secs(3)));
+        assert_eq!(b.request_timeout, Some(Duration::from_secs(7)));
+        assert_eq!(b.retry, RetryConfig::disabled());
+        assert_eq!(ClientBuilder::default().retry, RetryConfig::default());
     }
 }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
@@ -29,6 +28,8 @@ pub(crate) struct DownloadSettings {
     pub(crate) insecure_skip_tls_verify: bool,
     pub(crate) max_download: usize,
     pub(crate) max_log_line: usize,
+    /// Retries of object-store GETs.
+    pub(crate) retry: crate::RetryConfig,
 }
 
 /// A download client trusting the system roots, plus the client's CA and the location's CA
@@ -565,15 +566,41 @@ impl VeleroClient {
                 retry_after: retry_after.map(Duration::from_secs),
             })
         };
-        send.retry(ExponentialBuilder::default().with_min_delay(Duration::from_millis(200)).with_max_times(3))
-            .when(|e: &Error| matches!(e, Error::DownloadHttp { status, .. } if *status == 429 || *status >= 500))
-            .adjust(|e: &Error, dur| match (e, dur) {
+        let retry = &self.download_tls.retry;
+        let started = tokio::time::Instant::now();
+        let mut retries = 0;
+        async {
+            loop {
+                let err = match send().await {
+                    Ok(resp) => return Ok(resp),
+                    Err(e) => e,
+                };
+                let Error::DownloadHttp {
+                    status,
+                    retry_after,
+                    ..
+                } = &err
+                else {
+                    return Err(err);
+                };
+                if !(*status == 429 || *status >= 500) || retries >= retry.max_retries {
+                    return Err(err);
+                }
                 // Honour Retry-After (capped at 10 s) while the retry budget lasts.
-                (Error::DownloadHttp { retry_after: Some(ra), .. }, Some(_)) => Some((*ra).min(Duration::from_secs(10))),
-                (_, d) => d,
-            })
-            .instrument(span)
-            .await
+                let delay = match retry_after {
+                    Some(ra) => (*ra).min(Duration::from_secs(10)),
+                    None => retry.delay(retries),
+                };
+                if started.elapsed() + delay > retry.retry_timeout {
+                    return Err(err);
+                }
+                tracing::debug!(status, ?delay, retry = retries + 1, "retrying a download");
+                tokio::time::sleep(delay).await;
+                retries += 1;
+            }
+        }
+        .instrument(span)
+        .await
     }
 
     /// Downloads a file through a DownloadRequest, gunzipped unless it is `BackupContents`.

@@ -63,6 +63,7 @@ pub mod health;
 mod multi;
 pub mod naming;
 mod ops;
+mod retry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
@@ -77,6 +78,7 @@ pub use error::{ApiFailure, Error, Result};
 pub use health::{HealthOptions, HealthReport};
 pub use multi::Clusters;
 pub use naming::{RestoreOptions, RestoreSource};
+pub use retry::{BackoffConfig, RetryConfig};
 pub use ops::{BackupDescription, RestoreDescription, StorageLocationState};
 pub use types::*;
 

@@ -4,6 +4,7 @@
 mod integration {
     pub mod apiserver;
     pub mod backups;
+    pub mod builder;
     pub mod canary;
     pub mod errors;
     pub mod fidelity;
