@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::NamespaceResourceScope;
@@ -497,18 +499,41 @@ impl VeleroClient {
         })
     }
 
-    /// Every object, following continue tokens.
-    pub async fn list_all<K: VeleroResource>(&self, opts: &ListOptions) -> Result<Vec<K>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self.list_page::<K>(opts, token.as_deref()).await?;
-            out.extend(page.items);
-            match page.continue_token {
-                Some(t) => token = Some(t),
-                None => return Ok(out),
+    /// Every object matching `opts`, fetched one page (`limit`/`continue`) at a time as the
+    /// stream is read. A failed page ends the stream with its error.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> velero_client::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use velero_client::{ListOptions, PodVolumeBackup};
+    /// let mut volumes = client.objects_stream::<PodVolumeBackup>(&ListOptions::default().with_page_size(100));
+    /// while let Some(pvb) = volumes.try_next().await? {
+    ///     println!("{:?}", pvb.metadata.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn objects_stream<K: VeleroResource>(&self, opts: &ListOptions) -> BoxStream<'_, Result<K>> {
+        let opts = opts.clone();
+        // `None`: no page left; `Some(token)`: the next page (`Some(None)`: the first).
+        futures::stream::try_unfold(Some(None::<String>), move |next| {
+            let opts = opts.clone();
+            async move {
+                let Some(token) = next else {
+                    return Ok(None);
+                };
+                let page = self.list_page::<K>(&opts, token.as_deref()).await?;
+                let items = futures::stream::iter(page.items.into_iter().map(Ok));
+                Ok(Some((items, page.continue_token.map(Some))))
             }
-        }
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    /// Every object, following continue tokens (the eager twin of
+    /// [`VeleroClient::objects_stream`]).
+    pub async fn list_all<K: VeleroResource>(&self, opts: &ListOptions) -> Result<Vec<K>> {
+        self.objects_stream(opts).try_collect().await
     }
 
     /// POST a new object (never with a status: Velero would keep it).

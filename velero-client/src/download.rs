@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -228,9 +229,10 @@ pub const DEFAULT_MAX_DOWNLOAD_BYTES: usize = 256 * 1024 * 1024;
 /// yields at most ~66 KiB of text, however the server chunks its answer.
 const FEED: usize = 64;
 
-/// Log lines, streamed and gunzipped as they arrive, one bounded piece at a time: memory stays
-/// within the line cap plus one feed's output whatever the archive holds (a gzip bomb, a line
-/// without a newline).
+/// Log lines, a [`Stream`] of `Result<String>`, gunzipped as they arrive, one bounded piece at a
+/// time: memory stays within the line cap plus one feed's output whatever the archive holds (a
+/// gzip bomb, a line without a newline). Read it with `futures::StreamExt`/`TryStreamExt`
+/// (`next`, `try_next`, `try_collect`).
 pub struct LogLines {
     body: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
     /// Compressed bytes received but not yet decoded.
@@ -293,72 +295,61 @@ impl LogLines {
         self.decoder.get_mut().clear();
         Some(Err(err))
     }
+}
+
+impl Stream for LogLines {
+    type Item = Result<String>;
 
     /// The next line, `None` at the end. A line longer than the cap ends the stream with
-    /// [`Error::LogLineTooLong`].
-    pub async fn next_line(&mut self) -> Option<Result<String>> {
+    /// [`Error::LogLineTooLong`]; any error ends the stream.
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
         loop {
-            if let Some(line) = self.lines.pop_front() {
-                return Some(Ok(line));
+            if let Some(line) = this.lines.pop_front() {
+                return Poll::Ready(Some(Ok(line)));
             }
-            if self.done {
-                return None;
+            if this.done {
+                return Poll::Ready(None);
             }
-            if !self.input.is_empty() {
-                let piece = self.input.split_to(self.input.len().min(FEED));
-                if let Err(source) = self.decoder.write_all(&piece) {
-                    let what = self.what.clone();
-                    return self.fail(Error::DownloadRead { what, source });
+            if !this.input.is_empty() {
+                let piece = this.input.split_to(this.input.len().min(FEED));
+                if let Err(source) = this.decoder.write_all(&piece) {
+                    let what = this.what.clone();
+                    return Poll::Ready(this.fail(Error::DownloadRead { what, source }));
                 }
-                self.take_lines(false);
-                if self.decoder.get_ref().len() > self.max_line {
+                this.take_lines(false);
+                if this.decoder.get_ref().len() > this.max_line {
                     let err = Error::LogLineTooLong {
-                        what: self.what.clone(),
-                        limit: self.max_line,
+                        what: this.what.clone(),
+                        limit: this.max_line,
                     };
-                    return self.fail(err);
+                    return Poll::Ready(this.fail(err));
                 }
                 continue;
             }
-            match self.body.next().await {
-                Some(Ok(chunk)) => self.input = chunk,
+            match std::task::ready!(this.body.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => this.input = chunk,
                 Some(Err(source)) => {
-                    let what = self.what.clone();
-                    return self.fail(Error::http(what, source));
+                    let what = this.what.clone();
+                    return Poll::Ready(this.fail(Error::http(what, source)));
                 }
                 None => {
-                    self.done = true;
-                    if let Err(source) = self.decoder.try_finish() {
-                        let what = self.what.clone();
-                        return self.fail(Error::DownloadRead { what, source });
+                    this.done = true;
+                    if let Err(source) = this.decoder.try_finish() {
+                        let what = this.what.clone();
+                        return Poll::Ready(this.fail(Error::DownloadRead { what, source }));
                     }
-                    self.take_lines(true);
-                    if self.lines.back().is_some_and(|l| l.len() > self.max_line) {
+                    this.take_lines(true);
+                    if this.lines.back().is_some_and(|l| l.len() > this.max_line) {
                         let err = Error::LogLineTooLong {
-                            what: self.what.clone(),
-                            limit: self.max_line,
+                            what: this.what.clone(),
+                            limit: this.max_line,
                         };
-                        return self.fail(err);
+                        return Poll::Ready(this.fail(err));
                     }
                 }
             }
         }
-    }
-
-    /// Turns this into a `Stream` of lines.
-    pub fn into_stream(self) -> impl Stream<Item = Result<String>> + Send {
-        futures::stream::unfold(self, |mut me| async move {
-            me.next_line().await.map(|l| (l, me))
-        })
-    }
-
-    /// Reads every line.
-    pub async fn collect(mut self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        while let Some(line) = self.next_line().await {
-            out.push(line?);
-        }
-        Ok(out)
     }
 }
 
@@ -698,6 +689,7 @@ impl VeleroClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::TryStreamExt;
 
     fn gz(data: &[u8]) -> Vec<u8> {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -731,7 +723,7 @@ mod tests {
         let compressed = gz(text.as_bytes());
         for size in [1, 7, 4096, compressed.len()] {
             let chunks: Vec<Vec<u8>> = compressed.chunks(size).map(<[u8]>::to_vec).collect();
-            let lines = lines_from(chunks).collect().await.unwrap();
+            let lines = lines_from(chunks).try_collect::<Vec<_>>().await.unwrap();
             assert_eq!(lines.len(), 1001, "chunk size {size}");
             assert_eq!(
                 lines[999],
@@ -745,10 +737,10 @@ mod tests {
     async fn corrupt_gzip_is_an_error_not_a_panic() {
         let mut compressed = gz(b"hello\nworld\n");
         compressed.truncate(compressed.len() - 6);
-        let res = lines_from(vec![compressed]).collect().await;
+        let res = lines_from(vec![compressed]).try_collect::<Vec<_>>().await;
         assert!(matches!(res, Err(Error::DownloadRead { .. })), "{res:?}");
         let res = lines_from(vec![b"not gzip at all".to_vec()])
-            .collect()
+            .try_collect::<Vec<_>>()
             .await;
         assert!(matches!(res, Err(Error::DownloadRead { .. })), "{res:?}");
     }
@@ -778,20 +770,20 @@ mod tests {
         let bomb = gz(&vec![b'a'; 8 * 1024 * 1024]);
         assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
         let mut lines = lines_capped(vec![bomb], 1024 * 1024);
-        match lines.next_line().await {
+        match lines.next().await {
             Some(Err(Error::LogLineTooLong { limit, .. })) => assert_eq!(limit, 1024 * 1024),
             other => panic!("unexpected {other:?}"),
         }
         assert!(
-            lines.next_line().await.is_none(),
+            lines.next().await.is_none(),
             "the stream ends after the error"
         );
         // A last line (no newline at the end) over the cap too.
-        let res = lines_capped(vec![gz(&[b'x'; 100])], 50).collect().await;
+        let res = lines_capped(vec![gz(&[b'x'; 100])], 50).try_collect::<Vec<_>>().await;
         assert!(matches!(res, Err(Error::LogLineTooLong { .. })), "{res:?}");
         // Lines under the cap pass.
         let ok = lines_capped(vec![gz(b"short\nlines\n")], 50)
-            .collect()
+            .try_collect::<Vec<_>>()
             .await
             .unwrap();
         assert_eq!(ok, vec!["short".to_owned(), "lines".to_owned()]);

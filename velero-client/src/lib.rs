@@ -19,6 +19,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
+//! use futures::TryStreamExt;
 //! use velero_client::{Clusters, HealthOptions, RestoreOptions, ExistingResourcePolicy};
 //!
 //! # async fn run() -> velero_client::Result<()> {
@@ -47,8 +48,8 @@
 //! let restore_name = restore.metadata.name.clone().unwrap_or_default();
 //! let restore = prod.wait_for_restore(&restore_name, Duration::from_secs(3600)).await?;
 //! let mut logs = prod.restore_logs(&restore_name).await?;
-//! while let Some(line) = logs.next_line().await {
-//!     println!("{}", line?);
+//! while let Some(line) = logs.try_next().await? {
+//!     println!("{line}");
 //! }
 //! # let _ = restore;
 //! # Ok(())

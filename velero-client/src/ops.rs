@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use jiff::{Timestamp, Zoned};
 use serde_json::json;
 
@@ -107,6 +109,12 @@ impl VeleroClient {
     /// Every backup matching `opts`, following pages.
     pub async fn list_backups(&self, opts: &ListOptions) -> Result<Vec<Backup>> {
         self.list_all(opts).await
+    }
+
+    /// Every backup matching `opts`, one page (`opts.page_size`) fetched at a time as the
+    /// stream is read: the streaming twin of [`VeleroClient::list_backups`].
+    pub fn backups_stream(&self, opts: &ListOptions) -> BoxStream<'_, Result<Backup>> {
+        self.objects_stream(opts)
     }
 
     /// Backups of one schedule (`velero.io/schedule-name=<schedule>`).
@@ -410,11 +418,22 @@ impl VeleroClient {
         self.list_all(opts).await
     }
 
+    /// Every restore matching `opts`, page by page: the streaming twin of
+    /// [`VeleroClient::list_restores`].
+    pub fn restores_stream(&self, opts: &ListOptions) -> BoxStream<'_, Result<Restore>> {
+        self.objects_stream(opts)
+    }
+
     // ---- schedules ----
 
     /// Every schedule.
     pub async fn list_schedules(&self) -> Result<Vec<Schedule>> {
         self.list_all(&ListOptions::default()).await
+    }
+
+    /// Every schedule, page by page: the streaming twin of [`VeleroClient::list_schedules`].
+    pub fn schedules_stream(&self) -> BoxStream<'_, Result<Schedule>> {
+        self.objects_stream(&ListOptions::default())
     }
 
     /// GET a schedule.
@@ -444,6 +463,14 @@ impl VeleroClient {
     pub async fn storage_locations(&self) -> Result<Vec<StorageLocationState>> {
         let locations: Vec<BackupStorageLocation> = self.list_all(&ListOptions::default()).await?;
         Ok(locations.into_iter().map(storage_location_state).collect())
+    }
+
+    /// Storage locations with their availability, page by page: the streaming twin of
+    /// [`VeleroClient::storage_locations`].
+    pub fn storage_locations_stream(&self) -> BoxStream<'_, Result<StorageLocationState>> {
+        self.objects_stream::<BackupStorageLocation>(&ListOptions::default())
+            .map_ok(storage_location_state)
+            .boxed()
     }
 }
 

@@ -2,6 +2,7 @@
 //! `Display`, not anywhere in the `source()` chain (what a runbook prints with `{e:#}`), not in
 //! `Debug` (issue 14 item 4).
 
+use futures::TryStreamExt;
 use std::time::Duration;
 
 use serde_json::json;
@@ -70,7 +71,7 @@ async fn presigned_urls_never_reach_error_chains_or_debug() {
         .backup_logs("b1")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap_err();
     assert!(
