@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::retry::RetryConfig;
+use crate::transport::USER_AGENT;
 use crate::types::*;
 use crate::{Error, Result};
 
@@ -25,9 +26,6 @@ const ENV_VARS: [&str; 2] = ["KUBECONFIG", "VELERO_NAMESPACE"];
 
 /// Velero's default namespace.
 pub const DEFAULT_NAMESPACE: &str = "velero";
-
-/// The `User-Agent` sent on downloads and API calls.
-pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
 /// A Velero kind this crate knows: plural name and a printable phase.
 pub trait VeleroResource:
@@ -333,19 +331,19 @@ impl ClientBuilder {
         }
         let client = kube::Client::try_from(config)
             .map_err(|source| Error::kube(&context, "connect", "apiserver", None, source))?;
-        let tls = crate::download::DownloadSettings {
+        let tls = crate::transport::DownloadSettings {
             timeout: self.download_timeout.unwrap_or(Duration::from_secs(300)),
             extra_ca: self.download_ca_cert.map(Arc::new),
             insecure_skip_tls_verify: self.download_insecure_skip_tls_verify,
             max_download: self
                 .max_download_bytes
-                .unwrap_or(crate::download::DEFAULT_MAX_DOWNLOAD_BYTES),
+                .unwrap_or(crate::transport::DEFAULT_MAX_DOWNLOAD_BYTES),
             max_log_line: self
                 .max_log_line_bytes
-                .unwrap_or(crate::download::DEFAULT_MAX_LOG_LINE_BYTES),
+                .unwrap_or(crate::transport::DEFAULT_MAX_LOG_LINE_BYTES),
             retry: self.retry,
         };
-        let http = crate::download::http_client(&tls, None)?;
+        let http = crate::transport::http_client(&tls, None)?;
         Ok(VeleroClient {
             client,
             namespace: self
@@ -366,7 +364,7 @@ pub struct VeleroClient {
     pub(crate) namespace: String,
     pub(crate) context: String,
     pub(crate) http: reqwest::Client,
-    pub(crate) download_tls: crate::download::DownloadSettings,
+    pub(crate) download_tls: crate::transport::DownloadSettings,
     pub(crate) download_url_timeout: Duration,
 }
 
@@ -411,19 +409,19 @@ impl VeleroClient {
         context: impl Into<String>,
         namespace: impl Into<String>,
     ) -> Result<Self> {
-        let download_tls = crate::download::DownloadSettings {
+        let download_tls = crate::transport::DownloadSettings {
             timeout: Duration::from_secs(300),
             extra_ca: None,
             insecure_skip_tls_verify: false,
-            max_download: crate::download::DEFAULT_MAX_DOWNLOAD_BYTES,
-            max_log_line: crate::download::DEFAULT_MAX_LOG_LINE_BYTES,
+            max_download: crate::transport::DEFAULT_MAX_DOWNLOAD_BYTES,
+            max_log_line: crate::transport::DEFAULT_MAX_LOG_LINE_BYTES,
             retry: RetryConfig::default(),
         };
         Ok(Self {
             client,
             namespace: namespace.into(),
             context: context.into(),
-            http: crate::download::http_client(&download_tls, None)?,
+            http: crate::transport::http_client(&download_tls, None)?,
             download_tls,
             download_url_timeout: Duration::from_secs(60),
         })

@@ -8,6 +8,8 @@
 //!   parity with the `velero` CLI: list/get/describe backups, create from a schedule, restores with
 //!   filters and namespace mapping, waiting for a terminal phase, schedules pause/unpause, storage
 //!   locations, logs through DownloadRequest, deletion through DeleteBackupRequest.
+//! * [`cli`]: what the velero CLI builds on the client side (restore options, a backup from a
+//!   schedule, delete requests, names), as pure functions.
 //! * [`Clusters`]: one handle over several contexts (`prod`, `agentic`, `monit`).
 //! * [`health`]: last success per schedule, stuck backups, silently stopped schedules,
 //!   unavailable storage locations.
@@ -56,30 +58,28 @@
 //! # }
 //! ```
 
+pub mod cli;
 mod client;
 pub mod cron;
 mod download;
 mod error;
 pub mod health;
 mod multi;
-pub mod naming;
 mod ops;
 mod retry;
+mod transport;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
 
-pub use client::{
-    ClientBuilder, DEFAULT_NAMESPACE, ListOptions, Page, USER_AGENT, VeleroClient, VeleroResource,
-};
-pub use download::{
-    BackupResults, DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_LOG_LINE_BYTES, LogLines, ResultMessages,
-};
+pub use client::{ClientBuilder, DEFAULT_NAMESPACE, ListOptions, Page, VeleroClient, VeleroResource};
+pub use download::{BackupResults, LogLines, ResultMessages};
 pub use error::{ApiFailure, Error, Result};
 pub use health::{HealthOptions, HealthReport};
 pub use multi::Clusters;
-pub use naming::{RestoreOptions, RestoreSource};
+pub use cli::{RestoreOptions, RestoreSource};
 pub use retry::{BackoffConfig, RetryConfig};
+pub use transport::{DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_LOG_LINE_BYTES, USER_AGENT};
 pub use ops::{BackupDescription, RestoreDescription, StorageLocationState};
 pub use types::*;
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::client::{ListOptions, Page, VeleroClient};
 use crate::download::BackupResults;
-use crate::naming::{self, RestoreOptions, RestoreSource};
+use crate::cli::{self, RestoreOptions, RestoreSource};
 use crate::types::*;
 use crate::{Error, Result};
 
@@ -189,7 +189,7 @@ impl VeleroClient {
     /// from the schedule.
     pub async fn create_backup_from_schedule(&self, schedule: &str) -> Result<Backup> {
         let sched: Schedule = self.get(schedule).await?;
-        let mut backup = naming::backup_from_schedule(&sched, Timestamp::now());
+        let mut backup = cli::backup_from_schedule(&sched, Timestamp::now());
         backup.metadata.namespace = Some(self.namespace.clone());
         self.create(&backup).await
     }
@@ -204,7 +204,7 @@ impl VeleroClient {
     /// CR). Deleting the Backup CR directly would let object-store sync bring it back.
     pub async fn delete_backup(&self, name: &str) -> Result<DeleteBackupRequest> {
         let backup: Backup = self.get(name).await?;
-        let dbr = naming::delete_backup_request(name, backup.metadata.uid.as_deref());
+        let dbr = cli::delete_backup_request(name, backup.metadata.uid.as_deref());
         self.create(&dbr).await
     }
 
@@ -338,11 +338,11 @@ impl VeleroClient {
                 }
                 if opts.allow_partially_failed {
                     let phases = [BackupPhase::Completed, BackupPhase::PartiallyFailed];
-                    if let Some(name) = naming::newest_backup_in(&backups, &phases)
+                    if let Some(name) = cli::newest_backup_in(&backups, &phases)
                         .and_then(|b| b.metadata.name.clone())
                     {
                         if opts.name.is_none() {
-                            opts.name = Some(naming::timestamped_name_local(s, &Zoned::now()));
+                            opts.name = Some(cli::timestamped_name_local(s, &Zoned::now()));
                         }
                         opts.source = RestoreSource::Backup(name);
                     }
@@ -361,7 +361,7 @@ impl VeleroClient {
         opts: RestoreOptions,
     ) -> Result<Restore> {
         let backups = self.list_backups_for_schedule(schedule).await?;
-        let newest = naming::newest_backup_in(&backups, &[BackupPhase::Completed])
+        let newest = cli::newest_backup_in(&backups, &[BackupPhase::Completed])
             .and_then(|b| b.metadata.name.clone())
             .ok_or_else(|| Error::NoBackups {
                 context: self.context.clone(),
@@ -369,7 +369,7 @@ impl VeleroClient {
             })?;
         let mut opts = opts;
         if opts.name.is_none() {
-            opts.name = Some(naming::timestamped_name_local(schedule, &Zoned::now()));
+            opts.name = Some(cli::timestamped_name_local(schedule, &Zoned::now()));
         }
         opts.source = RestoreSource::Backup(newest);
         opts.allow_partially_failed = false;

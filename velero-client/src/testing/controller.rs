@@ -189,7 +189,7 @@ fn schedules(state: &ClusterState, now: Timestamp) {
         {
             continue;
         }
-        let backup = crate::naming::backup_from_schedule(&s, now);
+        let backup = crate::cli::backup_from_schedule(&s, now);
         if let Ok(v) = serde_json::to_value(&backup) {
             let ns = state.namespace.clone();
             let _ = state.write(|st| st.create("backups", &ns, v));
@@ -619,7 +619,7 @@ fn start_restore(
                 .cloned()
                 .collect();
             let newest =
-                crate::naming::newest_backup_in(&own, &[BackupPhase::Completed]).map(name_of);
+                crate::cli::newest_backup_in(&own, &[BackupPhase::Completed]).map(name_of);
             newest.and_then(|n| backups.iter().find(|x| name_of(*x) == n))
         }
         (None, None) => None,

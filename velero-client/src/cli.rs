@@ -1,4 +1,7 @@
-//! Objects built the way the velero CLI builds them (pure functions, no I/O).
+//! What the velero CLI does on the client side, as pure functions (no I/O): the objects it
+//! builds (a Backup from a Schedule, the Restore of `velero restore create` and its flags as
+//! [`RestoreOptions`], a DeleteBackupRequest), its timestamped names, which backup it picks for a
+//! restore and how it sorts backups.
 
 use std::collections::BTreeMap;
 
