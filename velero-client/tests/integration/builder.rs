@@ -12,7 +12,7 @@ use crate::{install_crypto, setup, wait_available};
 #[tokio::test]
 async fn from_vars_reads_kubeconfig_and_velero_namespace() {
     install_crypto();
-    let fake = velero_client::testing::FakeVelero::start_homelab()
+    let fake = velero_client::testing::FakeVelero::start()
         .await
         .unwrap();
     let path = fake.kubeconfig_path().to_str().unwrap().to_owned();
@@ -110,4 +110,23 @@ async fn with_retry_bounds_download_retries() {
     assert!(matches!(err, Error::DownloadHttp { status: 503, .. }), "{err:?}");
     assert_eq!(monit.download_hits() - before, 1, "the retry would start after the budget");
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn the_fake_hands_out_builders_pointed_at_it() {
+    install_crypto();
+    let fake = velero_client::testing::FakeVelero::start().await.unwrap();
+    assert_eq!(fake.contexts(), ["agentic", "monit", "prod"]);
+    let first = fake.client_builder().build().await.unwrap();
+    assert_eq!(first.context(), "agentic");
+    assert_eq!(first.namespace(), "velero");
+    wait_available(&first, "default").await;
+    let prod = fake.client_builder_for("prod").build().await.unwrap();
+    assert_eq!(prod.context(), "prod");
+    prod.create_backup("only-in-prod", BackupSpec::default())
+        .await
+        .unwrap();
+    // Each builder reaches its own cluster.
+    assert!(first.get_opt::<velero_client::Backup>("only-in-prod").await.unwrap().is_none());
+    assert!(prod.get_opt::<velero_client::Backup>("only-in-prod").await.unwrap().is_some());
 }
