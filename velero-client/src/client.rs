@@ -113,6 +113,18 @@ impl ListOptions {
     }
 }
 
+/// Whether object-store downloads verify the server's certificate
+/// ([`ClientBuilder::with_download_tls_verification`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsVerification {
+    /// Verify against the system roots, the location's CA and the client's download CA.
+    #[default]
+    Verify,
+    /// Accept any certificate (the CLI's `--insecure-skip-tls-verify`).
+    InsecureSkipVerify,
+}
+
 /// Builds a [`VeleroClient`] for one kube context.
 ///
 /// [`ClientBuilder::from_env`] and [`ClientBuilder::from_vars`] read the variables kubectl and
@@ -255,11 +267,13 @@ impl ClientBuilder {
         self
     }
 
-    /// Accepts any certificate from the object store on downloads (the CLI's
-    /// `--insecure-skip-tls-verify`). Open to man-in-the-middle attacks: a presigned URL for
+    /// Whether downloads verify the object store's certificate (default
+    /// [`TlsVerification::Verify`]). [`TlsVerification::InsecureSkipVerify`] is the CLI's
+    /// `--insecure-skip-tls-verify`: open to man-in-the-middle attacks, as a presigned URL for
     /// backup contents reads every Secret of the cluster. Prefer the location's `caCertRef`.
-    pub fn with_download_insecure_skip_tls_verify(mut self, insecure: bool) -> Self {
-        self.download_insecure_skip_tls_verify = insecure;
+    pub fn with_download_tls_verification(mut self, verification: TlsVerification) -> Self {
+        self.download_insecure_skip_tls_verify =
+            verification == TlsVerification::InsecureSkipVerify;
         self
     }
 
@@ -665,5 +679,11 @@ mod tests {
         assert_eq!(b.request_timeout, Some(Duration::from_secs(7)));
         assert_eq!(b.retry, RetryConfig::disabled());
         assert_eq!(ClientBuilder::default().retry, RetryConfig::default());
+        assert!(!ClientBuilder::default().download_insecure_skip_tls_verify);
+        let insecure = ClientBuilder::default()
+            .with_download_tls_verification(TlsVerification::InsecureSkipVerify);
+        assert!(insecure.download_insecure_skip_tls_verify);
+        let back = insecure.with_download_tls_verification(TlsVerification::Verify);
+        assert!(!back.download_insecure_skip_tls_verify);
     }
 }

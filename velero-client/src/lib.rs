@@ -43,7 +43,7 @@
 //!         RestoreOptions::from_schedule("daily")
 //!             .include_namespaces(["apps"])
 //!             .map_namespace("apps", "apps-drill")
-//!             .restore_pvs(true)
+//!             .restore_pvs()
 //!             .existing_resource_policy(ExistingResourcePolicy::None),
 //!     )
 //!     .await?;
@@ -72,7 +72,10 @@ mod transport;
 pub mod testing;
 pub mod types;
 
-pub use client::{ClientBuilder, DEFAULT_NAMESPACE, ListOptions, Page, VeleroClient, VeleroResource};
+pub use client::{
+    ClientBuilder, DEFAULT_NAMESPACE, ListOptions, Page, TlsVerification, VeleroClient,
+    VeleroResource,
+};
 pub use download::{BackupResults, LogLines, ResultMessages};
 pub use error::{ApiFailure, Error, Result};
 pub use health::{HealthOptions, HealthReport};
@@ -80,7 +83,7 @@ pub use multi::Clusters;
 pub use cli::{RestoreOptions, RestoreSource};
 pub use retry::{BackoffConfig, RetryConfig};
 pub use transport::{DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_LOG_LINE_BYTES, USER_AGENT};
-pub use ops::{BackupDescription, RestoreDescription, StorageLocationState};
+pub use ops::{BackupDescription, RestoreDescription, StorageLocationState, UnpauseMode};
 pub use types::*;
 
 /// The README's example is compiled as a doc test.

@@ -65,6 +65,19 @@ pub struct RestoreDescription {
     pub results_error: Option<String>,
 }
 
+/// What an unpaused schedule does about a backup that is due at once
+/// ([`VeleroClient::unpause_schedule`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnpauseMode {
+    /// `skipImmediately` is not sent: the schedule's or the server's default applies
+    /// (`velero server --schedule-skip-immediately`, false unless set).
+    #[default]
+    ServerDefault,
+    /// `--skip-immediately`: skip the backup that would run at once because the schedule is due.
+    SkipImmediately,
+}
+
 /// A storage location and whether backups can use it.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -448,11 +461,12 @@ impl VeleroClient {
     }
 
     /// `velero schedule unpause [--skip-immediately]`.
-    pub async fn unpause_schedule(&self, name: &str, skip_immediately: bool) -> Result<Schedule> {
-        let patch = if skip_immediately {
-            json!({ "spec": { "paused": false, "skipImmediately": true } })
-        } else {
-            json!({ "spec": { "paused": false } })
+    pub async fn unpause_schedule(&self, name: &str, mode: UnpauseMode) -> Result<Schedule> {
+        let patch = match mode {
+            UnpauseMode::SkipImmediately => {
+                json!({ "spec": { "paused": false, "skipImmediately": true } })
+            }
+            UnpauseMode::ServerDefault => json!({ "spec": { "paused": false } }),
         };
         self.merge_patch(name, &patch).await
     }

@@ -419,9 +419,14 @@ impl FakeCluster {
             .insert((verb.to_owned(), plural.to_owned()));
     }
 
-    /// Stops (or resumes) the controller, as if the Velero pod were down.
-    pub fn pause_controller(&self, paused: bool) {
-        self.state.lock_world().controller_paused = paused;
+    /// Stops the controller, as if the Velero pod were down.
+    pub fn pause_controller(&self) {
+        self.state.lock_world().controller_paused = true;
+    }
+
+    /// Starts the controller again after [`FakeCluster::pause_controller`].
+    pub fn resume_controller(&self) {
+        self.state.lock_world().controller_paused = false;
     }
 
     /// Makes the next `count` object-store downloads answer 503 (with `Retry-After` seconds

@@ -100,7 +100,7 @@ async fn not_found_is_typed() {
 #[tokio::test]
 async fn conflicts_are_typed() {
     let (fake, client) = setup("monit").await;
-    fake.cluster("monit").unwrap().pause_controller(true);
+    fake.cluster("monit").unwrap().pause_controller();
     client
         .create_backup("twice", BackupSpec::default())
         .await
@@ -127,7 +127,7 @@ async fn conflicts_are_typed() {
 #[tokio::test]
 async fn deletion_while_waiting_is_reported() {
     let (fake, client) = setup("prod").await;
-    fake.cluster("prod").unwrap().pause_controller(true);
+    fake.cluster("prod").unwrap().pause_controller();
     client
         .create_backup("doomed", BackupSpec::default())
         .await

@@ -147,7 +147,7 @@ async fn an_untrusted_store_certificate_is_a_tls_error_not_publicurl() {
     let insecure = VeleroClient::builder()
         .with_kubeconfig_path(fake.kubeconfig_path())
         .with_context("monit")
-        .with_download_insecure_skip_tls_verify(true)
+        .with_download_tls_verification(velero_client::TlsVerification::InsecureSkipVerify)
         .build()
         .await
         .unwrap();
