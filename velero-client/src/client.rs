@@ -300,6 +300,23 @@ impl ClientBuilder {
     }
 
     /// Reads the kubeconfig, selects the context and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the kubeconfig cannot be read or used, [`Error::UnknownContext`] when
+    /// the context is not in it, [`Error::Kube`] or [`Error::Transport`] when a client cannot be
+    /// built from it.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = velero_client::VeleroClient::builder()
+    ///     .with_kubeconfig_path("/home/me/.kube/config")
+    ///     .with_context("prod")
+    ///     .build()
+    ///     .await?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
     pub async fn build(self) -> Result<VeleroClient> {
         let config_error = |source| Error::Config {
             context: self.context.clone(),
@@ -471,6 +488,19 @@ impl VeleroClient {
     }
 
     /// GET one object.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let backup: velero_client::Backup = client.get("daily-20261127020005").await?;
+    /// println!("{}", backup.phase());
+    /// # Ok(()) }
+    /// ```
     pub async fn get<K: VeleroResource>(&self, name: &str) -> Result<K> {
         self.api::<K>()
             .get(name)
@@ -480,6 +510,20 @@ impl VeleroClient {
     }
 
     /// GET one object, `None` on 404.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, never for a 404 (that is `Ok(None)`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// if client.get_opt::<velero_client::Backup>("adhoc").await?.is_none() {
+    ///     println!("no such backup");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn get_opt<K: VeleroResource>(&self, name: &str) -> Result<Option<K>> {
         match self.get::<K>(name).await {
             Ok(k) => Ok(Some(k)),
@@ -489,6 +533,20 @@ impl VeleroClient {
     }
 
     /// One page of a list; pass the previous page's token to continue.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use velero_client::{Backup, ListOptions};
+    /// let page = client.list_page::<Backup>(&ListOptions::default().with_page_size(50), None).await?;
+    /// println!("{} backups, more: {}", page.items.len(), page.continue_token.is_some());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_page<K: VeleroResource>(
         &self,
         opts: &ListOptions,
@@ -544,11 +602,38 @@ impl VeleroClient {
 
     /// Every object, following continue tokens (the eager twin of
     /// [`VeleroClient::objects_stream`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use velero_client::{ListOptions, Restore};
+    /// let restores: Vec<Restore> = client.list_all(&ListOptions::default()).await?;
+    /// # let _ = restores;
+    /// # Ok(()) }
+    /// ```
     pub async fn list_all<K: VeleroResource>(&self, opts: &ListOptions) -> Result<Vec<K>> {
         self.objects_stream(opts).try_collect().await
     }
 
     /// POST a new object (never with a status: Velero would keep it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, [`Error::is_already_exists`] when the name is taken.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use velero_client::{Backup, BackupSpec};
+    /// client.create(&Backup::new("adhoc", BackupSpec::default())).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn create<K: VeleroResource>(&self, obj: &K) -> Result<K> {
         let name = obj
             .meta()
@@ -563,6 +648,19 @@ impl VeleroClient {
     }
 
     /// JSON merge patch of the whole object (Velero has no status subresource).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let patch = serde_json::json!({ "spec": { "paused": true } });
+    /// client.merge_patch::<velero_client::Schedule>("daily", &patch).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn merge_patch<K: VeleroResource>(
         &self,
         name: &str,
@@ -577,6 +675,20 @@ impl VeleroClient {
 
     /// PUT a whole object; its `metadata.resourceVersion` must be current (409 `Conflict`
     /// otherwise). Prefer [`VeleroClient::merge_patch`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, [`Error::is_conflict`] when `metadata.resourceVersion` is stale.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut backup: velero_client::Backup = client.get("adhoc").await?;
+    /// backup.spec.ttl = Some(velero_client::GoDuration::parse("24h0m0s")?);
+    /// client.replace(&backup).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn replace<K: VeleroResource>(&self, obj: &K) -> Result<K> {
         let name = obj.meta().name.clone().unwrap_or_default();
         self.api::<K>()
@@ -587,6 +699,18 @@ impl VeleroClient {
     }
 
     /// DELETE an object (for Backups prefer [`VeleroClient::delete_backup`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// client.delete::<velero_client::DownloadRequest>("stale-request").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete<K: VeleroResource>(&self, name: &str) -> Result<()> {
         self.api::<K>()
             .delete(name, &Default::default())
@@ -597,6 +721,23 @@ impl VeleroClient {
     }
 
     /// Watches one object until `done` holds, bounded by `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when `timeout` passes first (with the last phase seen),
+    /// [`Error::Deleted`] when the object is deleted meanwhile, [`Error::Watch`] or [`Error::Api`]
+    /// with the apiserver's answer (e.g. [`Error::is_not_found`], [`Error::is_permission_denied`]),
+    /// [`Error::Kube`] when the apiserver cannot be reached or its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let b = client
+    ///     .wait_for::<velero_client::Backup, _>("adhoc", Duration::from_secs(600), |b| b.phase().is_terminal())
+    ///     .await?;
+    /// # let _ = b;
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for<K, F>(&self, name: &str, timeout: Duration, done: F) -> Result<K>
     where
         K: VeleroResource,

@@ -204,6 +204,21 @@ impl Stream for LogLines {
 impl VeleroClient {
     /// Creates a DownloadRequest (`<name>-<unique>`), waits for its URL (bounded by the download
     /// URL timeout, 1 min by default), deletes the request and returns the presigned URL.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DownloadUrlTimeout`] or [`Error::DownloadFailed`] when Velero gives no URL,
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use velero_client::{DownloadTarget, DownloadTargetKind};
+    /// let url = client.download_url(DownloadTarget::new(DownloadTargetKind::BackupLog, "adhoc")).await?;
+    /// # let _ = url;
+    /// # Ok(()) }
+    /// ```
     pub async fn download_url(&self, target: DownloadTarget) -> Result<String> {
         let request_name = format!("{}-{}", target.name, unique_suffix());
         let spec = DownloadRequestSpec { target };
@@ -443,6 +458,22 @@ impl VeleroClient {
     }
 
     /// Downloads a file through a DownloadRequest, gunzipped unless it is `BackupContents`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DownloadUrlTimeout`]/[`Error::DownloadFailed`] when Velero gives no URL,
+    /// [`Error::DownloadUnreachable`], [`Error::DownloadTls`], [`Error::DownloadHttp`] or
+    /// [`Error::Transport`] from the object store, [`Error::DownloadTooLarge`] past the download
+    /// cap, and [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let list = client.download(velero_client::DownloadTargetKind::BackupResourceList, "adhoc").await?;
+    /// # let _ = list;
+    /// # Ok(()) }
+    /// ```
     pub async fn download(&self, kind: DownloadTargetKind, name: &str) -> Result<Vec<u8>> {
         let what = format!("{kind} of {name}");
         let gzip = kind.is_gzip();
@@ -484,6 +515,26 @@ impl VeleroClient {
     }
 
     /// `velero backup logs`: only once the backup has finished processing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFinished`] before the object has finished processing,
+    /// [`Error::DownloadUrlTimeout`]/[`Error::DownloadFailed`] when Velero gives no URL,
+    /// [`Error::DownloadUnreachable`], [`Error::DownloadTls`], [`Error::DownloadHttp`] or
+    /// [`Error::Transport`] from the object store, and [`Error::Api`] with the apiserver's answer
+    /// (e.g. [`Error::is_not_found`], [`Error::is_permission_denied`]), [`Error::Kube`] when the
+    /// apiserver cannot be reached or its answer not decoded. Reading the stream can still fail
+    /// with [`Error::LogLineTooLong`], [`Error::DownloadRead`] or [`Error::Transport`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures::TryStreamExt;
+    /// let mut lines = client.backup_logs("adhoc").await?;
+    /// while let Some(line) = lines.try_next().await? {
+    ///     println!("{line}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn backup_logs(&self, name: &str) -> Result<LogLines> {
         let backup: Backup = self.get(name).await?;
         let phase = backup.phase();
@@ -498,6 +549,24 @@ impl VeleroClient {
     }
 
     /// `velero restore logs`: only once the restore has finished processing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFinished`] before the object has finished processing,
+    /// [`Error::DownloadUrlTimeout`]/[`Error::DownloadFailed`] when Velero gives no URL,
+    /// [`Error::DownloadUnreachable`], [`Error::DownloadTls`], [`Error::DownloadHttp`] or
+    /// [`Error::Transport`] from the object store, and [`Error::Api`] with the apiserver's answer
+    /// (e.g. [`Error::is_not_found`], [`Error::is_permission_denied`]), [`Error::Kube`] when the
+    /// apiserver cannot be reached or its answer not decoded. Reading the stream can still fail
+    /// with [`Error::LogLineTooLong`], [`Error::DownloadRead`] or [`Error::Transport`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures::TryStreamExt;
+    /// let lines: Vec<String> = client.restore_logs("drill").await?.try_collect().await?;
+    /// # let _ = lines;
+    /// # Ok(()) }
+    /// ```
     pub async fn restore_logs(&self, name: &str) -> Result<LogLines> {
         let restore: Restore = self.get(name).await?;
         let phase = restore.phase();
@@ -512,6 +581,22 @@ impl VeleroClient {
     }
 
     /// The error and warning messages of a backup.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DownloadUrlTimeout`]/[`Error::DownloadFailed`] when Velero gives no URL,
+    /// [`Error::DownloadUnreachable`], [`Error::DownloadTls`], [`Error::DownloadHttp`] or
+    /// [`Error::Transport`] from the object store, and [`Error::Api`] with the apiserver's answer
+    /// (e.g. [`Error::is_not_found`], [`Error::is_permission_denied`]), [`Error::Kube`] when the
+    /// apiserver cannot be reached or its answer not decoded. [`Error::Decode`] when the file is
+    /// not Velero's JSON.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let results = client.backup_results("adhoc").await?;
+    /// println!("{} errors", results.errors.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn backup_results(&self, name: &str) -> Result<BackupResults> {
         let raw = self
             .download(DownloadTargetKind::BackupResults, name)
@@ -523,6 +608,22 @@ impl VeleroClient {
     }
 
     /// The error and warning messages of a restore.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DownloadUrlTimeout`]/[`Error::DownloadFailed`] when Velero gives no URL,
+    /// [`Error::DownloadUnreachable`], [`Error::DownloadTls`], [`Error::DownloadHttp`] or
+    /// [`Error::Transport`] from the object store, and [`Error::Api`] with the apiserver's answer
+    /// (e.g. [`Error::is_not_found`], [`Error::is_permission_denied`]), [`Error::Kube`] when the
+    /// apiserver cannot be reached or its answer not decoded. [`Error::Decode`] when the file is
+    /// not Velero's JSON.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let results = client.restore_results("drill").await?;
+    /// println!("{} warnings", results.warnings.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn restore_results(&self, name: &str) -> Result<BackupResults> {
         let raw = self
             .download(DownloadTargetKind::RestoreResults, name)

@@ -57,6 +57,16 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Crate features
+//!
+//! * `testing` (off by default): the `testing` module, a fake kube-apiserver with a Velero-like
+//!   controller and a TLS object store on 127.0.0.1 (`FakeVelero::start()`,
+//!   `FakeVelero::client_builder()`), for tests and demos. It pulls in axum, hyper, rcgen,
+//!   tokio-rustls and tempfile, and its API is not covered by semver.
+//!
+//! The crate enables no k8s-openapi Kubernetes version feature: binaries and dev-dependencies
+//! pick exactly one (e.g. `k8s-openapi/latest`).
 
 pub mod cli;
 mod client;

@@ -111,6 +111,19 @@ impl VeleroClient {
     // ---- backups ----
 
     /// One page of backups (`limit`/`continue`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let page = client.list_backups_page(&velero_client::ListOptions::default().with_page_size(100), None).await?;
+    /// # let _ = page;
+    /// # Ok(()) }
+    /// ```
     pub async fn list_backups_page(
         &self,
         opts: &ListOptions,
@@ -120,6 +133,20 @@ impl VeleroClient {
     }
 
     /// Every backup matching `opts`, following pages.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// for b in client.list_backups(&velero_client::ListOptions::default()).await? {
+    ///     println!("{:?} {}", b.metadata.name, b.phase());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_backups(&self, opts: &ListOptions) -> Result<Vec<Backup>> {
         self.list_all(opts).await
     }
@@ -131,6 +158,19 @@ impl VeleroClient {
     }
 
     /// Backups of one schedule (`velero.io/schedule-name=<schedule>`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let backups = client.list_backups_for_schedule("daily").await?;
+    /// # let _ = backups;
+    /// # Ok(()) }
+    /// ```
     pub async fn list_backups_for_schedule(&self, schedule: &str) -> Result<Vec<Backup>> {
         let sel = format!(
             "{}={}",
@@ -142,11 +182,37 @@ impl VeleroClient {
     }
 
     /// GET a backup.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let backup = client.get_backup("daily-20261127020005").await?;
+    /// # let _ = backup;
+    /// # Ok(()) }
+    /// ```
     pub async fn get_backup(&self, name: &str) -> Result<Backup> {
         self.get(name).await
     }
 
     /// `velero backup describe` data; downloads BackupResults when there are errors or warnings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, not for a failed results download (that is `results_error`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let d = client.describe_backup("daily-20261127020005").await?;
+    /// println!("{} errors, {} warnings", d.errors, d.warnings);
+    /// # Ok(()) }
+    /// ```
     pub async fn describe_backup(&self, name: &str) -> Result<BackupDescription> {
         let backup: Backup = self.get(name).await?;
         let valid = labels::valid_label_value(name);
@@ -194,12 +260,37 @@ impl VeleroClient {
     }
 
     /// Creates a backup with this name and spec.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// client.create_backup("adhoc", velero_client::BackupSpec::default()).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn create_backup(&self, name: &str, spec: BackupSpec) -> Result<Backup> {
         self.create(&Backup::new(name, spec)).await
     }
 
     /// `velero backup create --from-schedule S`: named `S-<UTC YYYYMMDDhhmmss>`, spec and labels
     /// from the schedule.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, [`Error::is_not_found`] when the schedule does not exist.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let backup = client.create_backup_from_schedule("daily").await?;
+    /// # let _ = backup;
+    /// # Ok(()) }
+    /// ```
     pub async fn create_backup_from_schedule(&self, schedule: &str) -> Result<Backup> {
         let sched: Schedule = self.get(schedule).await?;
         let mut backup = cli::backup_from_schedule(&sched, Timestamp::now());
@@ -208,6 +299,20 @@ impl VeleroClient {
     }
 
     /// Waits until the backup reaches a terminal phase (`--wait`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when `timeout` passes first (with the last phase seen),
+    /// [`Error::Deleted`] when the object is deleted meanwhile, [`Error::Watch`] or [`Error::Api`]
+    /// with the apiserver's answer (e.g. [`Error::is_not_found`], [`Error::is_permission_denied`]),
+    /// [`Error::Kube`] when the apiserver cannot be reached or its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let backup = client.wait_for_backup("adhoc", std::time::Duration::from_secs(3600)).await?;
+    /// println!("{}", backup.phase());
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for_backup(&self, name: &str, timeout: Duration) -> Result<Backup> {
         self.wait_for::<Backup, _>(name, timeout, |b| b.phase().is_terminal())
             .await
@@ -215,6 +320,19 @@ impl VeleroClient {
 
     /// `velero backup delete`: creates a DeleteBackupRequest (the server deletes the data and the
     /// CR). Deleting the Backup CR directly would let object-store sync bring it back.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, [`Error::is_not_found`] when the backup does not exist.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = client.delete_backup("adhoc").await?;
+    /// # let _ = request;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_backup(&self, name: &str) -> Result<DeleteBackupRequest> {
         let backup: Backup = self.get(name).await?;
         let dbr = cli::delete_backup_request(name, backup.metadata.uid.as_deref());
@@ -228,12 +346,40 @@ impl VeleroClient {
     /// backup `Processed` with `status.errors` and keeps the backup. That ends the wait at once
     /// with [`Error::DeleteRefused`] carrying the server's reasons (vmware-tanzu/velero
     /// pkg/controller/backup_deletion_controller.go).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DeleteRefused`] when the server refuses the deletion, [`Error::Timeout`] when
+    /// `timeout` passes first, [`Error::Api`] with the apiserver's answer (e.g.
+    /// [`Error::is_not_found`], [`Error::is_permission_denied`]), [`Error::Kube`] when the
+    /// apiserver cannot be reached or its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// client.delete_backup("adhoc").await?;
+    /// client.wait_for_backup_deleted("adhoc", std::time::Duration::from_secs(300)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for_backup_deleted(&self, name: &str, timeout: Duration) -> Result<()> {
         self.wait_deleted(name, None, timeout).await
     }
 
     /// Waits until the deletion asked for by `request` (from [`VeleroClient::delete_backup`])
     /// is done: the backup is gone, or [`Error::DeleteRefused`] with the server's reasons.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DeleteRefused`] when the server refuses the deletion, [`Error::Timeout`] when
+    /// `timeout` passes first, [`Error::Api`] with the apiserver's answer (e.g.
+    /// [`Error::is_not_found`], [`Error::is_permission_denied`]), [`Error::Kube`] when the
+    /// apiserver cannot be reached or its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let request = client.delete_backup("adhoc").await?;
+    /// client.wait_for_delete_request(&request, std::time::Duration::from_secs(300)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for_delete_request(
         &self,
         request: &DeleteBackupRequest,
@@ -322,6 +468,22 @@ impl VeleroClient {
     /// not `Completed` or `PartiallyFailed` ([`Error::BackupNotRestorable`]; lift with
     /// [`RestoreOptions::allow_any_backup_phase`]). With `allow_partially_failed`, picks the newest Completed
     /// or PartiallyFailed backup of the schedule itself.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for options the CLI refuses, [`Error::BackupNotRestorable`] for a named
+    /// backup that is not Completed or PartiallyFailed, [`Error::NoBackups`] for a schedule without
+    /// backups, [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let opts = velero_client::RestoreOptions::from_backup("daily-20261127020005").include_namespaces(["apps"]);
+    /// let restore = client.create_restore(&opts).await?;
+    /// # let _ = restore;
+    /// # Ok(()) }
+    /// ```
     pub async fn create_restore(&self, opts: &RestoreOptions) -> Result<Restore> {
         opts.validate()?;
         let mut opts = opts.clone();
@@ -368,6 +530,19 @@ impl VeleroClient {
 
     /// Restores from the newest **Completed** backup of `schedule`, resolved here so the Restore
     /// names its backup explicitly. The options' source is replaced.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoBackups`] when the schedule has no Completed backup, then as
+    /// [`VeleroClient::create_restore`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let opts = velero_client::RestoreOptions::from_schedule("daily").map_namespace("apps", "apps-drill");
+    /// let restore = client.restore_from_latest("daily", opts).await?;
+    /// # let _ = restore;
+    /// # Ok(()) }
+    /// ```
     pub async fn restore_from_latest(
         &self,
         schedule: &str,
@@ -390,6 +565,20 @@ impl VeleroClient {
     }
 
     /// Waits until the restore reaches a terminal phase (`--wait`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when `timeout` passes first (with the last phase seen),
+    /// [`Error::Deleted`] when the object is deleted meanwhile, [`Error::Watch`] or [`Error::Api`]
+    /// with the apiserver's answer (e.g. [`Error::is_not_found`], [`Error::is_permission_denied`]),
+    /// [`Error::Kube`] when the apiserver cannot be reached or its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let restore = client.wait_for_restore("drill", std::time::Duration::from_secs(3600)).await?;
+    /// println!("{}", restore.phase());
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for_restore(&self, name: &str, timeout: Duration) -> Result<Restore> {
         self.wait_for::<Restore, _>(name, timeout, |r| r.phase().is_terminal())
             .await
@@ -397,6 +586,19 @@ impl VeleroClient {
 
     /// `velero restore describe` data; downloads RestoreResults when there are errors or
     /// warnings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, not for a failed results download (that is `results_error`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let d = client.describe_restore("drill").await?;
+    /// println!("{}: {} errors", d.phase, d.errors);
+    /// # Ok(()) }
+    /// ```
     pub async fn describe_restore(&self, name: &str) -> Result<RestoreDescription> {
         let restore: Restore = self.get(name).await?;
         let (results, results_error) = if restore.errors() + restore.warnings() > 0 {
@@ -422,11 +624,37 @@ impl VeleroClient {
     }
 
     /// GET a restore.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let restore = client.get_restore("drill").await?;
+    /// # let _ = restore;
+    /// # Ok(()) }
+    /// ```
     pub async fn get_restore(&self, name: &str) -> Result<Restore> {
         self.get(name).await
     }
 
     /// Every restore matching `opts`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let restores = client.list_restores(&velero_client::ListOptions::default()).await?;
+    /// # let _ = restores;
+    /// # Ok(()) }
+    /// ```
     pub async fn list_restores(&self, opts: &ListOptions) -> Result<Vec<Restore>> {
         self.list_all(opts).await
     }
@@ -440,6 +668,20 @@ impl VeleroClient {
     // ---- schedules ----
 
     /// Every schedule.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// for s in client.list_schedules().await? {
+    ///     println!("{:?} paused={}", s.metadata.name, s.is_paused());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_schedules(&self) -> Result<Vec<Schedule>> {
         self.list_all(&ListOptions::default()).await
     }
@@ -450,17 +692,54 @@ impl VeleroClient {
     }
 
     /// GET a schedule.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let schedule = client.get_schedule("daily").await?;
+    /// # let _ = schedule;
+    /// # Ok(()) }
+    /// ```
     pub async fn get_schedule(&self, name: &str) -> Result<Schedule> {
         self.get(name).await
     }
 
     /// `velero schedule pause` (a merge patch instead of the CLI's read-modify-update).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// client.pause_schedule("daily").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn pause_schedule(&self, name: &str) -> Result<Schedule> {
         self.merge_patch(name, &json!({ "spec": { "paused": true } }))
             .await
     }
 
     /// `velero schedule unpause [--skip-immediately]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// client.unpause_schedule("daily", velero_client::UnpauseMode::SkipImmediately).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn unpause_schedule(&self, name: &str, mode: UnpauseMode) -> Result<Schedule> {
         let patch = match mode {
             UnpauseMode::SkipImmediately => {
@@ -474,6 +753,20 @@ impl VeleroClient {
     // ---- storage locations ----
 
     /// Storage locations with their availability.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// for l in client.storage_locations().await? {
+    ///     println!("{} available={}", l.name, l.is_available());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn storage_locations(&self) -> Result<Vec<StorageLocationState>> {
         let locations: Vec<BackupStorageLocation> = self.list_all(&ListOptions::default()).await?;
         Ok(locations.into_iter().map(storage_location_state).collect())
