@@ -591,8 +591,11 @@ impl VeleroClient {
                 let Some(token) = next else {
                     return Ok(None);
                 };
-                let page = self.list_page::<K>(&opts, token.as_deref()).await?;
-                let items = futures::stream::iter(page.items.into_iter().map(Ok));
+                let page = match self.list_page::<K>(&opts, token.as_deref()).await {
+                    Ok(page) => page,
+                    Err(e) => return Err(e),
+                };
+                let items = futures::stream::iter(page.items.into_iter().map(Ok::<K, Error>));
                 Ok(Some((items, page.continue_token.map(Some))))
             }
         })
