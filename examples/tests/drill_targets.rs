@@ -17,8 +17,8 @@ use pbs_client::testing::{FakePbs, FakePbsConfig, FakeSnapshot, TOKEN_ID};
 use restic_remote::{BackupOptions, Repository, Restic};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-use velero_client::testing::{FakeVelero, NamespaceSim};
 use velero_client::BackupSpec;
+use velero_client::testing::{FakeVelero, NamespaceSim};
 
 const DRILL: &str = env!("CARGO_BIN_EXE_restore-drill");
 const NEWEST: i64 = 1_764_295_200; // 2025-11-28T02:00:00Z
@@ -174,7 +174,8 @@ async fn start_fakes() -> Fakes {
         let cluster = velero.cluster(ctx).expect("context");
         cluster.set_namespace("web", NamespaceSim::with_items(5));
         cluster.set_namespace("shop", NamespaceSim::with_items(3));
-        let client = velero.client_builder_for(ctx)
+        let client = velero
+            .client_builder_for(ctx)
             .build()
             .await
             .expect("velero client");

@@ -429,9 +429,17 @@ mod tests {
         let body = |o: RestoreOptions| serde_json::to_value(o.to_restore(&now)).unwrap();
         let unset = body(RestoreOptions::from_backup("b"));
         assert!(unset["spec"].get("restorePVs").is_none(), "{unset}");
-        assert_eq!(body(RestoreOptions::from_backup("b").restore_pvs())["spec"]["restorePVs"], true);
-        assert_eq!(body(RestoreOptions::from_backup("b").skip_pvs())["spec"]["restorePVs"], false);
-        let opts = RestoreOptions::from_schedule("s").allow_partially_failed().allow_any_backup_phase();
+        assert_eq!(
+            body(RestoreOptions::from_backup("b").restore_pvs())["spec"]["restorePVs"],
+            true
+        );
+        assert_eq!(
+            body(RestoreOptions::from_backup("b").skip_pvs())["spec"]["restorePVs"],
+            false
+        );
+        let opts = RestoreOptions::from_schedule("s")
+            .allow_partially_failed()
+            .allow_any_backup_phase();
         assert!(opts.allow_partially_failed && opts.allow_any_backup_phase);
         let opts = RestoreOptions::from_schedule("s");
         assert!(!opts.allow_partially_failed && !opts.allow_any_backup_phase);

@@ -582,7 +582,10 @@ impl VeleroClient {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn objects_stream<K: VeleroResource>(&self, opts: &ListOptions) -> BoxStream<'_, Result<K>> {
+    pub fn objects_stream<K: VeleroResource>(
+        &self,
+        opts: &ListOptions,
+    ) -> BoxStream<'_, Result<K>> {
         let opts = opts.clone();
         // `None`: no page left; `Some(token)`: the next page (`Some(None)`: the first).
         futures::stream::try_unfold(Some(None::<String>), move |next| {

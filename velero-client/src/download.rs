@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,9 +15,7 @@ use serde::Deserialize;
 use tracing::Instrument;
 
 use crate::client::VeleroClient;
-use crate::transport::{
-    endpoint_of, gunzip_capped, http_client, is_tls_failure, scrub_body,
-};
+use crate::transport::{endpoint_of, gunzip_capped, http_client, is_tls_failure, scrub_body};
 use crate::types::*;
 use crate::{Error, Result};
 
@@ -718,7 +716,9 @@ mod tests {
             "the stream ends after the error"
         );
         // A last line (no newline at the end) over the cap too.
-        let res = lines_capped(vec![gz(&[b'x'; 100])], 50).try_collect::<Vec<_>>().await;
+        let res = lines_capped(vec![gz(&[b'x'; 100])], 50)
+            .try_collect::<Vec<_>>()
+            .await;
         assert!(matches!(res, Err(Error::LogLineTooLong { .. })), "{res:?}");
         // Lines under the cap pass.
         let ok = lines_capped(vec![gz(b"short\nlines\n")], 50)
@@ -727,5 +727,4 @@ mod tests {
             .unwrap();
         assert_eq!(ok, vec!["short".to_owned(), "lines".to_owned()]);
     }
-
 }

@@ -458,7 +458,10 @@ mod tests {
         assert_eq!(api(422, "Invalid").status(), Some(422));
         assert_eq!(download_http(503).status(), Some(503));
         assert_eq!(Error::Invalid("x".into()).status(), None);
-        assert_eq!(kube(kube::Error::ReadEvents(std::io::Error::other("reset"))).status(), None);
+        assert_eq!(
+            kube(kube::Error::ReadEvents(std::io::Error::other("reset"))).status(),
+            None
+        );
         let msg = api(404, "NotFound").to_string();
         assert!(msg.contains("HTTP 404 NotFound"), "{msg}");
     }
@@ -474,10 +477,14 @@ mod tests {
     #[test]
     fn unauthenticated_is_401_or_missing_credentials() {
         assert!(api(401, "Unauthorized").is_unauthenticated());
-        assert!(kube(kube::Error::Auth(kube::client::AuthError::ExecPluginFailed)).is_unauthenticated());
+        assert!(
+            kube(kube::Error::Auth(kube::client::AuthError::ExecPluginFailed)).is_unauthenticated()
+        );
         assert!(!api(403, "Forbidden").is_unauthenticated());
         assert!(!download_http(401).is_unauthenticated());
-        assert!(!kube(kube::Error::ReadEvents(std::io::Error::other("reset"))).is_unauthenticated());
+        assert!(
+            !kube(kube::Error::ReadEvents(std::io::Error::other("reset"))).is_unauthenticated()
+        );
     }
 
     #[test]

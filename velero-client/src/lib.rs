@@ -77,11 +77,12 @@ pub mod health;
 mod multi;
 mod ops;
 mod retry;
-mod transport;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod transport;
 pub mod types;
 
+pub use cli::{RestoreOptions, RestoreSource};
 pub use client::{
     ClientBuilder, DEFAULT_NAMESPACE, ListOptions, Page, TlsVerification, VeleroClient,
     VeleroResource,
@@ -90,10 +91,9 @@ pub use download::{BackupResults, LogLines, ResultMessages};
 pub use error::{ApiFailure, Error, Result};
 pub use health::{HealthOptions, HealthReport};
 pub use multi::Clusters;
-pub use cli::{RestoreOptions, RestoreSource};
+pub use ops::{BackupDescription, RestoreDescription, StorageLocationState, UnpauseMode};
 pub use retry::{BackoffConfig, RetryConfig};
 pub use transport::{DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_LOG_LINE_BYTES, USER_AGENT};
-pub use ops::{BackupDescription, RestoreDescription, StorageLocationState, UnpauseMode};
 pub use types::*;
 
 /// The README's example is compiled as a doc test.

@@ -7,9 +7,9 @@ use futures::{StreamExt, TryStreamExt};
 use jiff::{Timestamp, Zoned};
 use serde_json::json;
 
+use crate::cli::{self, RestoreOptions, RestoreSource};
 use crate::client::{ListOptions, Page, VeleroClient};
 use crate::download::BackupResults;
-use crate::cli::{self, RestoreOptions, RestoreSource};
 use crate::types::*;
 use crate::{Error, Result};
 

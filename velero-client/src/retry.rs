@@ -164,8 +164,14 @@ mod tests {
         assert_eq!(c.ceiling(2), Duration::from_secs(8));
         assert_eq!(c.ceiling(10_000), Duration::from_secs(8));
         let delays: Vec<Duration> = (0..64).map(|_| c.delay(5)).collect();
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(8)), "{delays:?}");
+        assert!(
+            delays.iter().all(|d| *d <= Duration::from_secs(8)),
+            "{delays:?}"
+        );
         // Full jitter: not every delay is the ceiling.
-        assert!(delays.iter().any(|d| *d < Duration::from_secs(7)), "{delays:?}");
+        assert!(
+            delays.iter().any(|d| *d < Duration::from_secs(7)),
+            "{delays:?}"
+        );
     }
 }

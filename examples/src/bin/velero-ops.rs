@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use futures::TryStreamExt;
 use examples::cli::CommonArgs;
 use examples::{clients, progress};
+use futures::TryStreamExt;
 use serde_json::json;
 use velero_client::{Backup, ListOptions, RestoreOptions, RestorePhase, VeleroClient};
 

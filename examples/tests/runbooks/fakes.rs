@@ -9,8 +9,8 @@ use infisical_client::testing::FakeInfisical;
 use jiff::Timestamp;
 use pbs_client::testing::{FakePbs, FakePbsConfig, FakeSnapshot, TOKEN_ID};
 use secrecy::ExposeSecret;
-use velero_client::testing::{FakeVelero, NamespaceSim};
 use velero_client::BackupSpec;
+use velero_client::testing::{FakeVelero, NamespaceSim};
 
 use crate::bed::*;
 
@@ -39,7 +39,8 @@ async fn velero_ops_backups_describe_logs_and_restore() {
     let fake = FakeVelero::start().await.expect("fake Velero");
     let prod = fake.cluster("prod").expect("prod");
     prod.set_namespace("apps", NamespaceSim::with_items(6));
-    let client = fake.client_builder_for("prod")
+    let client = fake
+        .client_builder_for("prod")
         .build()
         .await
         .expect("client");

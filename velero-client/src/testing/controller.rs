@@ -618,8 +618,7 @@ fn start_restore(
                 .filter(|b| b.schedule_name() == Some(s))
                 .cloned()
                 .collect();
-            let newest =
-                crate::cli::newest_backup_in(&own, &[BackupPhase::Completed]).map(name_of);
+            let newest = crate::cli::newest_backup_in(&own, &[BackupPhase::Completed]).map(name_of);
             newest.and_then(|n| backups.iter().find(|x| name_of(*x) == n))
         }
         (None, None) => None,

@@ -130,7 +130,11 @@ async fn lists_stream_page_by_page() {
         .await
         .unwrap();
     assert!(restores.is_empty());
-    let locations: Vec<_> = client.storage_locations_stream().try_collect().await.unwrap();
+    let locations: Vec<_> = client
+        .storage_locations_stream()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(locations.len(), 1);
     assert!(locations[0].is_available(), "{:?}", locations[0]);
 

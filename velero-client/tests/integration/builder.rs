@@ -3,18 +3,14 @@
 use std::time::{Duration, Instant};
 
 use velero_client::testing::NamespaceSim;
-use velero_client::{
-    BackupSpec, ClientBuilder, Error, ListOptions, RetryConfig, VeleroClient,
-};
+use velero_client::{BackupSpec, ClientBuilder, Error, ListOptions, RetryConfig, VeleroClient};
 
 use crate::{install_crypto, setup, wait_available};
 
 #[tokio::test]
 async fn from_vars_reads_kubeconfig_and_velero_namespace() {
     install_crypto();
-    let fake = velero_client::testing::FakeVelero::start()
-        .await
-        .unwrap();
+    let fake = velero_client::testing::FakeVelero::start().await.unwrap();
     let path = fake.kubeconfig_path().to_str().unwrap().to_owned();
     let client = ClientBuilder::from_vars([
         ("KUBECONFIG", path.as_str()),
@@ -30,14 +26,21 @@ async fn from_vars_reads_kubeconfig_and_velero_namespace() {
     wait_available(&client, "default").await;
 
     // Another namespace from the variable: Velero is not there, so nothing is listed.
-    let other = ClientBuilder::from_vars([("KUBECONFIG", path.as_str()), ("VELERO_NAMESPACE", "nope")])
-        .unwrap()
-        .with_context("prod")
-        .build()
-        .await
-        .unwrap();
+    let other =
+        ClientBuilder::from_vars([("KUBECONFIG", path.as_str()), ("VELERO_NAMESPACE", "nope")])
+            .unwrap()
+            .with_context("prod")
+            .build()
+            .await
+            .unwrap();
     assert_eq!(other.namespace(), "nope");
-    assert!(other.list_backups(&ListOptions::default()).await.unwrap().is_empty());
+    assert!(
+        other
+            .list_backups(&ListOptions::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Every file of a KUBECONFIG list is read: a missing one is a configuration error.
     let missing = format!("{path}:/nonexistent/kubeconfig");
@@ -63,7 +66,10 @@ async fn completed_backup(client: &VeleroClient, fake: &velero_client::testing::
         .unwrap();
 }
 
-async fn client_with(fake: &velero_client::testing::FakeVelero, retry: RetryConfig) -> VeleroClient {
+async fn client_with(
+    fake: &velero_client::testing::FakeVelero,
+    retry: RetryConfig,
+) -> VeleroClient {
     VeleroClient::builder()
         .with_kubeconfig_path(fake.kubeconfig_path())
         .with_context("monit")
@@ -86,7 +92,10 @@ async fn with_retry_bounds_download_retries() {
     monit.fail_downloads(5, None);
     let before = monit.download_hits();
     let err = once.backup_logs("retried").await.unwrap_err();
-    assert!(matches!(err, Error::DownloadHttp { status: 503, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::DownloadHttp { status: 503, .. }),
+        "{err:?}"
+    );
     assert_eq!(monit.download_hits() - before, 1, "no retry");
 
     // One retry.
@@ -94,7 +103,10 @@ async fn with_retry_bounds_download_retries() {
     monit.fail_downloads(5, None);
     let before = monit.download_hits();
     let err = twice.backup_logs("retried").await.unwrap_err();
-    assert!(matches!(err, Error::DownloadHttp { status: 503, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::DownloadHttp { status: 503, .. }),
+        "{err:?}"
+    );
     assert_eq!(monit.download_hits() - before, 2, "1 try + 1 retry");
 
     // A Retry-After beyond the time budget: no retry starts after the budget.
@@ -107,9 +119,20 @@ async fn with_retry_bounds_download_retries() {
     let before = monit.download_hits();
     let started = Instant::now();
     let err = budget.backup_logs("retried").await.unwrap_err();
-    assert!(matches!(err, Error::DownloadHttp { status: 503, .. }), "{err:?}");
-    assert_eq!(monit.download_hits() - before, 1, "the retry would start after the budget");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        matches!(err, Error::DownloadHttp { status: 503, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        monit.download_hits() - before,
+        1,
+        "the retry would start after the budget"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -127,6 +150,17 @@ async fn the_fake_hands_out_builders_pointed_at_it() {
         .await
         .unwrap();
     // Each builder reaches its own cluster.
-    assert!(first.get_opt::<velero_client::Backup>("only-in-prod").await.unwrap().is_none());
-    assert!(prod.get_opt::<velero_client::Backup>("only-in-prod").await.unwrap().is_some());
+    assert!(
+        first
+            .get_opt::<velero_client::Backup>("only-in-prod")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        prod.get_opt::<velero_client::Backup>("only-in-prod")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
