@@ -17,8 +17,8 @@ use pbs_client::testing::{FakePbs, FakePbsConfig, FakeSnapshot, TOKEN_ID};
 use restic_remote::{BackupOptions, Repository, Restic};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use velero_client::BackupSpec;
 use velero_client::testing::{FakeVelero, NamespaceSim};
-use velero_client::{BackupSpec, VeleroClient};
 
 const DRILL: &str = env!("CARGO_BIN_EXE_restore-drill");
 const NEWEST: i64 = 1_764_295_200; // 2025-11-28T02:00:00Z
@@ -169,14 +169,13 @@ async fn drill(config: &Path, rest: &[&str]) -> Output {
 }
 
 async fn start_fakes() -> Fakes {
-    let velero = FakeVelero::start_homelab().await.expect("fake Velero");
+    let velero = FakeVelero::start().await.expect("fake Velero");
     for ctx in ["prod", "monit"] {
         let cluster = velero.cluster(ctx).expect("context");
         cluster.set_namespace("web", NamespaceSim::with_items(5));
         cluster.set_namespace("shop", NamespaceSim::with_items(3));
-        let client = VeleroClient::builder()
-            .with_kubeconfig_path(velero.kubeconfig_path())
-            .with_context(ctx)
+        let client = velero
+            .client_builder_for(ctx)
             .build()
             .await
             .expect("velero client");

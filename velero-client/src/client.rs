@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::NamespaceResourceScope;
@@ -14,14 +16,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use crate::retry::RetryConfig;
+use crate::transport::USER_AGENT;
 use crate::types::*;
 use crate::{Error, Result};
 
+/// The variables [`ClientBuilder::from_env`] reads.
+const ENV_VARS: [&str; 2] = ["KUBECONFIG", "VELERO_NAMESPACE"];
+
 /// Velero's default namespace.
 pub const DEFAULT_NAMESPACE: &str = "velero";
-
-/// The `User-Agent` sent on downloads and API calls.
-pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
 /// A Velero kind this crate knows: plural name and a printable phase.
 pub trait VeleroResource:
@@ -109,28 +113,106 @@ impl ListOptions {
     }
 }
 
+/// Whether object-store downloads verify the server's certificate
+/// ([`ClientBuilder::with_download_tls_verification`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsVerification {
+    /// Verify against the system roots, the location's CA and the client's download CA.
+    #[default]
+    Verify,
+    /// Accept any certificate (the CLI's `--insecure-skip-tls-verify`).
+    InsecureSkipVerify,
+}
+
 /// Builds a [`VeleroClient`] for one kube context.
+///
+/// [`ClientBuilder::from_env`] and [`ClientBuilder::from_vars`] read the variables kubectl and
+/// the velero CLI read; [`ClientBuilder::build`] is async because kube-rs turns a kubeconfig
+/// context into a client config asynchronously (exec credential plugins and OIDC token refresh
+/// run there).
 #[derive(Clone, Debug, Default)]
 pub struct ClientBuilder {
-    kubeconfig_path: Option<PathBuf>,
+    kubeconfig_paths: Vec<PathBuf>,
     kubeconfig: Option<Kubeconfig>,
     context: Option<String>,
     namespace: Option<String>,
     connect_timeout: Option<Duration>,
-    read_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
     download_timeout: Option<Duration>,
     download_url_timeout: Option<Duration>,
     download_ca_cert: Option<Vec<u8>>,
     download_insecure_skip_tls_verify: bool,
     max_download_bytes: Option<usize>,
     max_log_line_bytes: Option<usize>,
-    kube_retry: Option<bool>,
+    retry: RetryConfig,
 }
 
 impl ClientBuilder {
+    /// A builder from the process environment: see [`ClientBuilder::from_vars`] for the
+    /// variables. A `KUBECONFIG` that is not UTF-8 is left to kube-rs, which reads it itself.
+    ///
+    /// # Errors
+    ///
+    /// None today (the variables are only read here, the kubeconfig in
+    /// [`ClientBuilder::build`]); the `Result` is the workspace's shape for `from_env`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> velero_client::Result<()> {
+    /// let client = velero_client::ClientBuilder::from_env()?
+    ///     .with_context("prod")
+    ///     .build()
+    ///     .await?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(
+            ENV_VARS
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+        )
+    }
+
+    /// A builder from these `(name, value)` pairs (tests, config files); other names are
+    /// ignored:
+    ///
+    /// * `KUBECONFIG`: kubeconfig files separated like `PATH`, merged as kubectl merges them
+    ///   (the first file that sets a value wins). Empty or absent: kube-rs's default, the
+    ///   process's `KUBECONFIG`, else `~/.kube/config`.
+    /// * `VELERO_NAMESPACE`: Velero's namespace, as the velero CLI reads it (empty or absent:
+    ///   `velero`).
+    ///
+    /// The context is the kubeconfig's current context unless [`ClientBuilder::with_context`]
+    /// picks another.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` is the workspace's shape for `from_vars`.
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut builder = Self::default();
+        for (k, v) in vars {
+            let v = v.as_ref();
+            match k.as_ref() {
+                "KUBECONFIG" => {
+                    builder.kubeconfig_paths = std::env::split_paths(v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .collect();
+                }
+                "VELERO_NAMESPACE" if !v.is_empty() => builder.namespace = Some(v.to_owned()),
+                _ => {}
+            }
+        }
+        Ok(builder)
+    }
+
     /// Reads this kubeconfig file (default: `KUBECONFIG`, else `~/.kube/config`).
     pub fn with_kubeconfig_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.kubeconfig_path = Some(path.into());
+        self.kubeconfig_paths = vec![path.into()];
         self
     }
 
@@ -158,9 +240,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Read timeout on apiserver connections (default 295 s, above the watch timeout of 290 s).
-    pub fn with_read_timeout(mut self, d: Duration) -> Self {
-        self.read_timeout = Some(d);
+    /// How long one apiserver request may wait for its answer (default 295 s, above the watch
+    /// timeout of 290 s): kube-rs's read timeout, so a watch waits at most this long between
+    /// events. Object-store downloads have their own [`ClientBuilder::with_download_timeout`].
+    pub fn with_request_timeout(mut self, d: Duration) -> Self {
+        self.request_timeout = Some(d);
         self
     }
 
@@ -183,11 +267,13 @@ impl ClientBuilder {
         self
     }
 
-    /// Accepts any certificate from the object store on downloads (the CLI's
-    /// `--insecure-skip-tls-verify`). Open to man-in-the-middle attacks: a presigned URL for
+    /// Whether downloads verify the object store's certificate (default
+    /// [`TlsVerification::Verify`]). [`TlsVerification::InsecureSkipVerify`] is the CLI's
+    /// `--insecure-skip-tls-verify`: open to man-in-the-middle attacks, as a presigned URL for
     /// backup contents reads every Secret of the cluster. Prefer the location's `caCertRef`.
-    pub fn with_download_insecure_skip_tls_verify(mut self, insecure: bool) -> Self {
-        self.download_insecure_skip_tls_verify = insecure;
+    pub fn with_download_tls_verification(mut self, verification: TlsVerification) -> Self {
+        self.download_insecure_skip_tls_verify =
+            verification == TlsVerification::InsecureSkipVerify;
         self
     }
 
@@ -205,26 +291,46 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether kube-rs retries 429/503/504 answers (default true).
-    pub fn with_kube_retry(mut self, retry: bool) -> Self {
-        self.kube_retry = Some(retry);
+    /// Retries (default [`RetryConfig::default`]): object-store downloads follow it (429 and
+    /// 5xx, `Retry-After` honoured); apiserver calls keep kube-rs's own policy for 429/503/504,
+    /// which [`RetryConfig::disabled`] (`max_retries == 0`) turns off.
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
         self
     }
 
     /// Reads the kubeconfig, selects the context and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the kubeconfig cannot be read or used, [`Error::UnknownContext`] when
+    /// the context is not in it, [`Error::Kube`] or [`Error::Transport`] when a client cannot be
+    /// built from it.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = velero_client::VeleroClient::builder()
+    ///     .with_kubeconfig_path("/home/me/.kube/config")
+    ///     .with_context("prod")
+    ///     .build()
+    ///     .await?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
     pub async fn build(self) -> Result<VeleroClient> {
-        let kubeconfig = match (self.kubeconfig, &self.kubeconfig_path) {
+        let config_error = |source| Error::Config {
+            context: self.context.clone(),
+            source,
+        };
+        let kubeconfig = match (self.kubeconfig, self.kubeconfig_paths.as_slice()) {
             (Some(kc), _) => kc,
-            (None, Some(path)) => {
-                Kubeconfig::read_from(path).map_err(|source| Error::Kubeconfig {
-                    context: self.context.clone(),
-                    source,
-                })?
-            }
-            (None, None) => Kubeconfig::read().map_err(|source| Error::Kubeconfig {
-                context: self.context.clone(),
-                source,
-            })?,
+            (None, []) => Kubeconfig::read().map_err(config_error)?,
+            (None, paths) => paths
+                .iter()
+                .try_fold(Kubeconfig::default(), |merged, path| {
+                    merged.merge(Kubeconfig::read_from(path)?)
+                })
+                .map_err(config_error)?,
         };
         let context = match &self.context {
             Some(c) => c.clone(),
@@ -243,33 +349,32 @@ impl ClientBuilder {
         };
         let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|source| Error::Kubeconfig {
+            .map_err(|source| Error::Config {
                 context: Some(context.clone()),
                 source,
             })?;
         config.connect_timeout = Some(self.connect_timeout.unwrap_or(Duration::from_secs(10)));
-        config.read_timeout = Some(self.read_timeout.unwrap_or(Duration::from_secs(295)));
+        config.read_timeout = Some(self.request_timeout.unwrap_or(Duration::from_secs(295)));
         config.write_timeout = Some(Duration::from_secs(30));
-        if let Some(retry) = self.kube_retry {
-            config.default_retry = retry;
-        }
+        config.default_retry = self.retry.enabled();
         if let Ok(value) = http::HeaderValue::from_str(USER_AGENT) {
             config.headers.push((http::header::USER_AGENT, value));
         }
         let client = kube::Client::try_from(config)
             .map_err(|source| Error::kube(&context, "connect", "apiserver", None, source))?;
-        let tls = crate::download::DownloadSettings {
+        let tls = crate::transport::DownloadSettings {
             timeout: self.download_timeout.unwrap_or(Duration::from_secs(300)),
             extra_ca: self.download_ca_cert.map(Arc::new),
             insecure_skip_tls_verify: self.download_insecure_skip_tls_verify,
             max_download: self
                 .max_download_bytes
-                .unwrap_or(crate::download::DEFAULT_MAX_DOWNLOAD_BYTES),
+                .unwrap_or(crate::transport::DEFAULT_MAX_DOWNLOAD_BYTES),
             max_log_line: self
                 .max_log_line_bytes
-                .unwrap_or(crate::download::DEFAULT_MAX_LOG_LINE_BYTES),
+                .unwrap_or(crate::transport::DEFAULT_MAX_LOG_LINE_BYTES),
+            retry: self.retry,
         };
-        let http = crate::download::http_client(&tls, None)?;
+        let http = crate::transport::http_client(&tls, None)?;
         Ok(VeleroClient {
             client,
             namespace: self
@@ -290,7 +395,7 @@ pub struct VeleroClient {
     pub(crate) namespace: String,
     pub(crate) context: String,
     pub(crate) http: reqwest::Client,
-    pub(crate) download_tls: crate::download::DownloadSettings,
+    pub(crate) download_tls: crate::transport::DownloadSettings,
     pub(crate) download_url_timeout: Duration,
 }
 
@@ -309,16 +414,24 @@ impl VeleroClient {
         ClientBuilder::default()
     }
 
-    /// The current kube context of `KUBECONFIG` (or `~/.kube/config`), namespace from
-    /// `VELERO_NAMESPACE` (default `velero`).
+    /// `ClientBuilder::from_env()?.build()`: the current kube context of `KUBECONFIG` (or
+    /// `~/.kube/config`), namespace from `VELERO_NAMESPACE` (default `velero`). Async because
+    /// kube-rs loads a kubeconfig context asynchronously (exec plugins, token refresh).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the kubeconfig cannot be read or used, [`Error::UnknownContext`]
+    /// when it has no current context, [`Error::Kube`] or [`Error::Transport`] when a client
+    /// cannot be built from it.
+    ///
+    /// ```no_run
+    /// # async fn run() -> velero_client::Result<()> {
+    /// let client = velero_client::VeleroClient::from_env().await?;
+    /// println!("{} / {}", client.context(), client.namespace());
+    /// # Ok(()) }
+    /// ```
     pub async fn from_env() -> Result<Self> {
-        let mut builder = Self::builder();
-        if let Ok(ns) = std::env::var("VELERO_NAMESPACE")
-            && !ns.is_empty()
-        {
-            builder = builder.with_namespace(ns);
-        }
-        builder.build().await
+        ClientBuilder::from_env()?.build().await
     }
 
     /// Wraps an existing kube client (e.g. one built in-cluster).
@@ -327,18 +440,19 @@ impl VeleroClient {
         context: impl Into<String>,
         namespace: impl Into<String>,
     ) -> Result<Self> {
-        let download_tls = crate::download::DownloadSettings {
+        let download_tls = crate::transport::DownloadSettings {
             timeout: Duration::from_secs(300),
             extra_ca: None,
             insecure_skip_tls_verify: false,
-            max_download: crate::download::DEFAULT_MAX_DOWNLOAD_BYTES,
-            max_log_line: crate::download::DEFAULT_MAX_LOG_LINE_BYTES,
+            max_download: crate::transport::DEFAULT_MAX_DOWNLOAD_BYTES,
+            max_log_line: crate::transport::DEFAULT_MAX_LOG_LINE_BYTES,
+            retry: RetryConfig::default(),
         };
         Ok(Self {
             client,
             namespace: namespace.into(),
             context: context.into(),
-            http: crate::download::http_client(&download_tls, None)?,
+            http: crate::transport::http_client(&download_tls, None)?,
             download_tls,
             download_url_timeout: Duration::from_secs(60),
         })
@@ -374,6 +488,19 @@ impl VeleroClient {
     }
 
     /// GET one object.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let backup: velero_client::Backup = client.get("daily-20261127020005").await?;
+    /// println!("{}", backup.phase());
+    /// # Ok(()) }
+    /// ```
     pub async fn get<K: VeleroResource>(&self, name: &str) -> Result<K> {
         self.api::<K>()
             .get(name)
@@ -383,6 +510,20 @@ impl VeleroClient {
     }
 
     /// GET one object, `None` on 404.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, never for a 404 (that is `Ok(None)`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// if client.get_opt::<velero_client::Backup>("adhoc").await?.is_none() {
+    ///     println!("no such backup");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn get_opt<K: VeleroResource>(&self, name: &str) -> Result<Option<K>> {
         match self.get::<K>(name).await {
             Ok(k) => Ok(Some(k)),
@@ -392,6 +533,20 @@ impl VeleroClient {
     }
 
     /// One page of a list; pass the previous page's token to continue.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use velero_client::{Backup, ListOptions};
+    /// let page = client.list_page::<Backup>(&ListOptions::default().with_page_size(50), None).await?;
+    /// println!("{} backups, more: {}", page.items.len(), page.continue_token.is_some());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_page<K: VeleroResource>(
         &self,
         opts: &ListOptions,
@@ -414,21 +569,77 @@ impl VeleroClient {
         })
     }
 
-    /// Every object, following continue tokens.
-    pub async fn list_all<K: VeleroResource>(&self, opts: &ListOptions) -> Result<Vec<K>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self.list_page::<K>(opts, token.as_deref()).await?;
-            out.extend(page.items);
-            match page.continue_token {
-                Some(t) => token = Some(t),
-                None => return Ok(out),
+    /// Every object matching `opts`, fetched one page (`limit`/`continue`) at a time as the
+    /// stream is read. A failed page ends the stream with its error.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> velero_client::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use velero_client::{ListOptions, PodVolumeBackup};
+    /// let mut volumes = client.objects_stream::<PodVolumeBackup>(&ListOptions::default().with_page_size(100));
+    /// while let Some(pvb) = volumes.try_next().await? {
+    ///     println!("{:?}", pvb.metadata.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn objects_stream<K: VeleroResource>(
+        &self,
+        opts: &ListOptions,
+    ) -> BoxStream<'_, Result<K>> {
+        let opts = opts.clone();
+        // `None`: no page left; `Some(token)`: the next page (`Some(None)`: the first).
+        futures::stream::try_unfold(Some(None::<String>), move |next| {
+            let opts = opts.clone();
+            async move {
+                let Some(token) = next else {
+                    return Ok(None);
+                };
+                let page = match self.list_page::<K>(&opts, token.as_deref()).await {
+                    Ok(page) => page,
+                    Err(e) => return Err(e),
+                };
+                let items = futures::stream::iter(page.items.into_iter().map(Ok::<K, Error>));
+                Ok(Some((items, page.continue_token.map(Some))))
             }
-        }
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    /// Every object, following continue tokens (the eager twin of
+    /// [`VeleroClient::objects_stream`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use velero_client::{ListOptions, Restore};
+    /// let restores: Vec<Restore> = client.list_all(&ListOptions::default()).await?;
+    /// # let _ = restores;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_all<K: VeleroResource>(&self, opts: &ListOptions) -> Result<Vec<K>> {
+        self.objects_stream(opts).try_collect().await
     }
 
     /// POST a new object (never with a status: Velero would keep it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, [`Error::is_already_exists`] when the name is taken.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use velero_client::{Backup, BackupSpec};
+    /// client.create(&Backup::new("adhoc", BackupSpec::default())).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn create<K: VeleroResource>(&self, obj: &K) -> Result<K> {
         let name = obj
             .meta()
@@ -443,6 +654,19 @@ impl VeleroClient {
     }
 
     /// JSON merge patch of the whole object (Velero has no status subresource).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let patch = serde_json::json!({ "spec": { "paused": true } });
+    /// client.merge_patch::<velero_client::Schedule>("daily", &patch).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn merge_patch<K: VeleroResource>(
         &self,
         name: &str,
@@ -457,6 +681,20 @@ impl VeleroClient {
 
     /// PUT a whole object; its `metadata.resourceVersion` must be current (409 `Conflict`
     /// otherwise). Prefer [`VeleroClient::merge_patch`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded, [`Error::is_conflict`] when `metadata.resourceVersion` is stale.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut backup: velero_client::Backup = client.get("adhoc").await?;
+    /// backup.spec.ttl = Some(velero_client::GoDuration::parse("24h0m0s")?);
+    /// client.replace(&backup).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn replace<K: VeleroResource>(&self, obj: &K) -> Result<K> {
         let name = obj.meta().name.clone().unwrap_or_default();
         self.api::<K>()
@@ -467,6 +705,18 @@ impl VeleroClient {
     }
 
     /// DELETE an object (for Backups prefer [`VeleroClient::delete_backup`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// client.delete::<velero_client::DownloadRequest>("stale-request").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete<K: VeleroResource>(&self, name: &str) -> Result<()> {
         self.api::<K>()
             .delete(name, &Default::default())
@@ -477,6 +727,23 @@ impl VeleroClient {
     }
 
     /// Watches one object until `done` holds, bounded by `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when `timeout` passes first (with the last phase seen),
+    /// [`Error::Deleted`] when the object is deleted meanwhile, [`Error::Watch`] or [`Error::Api`]
+    /// with the apiserver's answer (e.g. [`Error::is_not_found`], [`Error::is_permission_denied`]),
+    /// [`Error::Kube`] when the apiserver cannot be reached or its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let b = client
+    ///     .wait_for::<velero_client::Backup, _>("adhoc", Duration::from_secs(600), |b| b.phase().is_terminal())
+    ///     .await?;
+    /// # let _ = b;
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for<K, F>(&self, name: &str, timeout: Duration, done: F) -> Result<K>
     where
         K: VeleroResource,
@@ -514,5 +781,56 @@ impl VeleroClient {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_vars_reads_kubeconfig_paths_and_the_namespace() {
+        let b = ClientBuilder::from_vars([
+            ("KUBECONFIG", "/a/config:/b/config"),
+            ("VELERO_NAMESPACE", "backups"),
+            ("HOME", "/ignored"),
+        ])
+        .unwrap();
+        assert_eq!(
+            b.kubeconfig_paths,
+            [PathBuf::from("/a/config"), PathBuf::from("/b/config")]
+        );
+        assert_eq!(b.namespace.as_deref(), Some("backups"));
+
+        // Empty values mean "not set", as in kubectl and the velero CLI.
+        let b = ClientBuilder::from_vars([("KUBECONFIG", ""), ("VELERO_NAMESPACE", "")]).unwrap();
+        assert!(b.kubeconfig_paths.is_empty());
+        assert_eq!(b.namespace, None);
+
+        // Setters still change what the variables said.
+        let b = ClientBuilder::from_vars([("KUBECONFIG", "/a:/b")])
+            .unwrap()
+            .with_kubeconfig_path("/c")
+            .with_namespace("other");
+        assert_eq!(b.kubeconfig_paths, [PathBuf::from("/c")]);
+        assert_eq!(b.namespace.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn timeouts_and_retry_are_kept_by_the_builder() {
+        let b = VeleroClient::builder()
+            .with_connect_timeout(Duration::from_secs(3))
+            .with_request_timeout(Duration::from_secs(7))
+            .with_retry(RetryConfig::disabled());
+        assert_eq!(b.connect_timeout, Some(Duration::from_secs(3)));
+        assert_eq!(b.request_timeout, Some(Duration::from_secs(7)));
+        assert_eq!(b.retry, RetryConfig::disabled());
+        assert_eq!(ClientBuilder::default().retry, RetryConfig::default());
+        assert!(!ClientBuilder::default().download_insecure_skip_tls_verify);
+        let insecure = ClientBuilder::default()
+            .with_download_tls_verification(TlsVerification::InsecureSkipVerify);
+        assert!(insecure.download_insecure_skip_tls_verify);
+        let back = insecure.with_download_tls_verification(TlsVerification::Verify);
+        assert!(!back.download_insecure_skip_tls_verify);
     }
 }

@@ -9,9 +9,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The kubeconfig could not be read or a context could not be turned into a client config.
+    /// The client configuration is unusable: the kubeconfig could not be read or a context could
+    /// not be turned into a client config.
     #[error("kubeconfig for context {context:?} is unusable")]
-    Kubeconfig {
+    Config {
         /// The context asked for (`None`: the current context).
         context: Option<String>,
         /// Why.
@@ -221,7 +222,7 @@ pub enum Error {
     },
     /// The HTTP client for downloads could not be built, or a download transfer broke.
     #[error("download transport error for {what}")]
-    Http {
+    Transport {
         /// What was being done.
         what: String,
         /// Cause.
@@ -291,7 +292,7 @@ impl Error {
     /// A transport error of a download, with the URL (a presigned one: the signature opens the
     /// object) removed from the reqwest error.
     pub(crate) fn http(what: impl Into<String>, source: reqwest::Error) -> Self {
-        Self::Http {
+        Self::Transport {
             what: what.into(),
             source: source.without_url(),
         }
@@ -319,14 +320,21 @@ impl Error {
         self.status() == Some(404)
     }
 
-    /// 403 from the apiserver (RBAC).
-    pub fn is_forbidden(&self) -> bool {
+    /// Authenticated but not allowed: 403 from the apiserver (RBAC denies the verb on the
+    /// resource). A 403 from the object store (e.g. `SignatureDoesNotMatch` on a presigned URL)
+    /// is not counted: it is [`Error::DownloadHttp`] with [`Error::status`] 403.
+    pub fn is_permission_denied(&self) -> bool {
         matches!(self, Self::Api(a) if a.code == 403)
     }
 
-    /// 401 from the apiserver.
-    pub fn is_unauthorized(&self) -> bool {
-        matches!(self, Self::Api(a) if a.code == 401)
+    /// Not authenticated: 401 from the apiserver (a wrong or expired token or certificate), or
+    /// kube-rs could not get credentials at all (an exec plugin or token file failed).
+    pub fn is_unauthenticated(&self) -> bool {
+        match self {
+            Self::Api(a) => a.code == 401,
+            Self::Kube { source, .. } => matches!(source, kube::Error::Auth(_)),
+            _ => false,
+        }
     }
 
     /// 409 `AlreadyExists` on create.
@@ -350,7 +358,7 @@ impl Error {
             Self::Api(a) => a.code == 429 || a.code >= 500 || self.is_conflict(),
             Self::Kube { source, .. } => !matches!(source, kube::Error::SerdeError(_)),
             Self::DownloadHttp { status, .. } => *status == 429 || *status >= 500,
-            Self::DownloadUnreachable { .. } | Self::Http { .. } => true,
+            Self::DownloadUnreachable { .. } | Self::Transport { .. } => true,
             _ => self.is_timeout(),
         }
     }
@@ -426,17 +434,110 @@ mod tests {
         }))
     }
 
+    fn kube(source: kube::Error) -> Error {
+        Error::Kube {
+            context: "prod".into(),
+            verb: "list",
+            resource: "backups",
+            source,
+        }
+    }
+
+    fn download_http(status: u16) -> Error {
+        Error::DownloadHttp {
+            endpoint: "https://s3.example".into(),
+            what: "BackupLog of b".into(),
+            status,
+            body: String::new(),
+            retry_after: None,
+        }
+    }
+
     #[test]
-    fn helpers_classify_statuses() {
+    fn status_is_the_http_code_of_api_and_download_answers() {
+        assert_eq!(api(422, "Invalid").status(), Some(422));
+        assert_eq!(download_http(503).status(), Some(503));
+        assert_eq!(Error::Invalid("x".into()).status(), None);
+        assert_eq!(
+            kube(kube::Error::ReadEvents(std::io::Error::other("reset"))).status(),
+            None
+        );
+        let msg = api(404, "NotFound").to_string();
+        assert!(msg.contains("HTTP 404 NotFound"), "{msg}");
+    }
+
+    #[test]
+    fn not_found_is_404_from_the_apiserver_or_the_object_store() {
         assert!(api(404, "NotFound").is_not_found());
-        assert!(api(403, "Forbidden").is_forbidden());
+        assert!(download_http(404).is_not_found());
+        assert!(!api(403, "Forbidden").is_not_found());
+        assert!(!api(410, "Gone").is_not_found());
+    }
+
+    #[test]
+    fn unauthenticated_is_401_or_missing_credentials() {
+        assert!(api(401, "Unauthorized").is_unauthenticated());
+        assert!(
+            kube(kube::Error::Auth(kube::client::AuthError::ExecPluginFailed)).is_unauthenticated()
+        );
+        assert!(!api(403, "Forbidden").is_unauthenticated());
+        assert!(!download_http(401).is_unauthenticated());
+        assert!(
+            !kube(kube::Error::ReadEvents(std::io::Error::other("reset"))).is_unauthenticated()
+        );
+    }
+
+    #[test]
+    fn permission_denied_is_403_from_the_apiserver_only() {
+        assert!(api(403, "Forbidden").is_permission_denied());
+        assert!(!api(401, "Unauthorized").is_permission_denied());
+        // An object-store 403 (a rejected presigned URL) is a download error, not RBAC.
+        assert!(!download_http(403).is_permission_denied());
+        assert_eq!(api(403, "Forbidden").reason(), Some("Forbidden"));
+    }
+
+    #[test]
+    fn retryable_is_transient() {
+        assert!(api(409, "Conflict").is_retryable());
+        assert!(api(429, "TooManyRequests").is_retryable());
+        assert!(api(503, "ServiceUnavailable").is_retryable());
+        assert!(download_http(500).is_retryable());
+        assert!(!download_http(404).is_retryable());
+        assert!(!api(403, "Forbidden").is_retryable());
+        assert!(!api(401, "Unauthorized").is_retryable());
+        assert!(!api(409, "AlreadyExists").is_retryable());
+        assert!(!Error::Invalid("x".into()).is_retryable());
+        let decode = serde_json::from_str::<u8>("x").unwrap_err();
+        assert!(!kube(kube::Error::SerdeError(decode)).is_retryable());
+        assert!(kube(kube::Error::ReadEvents(std::io::Error::other("reset"))).is_retryable());
+    }
+
+    #[test]
+    fn conflict_and_already_exists_split_409() {
         assert!(api(409, "AlreadyExists").is_already_exists());
         assert!(!api(409, "AlreadyExists").is_conflict());
         assert!(api(409, "Conflict").is_conflict());
-        assert!(api(409, "Conflict").is_retryable());
-        assert!(!api(403, "Forbidden").is_retryable());
-        assert!(api(503, "ServiceUnavailable").is_retryable());
-        let msg = api(404, "NotFound").to_string();
-        assert!(msg.contains("HTTP 404 NotFound"), "{msg}");
+        assert!(!api(409, "Conflict").is_already_exists());
+        assert!(!api(404, "NotFound").is_conflict());
+    }
+
+    #[test]
+    fn timeouts_are_waits_and_download_urls() {
+        let wait = Error::Timeout {
+            context: "prod".into(),
+            resource: "backups",
+            name: "b".into(),
+            waited: Duration::from_secs(1),
+            last_phase: "InProgress".into(),
+        };
+        assert!(wait.is_timeout());
+        assert!(wait.is_retryable());
+        let url = Error::DownloadUrlTimeout {
+            context: "prod".into(),
+            request: "r".into(),
+            waited: Duration::from_secs(1),
+        };
+        assert!(url.is_timeout());
+        assert!(!api(504, "Timeout").is_timeout());
     }
 }

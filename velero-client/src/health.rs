@@ -333,6 +333,19 @@ pub fn assess(
 
 impl VeleroClient {
     /// Lists schedules, backups and storage locations and assesses them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let report = client.health(&velero_client::HealthOptions::default()).await?;
+    /// println!("healthy: {}", report.is_healthy());
+    /// # Ok(()) }
+    /// ```
     pub async fn health(&self, opts: &HealthOptions) -> Result<HealthReport> {
         let all = ListOptions::default();
         let (schedules, backups, locations) = futures::try_join!(
@@ -344,6 +357,20 @@ impl VeleroClient {
     }
 
     /// Newest Completed backup per schedule (by completion time).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with the apiserver's answer (e.g. [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]), [`Error::Kube`] when the apiserver cannot be reached or
+    /// its answer not decoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &velero_client::VeleroClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// for (schedule, last) in client.last_successful_backups().await? {
+    ///     println!("{schedule}: {last:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn last_successful_backups(&self) -> Result<BTreeMap<String, LastSuccess>> {
         let backups: Vec<Backup> = self.list_all(&ListOptions::default()).await?;
         Ok(last_successful_by_schedule(&backups))

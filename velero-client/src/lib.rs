@@ -8,6 +8,8 @@
 //!   parity with the `velero` CLI: list/get/describe backups, create from a schedule, restores with
 //!   filters and namespace mapping, waiting for a terminal phase, schedules pause/unpause, storage
 //!   locations, logs through DownloadRequest, deletion through DeleteBackupRequest.
+//! * [`cli`]: what the velero CLI builds on the client side (restore options, a backup from a
+//!   schedule, delete requests, names), as pure functions.
 //! * [`Clusters`]: one handle over several contexts (`prod`, `agentic`, `monit`).
 //! * [`health`]: last success per schedule, stuck backups, silently stopped schedules,
 //!   unavailable storage locations.
@@ -19,6 +21,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
+//! use futures::TryStreamExt;
 //! use velero_client::{Clusters, HealthOptions, RestoreOptions, ExistingResourcePolicy};
 //!
 //! # async fn run() -> velero_client::Result<()> {
@@ -40,44 +43,57 @@
 //!         RestoreOptions::from_schedule("daily")
 //!             .include_namespaces(["apps"])
 //!             .map_namespace("apps", "apps-drill")
-//!             .restore_pvs(true)
+//!             .restore_pvs()
 //!             .existing_resource_policy(ExistingResourcePolicy::None),
 //!     )
 //!     .await?;
 //! let restore_name = restore.metadata.name.clone().unwrap_or_default();
 //! let restore = prod.wait_for_restore(&restore_name, Duration::from_secs(3600)).await?;
 //! let mut logs = prod.restore_logs(&restore_name).await?;
-//! while let Some(line) = logs.next_line().await {
-//!     println!("{}", line?);
+//! while let Some(line) = logs.try_next().await? {
+//!     println!("{line}");
 //! }
 //! # let _ = restore;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Crate features
+//!
+//! * `testing` (off by default): the `testing` module, a fake kube-apiserver with a Velero-like
+//!   controller and a TLS object store on 127.0.0.1 (`FakeVelero::start()`,
+//!   `FakeVelero::client_builder()`), for tests and demos. It pulls in axum, hyper, rcgen,
+//!   tokio-rustls and tempfile, and its API is not covered by semver.
+//!
+//! The crate enables no k8s-openapi Kubernetes version feature: binaries and dev-dependencies
+//! pick exactly one (e.g. `k8s-openapi/latest`).
 
+pub mod cli;
 mod client;
 pub mod cron;
 mod download;
 mod error;
 pub mod health;
 mod multi;
-pub mod naming;
 mod ops;
+mod retry;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod transport;
 pub mod types;
 
+pub use cli::{RestoreOptions, RestoreSource};
 pub use client::{
-    ClientBuilder, DEFAULT_NAMESPACE, ListOptions, Page, USER_AGENT, VeleroClient, VeleroResource,
+    ClientBuilder, DEFAULT_NAMESPACE, ListOptions, Page, TlsVerification, VeleroClient,
+    VeleroResource,
 };
-pub use download::{
-    BackupResults, DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_LOG_LINE_BYTES, LogLines, ResultMessages,
-};
+pub use download::{BackupResults, LogLines, ResultMessages};
 pub use error::{ApiFailure, Error, Result};
 pub use health::{HealthOptions, HealthReport};
 pub use multi::Clusters;
-pub use naming::{RestoreOptions, RestoreSource};
-pub use ops::{BackupDescription, RestoreDescription, StorageLocationState};
+pub use ops::{BackupDescription, RestoreDescription, StorageLocationState, UnpauseMode};
+pub use retry::{BackoffConfig, RetryConfig};
+pub use transport::{DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_LOG_LINE_BYTES, USER_AGENT};
 pub use types::*;
 
 /// The README's example is compiled as a doc test.

@@ -17,6 +17,17 @@ pub struct Clusters {
 
 impl Clusters {
     /// One client per context of the kubeconfig at `path`, all in namespace `velero`.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::ClientBuilder::build`], for the first context that fails.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clusters = velero_client::Clusters::from_kubeconfig("/home/me/.kube/config", &["prod", "monit"]).await?;
+    /// # let _ = clusters;
+    /// # Ok(()) }
+    /// ```
     pub async fn from_kubeconfig<S: AsRef<str>>(
         path: impl AsRef<Path>,
         contexts: &[S],
@@ -29,6 +40,18 @@ impl Clusters {
     }
 
     /// One client per context, each built from a clone of `builder` with the context set.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::ClientBuilder::build`], for the first context that fails.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let builder = velero_client::ClientBuilder::from_env()?.with_namespace("velero");
+    /// let clusters = velero_client::Clusters::from_builder(builder, &["prod", "monit"]).await?;
+    /// # let _ = clusters;
+    /// # Ok(()) }
+    /// ```
     pub async fn from_builder<S: AsRef<str>>(
         builder: ClientBuilder,
         contexts: &[S],
@@ -64,6 +87,19 @@ impl Clusters {
     }
 
     /// Runs `f` against every cluster concurrently; one result per context.
+    ///
+    /// # Errors
+    ///
+    /// None itself: each context's `Result` is in the map.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clusters = velero_client::Clusters::from_kubeconfig("/home/me/.kube/config", &["prod", "monit"]).await?;
+    /// for (ctx, n) in clusters.each(|c| async move { Ok(c.list_schedules().await?.len()) }).await {
+    ///     println!("{ctx}: {:?}", n);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn each<'a, T, F, Fut>(&'a self, f: F) -> BTreeMap<String, Result<T>>
     where
         F: Fn(&'a VeleroClient) -> Fut,
@@ -77,6 +113,19 @@ impl Clusters {
     }
 
     /// Health of every cluster.
+    ///
+    /// # Errors
+    ///
+    /// None itself: each context's `Result` is in the map (as [`VeleroClient::health`]).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clusters = velero_client::Clusters::from_kubeconfig("/home/me/.kube/config", &["prod", "monit"]).await?;
+    /// for (ctx, report) in clusters.health(&velero_client::HealthOptions::default()).await {
+    ///     println!("{ctx}: {}", report.map(|r| r.is_healthy()).unwrap_or(false));
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn health(&self, opts: &HealthOptions) -> BTreeMap<String, Result<HealthReport>> {
         self.each(|c| c.health(opts)).await
     }

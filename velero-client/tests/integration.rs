@@ -4,6 +4,7 @@
 mod integration {
     pub mod apiserver;
     pub mod backups;
+    pub mod builder;
     pub mod canary;
     pub mod errors;
     pub mod fidelity;
@@ -30,7 +31,7 @@ pub fn install_crypto() {
 /// storage location has been validated.
 pub async fn setup(context: &str) -> (FakeVelero, VeleroClient) {
     install_crypto();
-    let fake = FakeVelero::start_homelab().await.expect("fake starts");
+    let fake = FakeVelero::start().await.expect("fake starts");
     let client = client(&fake, context).await;
     wait_available(&client, "default").await;
     (fake, client)
@@ -38,9 +39,7 @@ pub async fn setup(context: &str) -> (FakeVelero, VeleroClient) {
 
 /// A client for one context of the fake's kubeconfig.
 pub async fn client(fake: &FakeVelero, context: &str) -> VeleroClient {
-    VeleroClient::builder()
-        .with_kubeconfig_path(fake.kubeconfig_path())
-        .with_context(context)
+    fake.client_builder_for(context)
         .with_download_url_timeout(Duration::from_secs(5))
         .build()
         .await

@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use examples::cli::CommonArgs;
 use examples::{clients, progress};
+use futures::TryStreamExt;
 use serde_json::json;
 use velero_client::{Backup, ListOptions, RestoreOptions, RestorePhase, VeleroClient};
 
@@ -110,8 +111,8 @@ fn run(cli: &Cli) -> Result<bool> {
             Cmd::Describe { name } => describe(cli, client, name).await,
             Cmd::Logs { name } => {
                 let mut lines = client.backup_logs(name).await?;
-                while let Some(line) = lines.next_line().await {
-                    println!("{}", line?);
+                while let Some(line) = lines.try_next().await? {
+                    println!("{line}");
                 }
                 Ok(true)
             }

@@ -106,7 +106,7 @@ fn opt(n: Option<i64>) -> String {
 
 /// The newest Completed backup of the cluster.
 pub fn newest_completed(backups: &[Backup]) -> Option<&Backup> {
-    velero_client::naming::newest_backup_in(backups, &[BackupPhase::Completed])
+    velero_client::cli::newest_backup_in(backups, &[BackupPhase::Completed])
 }
 
 /// Namespaces and the count of cluster-scoped entries in a backup's resource list.

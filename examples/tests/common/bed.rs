@@ -200,7 +200,7 @@ pub async fn start_bed() -> Bed {
             FakeSnapshot::new("", "vm", "450", ts(t).as_second()),
         );
     }
-    let velero = FakeVelero::start_homelab().await.expect("fake Velero");
+    let velero = FakeVelero::start().await.expect("fake Velero");
     for (ctx, schedule, at) in [
         ("prod", "prod-daily", "2026-11-27T02:00:05Z"),
         ("agentic", "agentic-daily", "2026-11-27T02:00:05Z"),

@@ -9,8 +9,8 @@ use infisical_client::testing::FakeInfisical;
 use jiff::Timestamp;
 use pbs_client::testing::{FakePbs, FakePbsConfig, FakeSnapshot, TOKEN_ID};
 use secrecy::ExposeSecret;
+use velero_client::BackupSpec;
 use velero_client::testing::{FakeVelero, NamespaceSim};
-use velero_client::{BackupSpec, VeleroClient};
 
 use crate::bed::*;
 
@@ -36,12 +36,11 @@ fn args(cfg: &Path, rest: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn velero_ops_backups_describe_logs_and_restore() {
-    let fake = FakeVelero::start_homelab().await.expect("fake Velero");
+    let fake = FakeVelero::start().await.expect("fake Velero");
     let prod = fake.cluster("prod").expect("prod");
     prod.set_namespace("apps", NamespaceSim::with_items(6));
-    let client = VeleroClient::builder()
-        .with_kubeconfig_path(fake.kubeconfig_path())
-        .with_context("prod")
+    let client = fake
+        .client_builder_for("prod")
         .build()
         .await
         .expect("client");

@@ -189,7 +189,7 @@ fn schedules(state: &ClusterState, now: Timestamp) {
         {
             continue;
         }
-        let backup = crate::naming::backup_from_schedule(&s, now);
+        let backup = crate::cli::backup_from_schedule(&s, now);
         if let Ok(v) = serde_json::to_value(&backup) {
             let ns = state.namespace.clone();
             let _ = state.write(|st| st.create("backups", &ns, v));
@@ -618,8 +618,7 @@ fn start_restore(
                 .filter(|b| b.schedule_name() == Some(s))
                 .cloned()
                 .collect();
-            let newest =
-                crate::naming::newest_backup_in(&own, &[BackupPhase::Completed]).map(name_of);
+            let newest = crate::cli::newest_backup_in(&own, &[BackupPhase::Completed]).map(name_of);
             newest.and_then(|n| backups.iter().find(|x| name_of(*x) == n))
         }
         (None, None) => None,

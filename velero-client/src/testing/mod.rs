@@ -18,15 +18,17 @@
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use velero_client::testing::FakeVelero;
-//! let fake = FakeVelero::start_homelab().await?;
-//! let prod = velero_client::VeleroClient::builder()
-//!     .with_kubeconfig_path(fake.kubeconfig_path())
-//!     .with_context("prod")
+//! let fake = FakeVelero::start().await?;
+//! let prod = fake
+//!     .client_builder_for("prod")
 //!     .build()
 //!     .await
 //!     .map_err(std::io::Error::other)?;
 //! # let _ = prod; Ok(()) }
 //! ```
+//!
+//! This module is for tests and demos: its API is **not covered by semver** and may change in
+//! any release.
 
 pub mod controller;
 mod crd;
@@ -48,6 +50,8 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use store::{ApiError, Store, StoredEvent};
+
+use crate::ClientBuilder;
 
 /// What the simulated cluster holds in one namespace; drives the controller's outcomes.
 #[derive(Clone, Debug, Default)]
@@ -415,9 +419,14 @@ impl FakeCluster {
             .insert((verb.to_owned(), plural.to_owned()));
     }
 
-    /// Stops (or resumes) the controller, as if the Velero pod were down.
-    pub fn pause_controller(&self, paused: bool) {
-        self.state.lock_world().controller_paused = paused;
+    /// Stops the controller, as if the Velero pod were down.
+    pub fn pause_controller(&self) {
+        self.state.lock_world().controller_paused = true;
+    }
+
+    /// Starts the controller again after [`FakeCluster::pause_controller`].
+    pub fn resume_controller(&self) {
+        self.state.lock_world().controller_paused = false;
     }
 
     /// Makes the next `count` object-store downloads answer 503 (with `Retry-After` seconds
@@ -496,12 +505,41 @@ impl std::fmt::Debug for FakeVelero {
 }
 
 impl FakeVelero {
-    /// Starts one fake cluster per context (controller tick 10 ms).
-    pub async fn start(contexts: &[&str]) -> std::io::Result<Self> {
+    /// Starts the homelab's three contexts (`agentic`, `monit`, `prod`), each with a `default`
+    /// storage location on an existing bucket (controller tick 10 ms).
+    ///
+    /// # Errors
+    ///
+    /// When a loopback listener, a test CA or the kubeconfig file cannot be made.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let fake = velero_client::testing::FakeVelero::start().await?;
+    /// let prod = fake.client_builder_for("prod").build().await.map_err(std::io::Error::other)?;
+    /// # let _ = prod; Ok(()) }
+    /// ```
+    pub async fn start() -> std::io::Result<Self> {
+        let fake = Self::start_contexts(&["prod", "agentic", "monit"]).await?;
+        for c in fake.clusters.values() {
+            c.add_default_location().map_err(std::io::Error::other)?;
+        }
+        Ok(fake)
+    }
+
+    /// Starts one fake cluster per context (controller tick 10 ms), without storage locations.
+    ///
+    /// # Errors
+    ///
+    /// When a loopback listener, a test CA or the kubeconfig file cannot be made.
+    pub async fn start_contexts(contexts: &[&str]) -> std::io::Result<Self> {
         Self::start_with_tick(contexts, Duration::from_millis(10)).await
     }
 
     /// Starts one fake cluster per context with this controller tick.
+    ///
+    /// # Errors
+    ///
+    /// When a loopback listener, a test CA or the kubeconfig file cannot be made.
     pub async fn start_with_tick(contexts: &[&str], tick: Duration) -> std::io::Result<Self> {
         let mut clusters = BTreeMap::new();
         for ctx in contexts {
@@ -517,14 +555,21 @@ impl FakeVelero {
         })
     }
 
-    /// The homelab's three contexts (`prod`, `agentic`, `monit`), each with a `default` storage
-    /// location on an existing bucket.
-    pub async fn start_homelab() -> std::io::Result<Self> {
-        let fake = Self::start(&["prod", "agentic", "monit"]).await?;
-        for c in fake.clusters.values() {
-            c.add_default_location().map_err(std::io::Error::other)?;
+    /// A client builder pointed at this fake: its kubeconfig and its current context (the
+    /// first context in name order; `agentic` for [`FakeVelero::start`]).
+    pub fn client_builder(&self) -> ClientBuilder {
+        let builder = ClientBuilder::default().with_kubeconfig_path(&self.kubeconfig);
+        match self.clusters.keys().next() {
+            Some(first) => builder.with_context(first),
+            None => builder,
         }
-        Ok(fake)
+    }
+
+    /// A client builder pointed at one context of this fake.
+    pub fn client_builder_for(&self, context: &str) -> ClientBuilder {
+        ClientBuilder::default()
+            .with_kubeconfig_path(&self.kubeconfig)
+            .with_context(context)
     }
 
     /// Path of the kubeconfig (current context: the first one).

@@ -47,7 +47,7 @@ async fn the_apiserver_speaks_tls_with_the_kubeconfigs_ca() {
 async fn objects_are_pruned_and_validated_like_the_crds_say() {
     let (fake, client) = setup("prod").await;
     let prod = fake.cluster("prod").unwrap();
-    prod.pause_controller(true);
+    prod.pause_controller();
     client
         .create_backup("b", BackupSpec::default())
         .await
@@ -133,7 +133,7 @@ async fn objects_are_pruned_and_validated_like_the_crds_say() {
 async fn nested_fields_are_pruned_and_validated() {
     let (fake, client) = setup("prod").await;
     let prod = fake.cluster("prod").unwrap();
-    prod.pause_controller(true);
+    prod.pause_controller();
     let hook = |on_error: &str| {
         json!({ "resources": [{
             "name": "freeze", "bogus": 1,

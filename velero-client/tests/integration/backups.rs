@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use futures::TryStreamExt;
 use serde_json::json;
 use velero_client::testing::NamespaceSim;
 use velero_client::types::labels;
@@ -83,6 +84,70 @@ async fn lists_are_paged_and_filtered_by_label() {
         .await
         .unwrap();
     assert_eq!(sel.len(), 5);
+}
+
+#[tokio::test]
+async fn lists_stream_page_by_page() {
+    let (fake, client) = setup("prod").await;
+    let prod = fake.cluster("prod").unwrap();
+    for i in 0..7 {
+        prod.insert_json(completed_backup(
+            &format!("daily-2026112{i}020000"),
+            Some("daily"),
+            "2026-11-20T02:00:00Z",
+        ))
+        .unwrap();
+    }
+    prod.insert_json(json!({
+        "kind": "Schedule",
+        "metadata": { "name": "daily" },
+        "spec": { "schedule": "0 2 * * *", "template": {} }
+    }))
+    .unwrap();
+    let opts = ListOptions::default().with_page_size(3);
+    let streamed: Vec<String> = client
+        .backups_stream(&opts)
+        .map_ok(|b| b.metadata.name.unwrap_or_default())
+        .try_collect()
+        .await
+        .unwrap();
+    let eager: Vec<String> = client
+        .list_backups(&opts)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|b| b.metadata.name)
+        .collect();
+    assert_eq!(streamed.len(), 7);
+    assert_eq!(streamed, eager);
+
+    let schedules: Vec<Schedule> = client.schedules_stream().try_collect().await.unwrap();
+    assert_eq!(schedules.len(), 1);
+    assert_eq!(schedules[0].metadata.name.as_deref(), Some("daily"));
+    let restores: Vec<_> = client
+        .restores_stream(&ListOptions::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(restores.is_empty());
+    let locations: Vec<_> = client
+        .storage_locations_stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(locations.len(), 1);
+    assert!(locations[0].is_available(), "{:?}", locations[0]);
+
+    // Pages are fetched as the stream is read: once the first page (3 items) is read, the
+    // next page fails and the error ends the stream.
+    let mut stream = client.backups_stream(&opts);
+    for _ in 0..3 {
+        assert!(stream.try_next().await.unwrap().is_some());
+    }
+    prod.forbid("list", "backups");
+    let err = stream.try_next().await.unwrap_err();
+    assert!(err.is_permission_denied(), "{err:?}");
+    assert!(stream.try_next().await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! logs (TRACE, all targets but the fake's own) and in every error chain and `Debug`, across
 //! working and failing downloads.
 
+use futures::TryStreamExt;
 use std::cell::RefCell;
 use std::io::Write;
 use std::sync::OnceLock;
@@ -79,7 +80,7 @@ async fn no_token_or_signature_in_any_error_or_log_line() {
         .backup_logs("canary")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap();
     client.describe_backup("canary").await.unwrap();
@@ -89,7 +90,7 @@ async fn no_token_or_signature_in_any_error_or_log_line() {
             .backup_logs("canary")
             .await
             .unwrap()
-            .collect()
+            .try_collect::<Vec<String>>()
             .await
             .unwrap_err(),
     );

@@ -13,7 +13,9 @@ async fn forbidden_is_typed() {
         .list_backups(&ListOptions::default())
         .await
         .unwrap_err();
-    assert!(err.is_forbidden(), "{err:?}");
+    assert!(err.is_permission_denied(), "{err:?}");
+    assert!(!err.is_unauthenticated());
+    assert_eq!(err.status(), Some(403));
     assert_eq!(err.reason(), Some("Forbidden"));
     assert!(!err.is_retryable());
     match &err {
@@ -40,7 +42,30 @@ async fn forbidden_is_typed() {
         .wait_for_backup("w", Duration::from_secs(5))
         .await
         .unwrap_err();
-    assert!(err.is_forbidden(), "{err:?}");
+    assert!(err.is_permission_denied(), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_unauthenticated() {
+    let (fake, _client) = setup("prod").await;
+    // The fake's kubeconfig with prod's bearer token replaced: the apiserver answers 401.
+    let yaml = std::fs::read_to_string(fake.kubeconfig_path()).unwrap();
+    assert!(yaml.contains("fake-token-prod"), "{yaml}");
+    let kubeconfig =
+        kube::config::Kubeconfig::from_yaml(&yaml.replace("fake-token-prod", "stolen-token"))
+            .unwrap();
+    let client = velero_client::VeleroClient::builder()
+        .with_kubeconfig(kubeconfig)
+        .with_context("prod")
+        .build()
+        .await
+        .unwrap();
+    let err = client.get_backup("any").await.unwrap_err();
+    assert!(err.is_unauthenticated(), "{err:?}");
+    assert_eq!(err.status(), Some(401));
+    assert!(!err.is_permission_denied());
+    assert!(!err.is_not_found());
+    assert!(!err.is_retryable());
 }
 
 #[tokio::test]
@@ -48,6 +73,7 @@ async fn not_found_is_typed() {
     let (_fake, client) = setup("agentic").await;
     let err = client.get_backup("nope").await.unwrap_err();
     assert!(err.is_not_found());
+    assert!(!err.is_permission_denied() && !err.is_unauthenticated());
     assert_eq!(err.status(), Some(404));
     assert!(
         err.to_string()
@@ -74,7 +100,7 @@ async fn not_found_is_typed() {
 #[tokio::test]
 async fn conflicts_are_typed() {
     let (fake, client) = setup("monit").await;
-    fake.cluster("monit").unwrap().pause_controller(true);
+    fake.cluster("monit").unwrap().pause_controller();
     client
         .create_backup("twice", BackupSpec::default())
         .await
@@ -101,7 +127,7 @@ async fn conflicts_are_typed() {
 #[tokio::test]
 async fn deletion_while_waiting_is_reported() {
     let (fake, client) = setup("prod").await;
-    fake.cluster("prod").unwrap().pause_controller(true);
+    fake.cluster("prod").unwrap().pause_controller();
     client
         .create_backup("doomed", BackupSpec::default())
         .await

@@ -2,6 +2,7 @@
 //! `Display`, not anywhere in the `source()` chain (what a runbook prints with `{e:#}`), not in
 //! `Debug` (issue 14 item 4).
 
+use futures::TryStreamExt;
 use std::time::Duration;
 
 use serde_json::json;
@@ -70,14 +71,14 @@ async fn presigned_urls_never_reach_error_chains_or_debug() {
         .backup_logs("b1")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap_err();
     assert!(
         !format!("{err:?}").contains("SendRequest"),
         "cut mid-body: {err:?}"
     );
-    assert!(matches!(err, Error::Http { .. }), "{err:?}");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert_no_url(&everything_printed(&err));
 
     // 2. A transfer cut off midway (whole-body download).
@@ -86,7 +87,7 @@ async fn presigned_urls_never_reach_error_chains_or_debug() {
         .download(DownloadTargetKind::BackupContents, "b1")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Http { .. }), "{err:?}");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert_no_url(&everything_printed(&err));
 
     // 3. An endpoint nobody listens on.

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 use velero_client::testing::NamespaceSim;
 use velero_client::{BackupSpec, DownloadTargetKind, Error, RestoreOptions, VeleroClient};
@@ -25,7 +25,7 @@ async fn backup_and_restore_logs_are_streamed_from_the_gzip_url() {
         .backup_logs("b1")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap();
     assert!(lines.len() >= 4, "{lines:?}");
@@ -47,7 +47,7 @@ async fn backup_and_restore_logs_are_streamed_from_the_gzip_url() {
         .wait_for_restore("r1", Duration::from_secs(10))
         .await
         .unwrap();
-    let mut stream = Box::pin(client.restore_logs("r1").await.unwrap().into_stream());
+    let mut stream = client.restore_logs("r1").await.unwrap();
     let mut restore_lines = Vec::new();
     while let Some(line) = stream.next().await {
         restore_lines.push(line.unwrap());
@@ -183,7 +183,7 @@ async fn in_cluster_only_url_is_reported_clearly() {
         .backup_logs("inside")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap();
     assert!(lines.iter().any(|l| l.contains("Backup completed")));
@@ -214,7 +214,7 @@ async fn downloads_retry_503_honouring_retry_after() {
         .backup_logs("busy-s3")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap();
     assert!(lines.iter().any(|l| l.contains("Backup completed")));

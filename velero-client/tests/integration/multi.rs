@@ -6,9 +6,7 @@ use crate::{install_crypto, wait_available};
 #[tokio::test]
 async fn three_contexts_are_three_separate_clusters() {
     install_crypto();
-    let fake = velero_client::testing::FakeVelero::start_homelab()
-        .await
-        .unwrap();
+    let fake = velero_client::testing::FakeVelero::start().await.unwrap();
     let clusters = Clusters::from_kubeconfig(fake.kubeconfig_path(), &["prod", "agentic", "monit"])
         .await
         .unwrap();
@@ -77,7 +75,7 @@ async fn three_contexts_are_three_separate_clusters() {
 #[tokio::test]
 async fn unknown_context_is_reported_with_the_available_ones() {
     install_crypto();
-    let fake = velero_client::testing::FakeVelero::start(&["prod", "monit"])
+    let fake = velero_client::testing::FakeVelero::start_contexts(&["prod", "monit"])
         .await
         .unwrap();
     let err = VeleroClient::builder()
@@ -105,9 +103,7 @@ async fn unknown_context_is_reported_with_the_available_ones() {
 #[tokio::test]
 async fn wraps_an_existing_kube_client() {
     install_crypto();
-    let fake = velero_client::testing::FakeVelero::start_homelab()
-        .await
-        .unwrap();
+    let fake = velero_client::testing::FakeVelero::start().await.unwrap();
     let kubeconfig = kube::config::Kubeconfig::read_from(fake.kubeconfig_path()).unwrap();
     let options = kube::config::KubeConfigOptions {
         context: Some("agentic".into()),

@@ -31,7 +31,7 @@ async fn restore_with_filters_mapping_and_policy_completes() {
         .include_namespaces(["apps"])
         .exclude_resources(["secrets"])
         .map_namespace("apps", "apps-drill")
-        .restore_pvs(true)
+        .restore_pvs()
         .existing_resource_policy(ExistingResourcePolicy::Update);
     let created = client.create_restore(&opts).await.unwrap();
     let name = created.metadata.name.clone().unwrap();
@@ -172,7 +172,7 @@ async fn restore_from_latest_picks_the_newest_completed_backup() {
     let r = client
         .create_restore(
             &RestoreOptions::from_schedule("daily")
-                .allow_partially_failed(true)
+                .allow_partially_failed()
                 .with_name("pf"),
         )
         .await
@@ -255,7 +255,7 @@ async fn restore_of_an_unfinished_backup_is_guarded_by_the_client_not_the_server
         .create_restore(
             &RestoreOptions::from_backup("running")
                 .with_name("anyway")
-                .allow_any_backup_phase(true),
+                .allow_any_backup_phase(),
         )
         .await
         .unwrap();
@@ -275,7 +275,7 @@ async fn restore_of_an_unfinished_backup_is_guarded_by_the_client_not_the_server
 #[tokio::test]
 async fn waiting_times_out_with_the_last_phase() {
     let (fake, client) = setup("monit").await;
-    fake.cluster("monit").unwrap().pause_controller(true);
+    fake.cluster("monit").unwrap().pause_controller();
     client
         .create_backup("slow", BackupSpec::default())
         .await
@@ -294,7 +294,7 @@ async fn waiting_times_out_with_the_last_phase() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    fake.cluster("monit").unwrap().pause_controller(false);
+    fake.cluster("monit").unwrap().resume_controller();
     let b = eventually("backup to finish", || async {
         let b = client.get_backup("slow").await.unwrap();
         b.phase().is_terminal().then_some(b)

@@ -41,7 +41,10 @@ async fn pause_and_unpause_with_merge_patches() {
         Some(vec!["apps".to_owned()])
     );
 
-    let unpaused = client.unpause_schedule("daily", true).await.unwrap();
+    let unpaused = client
+        .unpause_schedule("daily", velero_client::UnpauseMode::SkipImmediately)
+        .await
+        .unwrap();
     assert!(!unpaused.is_paused());
     assert_eq!(unpaused.spec.skip_immediately, Some(true));
     // The controller consumes skipImmediately and stamps lastSkipped.
@@ -51,6 +54,19 @@ async fn pause_and_unpause_with_merge_patches() {
     })
     .await;
     assert!(s.status.unwrap().last_skipped.is_some());
+
+    // Without --skip-immediately nothing but `paused` is sent.
+    client.pause_schedule("daily").await.unwrap();
+    let resumed = client
+        .unpause_schedule("daily", velero_client::UnpauseMode::ServerDefault)
+        .await
+        .unwrap();
+    assert!(!resumed.is_paused());
+    assert_eq!(
+        resumed.spec.skip_immediately,
+        Some(false),
+        "left as the controller set it"
+    );
 
     let all = client.list_schedules().await.unwrap();
     assert_eq!(all.len(), 2);

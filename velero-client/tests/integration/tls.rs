@@ -3,6 +3,7 @@
 //! (pkg/cmd/util/cacert/bsl_cacert.go, pkg/cmd/util/downloadrequest/downloadrequest.go), and a
 //! certificate it cannot verify is reported as a TLS problem, not as "set publicUrl".
 
+use futures::TryStreamExt;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -69,7 +70,7 @@ async fn downloads_trust_the_locations_ca_cert_and_ca_cert_ref() {
         .backup_logs("b-inline")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap();
     assert!(lines.iter().any(|l| l.contains("Backup completed")));
@@ -100,7 +101,7 @@ async fn downloads_trust_the_locations_ca_cert_and_ca_cert_ref() {
         .restore_logs("r-ref")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap();
     assert!(lines.iter().any(|l| l.contains("restore completed")));
@@ -137,7 +138,7 @@ async fn an_untrusted_store_certificate_is_a_tls_error_not_publicurl() {
         .backup_logs("b-noca")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap();
     assert!(lines.iter().any(|l| l.contains("Backup completed")));
@@ -146,7 +147,7 @@ async fn an_untrusted_store_certificate_is_a_tls_error_not_publicurl() {
     let insecure = VeleroClient::builder()
         .with_kubeconfig_path(fake.kubeconfig_path())
         .with_context("monit")
-        .with_download_insecure_skip_tls_verify(true)
+        .with_download_tls_verification(velero_client::TlsVerification::InsecureSkipVerify)
         .build()
         .await
         .unwrap();
@@ -154,7 +155,7 @@ async fn an_untrusted_store_certificate_is_a_tls_error_not_publicurl() {
         .backup_logs("b-noca")
         .await
         .unwrap()
-        .collect()
+        .try_collect::<Vec<String>>()
         .await
         .unwrap();
     assert!(lines.iter().any(|l| l.contains("Backup completed")));

@@ -1,4 +1,7 @@
-//! Objects built the way the velero CLI builds them (pure functions, no I/O).
+//! What the velero CLI does on the client side, as pure functions (no I/O): the objects it
+//! builds (a Backup from a Schedule, the Restore of `velero restore create` and its flags as
+//! [`RestoreOptions`], a DeleteBackupRequest), its timestamped names, which backup it picks for a
+//! restore and how it sorts backups.
 
 use std::collections::BTreeMap;
 
@@ -198,9 +201,16 @@ impl RestoreOptions {
         self
     }
 
-    /// `--restore-volumes`.
-    pub fn restore_pvs(mut self, yes: bool) -> Self {
-        self.restore_pvs = Some(yes);
+    /// `--restore-volumes=true`: restore persistent volumes (also the server's default when
+    /// neither this nor [`RestoreOptions::skip_pvs`] is called).
+    pub fn restore_pvs(mut self) -> Self {
+        self.restore_pvs = Some(true);
+        self
+    }
+
+    /// `--restore-volumes=false`: do not restore persistent volumes.
+    pub fn skip_pvs(mut self) -> Self {
+        self.restore_pvs = Some(false);
         self
     }
 
@@ -211,8 +221,8 @@ impl RestoreOptions {
     }
 
     /// `--allow-partially-failed` (schedule sources only).
-    pub fn allow_partially_failed(mut self, yes: bool) -> Self {
-        self.allow_partially_failed = yes;
+    pub fn allow_partially_failed(mut self) -> Self {
+        self.allow_partially_failed = true;
         self
     }
 
@@ -220,8 +230,8 @@ impl RestoreOptions {
     /// refuses a backup that is not `Completed` or `PartiallyFailed` (still running, failed,
     /// being deleted) with [`crate::Error::BackupNotRestorable`]; Velero's server and CLI do
     /// not check, and the restore then fails or restores a partial tarball.
-    pub fn allow_any_backup_phase(mut self, yes: bool) -> Self {
-        self.allow_any_backup_phase = yes;
+    pub fn allow_any_backup_phase(mut self) -> Self {
+        self.allow_any_backup_phase = true;
         self
     }
 
@@ -394,7 +404,7 @@ mod tests {
         let r = RestoreOptions::from_backup("daily-20261127020005")
             .include_namespaces(["apps"])
             .map_namespace("apps", "apps-restored")
-            .restore_pvs(true)
+            .restore_pvs()
             .existing_resource_policy(ExistingResourcePolicy::Update)
             .to_restore(&now);
         // Local time, not UTC.
@@ -414,19 +424,41 @@ mod tests {
     }
 
     #[test]
+    fn restore_volumes_is_sent_only_when_chosen() {
+        let now: Zoned = "2026-11-27T09:30:00+01:00[Europe/Paris]".parse().unwrap();
+        let body = |o: RestoreOptions| serde_json::to_value(o.to_restore(&now)).unwrap();
+        let unset = body(RestoreOptions::from_backup("b"));
+        assert!(unset["spec"].get("restorePVs").is_none(), "{unset}");
+        assert_eq!(
+            body(RestoreOptions::from_backup("b").restore_pvs())["spec"]["restorePVs"],
+            true
+        );
+        assert_eq!(
+            body(RestoreOptions::from_backup("b").skip_pvs())["spec"]["restorePVs"],
+            false
+        );
+        let opts = RestoreOptions::from_schedule("s")
+            .allow_partially_failed()
+            .allow_any_backup_phase();
+        assert!(opts.allow_partially_failed && opts.allow_any_backup_phase);
+        let opts = RestoreOptions::from_schedule("s");
+        assert!(!opts.allow_partially_failed && !opts.allow_any_backup_phase);
+    }
+
+    #[test]
     fn restore_options_validate_like_the_cli() {
         let bad = RestoreOptions::from_backup("b")
             .existing_resource_policy(ExistingResourcePolicy::from_text("merge"));
         assert!(bad.validate().is_err());
         assert!(
             RestoreOptions::from_backup("b")
-                .allow_partially_failed(true)
+                .allow_partially_failed()
                 .validate()
                 .is_err()
         );
         assert!(
             RestoreOptions::from_schedule("s")
-                .allow_partially_failed(true)
+                .allow_partially_failed()
                 .validate()
                 .is_ok()
         );
