@@ -18,8 +18,13 @@ async fn stuck_backups_stopped_schedules_and_unavailable_locations_are_reported(
     let now = jiff::Timestamp::now();
     let ago = |h: i64| (now - jiff::SignedDuration::from_hours(h)).to_string();
     // The overlap guard skips runs without touching lastBackup, so media-daily's is old.
+    // apps-daily runs daily at an hour twelve hours from now: not due during the test, whatever
+    // the time of day (a fixed 02:00 was due when the suite ran between 02:00 and 05:00 UTC, and
+    // the fake's controller then started a second backup).
+    let apps_hour = (now.to_zoned(jiff::tz::TimeZone::UTC).hour() + 12) % 24;
+    let apps_cron = format!("0 {apps_hour} * * *");
     for (name, cron, last) in [
-        ("apps-daily", "0 2 * * *", 3),
+        ("apps-daily", apps_cron.as_str(), 3),
         ("media-daily", "0 2 * * *", 36),
     ] {
         prod.insert_json(json!({
