@@ -406,7 +406,7 @@ async fn pbs_observations(
         filter = filter.with_ns(ns.clone());
     }
     let snapshots = client
-        .snapshots(&p.datastore, &filter)
+        .datastore(&p.datastore).snapshots(&filter)
         .await
         .context("PBS snapshots")?;
     let runs = pbs_backup_runs(&client, &p.datastore, &targets, &snapshots).await;

@@ -10,8 +10,10 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::auth::{Credentials, Repository, encode_component};
+use crate::datastore::Datastore;
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
+use crate::retry::RetryConfig;
 use crate::tls::{self, TlsVerification};
 use crate::transport::Transport;
 use crate::types::*;
@@ -21,7 +23,7 @@ use crate::upid::Upid;
 /// reads every manifest, so we allow more.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The most bytes [`Client::download_blob`] reads (blobs are configs and manifests: small).
+/// The most bytes [`Datastore::download_blob`] reads (blobs are configs and manifests: small).
 pub const MAX_BLOB_BYTES: usize = 16 << 20;
 
 /// Tickets live 2 h; renew after 1 h like proxmoxer (the official client renews every 15 min).
@@ -30,7 +32,7 @@ pub const DEFAULT_TICKET_RENEW_AFTER: Duration = Duration::from_secs(3600);
 /// A Proxmox Backup Server API client. Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Transport>,
+    pub(crate) inner: Arc<Transport>,
     datastore: Option<String>,
     poll_interval: Duration,
 }
@@ -55,8 +57,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     ticket_renew_after: Duration,
     poll_interval: Duration,
-    max_retries: usize,
-    max_retry_delay: Duration,
+    retry: RetryConfig,
     datastore: Option<String>,
     /// May carry proxy credentials: never printed.
     proxy: Option<SecretString>,
@@ -83,8 +84,7 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             ticket_renew_after: DEFAULT_TICKET_RENEW_AFTER,
             poll_interval: Duration::from_secs(1),
-            max_retries: 3,
-            max_retry_delay: Duration::from_secs(10),
+            retry: RetryConfig::default(),
             datastore: None,
             proxy: None,
         }
@@ -134,7 +134,7 @@ impl ClientBuilder {
     }
 
     /// Total timeout per request (default 30 s; keep it above PBS's 3 s delay on 401).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
@@ -157,10 +157,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Retries of idempotent requests (default 3, 0 disables) and the longest single delay.
-    pub fn with_retries(mut self, max_retries: usize, max_delay: Duration) -> Self {
-        self.max_retries = max_retries;
-        self.max_retry_delay = max_delay;
+    /// Retries of idempotent requests (default [`RetryConfig::default`]: 3 retries within
+    /// 30 s; [`RetryConfig::disabled`] sends every request once).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
         self
     }
 
@@ -173,7 +173,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Default datastore (from `PBS_REPOSITORY`), see [`Client::datastore`].
+    /// Default datastore (from `PBS_REPOSITORY`), see [`Client::default_datastore`].
     pub fn with_datastore(mut self, store: impl Into<String>) -> Self {
         self.datastore = Some(store.into());
         self
@@ -182,12 +182,46 @@ impl ClientBuilder {
     /// Configures the builder from `PBS_REPOSITORY`, `PBS_PASSWORD` (or the first line of
     /// `PBS_PASSWORD_FILE`) and `PBS_FINGERPRINT`, like proxmox-backup-client. A repository
     /// user containing `!` is an API token and `PBS_PASSWORD` is its secret.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `PBS_REPOSITORY` or the secret is missing or the repository
+    /// string is invalid, [`Error::InvalidFingerprint`] for a bad `PBS_FINGERPRINT`.
     pub fn from_env() -> Result<Self> {
-        Self::from_env_with(|k| std::env::var(k).ok())
+        // Like `std::env::var(..).ok()`: a value that is not UTF-8 counts as unset.
+        Self::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
-    /// [`ClientBuilder::from_env`] with a custom variable lookup (for tests and config layers).
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+    /// [`ClientBuilder::from_env`] from `(name, value)` pairs instead of the process
+    /// environment (tests, config files); other names are ignored.
+    ///
+    /// ```
+    /// let builder = pbs_client::ClientBuilder::from_vars([
+    ///     ("PBS_REPOSITORY", "monitor@pbs!ro@pbs.example:store1"),
+    ///     ("PBS_PASSWORD", "token-secret"),
+    /// ])?;
+    /// let client = builder.build()?;
+    /// assert_eq!(client.default_datastore(), Some("store1"));
+    /// # Ok::<(), pbs_client::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::from_env`].
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let vars: std::collections::HashMap<String, String> = vars
+            .into_iter()
+            .filter(|(k, _)| k.as_ref().starts_with("PBS_"))
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+            .collect();
+        let lookup = |k: &str| vars.get(k).cloned();
         let repo: Repository = lookup("PBS_REPOSITORY")
             .ok_or_else(|| Error::config("PBS_REPOSITORY is not set"))?
             .parse()?;
@@ -268,8 +302,7 @@ impl ClientBuilder {
                 base,
                 credentials,
                 self.ticket_renew_after,
-                self.max_retries,
-                self.max_retry_delay,
+                self.retry,
             )),
             datastore: self.datastore,
             poll_interval: self.poll_interval,
@@ -290,10 +323,6 @@ fn has_explicit_port(raw: &str) -> bool {
         .is_some_and(|(_, port)| !port.is_empty())
 }
 
-fn ds(store: &str, rest: &str) -> String {
-    format!("admin/datastore/{}/{rest}", encode_component(store))
-}
-
 fn task_path(upid: &Upid, rest: &str) -> String {
     format!(
         "nodes/localhost/tasks/{}{rest}",
@@ -301,7 +330,7 @@ fn task_path(upid: &Upid, rest: &str) -> String {
     )
 }
 
-fn group_query(group: &GroupRef) -> Vec<(&'static str, String)> {
+pub(crate) fn group_query(group: &GroupRef) -> Vec<(&'static str, String)> {
     let mut q = vec![
         ("backup-type", group.backup_type.to_string()),
         ("backup-id", group.backup_id.clone()),
@@ -324,8 +353,14 @@ impl Client {
     }
 
     /// The datastore named by `PBS_REPOSITORY` or [`ClientBuilder::with_datastore`].
-    pub fn datastore(&self) -> Option<&str> {
+    pub fn default_datastore(&self) -> Option<&str> {
         self.datastore.as_deref()
+    }
+
+    /// A handle on the datastore `name` for the calls scoped to one store (status, groups,
+    /// snapshots, prune, verify, GC). Cheap: it shares this client's connection pool.
+    pub fn datastore(&self, name: impl Into<String>) -> Datastore {
+        Datastore::new(self.clone(), name.into())
     }
 
     /// The API base URL (`https://host:port/api2/json/`).
@@ -333,12 +368,12 @@ impl Client {
         self.inner.base.as_str()
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
         let body = self.inner.request(Method::GET, path, query, None).await?;
         decode_data(&format!("GET /{path}"), &body)
     }
 
-    async fn write<T: DeserializeOwned>(
+    pub(crate) async fn write<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -349,7 +384,7 @@ impl Client {
         decode_data(&endpoint, &bytes)
     }
 
-    async fn start_task(&self, path: &str, body: serde_json::Value) -> Result<Upid> {
+    pub(crate) async fn start_task(&self, path: &str, body: serde_json::Value) -> Result<Upid> {
         let text: String = self.write(Method::POST, path, Some(body)).await?;
         text.parse().map_err(|e: Error| Error::Decode {
             endpoint: format!("POST /{path}"),
@@ -377,167 +412,9 @@ impl Client {
         self.get("admin/datastore", &[]).await
     }
 
-    /// `GET /admin/datastore/{store}/status` (`verbose` adds GC status and counts).
-    pub async fn datastore_status(&self, store: &str, verbose: bool) -> Result<DataStoreStatus> {
-        self.get(&ds(store, "status"), &[("verbose", verbose.to_string())])
-            .await
-    }
-
     /// `GET /status/datastore-usage`: usage, history and estimated full date of every store.
     pub async fn datastore_usage(&self) -> Result<Vec<DataStoreUsage>> {
         self.get("status/datastore-usage", &[]).await
-    }
-
-    /// `GET /admin/datastore/{store}/namespace`: `parent` and everything below it up to
-    /// `max_depth` (the anchor itself is included; the root is `""`).
-    pub async fn namespaces(
-        &self,
-        store: &str,
-        parent: Option<&str>,
-        max_depth: Option<u8>,
-    ) -> Result<Vec<NamespaceListItem>> {
-        let mut q = Vec::new();
-        if let Some(p) = parent {
-            q.push(("parent", p.to_owned()));
-        }
-        if let Some(d) = max_depth {
-            q.push(("max-depth", d.to_string()));
-        }
-        self.get(&ds(store, "namespace"), &q).await
-    }
-
-    /// `GET /admin/datastore/{store}/groups` of one namespace (not recursive).
-    pub async fn groups(&self, store: &str, ns: Option<&str>) -> Result<Vec<GroupListItem>> {
-        let q: Vec<_> = ns.map(|n| ("ns", n.to_owned())).into_iter().collect();
-        self.get(&ds(store, "groups"), &q).await
-    }
-
-    /// `GET /admin/datastore/{store}/snapshots`, filtered.
-    pub async fn snapshots(
-        &self,
-        store: &str,
-        filter: &SnapshotFilter,
-    ) -> Result<Vec<SnapshotListItem>> {
-        self.get(&ds(store, "snapshots"), &filter.query()).await
-    }
-
-    /// Every snapshot of the datastore in every namespace (listing is per namespace in PBS, so
-    /// tools that only query the root miss namespaced backups). Returns `(namespace, snapshot)`
-    /// pairs; the root namespace is `""`.
-    pub async fn snapshots_all_namespaces(
-        &self,
-        store: &str,
-    ) -> Result<Vec<(String, SnapshotListItem)>> {
-        let mut out = Vec::new();
-        for ns in self.namespaces(store, None, None).await? {
-            let filter = if ns.ns.is_empty() {
-                SnapshotFilter::new()
-            } else {
-                SnapshotFilter::new().with_ns(ns.ns.clone())
-            };
-            for snap in self.snapshots(store, &filter).await? {
-                out.push((ns.ns.clone(), snap));
-            }
-        }
-        Ok(out)
-    }
-
-    /// `GET /admin/datastore/{store}/files` of one snapshot.
-    pub async fn snapshot_files(
-        &self,
-        store: &str,
-        group: &GroupRef,
-        backup_time: i64,
-    ) -> Result<Vec<BackupContent>> {
-        let mut q = group_query(group);
-        q.push(("backup-time", backup_time.to_string()));
-        self.get(&ds(store, "files"), &q).await
-    }
-
-    /// `GET /admin/datastore/{store}/download-decoded`: the decoded content of one `.blob`
-    /// file of a snapshot — its manifest `index.json.blob`, a VM's `qemu-server.conf.blob`, a
-    /// container's `pct.conf.blob`, …  Reads back data from the datastore through the API (PBS
-    /// decodes the blob and checks its CRC while streaming).
-    ///
-    /// Only blob files: index archives (`.fidx`, `.didx`) decode to whole disk images or
-    /// file archives, which this call does not read ([`Error::Config`] before any request). At
-    /// most [`MAX_BLOB_BYTES`] are read ([`Error::TooLarge`] beyond). PBS refuses an encrypted
-    /// file ("cannot decode … - is encrypted") [proxmox/proxmox-backup
-    /// src/api2/admin/datastore.rs `download_file_decoded`].
-    pub async fn download_blob(
-        &self,
-        store: &str,
-        group: &GroupRef,
-        backup_time: i64,
-        file_name: &str,
-    ) -> Result<Vec<u8>> {
-        let plain = !file_name.is_empty()
-            && file_name.ends_with(".blob")
-            && !file_name.contains(['/', '\\', '\0']);
-        if !plain {
-            return Err(Error::config(format!(
-                "download_blob reads .blob files only, not {file_name:?}"
-            )));
-        }
-        let mut q = group_query(group);
-        q.push(("backup-time", backup_time.to_string()));
-        q.push(("file-name", file_name.to_owned()));
-        self.inner
-            .request_limited(
-                Method::GET,
-                &ds(store, "download-decoded"),
-                &q,
-                None,
-                MAX_BLOB_BYTES,
-            )
-            .await
-    }
-
-    /// `POST /admin/datastore/{store}/prune` for one group; with `dry_run` nothing is removed.
-    /// The answer lists every snapshot, oldest first, with its keep/remove decision.
-    pub async fn prune_group(
-        &self,
-        store: &str,
-        group: &GroupRef,
-        keep: &KeepOptions,
-        dry_run: bool,
-    ) -> Result<Vec<PruneResult>> {
-        let mut body = serde_json::to_value(keep).map_err(|e| Error::config(e.to_string()))?;
-        if let serde_json::Value::Object(map) = &mut body {
-            for (k, v) in group_query(group) {
-                map.insert(k.to_owned(), v.into());
-            }
-            map.insert("dry-run".to_owned(), dry_run.into());
-        }
-        self.write(Method::POST, &ds(store, "prune"), Some(body))
-            .await
-    }
-
-    /// `POST /admin/datastore/{store}/prune-datastore`: a task pruning every group.
-    pub async fn prune_datastore(
-        &self,
-        store: &str,
-        options: &PruneDatastoreOptions,
-    ) -> Result<Upid> {
-        let body = serde_json::to_value(options).map_err(|e| Error::config(e.to_string()))?;
-        self.start_task(&ds(store, "prune-datastore"), body).await
-    }
-
-    /// `POST /admin/datastore/{store}/verify`: starts a verify task.
-    pub async fn verify(&self, store: &str, options: &VerifyOptions) -> Result<Upid> {
-        let body = serde_json::to_value(options).map_err(|e| Error::config(e.to_string()))?;
-        self.start_task(&ds(store, "verify"), body).await
-    }
-
-    /// `POST /admin/datastore/{store}/gc`: starts garbage collection.
-    pub async fn start_gc(&self, store: &str) -> Result<Upid> {
-        self.start_task(&ds(store, "gc"), serde_json::json!({}))
-            .await
-    }
-
-    /// `GET /admin/datastore/{store}/gc`: status of the last garbage collection.
-    pub async fn gc_status(&self, store: &str) -> Result<GarbageCollectionJobStatus> {
-        self.get(&ds(store, "gc"), &[]).await
     }
 
     /// `GET /nodes/localhost/tasks`: one page of tasks (at most `filter.limit`, PBS's default
@@ -705,13 +582,13 @@ mod tests {
     #[test]
     fn from_env_token_and_fingerprint() {
         let fp = "ab:".repeat(31) + "cd";
-        let env = |k: &str| match k {
-            "PBS_REPOSITORY" => Some("mon@pbs!ro@pbs.example:store1".to_owned()),
-            "PBS_PASSWORD" => Some("tok-secret".to_owned()),
-            "PBS_FINGERPRINT" => Some(fp.clone()),
-            _ => None,
-        };
-        let b = ClientBuilder::from_env_with(env).unwrap();
+        let b = ClientBuilder::from_vars([
+            ("PBS_REPOSITORY", "mon@pbs!ro@pbs.example:store1"),
+            ("PBS_PASSWORD", "tok-secret"),
+            ("PBS_FINGERPRINT", fp.as_str()),
+            ("HOME", "/root"),
+        ])
+        .unwrap();
         assert_eq!(b.base_url.as_deref(), Some("https://pbs.example:8007"));
         assert_eq!(b.datastore.as_deref(), Some("store1"));
         match &b.credentials {
@@ -732,11 +609,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pbs-client-pw-{}", std::process::id()));
         std::fs::write(&dir, "pw-line\nsecond\n").unwrap();
         let path = dir.to_string_lossy().into_owned();
-        let b = ClientBuilder::from_env_with(|k| match k {
-            "PBS_REPOSITORY" => Some("store".to_owned()),
-            "PBS_PASSWORD_FILE" => Some(path.clone()),
-            _ => None,
-        })
+        let b = ClientBuilder::from_vars([
+            ("PBS_REPOSITORY".to_owned(), "store".to_owned()),
+            ("PBS_PASSWORD_FILE".to_owned(), path.clone()),
+        ])
         .unwrap();
         std::fs::remove_file(&dir).ok();
         match &b.credentials {
@@ -746,13 +622,13 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(ClientBuilder::from_env_with(|_| None).is_err());
-        let bad_fp = ClientBuilder::from_env_with(|k| match k {
-            "PBS_REPOSITORY" => Some("h:s".to_owned()),
-            "PBS_PASSWORD" => Some("x".to_owned()),
-            "PBS_FINGERPRINT" => Some("nope".to_owned()),
-            _ => None,
-        });
+        assert!(ClientBuilder::from_vars(Vec::<(String, String)>::new()).is_err());
+        assert!(ClientBuilder::from_vars([("PBS_REPOSITORY", "h:s")]).is_err());
+        let bad_fp = ClientBuilder::from_vars([
+            ("PBS_REPOSITORY", "h:s"),
+            ("PBS_PASSWORD", "x"),
+            ("PBS_FINGERPRINT", "nope"),
+        ]);
         assert!(matches!(bad_fp, Err(Error::InvalidFingerprint { .. })));
     }
 
@@ -788,11 +664,10 @@ mod tests {
 
     #[test]
     fn repository_with_port_443_keeps_it() {
-        let b = ClientBuilder::from_env_with(|k| match k {
-            "PBS_REPOSITORY" => Some("mon@pbs!ro@pbs.example:443:store1".to_owned()),
-            "PBS_PASSWORD" => Some("x".to_owned()),
-            _ => None,
-        })
+        let b = ClientBuilder::from_vars([
+            ("PBS_REPOSITORY", "mon@pbs!ro@pbs.example:443:store1"),
+            ("PBS_PASSWORD", "x"),
+        ])
         .unwrap();
         assert_eq!(effective_port(&b.build().unwrap()), Some(443));
     }

@@ -902,6 +902,33 @@ impl GroupRef {
     }
 }
 
+/// Whether a prune removes snapshots or only reports what it would remove.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PruneMode {
+    /// Remove the snapshots the keep options do not keep.
+    #[default]
+    Remove,
+    /// Remove nothing: only answer (or log) the keep/remove decisions.
+    DryRun,
+}
+
+impl PruneMode {
+    /// True for [`PruneMode::DryRun`].
+    pub fn is_dry_run(self) -> bool {
+        self == PruneMode::DryRun
+    }
+}
+
+/// How much `GET /admin/datastore/{store}/status` reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StatusDetail {
+    /// Sizes only (total, used, available).
+    #[default]
+    Summary,
+    /// Sizes plus the GC status and the group and snapshot counts (`verbose=true`).
+    Verbose,
+}
+
 /// Options of `POST /admin/datastore/{store}/prune-datastore`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -916,7 +943,7 @@ pub struct PruneDatastoreOptions {
     /// Recursion depth.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_depth: Option<u64>,
-    /// Only log what would be removed.
+    /// Only log what would be removed (see [`PruneDatastoreOptions::with_mode`]).
     pub dry_run: bool,
 }
 
@@ -928,9 +955,9 @@ impl PruneDatastoreOptions {
             ..Default::default()
         }
     }
-    /// Only simulate.
-    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
+    /// Remove, or only log what would be removed ([`PruneMode::DryRun`]).
+    pub fn with_mode(mut self, mode: PruneMode) -> Self {
+        self.dry_run = mode.is_dry_run();
         self
     }
     /// Start at this namespace.
@@ -1275,7 +1302,7 @@ mod tests {
         assert_eq!(v, serde_json::json!({"keep-daily":7,"keep-weekly":4}));
         assert!(k.keeps_something());
         assert!(!KeepOptions::new().with_last(0).keeps_something());
-        let p = PruneDatastoreOptions::new(k).with_dry_run(true);
+        let p = PruneDatastoreOptions::new(k).with_mode(PruneMode::DryRun);
         let v = serde_json::to_value(&p).unwrap();
         assert_eq!(v["dry-run"], true);
         assert_eq!(v["keep-daily"], 7);

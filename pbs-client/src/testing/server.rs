@@ -521,7 +521,7 @@ impl FakePbs {
             .with_fingerprint(self.fingerprint)
             .with_token(TOKEN_ID, self.token_secret())
             .with_task_poll_interval(Duration::from_millis(50))
-            .with_timeout(Duration::from_secs(20))
+            .with_request_timeout(Duration::from_secs(20))
     }
 
     /// Password logins served so far.

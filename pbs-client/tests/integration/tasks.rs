@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use jiff::tz::{Offset, TimeZone};
 use pbs_client::testing::FakePbs;
 use pbs_client::types::TaskStatusFilter;
-use pbs_client::{Error, KeepOptions, PruneDatastoreOptions, TaskFilter, TaskState, Upid};
+use pbs_client::{Error, KeepOptions, PruneDatastoreOptions, PruneMode, TaskFilter, TaskState, Upid};
 
 use super::common::{fake, fast_config};
 
@@ -13,7 +13,7 @@ use super::common::{fake, fast_config};
 async fn wait_until_stopped() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
-    let upid = c.start_gc("store1").await.unwrap();
+    let upid = c.datastore("store1").start_gc().await.unwrap();
     let first = c.task_status(&upid).await.unwrap();
     assert!(first.is_running());
     assert_eq!(first.exitstatus, None);
@@ -42,7 +42,7 @@ async fn task_log_lines_carry_an_rfc3339_time_in_the_servers_offset() {
         .await
         .unwrap();
     let c = pbs.client_builder().build().unwrap();
-    let upid = c.start_gc("store1").await.unwrap();
+    let upid = c.datastore("store1").start_gc().await.unwrap();
     c.wait_task(&upid, Duration::from_secs(10)).await.unwrap();
     let log = c.task_log(&upid, 0, 0).await.unwrap();
     let started = Timestamp::from_second(upid.starttime).unwrap();
@@ -69,7 +69,7 @@ async fn wait_times_out_and_stop_aborts() {
         .await
         .unwrap();
     let c = pbs.client_builder().build().unwrap();
-    let upid = c.start_gc("store1").await.unwrap();
+    let upid = c.datastore("store1").start_gc().await.unwrap();
     let err = c
         .wait_task(&upid, Duration::from_millis(200))
         .await
@@ -141,11 +141,11 @@ async fn task_list_total_is_extjs_paging_and_tasks_all_pages_through() {
         .await
         .unwrap();
     let c = pbs.client_builder().build().unwrap();
-    let opts = PruneDatastoreOptions::new(KeepOptions::new().with_last(100)).with_dry_run(true);
+    let opts = PruneDatastoreOptions::new(KeepOptions::new().with_last(100)).with_mode(PruneMode::DryRun);
     let mut started = Vec::new();
     for _ in 0..5 {
         started.push(
-            c.prune_datastore("store1", &opts)
+            c.datastore("store1").prune(&opts)
                 .await
                 .unwrap()
                 .to_string(),
@@ -200,7 +200,7 @@ async fn errors_filter_keeps_warnings_unknown_and_running_tasks() {
         Some("store1"),
         TaskState::Error("verification failed".into()),
     );
-    let running = c.start_gc("store1").await.unwrap();
+    let running = c.datastore("store1").start_gc().await.unwrap();
     let page = c.tasks(&TaskFilter::new().with_errors()).await.unwrap();
     let got: HashSet<String> = page.tasks.iter().map(|t| t.upid.clone()).collect();
     let want: HashSet<String> = [&warn, &unknown, &failed, &running]
