@@ -31,7 +31,7 @@
 //!         println!("{}/{} last {}", group.backup_type, group.backup_id, group.last_backup);
 //!     }
 //! }
-//! let keep = KeepOptions::new().with_daily(7).with_weekly(4);
+//! let keep = KeepOptions::new().keep_daily(7).keep_weekly(4);
 //! let plan = store
 //!     .prune_group(&GroupRef::new(BackupType::Vm, "100"), &keep, PruneMode::DryRun)
 //!     .await?;

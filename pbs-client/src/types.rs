@@ -675,33 +675,33 @@ impl KeepOptions {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Sets keep-last.
-    pub fn with_last(mut self, n: u64) -> Self {
+    /// Sets keep-last (restic's `--keep-last`).
+    pub fn keep_last(mut self, n: u64) -> Self {
         self.keep_last = Some(n);
         self
     }
-    /// Sets keep-hourly.
-    pub fn with_hourly(mut self, n: u64) -> Self {
+    /// Sets keep-hourly (restic's `--keep-hourly`).
+    pub fn keep_hourly(mut self, n: u64) -> Self {
         self.keep_hourly = Some(n);
         self
     }
-    /// Sets keep-daily.
-    pub fn with_daily(mut self, n: u64) -> Self {
+    /// Sets keep-daily (restic's `--keep-daily`).
+    pub fn keep_daily(mut self, n: u64) -> Self {
         self.keep_daily = Some(n);
         self
     }
-    /// Sets keep-weekly.
-    pub fn with_weekly(mut self, n: u64) -> Self {
+    /// Sets keep-weekly (restic's `--keep-weekly`).
+    pub fn keep_weekly(mut self, n: u64) -> Self {
         self.keep_weekly = Some(n);
         self
     }
-    /// Sets keep-monthly.
-    pub fn with_monthly(mut self, n: u64) -> Self {
+    /// Sets keep-monthly (restic's `--keep-monthly`).
+    pub fn keep_monthly(mut self, n: u64) -> Self {
         self.keep_monthly = Some(n);
         self
     }
-    /// Sets keep-yearly.
-    pub fn with_yearly(mut self, n: u64) -> Self {
+    /// Sets keep-yearly (restic's `--keep-yearly`).
+    pub fn keep_yearly(mut self, n: u64) -> Self {
         self.keep_yearly = Some(n);
         self
     }
@@ -1297,11 +1297,11 @@ mod tests {
 
     #[test]
     fn keep_options_serialize_without_nones() {
-        let k = KeepOptions::new().with_daily(7).with_weekly(4);
+        let k = KeepOptions::new().keep_daily(7).keep_weekly(4);
         let v = serde_json::to_value(&k).unwrap();
         assert_eq!(v, serde_json::json!({"keep-daily":7,"keep-weekly":4}));
         assert!(k.keeps_something());
-        assert!(!KeepOptions::new().with_last(0).keeps_something());
+        assert!(!KeepOptions::new().keep_last(0).keeps_something());
         let p = PruneDatastoreOptions::new(k).with_mode(PruneMode::DryRun);
         let v = serde_json::to_value(&p).unwrap();
         assert_eq!(v["dry-run"], true);

@@ -48,7 +48,7 @@ async fn password_login_ticket_and_csrf_on_writes() {
     // A write needs the CSRF header next to the cookie.
     let plan = client
         .datastore("store1").prune_group(&GroupRef::new(BackupType::Ct, "200"),
-            &KeepOptions::new().with_last(2),
+            &KeepOptions::new().keep_last(2),
             PruneMode::DryRun,
         )
         .await
@@ -93,7 +93,7 @@ async fn ticket_is_renewed_before_it_expires() {
         // A write (CSRF header) on the renewed ticket.
         client
             .datastore("store1").prune_group(&GroupRef::new(BackupType::Ct, "200"),
-                &KeepOptions::new().with_last(1),
+                &KeepOptions::new().keep_last(1),
                 PruneMode::DryRun,
             )
             .await

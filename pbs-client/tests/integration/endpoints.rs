@@ -129,7 +129,7 @@ async fn prune_group_dry_run_then_real() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let group = GroupRef::new(BackupType::Vm, "100");
-    let keep = KeepOptions::new().with_daily(7).with_weekly(4);
+    let keep = KeepOptions::new().keep_daily(7).keep_weekly(4);
     let plan = c.datastore("store1").prune_group(&group, &keep, PruneMode::DryRun).await.unwrap();
     assert_eq!(plan.len(), 30);
     // Oldest first; the oldest (2024-03-02) is protected.
@@ -180,7 +180,7 @@ async fn prune_uses_the_server_time_zone() {
     let c = pbs.client_builder().build().unwrap();
     let plan = c
         .datastore("tz").prune_group(&GroupRef::new(BackupType::Host, "h1").with_ns("ns1"),
-            &KeepOptions::new().with_daily(5),
+            &KeepOptions::new().keep_daily(5),
             PruneMode::DryRun,
         )
         .await
@@ -198,7 +198,7 @@ async fn keep_zero_is_rejected_like_pbs() {
     let c = pbs.client_builder().build().unwrap();
     let err = c
         .datastore("store1").prune_group(&GroupRef::new(BackupType::Vm, "100"),
-            &KeepOptions::new().with_daily(0),
+            &KeepOptions::new().keep_daily(0),
             PruneMode::DryRun,
         )
         .await
@@ -212,7 +212,7 @@ async fn prune_datastore_dry_run_logs_and_keeps_everything() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let upid = c
-        .datastore("store1").prune(&PruneDatastoreOptions::new(KeepOptions::new().with_last(1)).with_mode(PruneMode::DryRun),
+        .datastore("store1").prune(&PruneDatastoreOptions::new(KeepOptions::new().keep_last(1)).with_mode(PruneMode::DryRun),
         )
         .await
         .unwrap();
@@ -347,9 +347,9 @@ async fn jobs_with_last_run_state_and_run_now() {
     assert_eq!(
         prune[0].keep,
         KeepOptions::new()
-            .with_daily(7)
-            .with_weekly(4)
-            .with_monthly(6)
+            .keep_daily(7)
+            .keep_weekly(4)
+            .keep_monthly(6)
     );
     assert_eq!(prune[0].schedule, "daily");
     assert_eq!(prune[0].state.last_run_state, Some(TaskState::Ok));

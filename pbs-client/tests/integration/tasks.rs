@@ -141,7 +141,7 @@ async fn task_list_total_is_extjs_paging_and_tasks_all_pages_through() {
         .await
         .unwrap();
     let c = pbs.client_builder().build().unwrap();
-    let opts = PruneDatastoreOptions::new(KeepOptions::new().with_last(100)).with_mode(PruneMode::DryRun);
+    let opts = PruneDatastoreOptions::new(KeepOptions::new().keep_last(100)).with_mode(PruneMode::DryRun);
     let mut started = Vec::new();
     for _ in 0..5 {
         started.push(
