@@ -1,9 +1,12 @@
 //! The client, its builder and the endpoints.
 
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -419,7 +422,7 @@ impl Client {
 
     /// `GET /nodes/localhost/tasks`: one page of tasks (at most `filter.limit`, PBS's default
     /// 50, starting at `filter.start`). PBS's `total` is ExtJS paging, not a count: see
-    /// [`TaskPage::has_more`], or let [`Client::tasks_all`] walk the pages.
+    /// [`TaskPage::has_more`], or let [`Client::tasks_stream`] walk the pages.
     pub async fn tasks(&self, filter: &TaskFilter) -> Result<TaskPage> {
         let path = "nodes/localhost/tasks";
         let body = self
@@ -434,39 +437,77 @@ impl Client {
         })
     }
 
-    /// Every task matching `filter`, at most `max_tasks`, reading pages of `filter.limit`
-    /// (default 50) from `filter.start` for as long as PBS says more follow. Tasks that start
-    /// while paging shift older ones onto the next page: duplicates (same UPID) are dropped,
-    /// and a page that brings nothing new ends the walk.
-    pub async fn tasks_all(
-        &self,
-        filter: &TaskFilter,
-        max_tasks: usize,
-    ) -> Result<Vec<TaskListItem>> {
+    /// Every task matching `filter`, reading pages of `filter.limit` (default 50) from
+    /// `filter.start` while PBS says more follow; the next page is read only when the stream
+    /// is polled past the current one (`.take(n)` reads no further). Tasks that start while
+    /// paging shift older ones onto the next page: duplicates (same UPID) are dropped, and a
+    /// page that brings nothing new ends the stream. An error ends it too.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use futures::{StreamExt, TryStreamExt};
+    /// use pbs_client::TaskFilter;
+    /// let filter = TaskFilter::new().with_store("store1").with_errors();
+    /// let failed: Vec<_> = client.tasks_stream(&filter).take(500).try_collect().await?;
+    /// println!("{} tasks did not end OK", failed.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Each item is a task or the error that ended the stream (see [`Client::tasks`]).
+    pub fn tasks_stream(&self, filter: &TaskFilter) -> BoxStream<'_, Result<TaskListItem>> {
+        struct Walk {
+            filter: TaskFilter,
+            start: u64,
+            page_size: u64,
+            seen: HashSet<String>,
+            ready: VecDeque<TaskListItem>,
+            done: bool,
+        }
         let mut filter = filter.clone();
         let page_size = filter.limit.unwrap_or(50);
         filter.limit = Some(page_size);
-        let mut start = filter.start.unwrap_or(0);
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        while out.len() < max_tasks {
-            filter.start = Some(start);
-            let page = self.tasks(&filter).await?;
-            let more = page.has_more();
-            start += page.tasks.len() as u64;
-            let before = out.len();
-            for task in page.tasks {
-                if out.len() < max_tasks && seen.insert(task.upid.clone()) {
-                    out.push(task);
+        let walk = Walk {
+            start: filter.start.unwrap_or(0),
+            filter,
+            page_size,
+            seen: HashSet::new(),
+            ready: VecDeque::new(),
+            done: false,
+        };
+        futures::stream::unfold(walk, move |mut w| async move {
+            loop {
+                if let Some(task) = w.ready.pop_front() {
+                    return Some((Ok(task), w));
+                }
+                if w.done {
+                    return None;
+                }
+                w.filter.start = Some(w.start);
+                let page = match self.tasks(&w.filter).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        w.done = true;
+                        return Some((Err(e), w));
+                    }
+                };
+                let more = page.has_more();
+                w.start += page.tasks.len() as u64;
+                for task in page.tasks {
+                    if w.seen.insert(task.upid.clone()) {
+                        w.ready.push_back(task);
+                    }
+                }
+                // `limit` 0 asks for everything in one page; a page with nothing new ends the
+                // walk too (a server repeating itself must not keep us here).
+                if !more || w.page_size == 0 || w.ready.is_empty() {
+                    w.done = true;
                 }
             }
-            // `limit` 0 asks for everything in one page; a page with nothing new ends the walk
-            // too (a server repeating itself must not keep us here).
-            if !more || page_size == 0 || out.len() == before {
-                break;
-            }
-        }
-        Ok(out)
+        })
+        .boxed()
     }
 
     /// `GET /nodes/localhost/tasks/{upid}/status`.

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::tz::{Offset, TimeZone};
+use futures::{StreamExt, TryStreamExt};
 use pbs_client::testing::FakePbs;
 use pbs_client::types::TaskStatusFilter;
 use pbs_client::{Error, KeepOptions, PruneDatastoreOptions, PruneMode, TaskFilter, TaskState, Upid};
@@ -136,7 +137,7 @@ async fn unknown_task_is_stopped_in_an_unknown_state() {
 }
 
 #[tokio::test]
-async fn task_list_total_is_extjs_paging_and_tasks_all_pages_through() {
+async fn task_list_total_is_extjs_paging_and_tasks_stream_pages_through() {
     let pbs = FakePbs::start_with(fast_config().with_task_duration(Duration::from_secs(30)))
         .await
         .unwrap();
@@ -172,13 +173,16 @@ async fn task_list_total_is_extjs_paging_and_tasks_all_pages_through() {
         assert_eq!(got, want, "start {start}");
     }
     let before = pbs.requests();
-    let all = c.tasks_all(&filter, 100).await.unwrap();
+    let all = c.tasks_stream(&filter).take(100).try_collect::<Vec<_>>().await.unwrap();
     let got: Vec<String> = all.iter().map(|t| t.upid.clone()).collect();
     assert_eq!(got, newest_first);
     // Pages of 2: 2 + 2 + 1, and the short page ends it.
     assert_eq!(pbs.requests() - before, 3);
-    let capped = c.tasks_all(&filter, 3).await.unwrap();
+    let before = pbs.requests();
+    let capped = c.tasks_stream(&filter).take(3).try_collect::<Vec<_>>().await.unwrap();
     assert_eq!(capped.len(), 3);
+    // Lazy: three tasks need two pages of 2, not the third.
+    assert_eq!(pbs.requests() - before, 2);
     for upid in &started {
         c.stop_task(&upid.parse().unwrap()).await.unwrap();
     }
@@ -228,7 +232,7 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let filter = TaskFilter::new().with_store("store1").with_type("backup");
-    let before = c.tasks_all(&filter, 1000).await.unwrap().len();
+    let before = c.tasks_stream(&filter).take(1000).try_collect::<Vec<_>>().await.unwrap().len();
     pbs.add_snapshot(
         "store1",
         pbs_client::testing::FakeSnapshot::new("ns1", "vm", "777", 1_764_205_200),
@@ -238,7 +242,7 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
         pbs_client::testing::FakeSnapshot::new("ns1", "vm", "777", 1_764_291_600)
             .with_backup_task(Duration::from_secs(17 * 60)),
     );
-    let tasks = c.tasks_all(&filter, 1000).await.unwrap();
+    let tasks = c.tasks_stream(&filter).take(1000).try_collect::<Vec<_>>().await.unwrap();
     assert_eq!(tasks.len(), before + 1, "{tasks:#?}");
     let run = tasks
         .iter()
@@ -251,9 +255,21 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
     let upid: Upid = run.upid.parse().unwrap();
     assert_eq!(upid.starttime, run.starttime);
     // another store's filter does not see it
-    let other = c
-        .tasks_all(&TaskFilter::new().with_store("archive"), 1000)
-        .await
-        .unwrap();
+    let other = c.tasks_stream(&TaskFilter::new().with_store("archive")).take(1000).try_collect::<Vec<_>>().await.unwrap();
     assert!(other.iter().all(|t| t.upid != run.upid), "{other:#?}");
+}
+
+#[tokio::test]
+async fn tasks_stream_ends_after_an_error() {
+    let pbs = fake().await;
+    let c = pbs
+        .client_builder()
+        .with_retry(pbs_client::RetryConfig::disabled())
+        .build()
+        .unwrap();
+    pbs.inject_response("/tasks", 500, "internal error - task index unreadable", None);
+    let items: Vec<_> = c.tasks_stream(&TaskFilter::new()).collect().await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let err = items.into_iter().next().unwrap().unwrap_err();
+    assert_eq!(err.status(), Some(500), "{err:?}");
 }
