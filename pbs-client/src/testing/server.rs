@@ -358,13 +358,22 @@ pub(super) fn now_epoch() -> i64 {
 }
 
 impl FakePbs {
-    /// Starts a fake with the default configuration (401 answers delayed 3 s like PBS).
-    pub async fn start() -> std::io::Result<FakePbs> {
+    /// Starts a fake with the default configuration (401 answers delayed 3 s like PBS) on
+    /// `127.0.0.1` and a free port.
+    ///
+    /// # Errors
+    ///
+    /// When the certificate cannot be made or the listener cannot bind.
+    pub async fn start() -> std::io::Result<Self> {
         Self::start_with(FakePbsConfig::default()).await
     }
 
     /// Starts a fake with `config`.
-    pub async fn start_with(config: FakePbsConfig) -> std::io::Result<FakePbs> {
+    ///
+    /// # Errors
+    ///
+    /// As [`FakePbs::start`].
+    pub async fn start_with(config: FakePbsConfig) -> std::io::Result<Self> {
         let io_err = |e: &dyn fmt::Display| std::io::Error::other(e.to_string());
         // Shaped like PBS's own certificate: SANs 127.0.0.1, ::1, localhost and the node name,
         // `CA:FALSE`, extended key usage serverAuth, O=Proxmox Backup Server
@@ -514,7 +523,10 @@ impl FakePbs {
         SecretString::from(PASSWORD)
     }
 
-    /// A client builder for this fake: base URL, pinned fingerprint, the full token, fast polls.
+    /// A client builder already pointed at this fake: its base URL, its pinned fingerprint, the
+    /// full-privilege token ([`TOKEN_ID`]), task polls every 50 ms; change any of it before
+    /// `build()` (e.g. [`ClientBuilder::with_password`] with [`USER`] and
+    /// [`FakePbs::password`]).
     pub fn client_builder(&self) -> ClientBuilder {
         ClientBuilder::default()
             .with_base_url(self.base_url())
