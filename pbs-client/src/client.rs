@@ -371,7 +371,11 @@ impl Client {
         self.inner.base.as_str()
     }
 
-    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T> {
         let body = self.inner.request(Method::GET, path, query, None).await?;
         decode_data(&format!("GET /{path}"), &body)
     }

@@ -2,8 +2,8 @@
 
 use reqwest::Method;
 
-use crate::client::{Client, MAX_BLOB_BYTES, group_query};
 use crate::auth::encode_component;
+use crate::client::{Client, MAX_BLOB_BYTES, group_query};
 use crate::error::{Error, Result};
 use crate::types::*;
 use crate::upid::Upid;

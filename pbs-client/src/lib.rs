@@ -52,8 +52,8 @@ mod auth;
 mod client;
 mod datastore;
 mod error;
-mod retry;
 mod fingerprint;
+mod retry;
 mod tls;
 mod transport;
 pub mod types;
@@ -75,10 +75,9 @@ pub use tls::TlsVerification;
 pub use types::{
     BackupContent, BackupType, DataStoreListItem, DataStoreStatus, DataStoreUsage,
     GarbageCollectionJobStatus, GarbageCollectionStatus, GroupListItem, GroupRef, KeepOptions,
-    NamespaceListItem, PruneDatastoreOptions, PruneJobStatus, PruneMode, PruneResult, SnapshotFilter,
-    StatusDetail,
-    SnapshotListItem, SyncJobStatus, TaskFilter, TaskListItem, TaskLog, TaskPage, TaskState,
-    TaskStatus, VerificationJobStatus, VerifyOptions, VersionInfo,
+    NamespaceListItem, PruneDatastoreOptions, PruneJobStatus, PruneMode, PruneResult,
+    SnapshotFilter, SnapshotListItem, StatusDetail, SyncJobStatus, TaskFilter, TaskListItem,
+    TaskLog, TaskPage, TaskState, TaskStatus, VerificationJobStatus, VerifyOptions, VersionInfo,
 };
 pub use upid::{Upid, escape_id, unescape_id};
 

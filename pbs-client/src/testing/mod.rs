@@ -22,9 +22,17 @@
 //! # }
 //! ```
 
+mod auth;
+mod config;
 mod datastore;
+mod params;
 pub mod prune;
+mod routing;
 mod server;
+mod snapshot;
+mod state;
 mod tasks;
 
-pub use server::{AUDIT_TOKEN_ID, FakePbs, FakePbsConfig, FakeSnapshot, TOKEN_ID, USER};
+pub use config::FakePbsConfig;
+pub use server::{AUDIT_TOKEN_ID, FakePbs, TOKEN_ID, USER};
+pub use snapshot::FakeSnapshot;

@@ -47,7 +47,9 @@ async fn password_login_ticket_and_csrf_on_writes() {
     client.version().await.unwrap();
     // A write needs the CSRF header next to the cookie.
     let plan = client
-        .datastore("store1").prune_group(&GroupRef::new(BackupType::Ct, "200"),
+        .datastore("store1")
+        .prune_group(
+            &GroupRef::new(BackupType::Ct, "200"),
             &KeepOptions::new().keep_last(2),
             PruneMode::DryRun,
         )
@@ -92,7 +94,9 @@ async fn ticket_is_renewed_before_it_expires() {
         client.version().await.unwrap();
         // A write (CSRF header) on the renewed ticket.
         client
-            .datastore("store1").prune_group(&GroupRef::new(BackupType::Ct, "200"),
+            .datastore("store1")
+            .prune_group(
+                &GroupRef::new(BackupType::Ct, "200"),
                 &KeepOptions::new().keep_last(1),
                 PruneMode::DryRun,
             )

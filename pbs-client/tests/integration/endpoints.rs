@@ -4,8 +4,8 @@ use jiff::tz::TimeZone;
 use pbs_client::testing::{FakePbs, FakeSnapshot};
 use pbs_client::types::{TaskStatusFilter, VerifyState};
 use pbs_client::{
-    BackupType, Error, GroupRef, JobKind, KeepOptions, PruneDatastoreOptions, PruneMode, SnapshotFilter, StatusDetail,
-    TaskFilter, TaskState, VerifyOptions,
+    BackupType, Error, GroupRef, JobKind, KeepOptions, PruneDatastoreOptions, PruneMode,
+    SnapshotFilter, StatusDetail, TaskFilter, TaskState, VerifyOptions,
 };
 
 use super::common::{fake, fast_config};
@@ -26,10 +26,18 @@ async fn version_datastores_status_usage() {
     assert_eq!(stores[0].maintenance.as_deref(), Some("type=read-only"));
     assert_eq!(stores[1].comment.as_deref(), Some("main store"));
 
-    let plain = c.datastore("store1").status(StatusDetail::Summary).await.unwrap();
+    let plain = c
+        .datastore("store1")
+        .status(StatusDetail::Summary)
+        .await
+        .unwrap();
     assert!(plain.gc_status.is_none() && plain.counts.is_none());
     assert_eq!(plain.total, plain.used + plain.avail);
-    let verbose = c.datastore("store1").status(StatusDetail::Verbose).await.unwrap();
+    let verbose = c
+        .datastore("store1")
+        .status(StatusDetail::Verbose)
+        .await
+        .unwrap();
     let counts = verbose.counts.unwrap();
     assert_eq!(counts.vm.as_ref().unwrap().groups, 2);
     assert_eq!(counts.vm.unwrap().snapshots, 31);
@@ -49,7 +57,8 @@ async fn namespaces_groups_snapshots_files() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let all: Vec<String> = c
-        .datastore("store1").namespaces(None, None)
+        .datastore("store1")
+        .namespaces(None, None)
         .await
         .unwrap()
         .into_iter()
@@ -57,7 +66,8 @@ async fn namespaces_groups_snapshots_files() {
         .collect();
     assert_eq!(all, ["", "dev", "prod", "prod/db"]);
     let below: Vec<String> = c
-        .datastore("store1").namespaces(Some("prod"), Some(0))
+        .datastore("store1")
+        .namespaces(Some("prod"), Some(0))
         .await
         .unwrap()
         .into_iter()
@@ -81,8 +91,8 @@ async fn namespaces_groups_snapshots_files() {
     assert_eq!(prod[0].owner.as_deref(), Some("backup@pbs!nas"));
 
     let snaps = c
-        .datastore("store1").snapshots(&SnapshotFilter::new().with_group(BackupType::Vm, "100"),
-        )
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_group(BackupType::Vm, "100"))
         .await
         .unwrap();
     assert_eq!(snaps.len(), 30);
@@ -99,13 +109,18 @@ async fn namespaces_groups_snapshots_files() {
     assert_eq!(newest.size, Some(512 + (1 << 30)));
     assert_eq!(newest.owner.as_deref(), Some("root@pam"));
     let db = c
-        .datastore("store1").snapshots(&SnapshotFilter::new().with_ns("prod/db"))
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_ns("prod/db"))
         .await
         .unwrap();
     assert_eq!(db.len(), 1);
     assert_eq!(db[0].backup_id, "300");
 
-    let everything = c.datastore("store1").snapshots_all_namespaces().await.unwrap();
+    let everything = c
+        .datastore("store1")
+        .snapshots_all_namespaces()
+        .await
+        .unwrap();
     assert_eq!(everything.len(), 39);
     assert_eq!(everything.iter().filter(|(ns, _)| ns == "prod").count(), 3);
     assert_eq!(
@@ -114,9 +129,8 @@ async fn namespaces_groups_snapshots_files() {
     );
 
     let files = c
-        .datastore("store1").snapshot_files(&GroupRef::new(BackupType::Vm, "100"),
-            newest.backup_time,
-        )
+        .datastore("store1")
+        .snapshot_files(&GroupRef::new(BackupType::Vm, "100"), newest.backup_time)
         .await
         .unwrap();
     assert_eq!(files.len(), 2);
@@ -130,7 +144,11 @@ async fn prune_group_dry_run_then_real() {
     let c = pbs.client_builder().build().unwrap();
     let group = GroupRef::new(BackupType::Vm, "100");
     let keep = KeepOptions::new().keep_daily(7).keep_weekly(4);
-    let plan = c.datastore("store1").prune_group(&group, &keep, PruneMode::DryRun).await.unwrap();
+    let plan = c
+        .datastore("store1")
+        .prune_group(&group, &keep, PruneMode::DryRun)
+        .await
+        .unwrap();
     assert_eq!(plan.len(), 30);
     // Oldest first; the oldest (2024-03-02) is protected.
     assert!(plan.windows(2).all(|w| w[0].backup_time < w[1].backup_time));
@@ -156,11 +174,15 @@ async fn prune_group_dry_run_then_real() {
     );
     assert_eq!(pbs.snapshots("store1").len(), 39, "dry run removes nothing");
 
-    let done = c.datastore("store1").prune_group(&group, &keep, PruneMode::Remove).await.unwrap();
+    let done = c
+        .datastore("store1")
+        .prune_group(&group, &keep, PruneMode::Remove)
+        .await
+        .unwrap();
     assert_eq!(done, plan);
     let left = c
-        .datastore("store1").snapshots(&SnapshotFilter::new().with_group(BackupType::Vm, "100"),
-        )
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_group(BackupType::Vm, "100"))
         .await
         .unwrap();
     assert_eq!(left.len(), 12);
@@ -179,7 +201,9 @@ async fn prune_uses_the_server_time_zone() {
     }
     let c = pbs.client_builder().build().unwrap();
     let plan = c
-        .datastore("tz").prune_group(&GroupRef::new(BackupType::Host, "h1").with_ns("ns1"),
+        .datastore("tz")
+        .prune_group(
+            &GroupRef::new(BackupType::Host, "h1").with_ns("ns1"),
             &KeepOptions::new().keep_daily(5),
             PruneMode::DryRun,
         )
@@ -197,7 +221,9 @@ async fn keep_zero_is_rejected_like_pbs() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let err = c
-        .datastore("store1").prune_group(&GroupRef::new(BackupType::Vm, "100"),
+        .datastore("store1")
+        .prune_group(
+            &GroupRef::new(BackupType::Vm, "100"),
             &KeepOptions::new().keep_daily(0),
             PruneMode::DryRun,
         )
@@ -212,7 +238,10 @@ async fn prune_datastore_dry_run_logs_and_keeps_everything() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let upid = c
-        .datastore("store1").prune(&PruneDatastoreOptions::new(KeepOptions::new().keep_last(1)).with_mode(PruneMode::DryRun),
+        .datastore("store1")
+        .prune(
+            &PruneDatastoreOptions::new(KeepOptions::new().keep_last(1))
+                .with_mode(PruneMode::DryRun),
         )
         .await
         .unwrap();
@@ -256,15 +285,16 @@ async fn verify_marks_snapshots_and_reports_failure() {
     let c = pbs.client_builder().build().unwrap();
     let group = GroupRef::new(BackupType::Vm, "100");
     let upid = c
-        .datastore("store1").verify(&VerifyOptions::new().with_group(&group))
+        .datastore("store1")
+        .verify(&VerifyOptions::new().with_group(&group))
         .await
         .unwrap();
     assert_eq!(upid.worker_type, "verify_group");
     assert_eq!(upid.worker_id.as_deref(), Some("store1:/vm/100"));
     c.wait_task(&upid, WAIT).await.unwrap();
     let snaps = c
-        .datastore("store1").snapshots(&SnapshotFilter::new().with_group(BackupType::Vm, "100"),
-        )
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_group(BackupType::Vm, "100"))
         .await
         .unwrap();
     assert!(snaps.iter().all(|s| {
@@ -274,7 +304,11 @@ async fn verify_marks_snapshots_and_reports_failure() {
     }));
 
     // The whole store includes a corrupt snapshot in `prod`.
-    let upid = c.datastore("store1").verify(&VerifyOptions::new()).await.unwrap();
+    let upid = c
+        .datastore("store1")
+        .verify(&VerifyOptions::new())
+        .await
+        .unwrap();
     let err = c.wait_task(&upid, WAIT).await.unwrap_err();
     match &err {
         Error::TaskFailed { exit_status, .. } => {
@@ -283,7 +317,8 @@ async fn verify_marks_snapshots_and_reports_failure() {
         other => panic!("unexpected {other:?}"),
     }
     let prod = c
-        .datastore("store1").snapshots(&SnapshotFilter::new().with_ns("prod"))
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_ns("prod"))
         .await
         .unwrap();
     assert_eq!(
@@ -387,7 +422,11 @@ async fn task_list_filters_and_total() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let gc = c.datastore("store1").start_gc().await.unwrap();
-    let v = c.datastore("store1").verify(&VerifyOptions::new()).await.unwrap();
+    let v = c
+        .datastore("store1")
+        .verify(&VerifyOptions::new())
+        .await
+        .unwrap();
     let running = c.tasks(&TaskFilter::new().running()).await.unwrap();
     assert_eq!((running.tasks.len(), running.total), (2, 2));
     assert!(

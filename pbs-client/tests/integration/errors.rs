@@ -12,13 +12,21 @@ async fn plain_text_errors_become_typed() {
         .with_retry(RetryConfig::disabled())
         .build()
         .unwrap();
-    let err = c.datastore("nope").status(StatusDetail::Summary).await.unwrap_err();
+    let err = c
+        .datastore("nope")
+        .status(StatusDetail::Summary)
+        .await
+        .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
     assert!(
         err.to_string().contains("datastore 'nope' does not exist"),
         "{err}"
     );
-    let err = c.datastore("store1").groups(Some("missing/ns")).await.unwrap_err();
+    let err = c
+        .datastore("store1")
+        .groups(Some("missing/ns"))
+        .await
+        .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
 
     pbs.inject_response("/version", 500, "internal error - disk on fire", None);
@@ -50,7 +58,8 @@ async fn garbage_and_truncated_bodies_are_decode_errors() {
     ] {
         pbs.inject_response("/snapshots", 200, body, None);
         let err = c
-            .datastore("store1").snapshots(&SnapshotFilter::new())
+            .datastore("store1")
+            .snapshots(&SnapshotFilter::new())
             .await
             .unwrap_err();
         assert!(err.is_decode(), "{body:?}: {err:?}");
@@ -62,10 +71,17 @@ async fn garbage_and_truncated_bodies_are_decode_errors() {
     }
     // A task start answering something that is not a UPID.
     pbs.inject_response("/gc", 200, r#"{"data":"not-a-upid"}"#, None);
-    assert!(c.datastore("store1").start_gc().await.unwrap_err().is_decode());
+    assert!(
+        c.datastore("store1")
+            .start_gc()
+            .await
+            .unwrap_err()
+            .is_decode()
+    );
     // The client is still fine afterwards.
     assert_eq!(
-        c.datastore("store1").snapshots(&SnapshotFilter::new())
+        c.datastore("store1")
+            .snapshots(&SnapshotFilter::new())
             .await
             .unwrap()
             .len(),
@@ -76,15 +92,13 @@ async fn garbage_and_truncated_bodies_are_decode_errors() {
 #[tokio::test]
 async fn idempotent_reads_are_retried_honouring_retry_after_writes_are_not() {
     let pbs = fake().await;
-    let c = pbs
-        .client_builder()
-        .with_retry(
-            RetryConfig::default()
-                .with_max_retries(2)
-                .with_backoff(BackoffConfig::default().with_max_backoff(Duration::from_millis(100))),
-        )
-        .build()
-        .unwrap();
+    let c =
+        pbs.client_builder()
+            .with_retry(RetryConfig::default().with_max_retries(2).with_backoff(
+                BackoffConfig::default().with_max_backoff(Duration::from_millis(100)),
+            ))
+            .build()
+            .unwrap();
     pbs.inject_response("/version", 503, "service busy", Some(0));
     let before = pbs.requests();
     c.version().await.unwrap();
@@ -125,7 +139,10 @@ async fn http_403_is_permission_denied() {
     let pbs = fake().await;
     let c = pbs
         .client_builder()
-        .with_token(pbs_client::testing::AUDIT_TOKEN_ID, pbs.audit_token_secret())
+        .with_token(
+            pbs_client::testing::AUDIT_TOKEN_ID,
+            pbs.audit_token_secret(),
+        )
         .build()
         .unwrap();
     // The audit token reads but may not start garbage collection.

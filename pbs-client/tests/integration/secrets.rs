@@ -95,7 +95,8 @@ async fn no_secret_in_errors_debug_or_logs() {
     debugs.push(format!("{password:?}"));
     password.datastores().await.unwrap();
     password
-        .datastore("store1").verify(&VerifyOptions::new())
+        .datastore("store1")
+        .verify(&VerifyOptions::new())
         .await
         .unwrap();
     pbs.inject_response(
@@ -127,7 +128,8 @@ async fn no_secret_in_errors_debug_or_logs() {
 
     // A failing task, a wrong pin, and a server that is gone (after a login).
     let upid = password
-        .datastore("store1").verify(&VerifyOptions::new())
+        .datastore("store1")
+        .verify(&VerifyOptions::new())
         .await
         .unwrap();
     errors.push(

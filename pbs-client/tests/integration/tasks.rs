@@ -1,12 +1,14 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use jiff::tz::{Offset, TimeZone};
-use futures::{StreamExt, TryStreamExt};
 use pbs_client::testing::FakePbs;
 use pbs_client::types::TaskStatusFilter;
-use pbs_client::{Error, KeepOptions, PruneDatastoreOptions, PruneMode, TaskFilter, TaskState, Upid};
+use pbs_client::{
+    Error, KeepOptions, PruneDatastoreOptions, PruneMode, TaskFilter, TaskState, Upid,
+};
 
 use super::common::{fake, fast_config};
 
@@ -142,11 +144,13 @@ async fn task_list_total_is_extjs_paging_and_tasks_stream_pages_through() {
         .await
         .unwrap();
     let c = pbs.client_builder().build().unwrap();
-    let opts = PruneDatastoreOptions::new(KeepOptions::new().keep_last(100)).with_mode(PruneMode::DryRun);
+    let opts =
+        PruneDatastoreOptions::new(KeepOptions::new().keep_last(100)).with_mode(PruneMode::DryRun);
     let mut started = Vec::new();
     for _ in 0..5 {
         started.push(
-            c.datastore("store1").prune(&opts)
+            c.datastore("store1")
+                .prune(&opts)
                 .await
                 .unwrap()
                 .to_string(),
@@ -173,13 +177,23 @@ async fn task_list_total_is_extjs_paging_and_tasks_stream_pages_through() {
         assert_eq!(got, want, "start {start}");
     }
     let before = pbs.requests();
-    let all = c.tasks_stream(&filter).take(100).try_collect::<Vec<_>>().await.unwrap();
+    let all = c
+        .tasks_stream(&filter)
+        .take(100)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     let got: Vec<String> = all.iter().map(|t| t.upid.clone()).collect();
     assert_eq!(got, newest_first);
     // Pages of 2: 2 + 2 + 1, and the short page ends it.
     assert_eq!(pbs.requests() - before, 3);
     let before = pbs.requests();
-    let capped = c.tasks_stream(&filter).take(3).try_collect::<Vec<_>>().await.unwrap();
+    let capped = c
+        .tasks_stream(&filter)
+        .take(3)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     assert_eq!(capped.len(), 3);
     // Lazy: three tasks need two pages of 2, not the third.
     assert_eq!(pbs.requests() - before, 2);
@@ -232,7 +246,13 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let filter = TaskFilter::new().with_store("store1").with_type("backup");
-    let before = c.tasks_stream(&filter).take(1000).try_collect::<Vec<_>>().await.unwrap().len();
+    let before = c
+        .tasks_stream(&filter)
+        .take(1000)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .len();
     pbs.add_snapshot(
         "store1",
         pbs_client::testing::FakeSnapshot::new("ns1", "vm", "777", 1_764_205_200),
@@ -242,7 +262,12 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
         pbs_client::testing::FakeSnapshot::new("ns1", "vm", "777", 1_764_291_600)
             .with_backup_task(Duration::from_secs(17 * 60)),
     );
-    let tasks = c.tasks_stream(&filter).take(1000).try_collect::<Vec<_>>().await.unwrap();
+    let tasks = c
+        .tasks_stream(&filter)
+        .take(1000)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     assert_eq!(tasks.len(), before + 1, "{tasks:#?}");
     let run = tasks
         .iter()
@@ -255,7 +280,12 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
     let upid: Upid = run.upid.parse().unwrap();
     assert_eq!(upid.starttime, run.starttime);
     // another store's filter does not see it
-    let other = c.tasks_stream(&TaskFilter::new().with_store("archive")).take(1000).try_collect::<Vec<_>>().await.unwrap();
+    let other = c
+        .tasks_stream(&TaskFilter::new().with_store("archive"))
+        .take(1000)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     assert!(other.iter().all(|t| t.upid != run.upid), "{other:#?}");
 }
 
@@ -267,7 +297,12 @@ async fn tasks_stream_ends_after_an_error() {
         .with_retry(pbs_client::RetryConfig::disabled())
         .build()
         .unwrap();
-    pbs.inject_response("/tasks", 500, "internal error - task index unreadable", None);
+    pbs.inject_response(
+        "/tasks",
+        500,
+        "internal error - task index unreadable",
+        None,
+    );
     let items: Vec<_> = c.tasks_stream(&TaskFilter::new()).collect().await;
     assert_eq!(items.len(), 1, "{items:?}");
     let err = items.into_iter().next().unwrap().unwrap_err();
