@@ -178,7 +178,6 @@ pub async fn gather_bounded(
     timeout: Duration,
     limit: usize,
 ) -> (Vec<SystemResult>, GarageState) {
-    use futures::StreamExt as _;
     let mut tasks: Vec<futures::future::BoxFuture<'_, SystemResult>> = Vec::new();
 
     // Velero: one query per kube context.
@@ -407,7 +406,8 @@ async fn pbs_observations(
         filter = filter.with_ns(ns.clone());
     }
     let snapshots = client
-        .datastore(&p.datastore).snapshots(&filter)
+        .datastore(&p.datastore)
+        .snapshots(&filter)
         .await
         .context("PBS snapshots")?;
     let runs = pbs_backup_runs(&client, &p.datastore, &targets, &snapshots).await;

@@ -33,6 +33,14 @@ pub const MAX_BLOB_BYTES: usize = 16 << 20;
 pub const DEFAULT_TICKET_RENEW_AFTER: Duration = Duration::from_secs(3600);
 
 /// A Proxmox Backup Server API client. Cheap to clone.
+///
+/// The calls of one datastore are on the [`Datastore`] handle from [`Client::datastore`].
+///
+/// Every request can fail with [`Error::Transport`] (connect, reset, timeout), [`Error::Tls`]
+/// (refused certificate or pin mismatch), [`Error::Auth`] (401), [`Error::PermissionDenied`]
+/// (403), [`Error::NotFound`], [`Error::Api`] (any other error answer) and [`Error::Decode`]
+/// (an answer of the wrong shape); reads are retried first as [`ClientBuilder::with_retry`]
+/// says.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Transport>,
@@ -255,7 +263,12 @@ impl ClientBuilder {
         Ok(b)
     }
 
-    /// Builds the client.
+    /// Builds the client (opens no connection).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] without a base URL or credentials, for a URL that is not `https` or
+    /// carries credentials, a bad proxy URL, or a TLS setup that cannot be made.
     pub fn build(self) -> Result<Client> {
         let raw = self
             .base_url
@@ -350,7 +363,12 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client configured from `PBS_REPOSITORY`, `PBS_PASSWORD` and `PBS_FINGERPRINT`.
+    /// A client configured from `PBS_REPOSITORY`, `PBS_PASSWORD` and `PBS_FINGERPRINT`: the
+    /// shortcut for `ClientBuilder::from_env()?.build()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::from_env`] and [`ClientBuilder::build`].
     pub fn from_env() -> Result<Client> {
         ClientBuilder::from_env()?.build()
     }
@@ -400,6 +418,17 @@ impl Client {
     }
 
     /// `GET /ping`: true when the server answers `{"pong": true}`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// assert!(client.ping().await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] or [`Error::Tls`] when the server cannot be reached, and the errors of every request (see [`Client`]).
     pub async fn ping(&self) -> Result<bool> {
         #[derive(serde::Deserialize)]
         struct Pong {
@@ -410,16 +439,54 @@ impl Client {
     }
 
     /// `GET /version`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// let v = client.version().await?;
+    /// println!("PBS {}-{}", v.version, v.release);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] for rejected credentials, and the errors of every request (see [`Client`]).
     pub async fn version(&self) -> Result<VersionInfo> {
         self.get("version", &[]).await
     }
 
     /// `GET /admin/datastore`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for ds in client.datastores().await? {
+    ///     println!("{} {:?}", ds.store, ds.maintenance);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] for rejected credentials, and the errors of every request (see [`Client`]).
     pub async fn datastores(&self) -> Result<Vec<DataStoreListItem>> {
         self.get("admin/datastore", &[]).await
     }
 
     /// `GET /status/datastore-usage`: usage, history and estimated full date of every store.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for u in client.datastore_usage().await? {
+    ///     println!("{}: full on {:?}", u.store, u.estimated_full_date);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] for rejected credentials, and the errors of every request (see [`Client`]).
     pub async fn datastore_usage(&self) -> Result<Vec<DataStoreUsage>> {
         self.get("status/datastore-usage", &[]).await
     }
@@ -427,6 +494,19 @@ impl Client {
     /// `GET /nodes/localhost/tasks`: one page of tasks (at most `filter.limit`, PBS's default
     /// 50, starting at `filter.start`). PBS's `total` is ExtJS paging, not a count: see
     /// [`TaskPage::has_more`], or let [`Client::tasks_stream`] walk the pages.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use pbs_client::TaskFilter;
+    /// let page = client.tasks(&TaskFilter::new().running()).await?;
+    /// println!("{} running, more: {}", page.tasks.len(), page.has_more());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for a filter PBS rejects, and the errors of every request (see [`Client`]).
     pub async fn tasks(&self, filter: &TaskFilter) -> Result<TaskPage> {
         let path = "nodes/localhost/tasks";
         let body = self
@@ -515,12 +595,40 @@ impl Client {
     }
 
     /// `GET /nodes/localhost/tasks/{upid}/status`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// let upid: pbs_client::Upid =
+    ///     "UPID:pbs:000003E8:0000AAAA:00000002:65F00000:garbage_collection:store1:root@pam:".parse()?;
+    /// println!("running: {}", client.task_status(&upid).await?.is_running());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for a UPID of another node, and the errors of every request (see [`Client`]). An unknown UPID is not an
+    /// error: PBS answers it as stopped with exit status `unknown`.
     pub async fn task_status(&self, upid: &Upid) -> Result<TaskStatus> {
         self.get(&task_path(upid, "/status"), &[]).await
     }
 
     /// `GET /nodes/localhost/tasks/{upid}/log` from line `start` (1-based), at most `limit`
     /// lines (0 = all), with the running state.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// # let upid: pbs_client::Upid = "UPID:pbs:000003E8:0000AAAA:00000002:65F00000:garbage_collection:store1:root@pam:".parse()?;
+    /// for line in client.task_log(&upid, 1, 0).await?.lines {
+    ///     println!("{}", line.message());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// And the errors of every request (see [`Client`]).
     pub async fn task_log(&self, upid: &Upid, start: u64, limit: u64) -> Result<TaskLog> {
         let path = task_path(upid, "/log");
         let q = [
@@ -533,6 +641,18 @@ impl Client {
     }
 
     /// `DELETE /nodes/localhost/tasks/{upid}`: asks the task to stop.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// # let upid: pbs_client::Upid = "UPID:pbs:000003E8:0000AAAA:00000002:65F00000:garbage_collection:store1:root@pam:".parse()?;
+    /// client.stop_task(&upid).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] without the privilege to stop it, and the errors of every request (see [`Client`]).
     pub async fn stop_task(&self, upid: &Upid) -> Result<()> {
         let _: serde_json::Value = self
             .write(Method::DELETE, &task_path(upid, ""), None)
@@ -545,6 +665,20 @@ impl Client {
     /// [`Error::TaskUnknown`] when PBS has no result for it (it answers an unknown UPID as
     /// stopped with exit status `unknown`), and [`Error::TaskTimeout`] when it still runs after
     /// `timeout`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use std::time::Duration;
+    /// let upid = client.datastore("store1").start_gc().await?;
+    /// let status = client.wait_task(&upid, Duration::from_secs(3600)).await?;
+    /// println!("{:?}", status.exitstatus);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskFailed`], [`Error::TaskUnknown`] and [`Error::TaskTimeout`] as above, and the errors of every request (see [`Client`]).
     pub async fn wait_task(&self, upid: &Upid, timeout: Duration) -> Result<TaskStatus> {
         let started = Instant::now();
         loop {
@@ -574,24 +708,77 @@ impl Client {
     }
 
     /// `GET /admin/prune`: prune jobs with their last-run state.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for job in client.prune_jobs(Some("store1")).await? {
+    ///     println!("{} last {:?}", job.id, job.state.last_run_state);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// And the errors of every request (see [`Client`]).
     pub async fn prune_jobs(&self, store: Option<&str>) -> Result<Vec<PruneJobStatus>> {
         let q: Vec<_> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
         self.get("admin/prune", &q).await
     }
 
     /// `GET /admin/verify`: verification jobs with their last-run state.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for job in client.verify_jobs(None).await? {
+    ///     println!("{} last {:?}", job.id, job.state.last_run_state);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// And the errors of every request (see [`Client`]).
     pub async fn verify_jobs(&self, store: Option<&str>) -> Result<Vec<VerificationJobStatus>> {
         let q: Vec<_> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
         self.get("admin/verify", &q).await
     }
 
     /// `GET /admin/sync`: sync jobs with their last-run state.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for job in client.sync_jobs(None).await? {
+    ///     println!("{} from {:?}", job.id, job.remote);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// And the errors of every request (see [`Client`]).
     pub async fn sync_jobs(&self, store: Option<&str>) -> Result<Vec<SyncJobStatus>> {
         let q: Vec<_> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
         self.get("admin/sync", &q).await
     }
 
     /// `POST /admin/{prune,verify,sync}/{id}/run`: runs a job now.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use pbs_client::JobKind;
+    /// let upid = client.run_job(JobKind::Verify, "weekly-verify").await?;
+    /// println!("started {upid}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown job id, [`Error::Decode`] when the answer is not a UPID,
+    /// and the errors of every request (see [`Client`]).
     pub async fn run_job(&self, kind: JobKind, id: &str) -> Result<Upid> {
         let path = format!("admin/{}/{}/run", kind.as_path(), encode_component(id));
         self.start_task(&path, serde_json::json!({})).await
@@ -656,7 +843,7 @@ mod tests {
         let path = dir.to_string_lossy().into_owned();
         let b = ClientBuilder::from_vars([
             ("PBS_REPOSITORY".to_owned(), "store".to_owned()),
-            ("PBS_PASSWORD_FILE".to_owned(), path.clone()),
+            ("PBS_PASSWORD_FILE".to_owned(), path),
         ])
         .unwrap();
         std::fs::remove_file(&dir).ok();

@@ -50,11 +50,19 @@ impl Datastore {
     /// `GET /admin/datastore/{store}/status`: sizes; [`StatusDetail::Verbose`] adds the GC
     /// status and the group and snapshot counts.
     ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use pbs_client::StatusDetail;
+    /// let status = client.datastore("store1").status(StatusDetail::Verbose).await?;
+    /// println!("{} bytes free, counts {:?}", status.avail, status.counts);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] for an unknown datastore, and the errors of every request
-    /// ([`Error::Transport`], [`Error::Tls`], [`Error::Auth`], [`Error::PermissionDenied`],
-    /// [`Error::Api`], [`Error::Decode`]).
+    /// [`Error::NotFound`] for an unknown datastore, and the errors of every request (see
+    /// [`Client`]).
     pub async fn status(&self, detail: StatusDetail) -> Result<DataStoreStatus> {
         let verbose = detail == StatusDetail::Verbose;
         self.client
@@ -65,9 +73,18 @@ impl Datastore {
     /// `GET /admin/datastore/{store}/namespace`: `parent` and everything below it up to
     /// `max_depth` (the anchor itself is included; the root is `""`).
     ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for ns in client.datastore("store1").namespaces(Some("prod"), Some(2)).await? {
+    ///     println!("{:?}", ns.ns);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] for an unknown datastore or parent, and the errors of every request.
+    /// [`Error::NotFound`] for an unknown datastore or parent, and the errors of every request (see [`Client`]).
     pub async fn namespaces(
         &self,
         parent: Option<&str>,
@@ -86,10 +103,19 @@ impl Datastore {
     /// `GET /admin/datastore/{store}/groups` of one namespace (not recursive; `None` is the
     /// root).
     ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for g in client.datastore("store1").groups(None).await? {
+    ///     println!("{}/{}: {} snapshots", g.backup_type, g.backup_id, g.backup_count);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown datastore or namespace, and the errors of every
-    /// request.
+    /// request (see [`Client`]).
     pub async fn groups(&self, ns: Option<&str>) -> Result<Vec<GroupListItem>> {
         let q: Vec<_> = ns.map(|n| ("ns", n.to_owned())).into_iter().collect();
         self.client.get(&self.path("groups"), &q).await
@@ -97,10 +123,20 @@ impl Datastore {
 
     /// `GET /admin/datastore/{store}/snapshots`, filtered (one namespace, not recursive).
     ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use pbs_client::{BackupType, SnapshotFilter};
+    /// let filter = SnapshotFilter::new().with_ns("prod").with_group(BackupType::Vm, "100");
+    /// let snaps = client.datastore("store1").snapshots(&filter).await?;
+    /// println!("{} snapshots", snaps.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown datastore or namespace, and the errors of every
-    /// request.
+    /// request (see [`Client`]).
     pub async fn snapshots(&self, filter: &SnapshotFilter) -> Result<Vec<SnapshotListItem>> {
         self.client
             .get(&self.path("snapshots"), &filter.query())
@@ -110,6 +146,15 @@ impl Datastore {
     /// Every snapshot of the datastore in every namespace (listing is per namespace in PBS, so
     /// tools that only query the root miss namespaced backups). Returns `(namespace, snapshot)`
     /// pairs; the root namespace is `""`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for (ns, snap) in client.datastore("store1").snapshots_all_namespaces().await? {
+    ///     println!("{ns:?} {}/{} {}", snap.backup_type, snap.backup_id, snap.backup_time);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -131,10 +176,21 @@ impl Datastore {
 
     /// `GET /admin/datastore/{store}/files` of one snapshot.
     ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use pbs_client::{BackupType, GroupRef};
+    /// let group = GroupRef::new(BackupType::Ct, "200");
+    /// for f in client.datastore("store1").snapshot_files(&group, 1717200000).await? {
+    ///     println!("{} {:?}", f.filename, f.size);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown datastore, group or snapshot, and the errors of every
-    /// request.
+    /// request (see [`Client`]).
     pub async fn snapshot_files(
         &self,
         group: &GroupRef,
@@ -171,7 +227,7 @@ impl Datastore {
     ///
     /// [`Error::Config`] before any request for a name that is not a plain `.blob` file,
     /// [`Error::TooLarge`] beyond [`MAX_BLOB_BYTES`], [`Error::NotFound`] for an unknown
-    /// snapshot or file, [`Error::Api`] for an encrypted file, and the errors of every request.
+    /// snapshot or file, [`Error::Api`] for an encrypted file, and the errors of every request (see [`Client`]).
     pub async fn download_blob(
         &self,
         group: &GroupRef,
@@ -221,7 +277,7 @@ impl Datastore {
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown datastore or group, [`Error::Api`] for keep options
-    /// PBS rejects (e.g. a count of 0), and the errors of every request.
+    /// PBS rejects (e.g. a count of 0), and the errors of every request (see [`Client`]).
     pub async fn prune_group(
         &self,
         group: &GroupRef,
@@ -242,10 +298,21 @@ impl Datastore {
 
     /// `POST /admin/datastore/{store}/prune-datastore`: starts a task pruning every group.
     ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use pbs_client::{KeepOptions, PruneDatastoreOptions, PruneMode};
+    /// let options = PruneDatastoreOptions::new(KeepOptions::new().keep_daily(7).keep_weekly(4))
+    ///     .with_mode(PruneMode::DryRun);
+    /// let upid = client.datastore("store1").prune(&options).await?;
+    /// println!("prune task {upid}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown datastore, [`Error::Decode`] when the answer is not a
-    /// UPID, and the errors of every request.
+    /// UPID, and the errors of every request (see [`Client`]).
     pub async fn prune(&self, options: &PruneDatastoreOptions) -> Result<Upid> {
         let body = serde_json::to_value(options).map_err(|e| Error::config(e.to_string()))?;
         self.client
@@ -268,7 +335,7 @@ impl Datastore {
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown datastore, [`Error::Decode`] when the answer is not a
-    /// UPID, and the errors of every request.
+    /// UPID, and the errors of every request (see [`Client`]).
     pub async fn verify(&self, options: &VerifyOptions) -> Result<Upid> {
         let body = serde_json::to_value(options).map_err(|e| Error::config(e.to_string()))?;
         self.client.start_task(&self.path("verify"), body).await
@@ -289,7 +356,7 @@ impl Datastore {
     ///
     /// [`Error::NotFound`] for an unknown datastore, [`Error::PermissionDenied`] without
     /// `Datastore.Modify`, [`Error::Decode`] when the answer is not a UPID, and the errors of
-    /// every request.
+    /// every request (see [`Client`]).
     pub async fn start_gc(&self) -> Result<Upid> {
         self.client
             .start_task(&self.path("gc"), serde_json::json!({}))
@@ -299,9 +366,17 @@ impl Datastore {
     /// `GET /admin/datastore/{store}/gc`: status of the last garbage collection (`store` is
     /// `None` on PBS before 3.2.2).
     ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// let gc = client.datastore("store1").gc_status().await?;
+    /// println!("last GC {:?}, removed {} bytes", gc.last_run_state, gc.status.removed_bytes);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] for an unknown datastore, and the errors of every request.
+    /// [`Error::NotFound`] for an unknown datastore, and the errors of every request (see [`Client`]).
     pub async fn gc_status(&self) -> Result<GarbageCollectionJobStatus> {
         self.client.get(&self.path("gc"), &[]).await
     }

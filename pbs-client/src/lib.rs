@@ -45,8 +45,15 @@
 //!
 //! # Crate features
 //!
-//! * `testing`: `testing::FakePbs`, an in-memory Proxmox Backup Server over real TLS on
-//!   127.0.0.1, used by this crate's tests and available to downstream tests.
+//! * `testing` (off by default): `testing::FakePbs`, an in-memory Proxmox Backup Server over
+//!   real TLS on 127.0.0.1 (datastores, snapshots, tasks, jobs, expiring tickets, the real prune
+//!   selection), used by this crate's tests and available to downstream tests. It pulls in
+//!   axum, hyper, tokio-rustls and rcgen. Not covered by semver.
+//!
+//! There are no other features; TLS is rustls with the workspace's aws-lc-rs provider.
+
+// Every public fallible function says how it fails (CONTRIBUTING.md, API conventions).
+#![warn(clippy::missing_errors_doc)]
 
 mod auth;
 mod client;

@@ -243,7 +243,10 @@ async fn prune_preview(
     keep.keep_weekly = opts.keep_weekly;
     keep.keep_monthly = opts.keep_monthly;
     keep.keep_yearly = opts.keep_yearly;
-    let server = client.datastore(store).prune_group(group, &keep, PruneMode::DryRun).await?;
+    let server = client
+        .datastore(store)
+        .prune_group(group, &keep, PruneMode::DryRun)
+        .await?;
     let list: Vec<PruneSnapshot> = server
         .iter()
         .map(|r| {

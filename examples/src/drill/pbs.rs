@@ -118,12 +118,16 @@ pub async fn drill(
     if let Some(ns) = &group.ns {
         filter = filter.with_ns(ns.clone());
     }
-    let snaps = client.datastore(store).snapshots(&filter).await.with_context(|| {
-        format!(
-            "listing snapshots of {}/{}",
-            group.backup_type, group.backup_id
-        )
-    })?;
+    let snaps = client
+        .datastore(store)
+        .snapshots(&filter)
+        .await
+        .with_context(|| {
+            format!(
+                "listing snapshots of {}/{}",
+                group.backup_type, group.backup_id
+            )
+        })?;
     let snap = snaps
         .iter()
         .max_by_key(|s| s.backup_time)
@@ -144,7 +148,8 @@ pub async fn drill(
         .with_ignore_verified(false);
     opts.backup_time = Some(snap.backup_time);
     let upid = client
-        .datastore(store).verify(&opts)
+        .datastore(store)
+        .verify(&opts)
         .await
         .with_context(|| format!("starting a verify of {name}"))?;
     let verify_error = client
@@ -155,7 +160,8 @@ pub async fn drill(
     let mut read = Vec::new();
     let mut read_failures = Vec::new();
     let manifest_bytes = client
-        .datastore(store).download_blob(group, snap.backup_time, "index.json.blob")
+        .datastore(store)
+        .download_blob(group, snap.backup_time, "index.json.blob")
         .await
         .with_context(|| format!("reading index.json.blob of {name}"))?;
     read.push(("index.json.blob".to_owned(), manifest_bytes.len()));
@@ -169,7 +175,8 @@ pub async fn drill(
                 .min_by_key(|f| !f.filename.ends_with(".conf.blob"));
             if let Some(f) = config {
                 let bytes = client
-                    .datastore(store).download_blob(group, snap.backup_time, &f.filename)
+                    .datastore(store)
+                    .download_blob(group, snap.backup_time, &f.filename)
                     .await
                     .with_context(|| format!("reading {} of {name}", f.filename))?;
                 if f.size.is_some_and(|s| s != bytes.len() as u64) {

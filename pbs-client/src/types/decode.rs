@@ -27,12 +27,20 @@ fn decode_envelope<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<E
 }
 
 /// Decodes a successful PBS answer `{"data": …}` into `T`.
+///
+/// # Errors
+///
+/// [`Error::Decode`] with the JSON path of the first bad field when `body` is not that shape.
 pub fn decode_data<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
     decode_envelope(endpoint, body).map(|e| e.data)
 }
 
 /// Decodes a list answer with PBS's top-level `total` (task lists); `total` defaults to the
 /// number of items.
+///
+/// # Errors
+///
+/// As [`decode_data`].
 pub fn decode_list_with_total<T: DeserializeOwned>(
     endpoint: &str,
     body: &[u8],
@@ -43,6 +51,10 @@ pub fn decode_list_with_total<T: DeserializeOwned>(
 }
 
 /// Decodes a task log page `{"data":[{"n":1,"t":"…"}],"total":N,"active":bool}`.
+///
+/// # Errors
+///
+/// As [`decode_data`].
 pub fn decode_task_log(endpoint: &str, body: &[u8]) -> Result<TaskLog> {
     let env: Envelope<Vec<TaskLogLine>> = decode_envelope(endpoint, body)?;
     Ok(TaskLog {
