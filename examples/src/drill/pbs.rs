@@ -118,16 +118,13 @@ pub async fn drill(
     if let Some(ns) = &group.ns {
         filter = filter.with_ns(ns.clone());
     }
-    let snaps = client
-        .datastore(store)
-        .snapshots(&filter)
-        .await
-        .with_context(|| {
-            format!(
-                "listing snapshots of {}/{}",
-                group.backup_type, group.backup_id
-            )
-        })?;
+    let datastore = client.datastore(store);
+    let snaps = datastore.snapshots(&filter).await.with_context(|| {
+        format!(
+            "listing snapshots of {}/{}",
+            group.backup_type, group.backup_id
+        )
+    })?;
     let snap = snaps
         .iter()
         .max_by_key(|s| s.backup_time)
@@ -147,8 +144,7 @@ pub async fn drill(
         .with_group(group)
         .with_ignore_verified(false);
     opts.backup_time = Some(snap.backup_time);
-    let upid = client
-        .datastore(store)
+    let upid = datastore
         .verify(&opts)
         .await
         .with_context(|| format!("starting a verify of {name}"))?;
@@ -159,8 +155,7 @@ pub async fn drill(
         .map(|e| format!("verify: {e}"));
     let mut read = Vec::new();
     let mut read_failures = Vec::new();
-    let manifest_bytes = client
-        .datastore(store)
+    let manifest_bytes = datastore
         .download_blob(group, snap.backup_time, "index.json.blob")
         .await
         .with_context(|| format!("reading index.json.blob of {name}"))?;
@@ -174,8 +169,7 @@ pub async fn drill(
                 .filter(|f| f.filename.ends_with(".blob") && f.filename != "index.json.blob")
                 .min_by_key(|f| !f.filename.ends_with(".conf.blob"));
             if let Some(f) = config {
-                let bytes = client
-                    .datastore(store)
+                let bytes = datastore
                     .download_blob(group, snap.backup_time, &f.filename)
                     .await
                     .with_context(|| format!("reading {} of {name}", f.filename))?;
