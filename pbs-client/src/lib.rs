@@ -12,7 +12,8 @@
 //!   [`PruneMode::DryRun`], datastore), verify and GC; tasks (list, stream, status, log, wait)
 //!   with the [`Upid`] type, and prune/verify/sync jobs with their last-run state.
 //! * **Errors**: PBS's plain-text error bodies become typed [`Error`]s ([`Error::is_not_found`],
-//!   [`Error::is_unauthenticated`], [`Error::is_permission_denied`], [`Error::is_tls`]).
+//!   [`Error::is_unauthenticated`], [`Error::is_permission_denied`], [`Error::is_retryable`],
+//!   [`Error::status`], [`Error::is_tls`]).
 //!
 //! # Example
 //!
