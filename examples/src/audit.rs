@@ -12,6 +12,7 @@ use anyhow::{Context, Result, anyhow};
 use backup_policy::compliance::{Observation, Outcome, ScheduleReport, Status, evaluate};
 use backup_policy::matrix::{Matrix, Target, TargetKind, Tool};
 use futures::future::join_all;
+use futures::{StreamExt as _, TryStreamExt as _};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -177,7 +178,6 @@ pub async fn gather_bounded(
     timeout: Duration,
     limit: usize,
 ) -> (Vec<SystemResult>, GarageState) {
-    use futures::StreamExt as _;
     let mut tasks: Vec<futures::future::BoxFuture<'_, SystemResult>> = Vec::new();
 
     // Velero: one query per kube context.
@@ -406,7 +406,8 @@ async fn pbs_observations(
         filter = filter.with_ns(ns.clone());
     }
     let snapshots = client
-        .snapshots(&p.datastore, &filter)
+        .datastore(&p.datastore)
+        .snapshots(&filter)
         .await
         .context("PBS snapshots")?;
     let runs = pbs_backup_runs(&client, &p.datastore, &targets, &snapshots).await;
@@ -493,7 +494,12 @@ async fn pbs_backup_runs(
         .with_store(store)
         .with_type("backup");
     filter.since = Some(since);
-    let tasks = match client.tasks_all(&filter, PBS_TASKS_MAX).await {
+    let tasks = match client
+        .tasks_stream(&filter)
+        .take(PBS_TASKS_MAX)
+        .try_collect::<Vec<_>>()
+        .await
+    {
         Ok(tasks) => tasks,
         Err(e) => {
             eprintln!("backup-audit: PBS backup tasks not read, no PBS run durations: {e}");

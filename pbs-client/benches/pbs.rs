@@ -47,11 +47,11 @@ fn prune(c: &mut Criterion) {
         .map(|i| PruneItem::new(1_600_000_000 + i * 86_400))
         .collect();
     let keep = KeepOptions::new()
-        .with_last(3)
-        .with_daily(14)
-        .with_weekly(8)
-        .with_monthly(12)
-        .with_yearly(3);
+        .keep_last(3)
+        .keep_daily(14)
+        .keep_weekly(8)
+        .keep_monthly(12)
+        .keep_yearly(3);
     c.bench_function("prune_selection_1100_daily", |b| {
         b.iter(|| compute_prune_marks(black_box(&items), &keep, &TimeZone::UTC))
     });

@@ -1,17 +1,22 @@
 //! The client, its builder and the endpoints.
 
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::auth::{Credentials, Repository, encode_component};
+use crate::datastore::Datastore;
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
+use crate::retry::RetryConfig;
 use crate::tls::{self, TlsVerification};
 use crate::transport::Transport;
 use crate::types::*;
@@ -21,16 +26,24 @@ use crate::upid::Upid;
 /// reads every manifest, so we allow more.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The most bytes [`Client::download_blob`] reads (blobs are configs and manifests: small).
+/// The most bytes [`Datastore::download_blob`] reads (blobs are configs and manifests: small).
 pub const MAX_BLOB_BYTES: usize = 16 << 20;
 
 /// Tickets live 2 h; renew after 1 h like proxmoxer (the official client renews every 15 min).
 pub const DEFAULT_TICKET_RENEW_AFTER: Duration = Duration::from_secs(3600);
 
 /// A Proxmox Backup Server API client. Cheap to clone.
+///
+/// The calls of one datastore are on the [`Datastore`] handle from [`Client::datastore`].
+///
+/// Every request can fail with [`Error::Transport`] (connect, reset, timeout), [`Error::Tls`]
+/// (refused certificate or pin mismatch), [`Error::Auth`] (401), [`Error::PermissionDenied`]
+/// (403), [`Error::NotFound`], [`Error::Api`] (any other error answer) and [`Error::Decode`]
+/// (an answer of the wrong shape); reads are retried first as [`ClientBuilder::with_retry`]
+/// says.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Transport>,
+    pub(crate) inner: Arc<Transport>,
     datastore: Option<String>,
     poll_interval: Duration,
 }
@@ -55,8 +68,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     ticket_renew_after: Duration,
     poll_interval: Duration,
-    max_retries: usize,
-    max_retry_delay: Duration,
+    retry: RetryConfig,
     datastore: Option<String>,
     /// May carry proxy credentials: never printed.
     proxy: Option<SecretString>,
@@ -83,8 +95,7 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             ticket_renew_after: DEFAULT_TICKET_RENEW_AFTER,
             poll_interval: Duration::from_secs(1),
-            max_retries: 3,
-            max_retry_delay: Duration::from_secs(10),
+            retry: RetryConfig::default(),
             datastore: None,
             proxy: None,
         }
@@ -134,7 +145,7 @@ impl ClientBuilder {
     }
 
     /// Total timeout per request (default 30 s; keep it above PBS's 3 s delay on 401).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
@@ -157,10 +168,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Retries of idempotent requests (default 3, 0 disables) and the longest single delay.
-    pub fn with_retries(mut self, max_retries: usize, max_delay: Duration) -> Self {
-        self.max_retries = max_retries;
-        self.max_retry_delay = max_delay;
+    /// Retries of idempotent requests (default [`RetryConfig::default`]: 3 retries within
+    /// 30 s; [`RetryConfig::disabled`] sends every request once).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
         self
     }
 
@@ -173,7 +184,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Default datastore (from `PBS_REPOSITORY`), see [`Client::datastore`].
+    /// Default datastore (from `PBS_REPOSITORY`), see [`Client::default_datastore`].
     pub fn with_datastore(mut self, store: impl Into<String>) -> Self {
         self.datastore = Some(store.into());
         self
@@ -182,12 +193,46 @@ impl ClientBuilder {
     /// Configures the builder from `PBS_REPOSITORY`, `PBS_PASSWORD` (or the first line of
     /// `PBS_PASSWORD_FILE`) and `PBS_FINGERPRINT`, like proxmox-backup-client. A repository
     /// user containing `!` is an API token and `PBS_PASSWORD` is its secret.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `PBS_REPOSITORY` or the secret is missing or the repository
+    /// string is invalid, [`Error::InvalidFingerprint`] for a bad `PBS_FINGERPRINT`.
     pub fn from_env() -> Result<Self> {
-        Self::from_env_with(|k| std::env::var(k).ok())
+        // Like `std::env::var(..).ok()`: a value that is not UTF-8 counts as unset.
+        Self::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
-    /// [`ClientBuilder::from_env`] with a custom variable lookup (for tests and config layers).
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+    /// [`ClientBuilder::from_env`] from `(name, value)` pairs instead of the process
+    /// environment (tests, config files); other names are ignored.
+    ///
+    /// ```
+    /// let builder = pbs_client::ClientBuilder::from_vars([
+    ///     ("PBS_REPOSITORY", "monitor@pbs!ro@pbs.example:store1"),
+    ///     ("PBS_PASSWORD", "token-secret"),
+    /// ])?;
+    /// let client = builder.build()?;
+    /// assert_eq!(client.default_datastore(), Some("store1"));
+    /// # Ok::<(), pbs_client::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::from_env`].
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let vars: std::collections::HashMap<String, String> = vars
+            .into_iter()
+            .filter(|(k, _)| k.as_ref().starts_with("PBS_"))
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+            .collect();
+        let lookup = |k: &str| vars.get(k).cloned();
         let repo: Repository = lookup("PBS_REPOSITORY")
             .ok_or_else(|| Error::config("PBS_REPOSITORY is not set"))?
             .parse()?;
@@ -218,7 +263,12 @@ impl ClientBuilder {
         Ok(b)
     }
 
-    /// Builds the client.
+    /// Builds the client (opens no connection).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] without a base URL or credentials, for a URL that is not `https` or
+    /// carries credentials, a bad proxy URL, or a TLS setup that cannot be made.
     pub fn build(self) -> Result<Client> {
         let raw = self
             .base_url
@@ -268,8 +318,7 @@ impl ClientBuilder {
                 base,
                 credentials,
                 self.ticket_renew_after,
-                self.max_retries,
-                self.max_retry_delay,
+                self.retry,
             )),
             datastore: self.datastore,
             poll_interval: self.poll_interval,
@@ -290,10 +339,6 @@ fn has_explicit_port(raw: &str) -> bool {
         .is_some_and(|(_, port)| !port.is_empty())
 }
 
-fn ds(store: &str, rest: &str) -> String {
-    format!("admin/datastore/{}/{rest}", encode_component(store))
-}
-
 fn task_path(upid: &Upid, rest: &str) -> String {
     format!(
         "nodes/localhost/tasks/{}{rest}",
@@ -301,7 +346,7 @@ fn task_path(upid: &Upid, rest: &str) -> String {
     )
 }
 
-fn group_query(group: &GroupRef) -> Vec<(&'static str, String)> {
+pub(crate) fn group_query(group: &GroupRef) -> Vec<(&'static str, String)> {
     let mut q = vec![
         ("backup-type", group.backup_type.to_string()),
         ("backup-id", group.backup_id.clone()),
@@ -318,14 +363,25 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client configured from `PBS_REPOSITORY`, `PBS_PASSWORD` and `PBS_FINGERPRINT`.
+    /// A client configured from `PBS_REPOSITORY`, `PBS_PASSWORD` and `PBS_FINGERPRINT`: the
+    /// shortcut for `ClientBuilder::from_env()?.build()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::from_env`] and [`ClientBuilder::build`].
     pub fn from_env() -> Result<Client> {
         ClientBuilder::from_env()?.build()
     }
 
     /// The datastore named by `PBS_REPOSITORY` or [`ClientBuilder::with_datastore`].
-    pub fn datastore(&self) -> Option<&str> {
+    pub fn default_datastore(&self) -> Option<&str> {
         self.datastore.as_deref()
+    }
+
+    /// A handle on the datastore `name` for the calls scoped to one store (status, groups,
+    /// snapshots, prune, verify, GC). Cheap: it shares this client's connection pool.
+    pub fn datastore(&self, name: impl Into<String>) -> Datastore {
+        Datastore::new(self.clone(), name.into())
     }
 
     /// The API base URL (`https://host:port/api2/json/`).
@@ -333,12 +389,16 @@ impl Client {
         self.inner.base.as_str()
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T> {
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T> {
         let body = self.inner.request(Method::GET, path, query, None).await?;
         decode_data(&format!("GET /{path}"), &body)
     }
 
-    async fn write<T: DeserializeOwned>(
+    pub(crate) async fn write<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -349,7 +409,7 @@ impl Client {
         decode_data(&endpoint, &bytes)
     }
 
-    async fn start_task(&self, path: &str, body: serde_json::Value) -> Result<Upid> {
+    pub(crate) async fn start_task(&self, path: &str, body: serde_json::Value) -> Result<Upid> {
         let text: String = self.write(Method::POST, path, Some(body)).await?;
         text.parse().map_err(|e: Error| Error::Decode {
             endpoint: format!("POST /{path}"),
@@ -358,6 +418,17 @@ impl Client {
     }
 
     /// `GET /ping`: true when the server answers `{"pong": true}`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// assert!(client.ping().await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] or [`Error::Tls`] when the server cannot be reached, and the errors of every request (see [`Client`]).
     pub async fn ping(&self) -> Result<bool> {
         #[derive(serde::Deserialize)]
         struct Pong {
@@ -368,181 +439,74 @@ impl Client {
     }
 
     /// `GET /version`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// let v = client.version().await?;
+    /// println!("PBS {}-{}", v.version, v.release);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] for rejected credentials, and the errors of every request (see [`Client`]).
     pub async fn version(&self) -> Result<VersionInfo> {
         self.get("version", &[]).await
     }
 
     /// `GET /admin/datastore`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for ds in client.datastores().await? {
+    ///     println!("{} {:?}", ds.store, ds.maintenance);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] for rejected credentials, and the errors of every request (see [`Client`]).
     pub async fn datastores(&self) -> Result<Vec<DataStoreListItem>> {
         self.get("admin/datastore", &[]).await
     }
 
-    /// `GET /admin/datastore/{store}/status` (`verbose` adds GC status and counts).
-    pub async fn datastore_status(&self, store: &str, verbose: bool) -> Result<DataStoreStatus> {
-        self.get(&ds(store, "status"), &[("verbose", verbose.to_string())])
-            .await
-    }
-
     /// `GET /status/datastore-usage`: usage, history and estimated full date of every store.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for u in client.datastore_usage().await? {
+    ///     println!("{}: full on {:?}", u.store, u.estimated_full_date);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] for rejected credentials, and the errors of every request (see [`Client`]).
     pub async fn datastore_usage(&self) -> Result<Vec<DataStoreUsage>> {
         self.get("status/datastore-usage", &[]).await
     }
 
-    /// `GET /admin/datastore/{store}/namespace`: `parent` and everything below it up to
-    /// `max_depth` (the anchor itself is included; the root is `""`).
-    pub async fn namespaces(
-        &self,
-        store: &str,
-        parent: Option<&str>,
-        max_depth: Option<u8>,
-    ) -> Result<Vec<NamespaceListItem>> {
-        let mut q = Vec::new();
-        if let Some(p) = parent {
-            q.push(("parent", p.to_owned()));
-        }
-        if let Some(d) = max_depth {
-            q.push(("max-depth", d.to_string()));
-        }
-        self.get(&ds(store, "namespace"), &q).await
-    }
-
-    /// `GET /admin/datastore/{store}/groups` of one namespace (not recursive).
-    pub async fn groups(&self, store: &str, ns: Option<&str>) -> Result<Vec<GroupListItem>> {
-        let q: Vec<_> = ns.map(|n| ("ns", n.to_owned())).into_iter().collect();
-        self.get(&ds(store, "groups"), &q).await
-    }
-
-    /// `GET /admin/datastore/{store}/snapshots`, filtered.
-    pub async fn snapshots(
-        &self,
-        store: &str,
-        filter: &SnapshotFilter,
-    ) -> Result<Vec<SnapshotListItem>> {
-        self.get(&ds(store, "snapshots"), &filter.query()).await
-    }
-
-    /// Every snapshot of the datastore in every namespace (listing is per namespace in PBS, so
-    /// tools that only query the root miss namespaced backups). Returns `(namespace, snapshot)`
-    /// pairs; the root namespace is `""`.
-    pub async fn snapshots_all_namespaces(
-        &self,
-        store: &str,
-    ) -> Result<Vec<(String, SnapshotListItem)>> {
-        let mut out = Vec::new();
-        for ns in self.namespaces(store, None, None).await? {
-            let filter = if ns.ns.is_empty() {
-                SnapshotFilter::new()
-            } else {
-                SnapshotFilter::new().with_ns(ns.ns.clone())
-            };
-            for snap in self.snapshots(store, &filter).await? {
-                out.push((ns.ns.clone(), snap));
-            }
-        }
-        Ok(out)
-    }
-
-    /// `GET /admin/datastore/{store}/files` of one snapshot.
-    pub async fn snapshot_files(
-        &self,
-        store: &str,
-        group: &GroupRef,
-        backup_time: i64,
-    ) -> Result<Vec<BackupContent>> {
-        let mut q = group_query(group);
-        q.push(("backup-time", backup_time.to_string()));
-        self.get(&ds(store, "files"), &q).await
-    }
-
-    /// `GET /admin/datastore/{store}/download-decoded`: the decoded content of one `.blob`
-    /// file of a snapshot — its manifest `index.json.blob`, a VM's `qemu-server.conf.blob`, a
-    /// container's `pct.conf.blob`, …  Reads back data from the datastore through the API (PBS
-    /// decodes the blob and checks its CRC while streaming).
-    ///
-    /// Only blob files: index archives (`.fidx`, `.didx`) decode to whole disk images or
-    /// file archives, which this call does not read ([`Error::Config`] before any request). At
-    /// most [`MAX_BLOB_BYTES`] are read ([`Error::TooLarge`] beyond). PBS refuses an encrypted
-    /// file ("cannot decode … - is encrypted") [proxmox/proxmox-backup
-    /// src/api2/admin/datastore.rs `download_file_decoded`].
-    pub async fn download_blob(
-        &self,
-        store: &str,
-        group: &GroupRef,
-        backup_time: i64,
-        file_name: &str,
-    ) -> Result<Vec<u8>> {
-        let plain = !file_name.is_empty()
-            && file_name.ends_with(".blob")
-            && !file_name.contains(['/', '\\', '\0']);
-        if !plain {
-            return Err(Error::config(format!(
-                "download_blob reads .blob files only, not {file_name:?}"
-            )));
-        }
-        let mut q = group_query(group);
-        q.push(("backup-time", backup_time.to_string()));
-        q.push(("file-name", file_name.to_owned()));
-        self.inner
-            .request_limited(
-                Method::GET,
-                &ds(store, "download-decoded"),
-                &q,
-                None,
-                MAX_BLOB_BYTES,
-            )
-            .await
-    }
-
-    /// `POST /admin/datastore/{store}/prune` for one group; with `dry_run` nothing is removed.
-    /// The answer lists every snapshot, oldest first, with its keep/remove decision.
-    pub async fn prune_group(
-        &self,
-        store: &str,
-        group: &GroupRef,
-        keep: &KeepOptions,
-        dry_run: bool,
-    ) -> Result<Vec<PruneResult>> {
-        let mut body = serde_json::to_value(keep).map_err(|e| Error::config(e.to_string()))?;
-        if let serde_json::Value::Object(map) = &mut body {
-            for (k, v) in group_query(group) {
-                map.insert(k.to_owned(), v.into());
-            }
-            map.insert("dry-run".to_owned(), dry_run.into());
-        }
-        self.write(Method::POST, &ds(store, "prune"), Some(body))
-            .await
-    }
-
-    /// `POST /admin/datastore/{store}/prune-datastore`: a task pruning every group.
-    pub async fn prune_datastore(
-        &self,
-        store: &str,
-        options: &PruneDatastoreOptions,
-    ) -> Result<Upid> {
-        let body = serde_json::to_value(options).map_err(|e| Error::config(e.to_string()))?;
-        self.start_task(&ds(store, "prune-datastore"), body).await
-    }
-
-    /// `POST /admin/datastore/{store}/verify`: starts a verify task.
-    pub async fn verify(&self, store: &str, options: &VerifyOptions) -> Result<Upid> {
-        let body = serde_json::to_value(options).map_err(|e| Error::config(e.to_string()))?;
-        self.start_task(&ds(store, "verify"), body).await
-    }
-
-    /// `POST /admin/datastore/{store}/gc`: starts garbage collection.
-    pub async fn start_gc(&self, store: &str) -> Result<Upid> {
-        self.start_task(&ds(store, "gc"), serde_json::json!({}))
-            .await
-    }
-
-    /// `GET /admin/datastore/{store}/gc`: status of the last garbage collection.
-    pub async fn gc_status(&self, store: &str) -> Result<GarbageCollectionJobStatus> {
-        self.get(&ds(store, "gc"), &[]).await
-    }
-
     /// `GET /nodes/localhost/tasks`: one page of tasks (at most `filter.limit`, PBS's default
     /// 50, starting at `filter.start`). PBS's `total` is ExtJS paging, not a count: see
-    /// [`TaskPage::has_more`], or let [`Client::tasks_all`] walk the pages.
+    /// [`TaskPage::has_more`], or let [`Client::tasks_stream`] walk the pages.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use pbs_client::TaskFilter;
+    /// let page = client.tasks(&TaskFilter::new().running()).await?;
+    /// println!("{} running, more: {}", page.tasks.len(), page.has_more());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for a filter PBS rejects, and the errors of every request (see [`Client`]).
     pub async fn tasks(&self, filter: &TaskFilter) -> Result<TaskPage> {
         let path = "nodes/localhost/tasks";
         let body = self
@@ -557,48 +521,114 @@ impl Client {
         })
     }
 
-    /// Every task matching `filter`, at most `max_tasks`, reading pages of `filter.limit`
-    /// (default 50) from `filter.start` for as long as PBS says more follow. Tasks that start
-    /// while paging shift older ones onto the next page: duplicates (same UPID) are dropped,
-    /// and a page that brings nothing new ends the walk.
-    pub async fn tasks_all(
-        &self,
-        filter: &TaskFilter,
-        max_tasks: usize,
-    ) -> Result<Vec<TaskListItem>> {
+    /// Every task matching `filter`, reading pages of `filter.limit` (default 50) from
+    /// `filter.start` while PBS says more follow; the next page is read only when the stream
+    /// is polled past the current one (`.take(n)` reads no further). Tasks that start while
+    /// paging shift older ones onto the next page: duplicates (same UPID) are dropped, and a
+    /// page that brings nothing new ends the stream. An error ends it too.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use futures::{StreamExt, TryStreamExt};
+    /// use pbs_client::TaskFilter;
+    /// let filter = TaskFilter::new().with_store("store1").with_errors();
+    /// let failed: Vec<_> = client.tasks_stream(&filter).take(500).try_collect().await?;
+    /// println!("{} tasks did not end OK", failed.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Each item is a task or the error that ended the stream (see [`Client::tasks`]).
+    pub fn tasks_stream(&self, filter: &TaskFilter) -> BoxStream<'_, Result<TaskListItem>> {
+        struct Walk {
+            filter: TaskFilter,
+            start: u64,
+            page_size: u64,
+            seen: HashSet<String>,
+            ready: VecDeque<TaskListItem>,
+            done: bool,
+        }
         let mut filter = filter.clone();
         let page_size = filter.limit.unwrap_or(50);
         filter.limit = Some(page_size);
-        let mut start = filter.start.unwrap_or(0);
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        while out.len() < max_tasks {
-            filter.start = Some(start);
-            let page = self.tasks(&filter).await?;
-            let more = page.has_more();
-            start += page.tasks.len() as u64;
-            let before = out.len();
-            for task in page.tasks {
-                if out.len() < max_tasks && seen.insert(task.upid.clone()) {
-                    out.push(task);
+        let walk = Walk {
+            start: filter.start.unwrap_or(0),
+            filter,
+            page_size,
+            seen: HashSet::new(),
+            ready: VecDeque::new(),
+            done: false,
+        };
+        futures::stream::unfold(walk, move |mut w| async move {
+            loop {
+                if let Some(task) = w.ready.pop_front() {
+                    return Some((Ok(task), w));
+                }
+                if w.done {
+                    return None;
+                }
+                w.filter.start = Some(w.start);
+                let page = match self.tasks(&w.filter).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        w.done = true;
+                        return Some((Err(e), w));
+                    }
+                };
+                let more = page.has_more();
+                w.start += page.tasks.len() as u64;
+                for task in page.tasks {
+                    if w.seen.insert(task.upid.clone()) {
+                        w.ready.push_back(task);
+                    }
+                }
+                // `limit` 0 asks for everything in one page; a page with nothing new ends the
+                // walk too (a server repeating itself must not keep us here).
+                if !more || w.page_size == 0 || w.ready.is_empty() {
+                    w.done = true;
                 }
             }
-            // `limit` 0 asks for everything in one page; a page with nothing new ends the walk
-            // too (a server repeating itself must not keep us here).
-            if !more || page_size == 0 || out.len() == before {
-                break;
-            }
-        }
-        Ok(out)
+        })
+        .boxed()
     }
 
     /// `GET /nodes/localhost/tasks/{upid}/status`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// let upid: pbs_client::Upid =
+    ///     "UPID:pbs:000003E8:0000AAAA:00000002:65F00000:garbage_collection:store1:root@pam:".parse()?;
+    /// println!("running: {}", client.task_status(&upid).await?.is_running());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] for a UPID of another node, and the errors of every request (see [`Client`]). An unknown UPID is not an
+    /// error: PBS answers it as stopped with exit status `unknown`.
     pub async fn task_status(&self, upid: &Upid) -> Result<TaskStatus> {
         self.get(&task_path(upid, "/status"), &[]).await
     }
 
     /// `GET /nodes/localhost/tasks/{upid}/log` from line `start` (1-based), at most `limit`
     /// lines (0 = all), with the running state.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// # let upid: pbs_client::Upid = "UPID:pbs:000003E8:0000AAAA:00000002:65F00000:garbage_collection:store1:root@pam:".parse()?;
+    /// for line in client.task_log(&upid, 1, 0).await?.lines {
+    ///     println!("{}", line.message());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// And the errors of every request (see [`Client`]).
     pub async fn task_log(&self, upid: &Upid, start: u64, limit: u64) -> Result<TaskLog> {
         let path = task_path(upid, "/log");
         let q = [
@@ -611,6 +641,18 @@ impl Client {
     }
 
     /// `DELETE /nodes/localhost/tasks/{upid}`: asks the task to stop.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// # let upid: pbs_client::Upid = "UPID:pbs:000003E8:0000AAAA:00000002:65F00000:garbage_collection:store1:root@pam:".parse()?;
+    /// client.stop_task(&upid).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] without the privilege to stop it, and the errors of every request (see [`Client`]).
     pub async fn stop_task(&self, upid: &Upid) -> Result<()> {
         let _: serde_json::Value = self
             .write(Method::DELETE, &task_path(upid, ""), None)
@@ -623,6 +665,20 @@ impl Client {
     /// [`Error::TaskUnknown`] when PBS has no result for it (it answers an unknown UPID as
     /// stopped with exit status `unknown`), and [`Error::TaskTimeout`] when it still runs after
     /// `timeout`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use std::time::Duration;
+    /// let upid = client.datastore("store1").start_gc().await?;
+    /// let status = client.wait_task(&upid, Duration::from_secs(3600)).await?;
+    /// println!("{:?}", status.exitstatus);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TaskFailed`], [`Error::TaskUnknown`] and [`Error::TaskTimeout`] as above, and the errors of every request (see [`Client`]).
     pub async fn wait_task(&self, upid: &Upid, timeout: Duration) -> Result<TaskStatus> {
         let started = Instant::now();
         loop {
@@ -652,24 +708,77 @@ impl Client {
     }
 
     /// `GET /admin/prune`: prune jobs with their last-run state.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for job in client.prune_jobs(Some("store1")).await? {
+    ///     println!("{} last {:?}", job.id, job.state.last_run_state);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// And the errors of every request (see [`Client`]).
     pub async fn prune_jobs(&self, store: Option<&str>) -> Result<Vec<PruneJobStatus>> {
         let q: Vec<_> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
         self.get("admin/prune", &q).await
     }
 
     /// `GET /admin/verify`: verification jobs with their last-run state.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for job in client.verify_jobs(None).await? {
+    ///     println!("{} last {:?}", job.id, job.state.last_run_state);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// And the errors of every request (see [`Client`]).
     pub async fn verify_jobs(&self, store: Option<&str>) -> Result<Vec<VerificationJobStatus>> {
         let q: Vec<_> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
         self.get("admin/verify", &q).await
     }
 
     /// `GET /admin/sync`: sync jobs with their last-run state.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// for job in client.sync_jobs(None).await? {
+    ///     println!("{} from {:?}", job.id, job.remote);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// And the errors of every request (see [`Client`]).
     pub async fn sync_jobs(&self, store: Option<&str>) -> Result<Vec<SyncJobStatus>> {
         let q: Vec<_> = store.map(|s| ("store", s.to_owned())).into_iter().collect();
         self.get("admin/sync", &q).await
     }
 
     /// `POST /admin/{prune,verify,sync}/{id}/run`: runs a job now.
+    ///
+    /// ```no_run
+    /// # async fn run(client: pbs_client::Client) -> pbs_client::Result<()> {
+    /// use pbs_client::JobKind;
+    /// let upid = client.run_job(JobKind::Verify, "weekly-verify").await?;
+    /// println!("started {upid}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown job id, [`Error::Decode`] when the answer is not a UPID,
+    /// and the errors of every request (see [`Client`]).
     pub async fn run_job(&self, kind: JobKind, id: &str) -> Result<Upid> {
         let path = format!("admin/{}/{}/run", kind.as_path(), encode_component(id));
         self.start_task(&path, serde_json::json!({})).await
@@ -705,13 +814,13 @@ mod tests {
     #[test]
     fn from_env_token_and_fingerprint() {
         let fp = "ab:".repeat(31) + "cd";
-        let env = |k: &str| match k {
-            "PBS_REPOSITORY" => Some("mon@pbs!ro@pbs.example:store1".to_owned()),
-            "PBS_PASSWORD" => Some("tok-secret".to_owned()),
-            "PBS_FINGERPRINT" => Some(fp.clone()),
-            _ => None,
-        };
-        let b = ClientBuilder::from_env_with(env).unwrap();
+        let b = ClientBuilder::from_vars([
+            ("PBS_REPOSITORY", "mon@pbs!ro@pbs.example:store1"),
+            ("PBS_PASSWORD", "tok-secret"),
+            ("PBS_FINGERPRINT", fp.as_str()),
+            ("HOME", "/root"),
+        ])
+        .unwrap();
         assert_eq!(b.base_url.as_deref(), Some("https://pbs.example:8007"));
         assert_eq!(b.datastore.as_deref(), Some("store1"));
         match &b.credentials {
@@ -732,11 +841,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pbs-client-pw-{}", std::process::id()));
         std::fs::write(&dir, "pw-line\nsecond\n").unwrap();
         let path = dir.to_string_lossy().into_owned();
-        let b = ClientBuilder::from_env_with(|k| match k {
-            "PBS_REPOSITORY" => Some("store".to_owned()),
-            "PBS_PASSWORD_FILE" => Some(path.clone()),
-            _ => None,
-        })
+        let b = ClientBuilder::from_vars([
+            ("PBS_REPOSITORY".to_owned(), "store".to_owned()),
+            ("PBS_PASSWORD_FILE".to_owned(), path),
+        ])
         .unwrap();
         std::fs::remove_file(&dir).ok();
         match &b.credentials {
@@ -746,13 +854,13 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(ClientBuilder::from_env_with(|_| None).is_err());
-        let bad_fp = ClientBuilder::from_env_with(|k| match k {
-            "PBS_REPOSITORY" => Some("h:s".to_owned()),
-            "PBS_PASSWORD" => Some("x".to_owned()),
-            "PBS_FINGERPRINT" => Some("nope".to_owned()),
-            _ => None,
-        });
+        assert!(ClientBuilder::from_vars(Vec::<(String, String)>::new()).is_err());
+        assert!(ClientBuilder::from_vars([("PBS_REPOSITORY", "h:s")]).is_err());
+        let bad_fp = ClientBuilder::from_vars([
+            ("PBS_REPOSITORY", "h:s"),
+            ("PBS_PASSWORD", "x"),
+            ("PBS_FINGERPRINT", "nope"),
+        ]);
         assert!(matches!(bad_fp, Err(Error::InvalidFingerprint { .. })));
     }
 
@@ -788,11 +896,10 @@ mod tests {
 
     #[test]
     fn repository_with_port_443_keeps_it() {
-        let b = ClientBuilder::from_env_with(|k| match k {
-            "PBS_REPOSITORY" => Some("mon@pbs!ro@pbs.example:443:store1".to_owned()),
-            "PBS_PASSWORD" => Some("x".to_owned()),
-            _ => None,
-        })
+        let b = ClientBuilder::from_vars([
+            ("PBS_REPOSITORY", "mon@pbs!ro@pbs.example:443:store1"),
+            ("PBS_PASSWORD", "x"),
+        ])
         .unwrap();
         assert_eq!(effective_port(&b.build().unwrap()), Some(443));
     }

@@ -136,31 +136,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// True for a missing object or path.
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::NotFound { .. })
-    }
-
-    /// True when the server rejected the credentials (401).
-    pub fn is_auth(&self) -> bool {
-        matches!(self, Error::Auth { .. })
-    }
-
-    /// True when the identity lacks a privilege (403).
-    pub fn is_permission_denied(&self) -> bool {
-        matches!(self, Error::PermissionDenied { .. })
-    }
-
-    /// True when the TLS handshake was refused (pin mismatch, untrusted certificate).
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Error::Tls { .. })
-    }
-
-    /// True for a response that could not be decoded.
-    pub fn is_decode(&self) -> bool {
-        matches!(self, Error::Decode { .. })
-    }
-
     /// HTTP status of a server answer, if this error came from one.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -172,13 +147,40 @@ impl Error {
         }
     }
 
-    /// True when repeating an idempotent request may succeed (transport errors, 429, 502-504).
+    /// True for a missing object or path (HTTP 404, or PBS's 400 "does not exist" answers).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+
+    /// True when the server rejected the credentials: HTTP 401 (bad token, wrong password,
+    /// expired ticket) or a login that needs a second factor.
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(self, Error::Auth { .. })
+    }
+
+    /// True when the identity is authenticated but lacks a privilege (HTTP 403).
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, Error::PermissionDenied { .. })
+    }
+
+    /// True when repeating an idempotent request may succeed (connect errors and timeouts,
+    /// HTTP 429 and 502-504).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport { source, .. } => source.is_connect() || source.is_timeout(),
             Error::Api { status, .. } => matches!(status, 429 | 502 | 503 | 504),
             _ => false,
         }
+    }
+
+    /// True when the TLS handshake was refused (pin mismatch, untrusted certificate).
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Error::Tls { .. })
+    }
+
+    /// True for a response that could not be decoded.
+    pub fn is_decode(&self) -> bool {
+        matches!(self, Error::Decode { .. })
     }
 
     /// `Retry-After` sent with the error, if any.
@@ -276,7 +278,7 @@ mod tests {
     fn status_mapping() {
         assert!(
             Error::from_response("/x", 401, b"authentication failed - invalid ticket", None)
-                .is_auth()
+                .is_unauthenticated()
         );
         assert!(
             Error::from_response("/x", 403, b"permission check failed", None)
@@ -294,6 +296,87 @@ mod tests {
         assert!(e.is_retryable());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
         assert!(e.to_string().contains("busy"), "{e}");
+    }
+
+    fn api(status: u16) -> Error {
+        Error::from_response("/x", status, b"message", None)
+    }
+
+    fn transport(kind: &str) -> Error {
+        // A reqwest error without any network: a builder error (bad URL) is neither a
+        // connect error nor a timeout.
+        let source = reqwest::Client::new().get("not a url").build().unwrap_err();
+        assert!(!source.is_connect() && !source.is_timeout(), "{kind}");
+        Error::Transport {
+            endpoint: "GET /x".to_owned(),
+            source,
+        }
+    }
+
+    fn non_http() -> Vec<Error> {
+        vec![
+            Error::config("bad"),
+            Error::Decode {
+                endpoint: "/x".into(),
+                message: "m".into(),
+            },
+            Error::Tls {
+                endpoint: "/x".into(),
+                message: "m".into(),
+            },
+            Error::TaskUnknown { upid: "u".into() },
+            transport("builder"),
+        ]
+    }
+
+    #[test]
+    fn status_is_the_answer_status_only() {
+        for s in [400, 401, 403, 404, 409, 500, 503] {
+            assert_eq!(api(s).status(), Some(s), "{s}");
+        }
+        for e in non_http() {
+            assert_eq!(e.status(), None, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn is_not_found_predicate() {
+        assert!(api(404).is_not_found());
+        assert!(Error::from_response("/x", 400, b"no such task", None).is_not_found());
+        for s in [400, 401, 403, 500] {
+            assert!(!api(s).is_not_found(), "{s}");
+        }
+        assert!(non_http().iter().all(|e| !e.is_not_found()));
+    }
+
+    #[test]
+    fn is_unauthenticated_predicate() {
+        assert!(api(401).is_unauthenticated());
+        for s in [400, 403, 404, 500] {
+            assert!(!api(s).is_unauthenticated(), "{s}");
+        }
+        assert!(non_http().iter().all(|e| !e.is_unauthenticated()));
+    }
+
+    #[test]
+    fn is_permission_denied_predicate() {
+        assert!(api(403).is_permission_denied());
+        for s in [400, 401, 404, 500] {
+            assert!(!api(s).is_permission_denied(), "{s}");
+        }
+        assert!(non_http().iter().all(|e| !e.is_permission_denied()));
+    }
+
+    #[test]
+    fn is_retryable_predicate() {
+        for s in [429, 502, 503, 504] {
+            assert!(api(s).is_retryable(), "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 500, 501] {
+            assert!(!api(s).is_retryable(), "{s}");
+        }
+        // Only connect errors and timeouts of the transport are worth repeating.
+        assert!(non_http().iter().all(|e| !e.is_retryable()));
     }
 
     #[test]

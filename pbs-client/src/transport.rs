@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::auth::{Credentials, encode_component};
 use crate::error::{Error, Result};
+use crate::retry::RetryConfig;
 
 const LOGIN_ENDPOINT: &str = "POST /access/ticket";
 
@@ -35,8 +36,7 @@ pub(crate) struct Transport {
     pub(crate) base: Url,
     pub(crate) credentials: Credentials,
     pub(crate) ticket_renew_after: Duration,
-    pub(crate) max_retries: usize,
-    pub(crate) max_retry_delay: Duration,
+    pub(crate) retry: RetryConfig,
     ticket: Mutex<Option<Ticket>>,
 }
 
@@ -46,16 +46,14 @@ impl Transport {
         base: Url,
         credentials: Credentials,
         ticket_renew_after: Duration,
-        max_retries: usize,
-        max_retry_delay: Duration,
+        retry: RetryConfig,
     ) -> Self {
         Transport {
             http,
             base,
             credentials,
             ticket_renew_after,
-            max_retries,
-            max_retry_delay,
+            retry,
             ticket: Mutex::new(None),
         }
     }
@@ -86,21 +84,20 @@ impl Transport {
         let endpoint = format!("{method} /{path}");
         let span = tracing::debug_span!("pbs_request", method = %method, path = %path);
         let once = || self.request_authenticated(&method, path, query, body, &endpoint, limit);
-        if method == Method::GET && self.max_retries > 0 {
-            let max_delay = self.max_retry_delay;
+        if method == Method::GET && self.retry.max_retries > 0 {
+            let retry = &self.retry;
+            let started = Instant::now();
             once.retry(
                 ExponentialBuilder::default()
-                    .with_min_delay(Duration::from_millis(200))
-                    .with_max_delay(max_delay)
-                    .with_max_times(self.max_retries)
-                    .with_total_delay(Some(max_delay * 3)),
+                    .with_min_delay(retry.backoff.init_backoff)
+                    .with_max_delay(retry.backoff.max_backoff)
+                    .with_factor(retry.backoff.base as f32)
+                    .with_max_times(retry.max_retries),
             )
             .sleep(tokio::time::sleep)
             .when(Error::is_retryable)
-            .adjust(move |e, d| match (e.retry_after(), d) {
-                (Some(ra), Some(_)) => Some(ra.min(max_delay)),
-                (_, d) => d,
-            })
+            // Full jitter on the backoff, `Retry-After` honoured, nothing after the budget.
+            .adjust(move |e, d| retry.next_delay(started, d, e.retry_after()))
             .notify(|e, d| tracing::debug!(error = %e, delay = ?d, "retrying"))
             .instrument(span)
             .await

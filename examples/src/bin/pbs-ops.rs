@@ -21,7 +21,9 @@ use examples::cli::CommonArgs;
 use examples::cli::bytes_or_dash;
 use examples::{clients, progress};
 use jiff::Timestamp;
-use pbs_client::{BackupType, Client, GroupRef, KeepOptions, SnapshotFilter, Upid, VerifyOptions};
+use pbs_client::{
+    BackupType, Client, GroupRef, KeepOptions, PruneMode, SnapshotFilter, Upid, VerifyOptions,
+};
 use serde_json::json;
 
 /// Proxmox Backup Server datastores, snapshots, prune, verify, gc and tasks.
@@ -120,11 +122,11 @@ fn run(cli: &Cli) -> Result<bool> {
                 if let Some(vm) = vm {
                     opts = opts.with_group(&group(vm));
                 }
-                let upid = client.verify(&store, &opts).await?;
+                let upid = client.datastore(&store).verify(&opts).await?;
                 follow(cli, &client, &upid).await
             }
             Cmd::Gc => {
-                let upid = client.start_gc(&store).await?;
+                let upid = client.datastore(&store).start_gc().await?;
                 follow(cli, &client, &upid).await
             }
             Cmd::Task(TaskCmd::Follow { upid }) => {
@@ -189,7 +191,7 @@ async fn snapshots(
     store: &str,
     filter: &SnapshotFilter,
 ) -> Result<bool> {
-    let mut snaps = client.snapshots(store, filter).await?;
+    let mut snaps = client.datastore(store).snapshots(filter).await?;
     snaps.sort_by(|a, b| (&a.backup_id, b.backup_time).cmp(&(&b.backup_id, a.backup_time)));
     if cli.common.json {
         println!("{}", serde_json::to_string_pretty(&snaps)?);
@@ -241,7 +243,10 @@ async fn prune_preview(
     keep.keep_weekly = opts.keep_weekly;
     keep.keep_monthly = opts.keep_monthly;
     keep.keep_yearly = opts.keep_yearly;
-    let server = client.prune_group(store, group, &keep, true).await?;
+    let server = client
+        .datastore(store)
+        .prune_group(group, &keep, PruneMode::DryRun)
+        .await?;
     let list: Vec<PruneSnapshot> = server
         .iter()
         .map(|r| {

@@ -118,7 +118,8 @@ pub async fn drill(
     if let Some(ns) = &group.ns {
         filter = filter.with_ns(ns.clone());
     }
-    let snaps = client.snapshots(store, &filter).await.with_context(|| {
+    let datastore = client.datastore(store);
+    let snaps = datastore.snapshots(&filter).await.with_context(|| {
         format!(
             "listing snapshots of {}/{}",
             group.backup_type, group.backup_id
@@ -143,8 +144,8 @@ pub async fn drill(
         .with_group(group)
         .with_ignore_verified(false);
     opts.backup_time = Some(snap.backup_time);
-    let upid = client
-        .verify(store, &opts)
+    let upid = datastore
+        .verify(&opts)
         .await
         .with_context(|| format!("starting a verify of {name}"))?;
     let verify_error = client
@@ -154,8 +155,8 @@ pub async fn drill(
         .map(|e| format!("verify: {e}"));
     let mut read = Vec::new();
     let mut read_failures = Vec::new();
-    let manifest_bytes = client
-        .download_blob(store, group, snap.backup_time, "index.json.blob")
+    let manifest_bytes = datastore
+        .download_blob(group, snap.backup_time, "index.json.blob")
         .await
         .with_context(|| format!("reading index.json.blob of {name}"))?;
     read.push(("index.json.blob".to_owned(), manifest_bytes.len()));
@@ -168,8 +169,8 @@ pub async fn drill(
                 .filter(|f| f.filename.ends_with(".blob") && f.filename != "index.json.blob")
                 .min_by_key(|f| !f.filename.ends_with(".conf.blob"));
             if let Some(f) = config {
-                let bytes = client
-                    .download_blob(store, group, snap.backup_time, &f.filename)
+                let bytes = datastore
+                    .download_blob(group, snap.backup_time, &f.filename)
                     .await
                     .with_context(|| format!("reading {} of {name}", f.filename))?;
                 if f.size.is_some_and(|s| s != bytes.len() as u64) {

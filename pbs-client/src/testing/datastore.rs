@@ -9,11 +9,12 @@ use axum::http::{Method, StatusCode};
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value, json};
 
+use super::config::FakePbsConfig;
+use super::params::{ApiErr, Identity, Params, Reply, bad_request};
 use super::prune::{PruneItem, PruneMark, compute_prune_marks};
-use super::server::{
-    ApiErr, FakePbsConfig, FakeSnapshot, Identity, Params, Reply, StateData, Store, bad_request,
-    make_upid, new_task, now_epoch,
-};
+use super::server::now_epoch;
+use super::snapshot::FakeSnapshot;
+use super::state::{StateData, Store, make_upid, new_task};
 use crate::types::{KeepOptions, TaskState};
 
 pub(super) fn usage_json(name: &str, s: &Store) -> Value {
@@ -507,7 +508,7 @@ fn download_decoded(s: &Store, ns: &str, params: &Params) -> Reply {
             "File open failed: No such file or directory (os error 2)",
         ));
     };
-    let mut answer: super::server::Answer = Value::Null.into();
+    let mut answer: super::params::Answer = Value::Null.into();
     answer.raw = Some(content);
     Ok(answer)
 }

@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn upstream_keep_last() {
-        let k = |n| KeepOptions::new().with_last(n);
+        let k = |n| KeepOptions::new().keep_last(n);
         assert!(run(&A, k(4)).1.is_empty());
         assert_eq!(run(&A, k(3)).1, [A[0]]);
         assert_eq!(run(&A, k(2)).1, [A[0], A[1]]);
@@ -208,21 +208,21 @@ mod tests {
     #[test]
     fn upstream_daily_and_coarser() {
         assert!(
-            run(&A, KeepOptions::new().with_last(2).with_daily(2))
+            run(&A, KeepOptions::new().keep_last(2).keep_daily(2))
                 .1
                 .is_empty()
         );
-        assert_eq!(run(&A, KeepOptions::new().with_daily(3)).1, [A[2]]);
-        assert_eq!(run(&A, KeepOptions::new().with_daily(2)).1, [A[0], A[2]]);
+        assert_eq!(run(&A, KeepOptions::new().keep_daily(3)).1, [A[2]]);
+        assert_eq!(run(&A, KeepOptions::new().keep_daily(2)).1, [A[0], A[2]]);
         for k in [
-            KeepOptions::new().with_weekly(5),
-            KeepOptions::new().with_daily(1).with_weekly(5),
-            KeepOptions::new().with_monthly(6),
-            KeepOptions::new().with_yearly(7),
+            KeepOptions::new().keep_weekly(5),
+            KeepOptions::new().keep_daily(1).keep_weekly(5),
+            KeepOptions::new().keep_monthly(6),
+            KeepOptions::new().keep_yearly(7),
             KeepOptions::new()
-                .with_weekly(5)
-                .with_monthly(6)
-                .with_yearly(7),
+                .keep_weekly(5)
+                .keep_monthly(6)
+                .keep_yearly(7),
         ] {
             assert_eq!(run(&A, k.clone()).1, [A[0], A[1], A[2]], "{k:?}");
         }
@@ -239,10 +239,10 @@ mod tests {
             "2019-11-15T11:59:15Z",
         ];
         assert_eq!(
-            run(&t, KeepOptions::new().with_hourly(3)).1,
+            run(&t, KeepOptions::new().keep_hourly(3)).1,
             [t[1], t[3], t[4]]
         );
-        assert_eq!(run(&t, KeepOptions::new().with_hourly(2)).0, [t[2], t[5]]);
+        assert_eq!(run(&t, KeepOptions::new().keep_hourly(2)).0, [t[2], t[5]]);
     }
 
     #[test]
@@ -259,14 +259,14 @@ mod tests {
             "2019-12-04T11:59:15Z",
         ];
         let k = KeepOptions::new;
-        assert_eq!(run(&t, k().with_daily(1)).0, [t[8]]);
-        assert_eq!(run(&t, k().with_last(1).with_daily(1)).0, [t[7], t[8]]);
-        assert_eq!(run(&t, k().with_daily(1).with_weekly(1)).0, [t[5], t[8]]);
+        assert_eq!(run(&t, k().keep_daily(1)).0, [t[8]]);
+        assert_eq!(run(&t, k().keep_last(1).keep_daily(1)).0, [t[7], t[8]]);
+        assert_eq!(run(&t, k().keep_daily(1).keep_weekly(1)).0, [t[5], t[8]]);
         assert_eq!(
-            run(&t, k().with_daily(1).with_weekly(1).with_monthly(1)).0,
+            run(&t, k().keep_daily(1).keep_weekly(1).keep_monthly(1)).0,
             [t[3], t[5], t[8]]
         );
-        assert_eq!(run(&t, k().with_monthly(1).with_yearly(1)).0, [t[0], t[8]]);
+        assert_eq!(run(&t, k().keep_monthly(1).keep_yearly(1)).0, [t[0], t[8]]);
     }
 
     #[test]
@@ -287,8 +287,8 @@ mod tests {
             })
             .collect();
         for k in [
-            KeepOptions::new().with_last(1),
-            KeepOptions::new().with_hourly(1),
+            KeepOptions::new().keep_last(1),
+            KeepOptions::new().keep_hourly(1),
         ] {
             let marks = compute_prune_marks(&items, &k, &TimeZone::UTC);
             assert_eq!(
@@ -308,9 +308,9 @@ mod tests {
         let start = ts("2024-01-01T02:00:00Z");
         let items: Vec<PruneItem> = (0..91).map(|d| PruneItem::new(start + d * 86400)).collect();
         let k = KeepOptions::new()
-            .with_daily(7)
-            .with_weekly(4)
-            .with_monthly(3);
+            .keep_daily(7)
+            .keep_weekly(4)
+            .keep_monthly(3);
         let marks = compute_prune_marks(&items, &k, &TimeZone::UTC);
         let kept: Vec<String> = items
             .iter()
@@ -351,7 +351,7 @@ mod tests {
                 protected: false,
             },
         ];
-        let marks = compute_prune_marks(&items, &KeepOptions::new().with_last(5), &TimeZone::UTC);
+        let marks = compute_prune_marks(&items, &KeepOptions::new().keep_last(5), &TimeZone::UTC);
         assert_eq!(
             marks,
             [PruneMark::KeepPartial, PruneMark::Keep, PruneMark::Remove]
@@ -365,7 +365,7 @@ mod tests {
             PruneItem::new(ts("2024-01-10T23:30:00Z")),
             PruneItem::new(ts("2024-01-11T00:30:00Z")),
         ];
-        let k = KeepOptions::new().with_daily(5);
+        let k = KeepOptions::new().keep_daily(5);
         let utc = compute_prune_marks(&items, &k, &TimeZone::UTC);
         assert_eq!(utc, [PruneMark::Keep, PruneMark::Keep]);
         let ny = TimeZone::get("America/New_York")

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
-use super::server::{Answer, Params, Reply, bad_request};
+use super::params::{Answer, Params, Reply, bad_request};
 use crate::types::TaskState;
 use crate::upid::Upid;
 

@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use pbs_client::testing::{AUDIT_TOKEN_ID, FakePbs, USER};
-use pbs_client::{BackupType, GroupRef, KeepOptions, SecretString};
+use pbs_client::{BackupType, GroupRef, KeepOptions, PruneMode, SecretString};
 
 use super::common::{fake, fast_config};
 
@@ -15,7 +15,7 @@ async fn bad_token_is_an_auth_error_after_the_server_delay() {
         .unwrap();
     let t = Instant::now();
     let err = client.version().await.unwrap_err();
-    assert!(err.is_auth(), "{err:?}");
+    assert!(err.is_unauthenticated(), "{err:?}");
     assert!(err.to_string().contains("authentication failed"), "{err}");
     assert!(t.elapsed() >= Duration::from_millis(300));
     // Secrets never end up in errors.
@@ -31,7 +31,7 @@ async fn audit_token_can_read_but_not_write() {
         .build()
         .unwrap();
     assert!(!client.datastores().await.unwrap().is_empty());
-    let err = client.start_gc("store1").await.unwrap_err();
+    let err = client.datastore("store1").start_gc().await.unwrap_err();
     assert!(err.is_permission_denied(), "{err:?}");
     assert_eq!(err.status(), Some(403));
 }
@@ -47,11 +47,11 @@ async fn password_login_ticket_and_csrf_on_writes() {
     client.version().await.unwrap();
     // A write needs the CSRF header next to the cookie.
     let plan = client
+        .datastore("store1")
         .prune_group(
-            "store1",
             &GroupRef::new(BackupType::Ct, "200"),
-            &KeepOptions::new().with_last(2),
-            true,
+            &KeepOptions::new().keep_last(2),
+            PruneMode::DryRun,
         )
         .await
         .unwrap();
@@ -71,7 +71,7 @@ async fn wrong_password_is_an_auth_error() {
         .unwrap();
     let before = pbs.requests();
     let err = client.version().await.unwrap_err();
-    assert!(err.is_auth(), "{err:?}");
+    assert!(err.is_unauthenticated(), "{err:?}");
     assert!(err.to_string().contains("/access/ticket"), "{err}");
     // One failed login, no pointless second attempt (each costs PBS's 401 delay).
     assert_eq!(pbs.requests() - before, 1);
@@ -94,11 +94,11 @@ async fn ticket_is_renewed_before_it_expires() {
         client.version().await.unwrap();
         // A write (CSRF header) on the renewed ticket.
         client
+            .datastore("store1")
             .prune_group(
-                "store1",
                 &GroupRef::new(BackupType::Ct, "200"),
-                &KeepOptions::new().with_last(1),
-                true,
+                &KeepOptions::new().keep_last(1),
+                PruneMode::DryRun,
             )
             .await
             .unwrap();

@@ -18,14 +18,16 @@ async fn blobs_and_the_manifest_read_back_decoded() {
     let c = pbs.client_builder().build().unwrap();
     let group = GroupRef::new(BackupType::Vm, "777");
     let got = c
-        .download_blob("store1", &group, 1_764_000_000, "qemu-server.conf.blob")
+        .datastore("store1")
+        .download_blob(&group, 1_764_000_000, "qemu-server.conf.blob")
         .await
         .unwrap();
     assert_eq!(got, config);
 
     // The manifest lists the other files with their sizes, for exactly this snapshot.
     let manifest: serde_json::Value = serde_json::from_slice(
-        &c.download_blob("store1", &group, 1_764_000_000, "index.json.blob")
+        &c.datastore("store1")
+            .download_blob(&group, 1_764_000_000, "index.json.blob")
             .await
             .unwrap(),
     )
@@ -43,12 +45,14 @@ async fn blobs_and_the_manifest_read_back_decoded() {
 
     // A blob the snapshot does not have, and a snapshot that does not exist: 400 from PBS.
     let err = c
-        .download_blob("store1", &group, 1_764_000_000, "pct.conf.blob")
+        .datastore("store1")
+        .download_blob(&group, 1_764_000_000, "pct.conf.blob")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("File open failed"), "{err}");
     let err = c
-        .download_blob("store1", &group, 1_764_000_001, "index.json.blob")
+        .datastore("store1")
+        .download_blob(&group, 1_764_000_001, "index.json.blob")
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400), "{err:?}");
@@ -68,7 +72,8 @@ async fn only_plain_blob_names_are_requested() {
         "",
     ] {
         let err = c
-            .download_blob("store1", &group, 1, name)
+            .datastore("store1")
+            .download_blob(&group, 1, name)
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Config { .. }), "{name}: {err:?}");
@@ -86,8 +91,8 @@ async fn an_oversized_answer_is_cut_off() {
     );
     let c = pbs.client_builder().build().unwrap();
     let err = c
+        .datastore("store1")
         .download_blob(
-            "store1",
             &GroupRef::new(BackupType::Ct, "900"),
             1_764_000_000,
             "big.blob",

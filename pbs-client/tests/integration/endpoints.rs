@@ -4,8 +4,8 @@ use jiff::tz::TimeZone;
 use pbs_client::testing::{FakePbs, FakeSnapshot};
 use pbs_client::types::{TaskStatusFilter, VerifyState};
 use pbs_client::{
-    BackupType, Error, GroupRef, JobKind, KeepOptions, PruneDatastoreOptions, SnapshotFilter,
-    TaskFilter, TaskState, VerifyOptions,
+    BackupType, Error, GroupRef, JobKind, KeepOptions, PruneDatastoreOptions, PruneMode,
+    SnapshotFilter, StatusDetail, TaskFilter, TaskState, VerifyOptions,
 };
 
 use super::common::{fake, fast_config};
@@ -26,10 +26,18 @@ async fn version_datastores_status_usage() {
     assert_eq!(stores[0].maintenance.as_deref(), Some("type=read-only"));
     assert_eq!(stores[1].comment.as_deref(), Some("main store"));
 
-    let plain = c.datastore_status("store1", false).await.unwrap();
+    let plain = c
+        .datastore("store1")
+        .status(StatusDetail::Summary)
+        .await
+        .unwrap();
     assert!(plain.gc_status.is_none() && plain.counts.is_none());
     assert_eq!(plain.total, plain.used + plain.avail);
-    let verbose = c.datastore_status("store1", true).await.unwrap();
+    let verbose = c
+        .datastore("store1")
+        .status(StatusDetail::Verbose)
+        .await
+        .unwrap();
     let counts = verbose.counts.unwrap();
     assert_eq!(counts.vm.as_ref().unwrap().groups, 2);
     assert_eq!(counts.vm.unwrap().snapshots, 31);
@@ -49,7 +57,8 @@ async fn namespaces_groups_snapshots_files() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let all: Vec<String> = c
-        .namespaces("store1", None, None)
+        .datastore("store1")
+        .namespaces(None, None)
         .await
         .unwrap()
         .into_iter()
@@ -57,7 +66,8 @@ async fn namespaces_groups_snapshots_files() {
         .collect();
     assert_eq!(all, ["", "dev", "prod", "prod/db"]);
     let below: Vec<String> = c
-        .namespaces("store1", Some("prod"), Some(0))
+        .datastore("store1")
+        .namespaces(Some("prod"), Some(0))
         .await
         .unwrap()
         .into_iter()
@@ -65,7 +75,7 @@ async fn namespaces_groups_snapshots_files() {
         .collect();
     assert_eq!(below, ["prod"]);
 
-    let root = c.groups("store1", None).await.unwrap();
+    let root = c.datastore("store1").groups(None).await.unwrap();
     let ids: Vec<_> = root
         .iter()
         .map(|g| (g.backup_type.clone(), g.backup_id.as_str(), g.backup_count))
@@ -76,15 +86,13 @@ async fn namespaces_groups_snapshots_files() {
     );
     assert_eq!(root[1].last_backup, 1_711_850_400);
     assert!(root[1].files.contains(&"drive-scsi0.img.fidx".to_owned()));
-    let prod = c.groups("store1", Some("prod")).await.unwrap();
+    let prod = c.datastore("store1").groups(Some("prod")).await.unwrap();
     assert_eq!(prod.len(), 1);
     assert_eq!(prod[0].owner.as_deref(), Some("backup@pbs!nas"));
 
     let snaps = c
-        .snapshots(
-            "store1",
-            &SnapshotFilter::new().with_group(BackupType::Vm, "100"),
-        )
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_group(BackupType::Vm, "100"))
         .await
         .unwrap();
     assert_eq!(snaps.len(), 30);
@@ -101,13 +109,18 @@ async fn namespaces_groups_snapshots_files() {
     assert_eq!(newest.size, Some(512 + (1 << 30)));
     assert_eq!(newest.owner.as_deref(), Some("root@pam"));
     let db = c
-        .snapshots("store1", &SnapshotFilter::new().with_ns("prod/db"))
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_ns("prod/db"))
         .await
         .unwrap();
     assert_eq!(db.len(), 1);
     assert_eq!(db[0].backup_id, "300");
 
-    let everything = c.snapshots_all_namespaces("store1").await.unwrap();
+    let everything = c
+        .datastore("store1")
+        .snapshots_all_namespaces()
+        .await
+        .unwrap();
     assert_eq!(everything.len(), 39);
     assert_eq!(everything.iter().filter(|(ns, _)| ns == "prod").count(), 3);
     assert_eq!(
@@ -116,11 +129,8 @@ async fn namespaces_groups_snapshots_files() {
     );
 
     let files = c
-        .snapshot_files(
-            "store1",
-            &GroupRef::new(BackupType::Vm, "100"),
-            newest.backup_time,
-        )
+        .datastore("store1")
+        .snapshot_files(&GroupRef::new(BackupType::Vm, "100"), newest.backup_time)
         .await
         .unwrap();
     assert_eq!(files.len(), 2);
@@ -133,8 +143,12 @@ async fn prune_group_dry_run_then_real() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let group = GroupRef::new(BackupType::Vm, "100");
-    let keep = KeepOptions::new().with_daily(7).with_weekly(4);
-    let plan = c.prune_group("store1", &group, &keep, true).await.unwrap();
+    let keep = KeepOptions::new().keep_daily(7).keep_weekly(4);
+    let plan = c
+        .datastore("store1")
+        .prune_group(&group, &keep, PruneMode::DryRun)
+        .await
+        .unwrap();
     assert_eq!(plan.len(), 30);
     // Oldest first; the oldest (2024-03-02) is protected.
     assert!(plan.windows(2).all(|w| w[0].backup_time < w[1].backup_time));
@@ -160,13 +174,15 @@ async fn prune_group_dry_run_then_real() {
     );
     assert_eq!(pbs.snapshots("store1").len(), 39, "dry run removes nothing");
 
-    let done = c.prune_group("store1", &group, &keep, false).await.unwrap();
+    let done = c
+        .datastore("store1")
+        .prune_group(&group, &keep, PruneMode::Remove)
+        .await
+        .unwrap();
     assert_eq!(done, plan);
     let left = c
-        .snapshots(
-            "store1",
-            &SnapshotFilter::new().with_group(BackupType::Vm, "100"),
-        )
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_group(BackupType::Vm, "100"))
         .await
         .unwrap();
     assert_eq!(left.len(), 12);
@@ -185,11 +201,11 @@ async fn prune_uses_the_server_time_zone() {
     }
     let c = pbs.client_builder().build().unwrap();
     let plan = c
+        .datastore("tz")
         .prune_group(
-            "tz",
             &GroupRef::new(BackupType::Host, "h1").with_ns("ns1"),
-            &KeepOptions::new().with_daily(5),
-            true,
+            &KeepOptions::new().keep_daily(5),
+            PruneMode::DryRun,
         )
         .await
         .unwrap();
@@ -205,11 +221,11 @@ async fn keep_zero_is_rejected_like_pbs() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let err = c
+        .datastore("store1")
         .prune_group(
-            "store1",
             &GroupRef::new(BackupType::Vm, "100"),
-            &KeepOptions::new().with_daily(0),
-            true,
+            &KeepOptions::new().keep_daily(0),
+            PruneMode::DryRun,
         )
         .await
         .unwrap_err();
@@ -222,9 +238,10 @@ async fn prune_datastore_dry_run_logs_and_keeps_everything() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let upid = c
-        .prune_datastore(
-            "store1",
-            &PruneDatastoreOptions::new(KeepOptions::new().with_last(1)).with_dry_run(true),
+        .datastore("store1")
+        .prune(
+            &PruneDatastoreOptions::new(KeepOptions::new().keep_last(1))
+                .with_mode(PruneMode::DryRun),
         )
         .await
         .unwrap();
@@ -268,17 +285,16 @@ async fn verify_marks_snapshots_and_reports_failure() {
     let c = pbs.client_builder().build().unwrap();
     let group = GroupRef::new(BackupType::Vm, "100");
     let upid = c
-        .verify("store1", &VerifyOptions::new().with_group(&group))
+        .datastore("store1")
+        .verify(&VerifyOptions::new().with_group(&group))
         .await
         .unwrap();
     assert_eq!(upid.worker_type, "verify_group");
     assert_eq!(upid.worker_id.as_deref(), Some("store1:/vm/100"));
     c.wait_task(&upid, WAIT).await.unwrap();
     let snaps = c
-        .snapshots(
-            "store1",
-            &SnapshotFilter::new().with_group(BackupType::Vm, "100"),
-        )
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_group(BackupType::Vm, "100"))
         .await
         .unwrap();
     assert!(snaps.iter().all(|s| {
@@ -288,7 +304,11 @@ async fn verify_marks_snapshots_and_reports_failure() {
     }));
 
     // The whole store includes a corrupt snapshot in `prod`.
-    let upid = c.verify("store1", &VerifyOptions::new()).await.unwrap();
+    let upid = c
+        .datastore("store1")
+        .verify(&VerifyOptions::new())
+        .await
+        .unwrap();
     let err = c.wait_task(&upid, WAIT).await.unwrap_err();
     match &err {
         Error::TaskFailed { exit_status, .. } => {
@@ -297,7 +317,8 @@ async fn verify_marks_snapshots_and_reports_failure() {
         other => panic!("unexpected {other:?}"),
     }
     let prod = c
-        .snapshots("store1", &SnapshotFilter::new().with_ns("prod"))
+        .datastore("store1")
+        .snapshots(&SnapshotFilter::new().with_ns("prod"))
         .await
         .unwrap();
     assert_eq!(
@@ -315,22 +336,22 @@ async fn verify_marks_snapshots_and_reports_failure() {
 async fn garbage_collection_start_status_and_conflict() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
-    let upid = c.start_gc("store1").await.unwrap();
+    let upid = c.datastore("store1").start_gc().await.unwrap();
     assert_eq!(upid.worker_type, "garbage_collection");
-    let again = c.start_gc("store1").await.unwrap_err();
+    let again = c.datastore("store1").start_gc().await.unwrap_err();
     // PBS fails to lock the job state: "garbage collection already running".
     assert!(
         matches!(&again, Error::Api { status: 400, message, .. } if message == "garbage collection already running"),
         "{again:?}"
     );
-    let running = c.gc_status("store1").await.unwrap();
+    let running = c.datastore("store1").gc_status().await.unwrap();
     assert_eq!(
         running.status.upid.as_deref(),
         Some(upid.to_string().as_str())
     );
     assert_eq!(running.last_run_state, None);
     c.wait_task(&upid, WAIT).await.unwrap();
-    let done = c.gc_status("store1").await.unwrap();
+    let done = c.datastore("store1").gc_status().await.unwrap();
     assert_eq!(done.store.as_deref(), Some("store1"));
     assert_eq!(done.last_run_state, Some(TaskState::Ok));
     assert!(done.status.removed_bytes > 0);
@@ -343,9 +364,9 @@ async fn gc_status_of_a_server_before_3_2_2_has_no_store() {
         .await
         .unwrap();
     let c = pbs.client_builder().build().unwrap();
-    let upid = c.start_gc("store1").await.unwrap();
+    let upid = c.datastore("store1").start_gc().await.unwrap();
     c.wait_task(&upid, WAIT).await.unwrap();
-    let gc = c.gc_status("store1").await.unwrap();
+    let gc = c.datastore("store1").gc_status().await.unwrap();
     assert_eq!(gc.store, None);
     assert_eq!(gc.schedule, None);
     assert_eq!(gc.last_run_state, None);
@@ -361,9 +382,9 @@ async fn jobs_with_last_run_state_and_run_now() {
     assert_eq!(
         prune[0].keep,
         KeepOptions::new()
-            .with_daily(7)
-            .with_weekly(4)
-            .with_monthly(6)
+            .keep_daily(7)
+            .keep_weekly(4)
+            .keep_monthly(6)
     );
     assert_eq!(prune[0].schedule, "daily");
     assert_eq!(prune[0].state.last_run_state, Some(TaskState::Ok));
@@ -400,8 +421,12 @@ async fn jobs_with_last_run_state_and_run_now() {
 async fn task_list_filters_and_total() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
-    let gc = c.start_gc("store1").await.unwrap();
-    let v = c.verify("store1", &VerifyOptions::new()).await.unwrap();
+    let gc = c.datastore("store1").start_gc().await.unwrap();
+    let v = c
+        .datastore("store1")
+        .verify(&VerifyOptions::new())
+        .await
+        .unwrap();
     let running = c.tasks(&TaskFilter::new().running()).await.unwrap();
     assert_eq!((running.tasks.len(), running.total), (2, 2));
     assert!(
@@ -446,8 +471,8 @@ async fn unknown_fields_are_ignored() {
     assert_eq!(a.datastores().await.unwrap(), b.datastores().await.unwrap());
     let f = SnapshotFilter::new().with_ns("prod");
     assert_eq!(
-        a.snapshots("store1", &f).await.unwrap(),
-        b.snapshots("store1", &f).await.unwrap()
+        a.datastore("store1").snapshots(&f).await.unwrap(),
+        b.datastore("store1").snapshots(&f).await.unwrap()
     );
     assert_eq!(
         a.prune_jobs(None).await.unwrap(),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use pbs_client::testing::{FakePbs, TOKEN_ID, USER};
-use pbs_client::{Client, Error, Fingerprint, SecretString, VerifyOptions};
+use pbs_client::{Client, Error, Fingerprint, RetryConfig, SecretString, VerifyOptions};
 use secrecy::ExposeSecret;
 
 use super::common::fast_config;
@@ -95,7 +95,8 @@ async fn no_secret_in_errors_debug_or_logs() {
     debugs.push(format!("{password:?}"));
     password.datastores().await.unwrap();
     password
-        .verify("store1", &VerifyOptions::new())
+        .datastore("store1")
+        .verify(&VerifyOptions::new())
         .await
         .unwrap();
     pbs.inject_response(
@@ -127,7 +128,8 @@ async fn no_secret_in_errors_debug_or_logs() {
 
     // A failing task, a wrong pin, and a server that is gone (after a login).
     let upid = password
-        .verify("store1", &VerifyOptions::new())
+        .datastore("store1")
+        .verify(&VerifyOptions::new())
         .await
         .unwrap();
     errors.push(
@@ -153,7 +155,7 @@ async fn no_secret_in_errors_debug_or_logs() {
         .with_base_url(base.clone())
         .danger_accept_invalid_certs()
         .with_token(TOKEN_ID, token_secret.clone())
-        .with_retries(0, Duration::ZERO)
+        .with_retry(RetryConfig::disabled())
         .build()
         .unwrap();
     errors.push(gone.version().await.unwrap_err());
@@ -161,7 +163,7 @@ async fn no_secret_in_errors_debug_or_logs() {
         .with_base_url(base)
         .danger_accept_invalid_certs()
         .with_password(USER, the_password.clone())
-        .with_retries(0, Duration::ZERO)
+        .with_retry(RetryConfig::disabled())
         .build()
         .unwrap();
     errors.push(gone_login.datastores().await.unwrap_err());

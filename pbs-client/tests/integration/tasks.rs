@@ -1,11 +1,14 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use jiff::tz::{Offset, TimeZone};
 use pbs_client::testing::FakePbs;
 use pbs_client::types::TaskStatusFilter;
-use pbs_client::{Error, KeepOptions, PruneDatastoreOptions, TaskFilter, TaskState, Upid};
+use pbs_client::{
+    Error, KeepOptions, PruneDatastoreOptions, PruneMode, TaskFilter, TaskState, Upid,
+};
 
 use super::common::{fake, fast_config};
 
@@ -13,7 +16,7 @@ use super::common::{fake, fast_config};
 async fn wait_until_stopped() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
-    let upid = c.start_gc("store1").await.unwrap();
+    let upid = c.datastore("store1").start_gc().await.unwrap();
     let first = c.task_status(&upid).await.unwrap();
     assert!(first.is_running());
     assert_eq!(first.exitstatus, None);
@@ -42,7 +45,7 @@ async fn task_log_lines_carry_an_rfc3339_time_in_the_servers_offset() {
         .await
         .unwrap();
     let c = pbs.client_builder().build().unwrap();
-    let upid = c.start_gc("store1").await.unwrap();
+    let upid = c.datastore("store1").start_gc().await.unwrap();
     c.wait_task(&upid, Duration::from_secs(10)).await.unwrap();
     let log = c.task_log(&upid, 0, 0).await.unwrap();
     let started = Timestamp::from_second(upid.starttime).unwrap();
@@ -69,7 +72,7 @@ async fn wait_times_out_and_stop_aborts() {
         .await
         .unwrap();
     let c = pbs.client_builder().build().unwrap();
-    let upid = c.start_gc("store1").await.unwrap();
+    let upid = c.datastore("store1").start_gc().await.unwrap();
     let err = c
         .wait_task(&upid, Duration::from_millis(200))
         .await
@@ -136,16 +139,18 @@ async fn unknown_task_is_stopped_in_an_unknown_state() {
 }
 
 #[tokio::test]
-async fn task_list_total_is_extjs_paging_and_tasks_all_pages_through() {
+async fn task_list_total_is_extjs_paging_and_tasks_stream_pages_through() {
     let pbs = FakePbs::start_with(fast_config().with_task_duration(Duration::from_secs(30)))
         .await
         .unwrap();
     let c = pbs.client_builder().build().unwrap();
-    let opts = PruneDatastoreOptions::new(KeepOptions::new().with_last(100)).with_dry_run(true);
+    let opts =
+        PruneDatastoreOptions::new(KeepOptions::new().keep_last(100)).with_mode(PruneMode::DryRun);
     let mut started = Vec::new();
     for _ in 0..5 {
         started.push(
-            c.prune_datastore("store1", &opts)
+            c.datastore("store1")
+                .prune(&opts)
                 .await
                 .unwrap()
                 .to_string(),
@@ -172,13 +177,26 @@ async fn task_list_total_is_extjs_paging_and_tasks_all_pages_through() {
         assert_eq!(got, want, "start {start}");
     }
     let before = pbs.requests();
-    let all = c.tasks_all(&filter, 100).await.unwrap();
+    let all = c
+        .tasks_stream(&filter)
+        .take(100)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     let got: Vec<String> = all.iter().map(|t| t.upid.clone()).collect();
     assert_eq!(got, newest_first);
     // Pages of 2: 2 + 2 + 1, and the short page ends it.
     assert_eq!(pbs.requests() - before, 3);
-    let capped = c.tasks_all(&filter, 3).await.unwrap();
+    let before = pbs.requests();
+    let capped = c
+        .tasks_stream(&filter)
+        .take(3)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     assert_eq!(capped.len(), 3);
+    // Lazy: three tasks need two pages of 2, not the third.
+    assert_eq!(pbs.requests() - before, 2);
     for upid in &started {
         c.stop_task(&upid.parse().unwrap()).await.unwrap();
     }
@@ -200,7 +218,7 @@ async fn errors_filter_keeps_warnings_unknown_and_running_tasks() {
         Some("store1"),
         TaskState::Error("verification failed".into()),
     );
-    let running = c.start_gc("store1").await.unwrap();
+    let running = c.datastore("store1").start_gc().await.unwrap();
     let page = c.tasks(&TaskFilter::new().with_errors()).await.unwrap();
     let got: HashSet<String> = page.tasks.iter().map(|t| t.upid.clone()).collect();
     let want: HashSet<String> = [&warn, &unknown, &failed, &running]
@@ -228,7 +246,13 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
     let pbs = fake().await;
     let c = pbs.client_builder().build().unwrap();
     let filter = TaskFilter::new().with_store("store1").with_type("backup");
-    let before = c.tasks_all(&filter, 1000).await.unwrap().len();
+    let before = c
+        .tasks_stream(&filter)
+        .take(1000)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .len();
     pbs.add_snapshot(
         "store1",
         pbs_client::testing::FakeSnapshot::new("ns1", "vm", "777", 1_764_205_200),
@@ -238,7 +262,12 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
         pbs_client::testing::FakeSnapshot::new("ns1", "vm", "777", 1_764_291_600)
             .with_backup_task(Duration::from_secs(17 * 60)),
     );
-    let tasks = c.tasks_all(&filter, 1000).await.unwrap();
+    let tasks = c
+        .tasks_stream(&filter)
+        .take(1000)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
     assert_eq!(tasks.len(), before + 1, "{tasks:#?}");
     let run = tasks
         .iter()
@@ -252,8 +281,30 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
     assert_eq!(upid.starttime, run.starttime);
     // another store's filter does not see it
     let other = c
-        .tasks_all(&TaskFilter::new().with_store("archive"), 1000)
+        .tasks_stream(&TaskFilter::new().with_store("archive"))
+        .take(1000)
+        .try_collect::<Vec<_>>()
         .await
         .unwrap();
     assert!(other.iter().all(|t| t.upid != run.upid), "{other:#?}");
+}
+
+#[tokio::test]
+async fn tasks_stream_ends_after_an_error() {
+    let pbs = fake().await;
+    let c = pbs
+        .client_builder()
+        .with_retry(pbs_client::RetryConfig::disabled())
+        .build()
+        .unwrap();
+    pbs.inject_response(
+        "/tasks",
+        500,
+        "internal error - task index unreadable",
+        None,
+    );
+    let items: Vec<_> = c.tasks_stream(&TaskFilter::new()).collect().await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let err = items.into_iter().next().unwrap().unwrap_err();
+    assert_eq!(err.status(), Some(500), "{err:?}");
 }
