@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use crate::error::{Error, Result};
 use crate::options::{
     BackupOptions, CheckOptions, ForgetOptions, PruneOptions, RestoreOptions, SnapshotFilter,
-    StatsMode,
+    StatsMode, UnlockMode,
 };
 use crate::output::{
     self, BackupEvent, BackupSummary, CheckReport, ForgetGroup, InitResult, LsEntry, ResticVersion,
@@ -402,15 +402,12 @@ impl Restic {
         output::parse_stats(&out)
     }
 
-    /// `restic unlock` (`remove_all` also removes locks that are not stale); returns how many
-    /// locks restic reported removing (`None`: some, restic did not say how many).
-    pub async fn unlock(&self, remove_all: bool) -> Result<Option<u64>> {
+    /// `restic unlock`: removes stale locks ([`UnlockMode::StaleOnly`]) or every lock
+    /// ([`UnlockMode::All`], `--remove-all`); returns how many locks restic reported removing
+    /// (`None`: some, restic did not say how many).
+    pub async fn unlock(&self, mode: UnlockMode) -> Result<Option<u64>> {
         self.ensure_version().await?;
-        let mut args = vec!["unlock".to_owned()];
-        if remove_all {
-            args.push("--remove-all".into());
-        }
-        let (out, f) = self.run(args, &[]).await?;
+        let (out, f) = self.run(mode.args(), &[]).await?;
         let mut all = out;
         all.extend_from_slice(f.stderr.as_bytes());
         f.into_result().await?;

@@ -63,7 +63,7 @@ pub use client::{BackupRun, LsStream, Restic, ResticBuilder, RestoreRun};
 pub use error::{Error, Result};
 pub use options::{
     BackupOptions, CheckOptions, ForgetOptions, KeepCount, PruneOptions, RestoreOptions,
-    SnapshotFilter, StatsMode,
+    SnapshotFilter, StatsMode, UnlockMode,
 };
 pub use output::{
     BackupEvent, BackupStatus, BackupSummary, ForgetGroup, LsEntry, LsNode, NodeType,

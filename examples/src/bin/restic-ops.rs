@@ -25,7 +25,7 @@ use examples::{clients, progress};
 use jiff::Timestamp;
 use restic_remote::{
     BackupEvent, BackupOptions, KeepCount, Restic, RestoreEvent, RestoreOptions, SnapshotFilter,
-    StatsMode,
+    StatsMode, UnlockMode,
 };
 use serde_json::json;
 
@@ -121,7 +121,12 @@ fn run(cli: &Cli) -> Result<bool> {
             } => restore(cli, &restic, snapshot, target, include, *verify).await,
             Cmd::Forget { apply } => forget(cli, &restic, &matrix, *apply, cli.common.now()).await,
             Cmd::Unlock { remove_all } => {
-                let removed = restic.unlock(*remove_all).await?;
+                let mode = if *remove_all {
+                    UnlockMode::All
+                } else {
+                    UnlockMode::StaleOnly
+                };
+                let removed = restic.unlock(mode).await?;
                 if cli.common.json {
                     println!("{}", json!({ "plan": cli.plan, "removed": removed }));
                 } else {
@@ -309,7 +314,8 @@ async fn restore(
         .await
         .map(|s| s.total_size)
         .unwrap_or(0);
-    let mut opts = RestoreOptions::new(snapshot, target).with_verify(verify);
+    let mut opts = RestoreOptions::new(snapshot, target);
+    opts.verify = verify;
     for p in include {
         opts = opts.with_include(p.clone());
     }
@@ -362,7 +368,8 @@ fn keep_count(n: Option<i32>) -> Option<KeepCount> {
 
 /// restic's forget options for a matrix retention.
 fn restic_forget_options(r: &Retention, dry_run: bool) -> restic_remote::ForgetOptions {
-    let mut o = restic_remote::ForgetOptions::new().dry_run(dry_run);
+    let mut o = restic_remote::ForgetOptions::new();
+    o.dry_run = dry_run;
     o.keep_last = keep_count(r.keep_last);
     o.keep_hourly = keep_count(r.keep_hourly);
     o.keep_daily = keep_count(r.keep_daily);

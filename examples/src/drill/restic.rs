@@ -251,9 +251,9 @@ async fn restore_and_verify(
     let started = Instant::now();
     let bar = progress::bytes_bar("restore", progress::is_interactive());
     bar.set_length(want_bytes);
-    let mut run = restic
-        .restore(&RestoreOptions::new(id.clone(), target.to_owned()).with_verify(!local))
-        .await?;
+    let mut restore = RestoreOptions::new(id.clone(), target.to_owned());
+    restore.verify = !local;
+    let mut run = restic.restore(&restore).await?;
     while let Some(event) = run.next_event().await? {
         if let RestoreEvent::Status(p) | RestoreEvent::Summary(p) = event {
             bar.set_position(p.bytes_restored);

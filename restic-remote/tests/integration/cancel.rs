@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use restic_remote::testing::Sshd;
 use restic_remote::{
-    BackupEvent, BackupOptions, Error, Repository, Restic, SnapshotFilter, SshTransport,
+    BackupEvent, BackupOptions, Error, Repository, Restic, SnapshotFilter, SshTransport, UnlockMode,
 };
 use secrecy::SecretString;
 use tokio::net::{TcpListener, TcpStream};
@@ -329,7 +329,7 @@ async fn a_killed_restic_leaves_a_lock_that_is_reported() {
     }
     assert!(err.is_stale_lock());
     // restic 0.14 says "successfully removed locks" without a count; newer ones give it.
-    let removed = restic.unlock(false).await.unwrap();
+    let removed = restic.unlock(UnlockMode::StaleOnly).await.unwrap();
     assert!(removed.is_none_or(|n| n == 1), "{removed:?}");
     restic
         .prune(&restic_remote::PruneOptions::default())

@@ -2,7 +2,7 @@
 
 use restic_remote::{
     BackupEvent, BackupOptions, CheckOptions, ForgetOptions, LsEntry, NodeType, PruneOptions,
-    Restic, RestoreOptions, SnapshotFilter, StatsMode, Transport,
+    Restic, RestoreOptions, SnapshotFilter, StatsMode, Transport, UnlockMode,
 };
 
 use super::common::{self, PASSWORD};
@@ -90,7 +90,7 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
 
     // forget: dry run keeps everything, then the real run removes one.
     let policy = ForgetOptions::new().keep_last(2);
-    let dry = restic.forget(&policy.clone().dry_run(true)).await.unwrap();
+    let dry = restic.forget(&policy.clone().dry_run()).await.unwrap();
     assert_eq!(dry.len(), 1);
     assert_eq!(dry[0].keep.len(), 2);
     assert_eq!(dry[0].remove.len(), 1);
@@ -165,7 +165,7 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
     let raw = restic.stats(&[latest], StatsMode::RawData).await.unwrap();
     assert!(raw.total_size > 0);
     // 0.14 prints "successfully removed locks" without a count, newer ones nothing or N.
-    let removed = restic.unlock(false).await.unwrap();
+    let removed = restic.unlock(UnlockMode::StaleOnly).await.unwrap();
     assert!(removed.is_none_or(|n| n == 0), "{removed:?}");
 }
 
