@@ -64,10 +64,10 @@ impl ResticVersion {
                 minor,
                 patch: patch.and_then(|p| p.ok()).unwrap_or(0),
             }),
-            _ => Err(Error::Parse {
-                command: "version".into(),
-                reason: format!("no version number in {:?}", truncate(text, 200)),
-            }),
+            _ => Err(parse_err(
+                "version",
+                format!("no version number in {:?}", truncate(text, 200)),
+            )),
         }
     }
 }
@@ -79,10 +79,41 @@ impl std::fmt::Display for ResticVersion {
 }
 
 pub(crate) fn parse_err(command: &str, e: impl std::fmt::Display) -> Error {
-    Error::Parse {
+    Error::Decode {
         command: command.to_owned(),
+        path: None,
         reason: e.to_string(),
     }
+}
+
+/// [`Error::Decode`] naming the JSON path of the field that did not decode (`None` at the root).
+fn decode_err(command: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = e.path().to_string();
+    Error::Decode {
+        command: command.to_owned(),
+        path: (path != ".").then_some(path),
+        reason: e.into_inner().to_string(),
+    }
+}
+
+/// Decodes `bytes`, one JSON value and nothing else but white space (as `serde_json::from_slice`).
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(command: &str, bytes: &[u8]) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = decode_prefix(command, &mut de)?;
+    de.end().map_err(|e| parse_err(command, e))?;
+    Ok(value)
+}
+
+/// Decodes the JSON value at the start of `de`; whatever follows it is left alone.
+fn decode_prefix<'de, T: serde::Deserialize<'de>>(
+    command: &str,
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+) -> Result<T> {
+    serde_path_to_error::deserialize(de).map_err(|e| decode_err(command, e))
+}
+
+fn decode_value<T: serde::de::DeserializeOwned>(command: &str, v: serde_json::Value) -> Result<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| decode_err(command, e))
 }
 
 pub(crate) fn truncate(s: &str, max: usize) -> &str {
@@ -239,28 +270,21 @@ pub(crate) fn parse_backup_line(line: &[u8]) -> Result<Option<BackupEvent>> {
     if !is_json_line(line) {
         return Ok(None);
     }
-    let kind: MessageType = serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?;
+    let kind: MessageType = decode("backup", line)?;
     let ev = match kind.message_type.as_deref() {
         Some("status") => {
             // Up to 0.15 the `scan_finished` verbose line was mislabelled `status`.
-            let v: serde_json::Value =
-                serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?;
+            let v: serde_json::Value = decode("backup", line)?;
             if v.get("action").is_some() {
                 BackupEvent::Verbose(v)
             } else {
-                BackupEvent::Status(serde_json::from_value(v).map_err(|e| parse_err("backup", e))?)
+                BackupEvent::Status(decode_value("backup", v)?)
             }
         }
-        Some("summary") => {
-            BackupEvent::Summary(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?)
-        }
-        Some("error") => {
-            BackupEvent::Error(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?)
-        }
-        Some("verbose_status") => {
-            BackupEvent::Verbose(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?)
-        }
-        _ => BackupEvent::Other(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?),
+        Some("summary") => BackupEvent::Summary(decode("backup", line)?),
+        Some("error") => BackupEvent::Error(decode("backup", line)?),
+        Some("verbose_status") => BackupEvent::Verbose(decode("backup", line)?),
+        _ => BackupEvent::Other(decode("backup", line)?),
     };
     Ok(Some(ev))
 }
@@ -331,7 +355,7 @@ pub(crate) fn parse_snapshots(out: &[u8]) -> Result<Vec<Snapshot>> {
     if start == out.len() {
         return Err(parse_err("snapshots", "no JSON array in output"));
     }
-    serde_json::from_slice(&out[start..]).map_err(|e| parse_err("snapshots", e))
+    decode("snapshots", &out[start..])
 }
 
 /// One group of `forget --json`.
@@ -374,12 +398,10 @@ pub(crate) fn parse_forget(out: &[u8]) -> Result<Vec<ForgetGroup>> {
     let Some(start) = out.iter().position(|b| *b == b'[') else {
         return Ok(Vec::new());
     };
-    let mut de =
-        serde_json::Deserializer::from_slice(&out[start..]).into_iter::<Vec<ForgetGroup>>();
-    match de.next() {
-        Some(r) => r.map_err(|e| parse_err("forget", e)),
-        None => Ok(Vec::new()),
-    }
+    decode_prefix(
+        "forget",
+        &mut serde_json::Deserializer::from_slice(&out[start..]),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -466,15 +488,11 @@ pub(crate) fn parse_ls_line(line: &[u8]) -> Result<Option<LsEntry>> {
         #[serde(default)]
         struct_type: Option<String>,
     }
-    let p: Probe = serde_json::from_slice(line).map_err(|e| parse_err("ls", e))?;
+    let p: Probe = decode("ls", line)?;
     let kind = p.message_type.or(p.struct_type).unwrap_or_default();
     match kind.as_str() {
-        "snapshot" => Ok(Some(LsEntry::Snapshot(Box::new(
-            serde_json::from_slice(line).map_err(|e| parse_err("ls", e))?,
-        )))),
-        "node" => Ok(Some(LsEntry::Node(
-            serde_json::from_slice(line).map_err(|e| parse_err("ls", e))?,
-        ))),
+        "snapshot" => Ok(Some(LsEntry::Snapshot(Box::new(decode("ls", line)?)))),
+        "node" => Ok(Some(LsEntry::Node(decode("ls", line)?))),
         _ => Ok(None),
     }
 }
@@ -506,7 +524,7 @@ pub(crate) fn parse_stats(out: &[u8]) -> Result<Stats> {
         .split(|b| *b == b'\n')
         .rfind(|l| is_json_line(l))
         .ok_or_else(|| parse_err("stats", "no JSON object in output"))?;
-    serde_json::from_slice(line).map_err(|e| parse_err("stats", e))
+    decode("stats", line)
 }
 
 /// Progress of `restore` (JSON only from restic 0.16).
@@ -549,18 +567,12 @@ pub(crate) fn parse_restore_line(line: &[u8]) -> Result<Option<RestoreEvent>> {
         let text = String::from_utf8_lossy(line).trim().to_owned();
         return Ok((!text.is_empty()).then_some(RestoreEvent::Text(text)));
     }
-    let kind: MessageType = serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?;
+    let kind: MessageType = decode("restore", line)?;
     let _ = kind.struct_type;
     Ok(Some(match kind.message_type.as_deref() {
-        Some("status") => {
-            RestoreEvent::Status(serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?)
-        }
-        Some("summary") => RestoreEvent::Summary(
-            serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?,
-        ),
-        _ => {
-            RestoreEvent::Other(serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?)
-        }
+        Some("status") => RestoreEvent::Status(decode("restore", line)?),
+        Some("summary") => RestoreEvent::Summary(decode("restore", line)?),
+        _ => RestoreEvent::Other(decode("restore", line)?),
     }))
 }
 

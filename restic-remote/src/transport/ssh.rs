@@ -189,7 +189,7 @@ impl SshTransportBuilder {
                             reason,
                         }
                     } else if let russh::Error::IO(io) = &e {
-                        Error::Connect {
+                        Error::Transport {
                             host: host.clone(),
                             port,
                             reason: io.to_string(),
@@ -221,7 +221,7 @@ impl SshTransportBuilder {
         .instrument(span);
         let handle = tokio::time::timeout(self.connect_timeout, fut)
             .await
-            .map_err(|_| Error::Connect {
+            .map_err(|_| Error::Transport {
                 host: self.host.clone(),
                 port: self.port,
                 reason: format!("timed out after {:?}", self.connect_timeout),

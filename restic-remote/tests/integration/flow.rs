@@ -132,6 +132,23 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
         }
     }
 
+    // A snapshot id that matches nothing: typed as not found, restic's exit code kept.
+    let err = restic
+        .restore(&RestoreOptions::new(
+            "deadbeef",
+            target.display().to_string(),
+        ))
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_snapshot_not_found() && err.is_not_found() && !err.is_no_repository(),
+        "{err:?}"
+    );
+    assert_eq!(err.exit_code(), Some(1), "{err:?}");
+
     // ls streams the snapshot, then its nodes.
     let latest = left.last().unwrap().id.clone().unwrap();
     let mut ls = restic.ls(&latest, &[]).await.unwrap();

@@ -99,6 +99,11 @@ async fn keys_from_memory_with_passphrase_and_unknown_keys() {
         .unwrap();
     let err = base().with_key_file(&stranger).connect().await.unwrap_err();
     assert!(matches!(err, Error::AuthRejected { .. }), "{err:?}");
+    assert!(
+        err.is_unauthenticated() && !err.is_permission_denied() && !err.is_retryable(),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), None);
 }
 
 const NASTY_PASSWORD: &str = " right 'pw' \\ $(touch pwned) `id` a=b ";
@@ -119,6 +124,10 @@ async fn restic_failures_are_typed() {
     );
     let err = good.snapshots(&SnapshotFilter::new()).await.unwrap_err();
     assert!(err.is_no_repository(), "{err:?}");
+    assert!(
+        err.is_not_found() && !err.is_unauthenticated() && !err.is_permission_denied(),
+        "{err:?}"
+    );
     good.init().await.unwrap();
     // The password crossed the remote shell byte-exact: restic run directly with it opens the repo.
     let direct = std::process::Command::new("restic")
@@ -139,6 +148,10 @@ async fn restic_failures_are_typed() {
     );
     let err = bad.snapshots(&SnapshotFilter::new()).await.unwrap_err();
     assert!(err.is_wrong_password(), "{err:?}");
+    assert!(
+        err.is_unauthenticated() && !err.is_not_found() && !err.is_retryable(),
+        "{err:?}"
+    );
 
     // Exit 3: a snapshot is written but one source could not be read (EIO even for root).
     let src = work.path().join("src");
