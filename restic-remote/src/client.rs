@@ -469,7 +469,7 @@ pub(crate) fn map_failure(
         message: first_fatal(msg),
     };
     let locked = || Error::LockHeld {
-        lock: output::parse_lock(msg).map(Box::new),
+        lock: crate::records::parse_lock(msg).map(Box::new),
         message: first_fatal(msg),
     };
     match code {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::output::{BackupSummary, LockInfo};
+use crate::records::{BackupSummary, LockInfo};
 
 /// Everything that can go wrong driving restic.
 ///

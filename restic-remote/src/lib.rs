@@ -52,6 +52,7 @@ mod client;
 mod error;
 mod options;
 pub mod output;
+mod records;
 mod repository;
 pub mod script;
 mod transport;
