@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::stream::{self, BoxStream, StreamExt as _, TryStreamExt as _};
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
@@ -304,7 +305,7 @@ impl Restic {
         }
     }
 
-    /// Starts `restic backup`; read its events with [`BackupRun::next_event`], then
+    /// Starts `restic backup`; read its events with [`BackupRun::events`], then
     /// [`BackupRun::finish`].
     pub async fn backup(&self, options: &BackupOptions) -> Result<BackupRun> {
         self.ensure_version().await?;
@@ -378,14 +379,23 @@ impl Restic {
         })
     }
 
-    /// Streams `restic ls --json <snapshot> [paths…]` one entry at a time (memory stays flat).
-    pub async fn ls(&self, snapshot: &str, paths: &[String]) -> Result<LsStream> {
-        self.ensure_version().await?;
+    /// Streams `restic ls --json <snapshot> [paths…]` one entry at a time (memory stays flat):
+    /// the snapshot first, then its nodes. A failure of restic is the stream's last item, after
+    /// the last entry. Dropping the stream early cancels `ls`.
+    pub fn ls(&self, snapshot: &str, paths: &[String]) -> BoxStream<'_, Result<LsEntry>> {
         let mut args = vec!["ls".to_owned(), "--".into(), snapshot.to_owned()];
         args.extend(paths.iter().cloned());
-        Ok(LsStream {
-            running: self.start(args, true, &[]).await?,
+        stream::once(async move {
+            self.ensure_version().await?;
+            self.start(args, true, &[]).await
         })
+        .map_ok(|running| {
+            stream::try_unfold(LsEntries { running }, |mut ls| async move {
+                Ok(ls.next().await?.map(|entry| (entry, ls)))
+            })
+        })
+        .try_flatten()
+        .boxed()
     }
 
     /// `restic stats --json` over `snapshots` (all when empty).
@@ -707,8 +717,18 @@ pub struct BackupRun {
 }
 
 impl BackupRun {
-    /// The next progress event, `None` when restic has finished (then call [`Self::finish`]).
-    pub async fn next_event(&mut self) -> Result<Option<BackupEvent>> {
+    /// The backup's events as they come (progress, per-file errors, the summary); the stream
+    /// ends when restic has finished, or with its first error. Then call [`Self::finish`] (once
+    /// the stream, which borrows the run, is dropped). Events not read are read by `finish`.
+    pub fn events(&mut self) -> BoxStream<'_, Result<BackupEvent>> {
+        stream::try_unfold(self, |run| async move {
+            Ok(run.next_event().await?.map(|event| (event, run)))
+        })
+        .boxed()
+    }
+
+    /// The next progress event, `None` when restic has finished.
+    async fn next_event(&mut self) -> Result<Option<BackupEvent>> {
         loop {
             if let Some(line) = self.running.pop_stderr_json()
                 && let Ok(Some(ev)) = output::parse_backup_line(&line)
@@ -761,8 +781,18 @@ pub struct RestoreRun {
 }
 
 impl RestoreRun {
+    /// The restore's events as they come (progress, the summary; JSON from restic 0.16, none
+    /// before); the stream ends when restic has finished, or with its first error. Then call
+    /// [`Self::finish`] (once the stream, which borrows the run, is dropped).
+    pub fn events(&mut self) -> BoxStream<'_, Result<RestoreEvent>> {
+        stream::try_unfold(self, |run| async move {
+            Ok(run.next_event().await?.map(|event| (event, run)))
+        })
+        .boxed()
+    }
+
     /// The next event, `None` at the end.
-    pub async fn next_event(&mut self) -> Result<Option<RestoreEvent>> {
+    async fn next_event(&mut self) -> Result<Option<RestoreEvent>> {
         loop {
             let Some(line) = self.running.next_line().await? else {
                 return Ok(None);
@@ -784,16 +814,15 @@ impl RestoreRun {
     }
 }
 
-/// Streamed `ls` entries. Dropping it early cancels `ls`.
-#[derive(Debug)]
-pub struct LsStream {
+/// The `ls` command behind [`Restic::ls`]'s stream. Dropping it early cancels `ls`.
+struct LsEntries {
     running: Running,
 }
 
-impl LsStream {
+impl LsEntries {
     /// The next entry (the snapshot first, then nodes), `None` at the end. A failure of restic
     /// is reported here, after the last entry.
-    pub async fn next(&mut self) -> Result<Option<LsEntry>> {
+    async fn next(&mut self) -> Result<Option<LsEntry>> {
         loop {
             match self.running.next_line().await? {
                 Some(line) => {

@@ -18,6 +18,7 @@
 //!   ([`Restic::settle`]).
 //!
 //! ```no_run
+//! use futures::TryStreamExt as _;
 //! use restic_remote::{BackupEvent, BackupOptions, ForgetOptions, Repository, Restic, SnapshotFilter, SshTransport};
 //! use secrecy::SecretString;
 //!
@@ -36,9 +37,12 @@
 //!     restic.init().await?;
 //! }
 //! let mut run = restic.backup(&BackupOptions::new(["/srv"]).with_tag("daily")).await?;
-//! while let Some(event) = run.next_event().await? {
-//!     if let BackupEvent::Status(s) = event {
-//!         tracing::info!("{:.0}%", s.percent_done * 100.0);
+//! {
+//!     let mut events = run.events();
+//!     while let Some(event) = events.try_next().await? {
+//!         if let BackupEvent::Status(s) = event {
+//!             tracing::info!("{:.0}%", s.percent_done * 100.0);
+//!         }
 //!     }
 //! }
 //! let summary = run.finish().await?;
@@ -60,7 +64,7 @@ mod transport;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{BackupRun, LsStream, Restic, ResticBuilder, RestoreRun};
+pub use client::{BackupRun, Restic, ResticBuilder, RestoreRun};
 pub use error::{Error, Result};
 pub use options::{
     BackupOptions, CheckOptions, ForgetOptions, KeepCount, PruneOptions, RestoreOptions,

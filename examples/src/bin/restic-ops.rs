@@ -22,6 +22,7 @@ use clap::{Parser, Subcommand};
 use examples::cli::CommonArgs;
 use examples::cli::human_bytes;
 use examples::{clients, progress};
+use futures::TryStreamExt as _;
 use jiff::Timestamp;
 use restic_remote::{
     BackupEvent, BackupOptions, KeepCount, Restic, RestoreEvent, RestoreOptions, SnapshotFilter,
@@ -210,18 +211,21 @@ async fn backup(
     let bar = progress::bytes_bar("backup", progress::is_interactive());
     let mut run = restic.backup(&opts).await?;
     let mut warnings = Vec::new();
-    while let Some(event) = run.next_event().await? {
-        match event {
-            BackupEvent::Status(s) => {
-                bar.set_length(s.total_bytes.max(s.bytes_done));
-                bar.set_position(s.bytes_done);
+    {
+        let mut events = run.events();
+        while let Some(event) = events.try_next().await? {
+            match event {
+                BackupEvent::Status(s) => {
+                    bar.set_length(s.total_bytes.max(s.bytes_done));
+                    bar.set_position(s.bytes_done);
+                }
+                BackupEvent::Summary(s) => {
+                    bar.set_length(s.total_bytes_processed);
+                    bar.set_position(s.total_bytes_processed);
+                }
+                BackupEvent::Error(e) => warnings.push(format!("{}: {}", e.item, e.error.message)),
+                _ => {}
             }
-            BackupEvent::Summary(s) => {
-                bar.set_length(s.total_bytes_processed);
-                bar.set_position(s.total_bytes_processed);
-            }
-            BackupEvent::Error(e) => warnings.push(format!("{}: {}", e.item, e.error.message)),
-            _ => {}
         }
     }
     let result = run.finish().await;
@@ -323,10 +327,13 @@ async fn restore(
     bar.set_length(total);
     let started = std::time::Instant::now();
     let mut run = restic.restore(&opts).await?;
-    while let Some(event) = run.next_event().await? {
-        if let RestoreEvent::Status(p) | RestoreEvent::Summary(p) = event {
-            bar.set_length(p.total_bytes.max(total));
-            bar.set_position(p.bytes_restored);
+    {
+        let mut events = run.events();
+        while let Some(event) = events.try_next().await? {
+            if let RestoreEvent::Status(p) | RestoreEvent::Summary(p) = event {
+                bar.set_length(p.total_bytes.max(total));
+                bar.set_position(p.bytes_restored);
+            }
         }
     }
     let result = run.finish().await;

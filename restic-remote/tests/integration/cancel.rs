@@ -1,5 +1,6 @@
 //! Cancellation: dropped commands, timeouts and dropped connections leave no restic behind.
 
+use futures::TryStreamExt as _;
 use std::time::Duration;
 
 use restic_remote::testing::Sshd;
@@ -59,7 +60,7 @@ async fn slow_client(
 
 /// Waits for the first progress event with bytes done, so restic is well into the backup.
 async fn until_uploading(run: &mut restic_remote::BackupRun) {
-    while let Some(ev) = run.next_event().await.unwrap() {
+    while let Some(ev) = run.events().try_next().await.unwrap() {
         if let BackupEvent::Status(s) = ev
             && s.bytes_done > 0
         {
@@ -210,12 +211,10 @@ async fn over_ssh_a_cut_connection_leaves_no_restic_and_no_lock() {
         "restic is not running"
     );
     relay_task.abort(); // the network goes away
-    let err = loop {
-        match run.next_event().await {
-            Ok(Some(_)) => continue,
-            Ok(None) => break run.finish().await.unwrap_err(),
-            Err(e) => break e,
-        }
+    let read = run.events().try_for_each(|_| async { Ok(()) }).await;
+    let err = match read {
+        Ok(()) => run.finish().await.unwrap_err(),
+        Err(e) => e,
     };
     assert!(matches!(err, Error::ConnectionLost { .. }), "{err:?}");
     // The client cannot watch a host it lost: the remote side ends restic on its own. Give it

@@ -1,5 +1,6 @@
 //! The whole flow against a real Garage repository, over SSH and locally.
 
+use futures::TryStreamExt as _;
 use restic_remote::{
     BackupEvent, BackupOptions, CheckOptions, ForgetOptions, LsEntry, NodeType, PruneOptions,
     Restic, RestoreOptions, SnapshotFilter, StatsMode, Transport, UnlockMode,
@@ -41,7 +42,7 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
             .with_time(day.parse().unwrap());
         let mut run = restic.backup(&opts).await.unwrap();
         let (mut statuses, mut summaries) = (0, 0);
-        while let Some(ev) = run.next_event().await.unwrap() {
+        while let Some(ev) = run.events().try_next().await.unwrap() {
             match ev {
                 BackupEvent::Status(s) => {
                     statuses += 1;
@@ -116,7 +117,7 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
         .restore(&RestoreOptions::new("latest", target.display().to_string()))
         .await
         .unwrap();
-    while run.next_event().await.unwrap().is_some() {}
+    while run.events().try_next().await.unwrap().is_some() {}
     run.finish().await.unwrap();
     for (path, content) in &files {
         let restored = target.join(path.strip_prefix("/").unwrap());
@@ -151,11 +152,11 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
 
     // ls streams the snapshot, then its nodes.
     let latest = left.last().unwrap().id.clone().unwrap();
-    let mut ls = restic.ls(&latest, &[]).await.unwrap();
+    let mut ls = restic.ls(&latest, &[]);
     let mut first_is_snapshot = false;
     let mut names = Vec::new();
     let mut n = 0;
-    while let Some(e) = ls.next().await.unwrap() {
+    while let Some(e) = ls.try_next().await.unwrap() {
         match e {
             LsEntry::Snapshot(s) => first_is_snapshot = n == 0 && s.paths == vec![src_s.clone()],
             LsEntry::Node(node) => {

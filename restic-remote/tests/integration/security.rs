@@ -1,5 +1,6 @@
 //! Host keys, keys, passwords and secrets.
 
+use futures::TryStreamExt as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -269,7 +270,7 @@ fn canary_secret_never_in_ps_logs_or_errors() {
         // Sample the process list while restic runs (seen with its data path in argv).
         let mut samples = 0;
         let mut saw_restic = false;
-        while let Some(_ev) = run.next_event().await.unwrap() {
+        while let Some(_ev) = run.events().try_next().await.unwrap() {
             if samples < 5 {
                 let ps = std::process::Command::new("ps")
                     .args(["-eww", "-o", "pid,args"])
