@@ -59,6 +59,31 @@ pub struct ResticBuilder {
 }
 
 impl ResticBuilder {
+    /// A builder for a local restic on the repository in the process environment
+    /// (`RESTIC_REPOSITORY`, `RESTIC_PASSWORD`, `AWS_*`; see [`Repository::from_env`]); set a
+    /// transport and more before [`Self::build`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `RESTIC_REPOSITORY` or `RESTIC_PASSWORD` is missing.
+    pub fn from_env() -> Result<Self> {
+        Ok(Restic::builder().with_repository(Repository::from_env()?))
+    }
+
+    /// [`Self::from_env`] from `(name, value)` pairs instead of the process environment (tests,
+    /// config files); see [`Repository::from_vars`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `RESTIC_REPOSITORY` or `RESTIC_PASSWORD` is missing.
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Ok(Restic::builder().with_repository(Repository::from_vars(vars)?))
+    }
+
     /// Limits restic's upload rate (`--limit-upload`, KiB/s).
     pub fn with_limit_upload(mut self, kib_per_s: u32) -> Self {
         self.global_args.push(format!("--limit-upload={kib_per_s}"));
@@ -90,9 +115,10 @@ impl ResticBuilder {
         self.restic_bin = path.into();
         self
     }
-    /// Timeout of every command (default: none). A command that exceeds it is cancelled (restic
-    /// is interrupted) and fails with [`Error::Timeout`].
-    pub fn with_timeout(mut self, t: Duration) -> Self {
+    /// Timeout of every command, from start to exit (default: none). A command that exceeds it
+    /// is cancelled (restic is interrupted) and fails with [`Error::Timeout`]. The SSH connect
+    /// timeout is [`crate::SshTransportBuilder::with_connect_timeout`].
+    pub fn with_request_timeout(mut self, t: Duration) -> Self {
         self.timeout = Some(t);
         self
     }
@@ -135,11 +161,14 @@ impl Restic {
         }
     }
 
-    /// A local client for the repository in `RESTIC_REPOSITORY`/`RESTIC_PASSWORD`/`AWS_*`.
+    /// A local client for the repository in `RESTIC_REPOSITORY`/`RESTIC_PASSWORD`/`AWS_*`:
+    /// [`ResticBuilder::from_env`], then [`ResticBuilder::build`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when a variable is missing; see [`ResticBuilder::build`].
     pub fn from_env() -> Result<Restic> {
-        Restic::builder()
-            .with_repository(Repository::from_env()?)
-            .build()
+        ResticBuilder::from_env()?.build()
     }
 
     /// The transport.
@@ -938,6 +967,25 @@ mod tests {
         assert!(kept <= STDERR_JSON_KEEP, "{kept}");
         assert!(!r.stderr_json.is_empty());
         assert!(r.stderr.len() <= STDERR_KEEP + 1);
+    }
+
+    #[test]
+    fn builder_from_vars_takes_the_repository_and_still_builds() {
+        let restic = ResticBuilder::from_vars([
+            ("RESTIC_REPOSITORY", "/srv/restic"),
+            ("RESTIC_PASSWORD", "pw"),
+        ])
+        .unwrap()
+        .with_request_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+        assert_eq!(restic.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(restic.transport.describe(), "local");
+        let err = ResticBuilder::from_vars([("RESTIC_PASSWORD", "pw")]).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("RESTIC_REPOSITORY")),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -158,7 +158,7 @@ async fn drop_and_timeout(t: restic_remote::Transport, label: &str) {
         ))
         .with_cache_dir(cache.display().to_string())
         .with_limit_upload(600)
-        .with_timeout(Duration::from_secs(6))
+        .with_request_timeout(Duration::from_secs(6))
         .build()
         .unwrap();
     let run = timed

@@ -39,7 +39,7 @@ pub fn client(transport: impl Into<Transport>, repo: Repository, cache: &Path) -
         .with_transport(transport)
         .with_repository(repo)
         .with_cache_dir(cache.display().to_string())
-        .with_timeout(Duration::from_secs(120))
+        .with_request_timeout(Duration::from_secs(120))
         .build()
         .unwrap()
 }

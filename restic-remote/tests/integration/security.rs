@@ -319,7 +319,7 @@ fn canary_secret_never_in_ps_logs_or_errors() {
             .with_repository(repo.clone())
             .with_cache_dir(work.path().join("cache").display().to_string())
             .with_limit_upload(16)
-            .with_timeout(Duration::from_secs(2))
+            .with_request_timeout(Duration::from_secs(2))
             .build()
             .unwrap();
         // Fresh data (the first backup's would be deduplicated and finish at once).
@@ -397,7 +397,7 @@ async fn secrets_with_newlines_and_nul_arguments_are_rejected() {
             "/tmp/x",
             SecretString::from("pw".to_owned()),
         ))
-        .with_timeout(Duration::from_secs(30))
+        .with_request_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
     let err = restic
