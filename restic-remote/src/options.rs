@@ -249,8 +249,8 @@ impl ForgetOptions {
         self.keep_within = Some(d.into());
         self
     }
-    /// `--keep-tag a,b`.
-    pub fn keep_tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
+    /// `--keep-tag a,b`: keep snapshots having all of these tags (call again for another list).
+    pub fn keep_tag<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
         self.keep_tags
             .push(tags.into_iter().map(Into::into).collect());
         self
@@ -548,15 +548,12 @@ mod tests {
         assert!(ForgetOptions::new().args(&new).is_err());
         // keep_tags get the same check as tags: "a,b" inside one tag would become two tags.
         for bad in ["a,b", ""] {
-            let err = ForgetOptions::new()
-                .keep_tags([bad])
-                .args(&new)
-                .unwrap_err();
+            let err = ForgetOptions::new().keep_tag([bad]).args(&new).unwrap_err();
             assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
         }
         let d = ForgetOptions::new()
             .keep_last(2)
-            .keep_tags(["a", "b"])
+            .keep_tag(["a", "b"])
             .group_by("")
             .with_filter(SnapshotFilter::new().with_host("h"))
             .dry_run();
@@ -569,6 +566,33 @@ mod tests {
                 "--group-by=",
                 "--host=h",
                 "--dry-run"
+            ]
+        );
+    }
+
+    #[test]
+    fn retention_setters_are_restic_s_flags() {
+        let o = ForgetOptions::new()
+            .keep_last(1)
+            .keep_hourly(2)
+            .keep_daily(3)
+            .keep_weekly(4)
+            .keep_monthly(5)
+            .keep_yearly(6)
+            .keep_within("1y2m")
+            .keep_tag(["pinned"]);
+        assert_eq!(
+            o.args(&ResticVersion::new(0, 14, 0)).unwrap(),
+            [
+                "forget",
+                "--keep-last=1",
+                "--keep-hourly=2",
+                "--keep-daily=3",
+                "--keep-weekly=4",
+                "--keep-monthly=5",
+                "--keep-yearly=6",
+                "--keep-within=1y2m",
+                "--keep-tag=pinned",
             ]
         );
     }
