@@ -152,7 +152,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let snapshot = ensure_repo(&repo, &tree, &cache).await;
-        let sshd = Sshd::start().expect("sshd");
+        let sshd = Sshd::start().await.expect("sshd");
         let ssh = SshTransport::builder(sshd.host())
             .with_port(sshd.port())
             .with_user(sshd.user())

@@ -173,7 +173,7 @@ async fn drop_and_timeout(t: restic_remote::Transport, label: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_ssh_drop_and_timeout_leave_no_restic_and_no_lock() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let ssh = common::connect(&sshd).await;
     drop_and_timeout(ssh.clone().into(), "ssh").await;
     assert!(!ssh.is_closed());
@@ -186,7 +186,7 @@ async fn locally_drop_and_timeout_leave_no_restic_and_no_lock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_ssh_a_cut_connection_leaves_no_restic_and_no_lock() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let data = slow_data(work.path());
     let repo = work.path().join("repo").display().to_string();

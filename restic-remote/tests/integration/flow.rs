@@ -190,7 +190,7 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_flow_over_ssh_against_garage() {
     let garage = GarageServer::start().expect("garage starts");
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let ssh = common::connect(&sshd).await;
     let restic = common::client(

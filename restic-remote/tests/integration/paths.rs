@@ -45,7 +45,7 @@ fn nasty_paths_back_up_and_restore_byte_exact_over_ssh() {
         .enable_all()
         .build()
         .unwrap();
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start_blocking().expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let restic = rt.block_on(async {
         let ssh = common::connect(&sshd).await;

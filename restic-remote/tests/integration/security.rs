@@ -12,7 +12,7 @@ use super::common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_or_unknown_host_key_is_refused_and_pins_work() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let other = tempfile::tempdir().unwrap();
     let key = other.path().join("impostor");
     assert!(
@@ -68,7 +68,7 @@ async fn changed_or_unknown_host_key_is_refused_and_pins_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_from_memory_with_passphrase_and_unknown_keys() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let pem = std::fs::read_to_string(sshd.encrypted_client_key_path()).unwrap();
     let base = || {
         SshTransport::builder("127.0.0.1")
@@ -111,7 +111,7 @@ const NASTY_PASSWORD: &str = " right 'pw' \\ $(touch pwned) `id` a=b ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restic_failures_are_typed() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let ssh = common::connect(&sshd).await;
     let repo_dir = work.path().join("repo").display().to_string();
@@ -238,7 +238,7 @@ fn canary_secret_never_in_ps_logs_or_errors() {
             std::process::id(),
             jiff::Timestamp::now().as_nanosecond()
         );
-        let sshd = Sshd::start().expect("sshd starts");
+        let sshd = Sshd::start().await.expect("sshd starts");
         let work = tempfile::tempdir().unwrap();
         let ssh = common::connect(&sshd).await;
         let repo_dir = work.path().join("repo").display().to_string();
@@ -427,7 +427,7 @@ fn other_key(dir: &std::path::Path, name: &str) -> String {
 /// known_hosts as OpenSSH reads it (issue 14, item 8), against a real sshd.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn known_hosts_is_read_as_openssh_reads_it() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let dir = tempfile::tempdir().unwrap();
     let kh = dir.path().join("known_hosts");
     let real = sshd.host_public_key().to_openssh().unwrap();
@@ -493,7 +493,7 @@ async fn known_hosts_is_read_as_openssh_reads_it() {
 /// (issue 14, item 11).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn known_hosts_and_fingerprint_together_are_refused_as_ambiguous() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     for builder in [
         SshTransport::builder("127.0.0.1")
             .with_known_hosts(sshd.known_hosts_path())
