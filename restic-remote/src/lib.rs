@@ -17,6 +17,14 @@
 //!   once restic has exited, and the next command waits for dropped ones
 //!   ([`Restic::settle`]).
 //!
+//! # Crate features
+//!
+//! - `testing` (off by default): `testing::Sshd`, a real OpenSSH `sshd` on a random loopback
+//!   port with generated keys, for tests of this crate and of its users. Needs `sshd` and
+//!   `ssh-keygen` installed; not covered by semver.
+//!
+//! # Example
+//!
 //! ```no_run
 //! use futures::TryStreamExt as _;
 //! use restic_remote::{BackupEvent, BackupOptions, ForgetOptions, Repository, Restic, SnapshotFilter, SshTransport};
