@@ -87,34 +87,41 @@ pub(crate) fn parse_err(command: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// [`Error::Decode`] naming the JSON path of the field that did not decode (`None` at the root).
-fn decode_err(command: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Error {
-    let path = e.path().to_string();
+/// [`Error::Decode`] for `e`, naming the JSON path of the field that did not decode (`None` at
+/// the root). The path is found by decoding again with path tracking, only on this failure path:
+/// tracking costs an allocation per field, too much for every line of a million-entry `ls`.
+fn decode_err<'de, T, D>(command: &str, e: impl std::fmt::Display, again: D) -> Error
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    let path = match serde_path_to_error::deserialize::<D, T>(again) {
+        Err(tracked) => Some(tracked.path().to_string()).filter(|p| p != "."),
+        Ok(_) => None,
+    };
     Error::Decode {
         command: command.to_owned(),
-        path: (path != ".").then_some(path),
-        reason: e.into_inner().to_string(),
+        path,
+        reason: e.to_string(),
     }
 }
 
 /// Decodes `bytes`, one JSON value and nothing else but white space (as `serde_json::from_slice`).
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(command: &str, bytes: &[u8]) -> Result<T> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = decode_prefix(command, &mut de)?;
-    de.end().map_err(|e| parse_err(command, e))?;
-    Ok(value)
+    serde_json::from_slice(bytes).map_err(|e| {
+        decode_err::<T, _>(command, e, &mut serde_json::Deserializer::from_slice(bytes))
+    })
 }
 
-/// Decodes the JSON value at the start of `de`; whatever follows it is left alone.
-fn decode_prefix<'de, T: serde::Deserialize<'de>>(
-    command: &str,
-    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
-) -> Result<T> {
-    serde_path_to_error::deserialize(de).map_err(|e| decode_err(command, e))
+/// Decodes the JSON value at the start of `bytes`; whatever follows it is left alone.
+fn decode_prefix<T: serde::de::DeserializeOwned>(command: &str, bytes: &[u8]) -> Result<T> {
+    T::deserialize(&mut serde_json::Deserializer::from_slice(bytes)).map_err(|e| {
+        decode_err::<T, _>(command, e, &mut serde_json::Deserializer::from_slice(bytes))
+    })
 }
 
-fn decode_value<T: serde::de::DeserializeOwned>(command: &str, v: serde_json::Value) -> Result<T> {
-    serde_path_to_error::deserialize(v).map_err(|e| decode_err(command, e))
+fn decode_value<T: serde::de::DeserializeOwned>(command: &str, v: &serde_json::Value) -> Result<T> {
+    T::deserialize(v).map_err(|e| decode_err::<T, _>(command, e, v))
 }
 
 pub(crate) fn truncate(s: &str, max: usize) -> &str {
@@ -238,7 +245,7 @@ pub(crate) fn parse_backup_line(line: &[u8]) -> Result<Option<BackupEvent>> {
             if v.get("action").is_some() {
                 BackupEvent::Verbose(v)
             } else {
-                BackupEvent::Status(decode_value("backup", v)?)
+                BackupEvent::Status(decode_value("backup", &v)?)
             }
         }
         Some("summary") => BackupEvent::Summary(decode("backup", line)?),
@@ -358,10 +365,7 @@ pub(crate) fn parse_forget(out: &[u8]) -> Result<Vec<ForgetGroup>> {
     let Some(start) = out.iter().position(|b| *b == b'[') else {
         return Ok(Vec::new());
     };
-    decode_prefix(
-        "forget",
-        &mut serde_json::Deserializer::from_slice(&out[start..]),
-    )
+    decode_prefix("forget", &out[start..])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -709,6 +713,14 @@ mod tests {
         assert_eq!(s[1].program_version.as_deref(), Some("restic 0.18.0"));
         assert!(s[1].summary.is_some() && s[0].summary.is_none());
         assert!(parse_snapshots(b"Fatal: nope").is_err());
+        // A bad field deep inside: the error names where it is.
+        let bad = br#"[{"time":"2026-11-27T00:00:00Z","id":"a"},{"time":"yesterday","id":"b"}]"#;
+        match parse_snapshots(bad).unwrap_err() {
+            Error::Decode { path: Some(p), .. } => {
+                assert!(p.contains('1') && p.ends_with("time"), "{p}")
+            }
+            e => panic!("expected Decode with a path, got {e:?}"),
+        }
     }
 
     #[test]
