@@ -10,6 +10,7 @@
 //! The tree (`BENCH_LS_ENTRIES` empty files, default 1,000,000) and its repository are generated
 //! once and cached under `target/restic-remote-bench/`.
 
+use futures::TryStreamExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -79,7 +80,7 @@ async fn ensure_repo(repo: &Path, tree: &Path, cache: &Path) -> String {
         .backup(&BackupOptions::new([tree.display().to_string()]).with_exclude(".complete"))
         .await
         .unwrap();
-    while run.next_event().await.unwrap().is_some() {}
+    while run.events().try_next().await.unwrap().is_some() {}
     let summary = run.finish().await.unwrap();
     let snaps = r.snapshots(&SnapshotFilter::new()).await.unwrap();
     let id = snaps.last().and_then(|s| s.id.clone()).unwrap();
@@ -97,10 +98,10 @@ struct LsRun {
 
 async fn stream_ls(r: &Restic, snapshot: &str, expected: usize) -> LsRun {
     let start = Instant::now();
-    let mut ls = r.ls(snapshot, &[]).await.unwrap();
+    let mut ls = r.ls(snapshot, &[]);
     let mut nodes = 0;
     let mut rss_at_10pct_kib = 0;
-    while let Some(e) = ls.next().await.unwrap() {
+    while let Some(e) = ls.try_next().await.unwrap() {
         if let LsEntry::Node(n) = e {
             std::hint::black_box(&n);
             nodes += 1;
@@ -151,7 +152,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let snapshot = ensure_repo(&repo, &tree, &cache).await;
-        let sshd = Sshd::start().expect("sshd");
+        let sshd = Sshd::start().await.expect("sshd");
         let ssh = SshTransport::builder(sshd.host())
             .with_port(sshd.port())
             .with_user(sshd.user())

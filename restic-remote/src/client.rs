@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::stream::{self, BoxStream, StreamExt as _, TryStreamExt as _};
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
@@ -11,7 +12,7 @@ use tokio::time::Instant;
 use crate::error::{Error, Result};
 use crate::options::{
     BackupOptions, CheckOptions, ForgetOptions, PruneOptions, RestoreOptions, SnapshotFilter,
-    StatsMode,
+    StatsMode, UnlockMode,
 };
 use crate::output::{
     self, BackupEvent, BackupSummary, CheckReport, ForgetGroup, InitResult, LsEntry, ResticVersion,
@@ -58,6 +59,31 @@ pub struct ResticBuilder {
 }
 
 impl ResticBuilder {
+    /// A builder for a local restic on the repository in the process environment
+    /// (`RESTIC_REPOSITORY`, `RESTIC_PASSWORD`, `AWS_*`; see [`Repository::from_env`]); set a
+    /// transport and more before [`Self::build`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `RESTIC_REPOSITORY` or `RESTIC_PASSWORD` is missing.
+    pub fn from_env() -> Result<Self> {
+        Ok(Restic::builder().with_repository(Repository::from_env()?))
+    }
+
+    /// [`Self::from_env`] from `(name, value)` pairs instead of the process environment (tests,
+    /// config files); see [`Repository::from_vars`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `RESTIC_REPOSITORY` or `RESTIC_PASSWORD` is missing.
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Ok(Restic::builder().with_repository(Repository::from_vars(vars)?))
+    }
+
     /// Limits restic's upload rate (`--limit-upload`, KiB/s).
     pub fn with_limit_upload(mut self, kib_per_s: u32) -> Self {
         self.global_args.push(format!("--limit-upload={kib_per_s}"));
@@ -89,9 +115,10 @@ impl ResticBuilder {
         self.restic_bin = path.into();
         self
     }
-    /// Timeout of every command (default: none). A command that exceeds it is cancelled (restic
-    /// is interrupted) and fails with [`Error::Timeout`].
-    pub fn with_timeout(mut self, t: Duration) -> Self {
+    /// Timeout of every command, from start to exit (default: none). A command that exceeds it
+    /// is cancelled (restic is interrupted) and fails with [`Error::Timeout`]. The SSH connect
+    /// timeout is [`crate::SshTransportBuilder::with_connect_timeout`].
+    pub fn with_request_timeout(mut self, t: Duration) -> Self {
         self.timeout = Some(t);
         self
     }
@@ -134,11 +161,14 @@ impl Restic {
         }
     }
 
-    /// A local client for the repository in `RESTIC_REPOSITORY`/`RESTIC_PASSWORD`/`AWS_*`.
+    /// A local client for the repository in `RESTIC_REPOSITORY`/`RESTIC_PASSWORD`/`AWS_*`:
+    /// [`ResticBuilder::from_env`], then [`ResticBuilder::build`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when a variable is missing; see [`ResticBuilder::build`].
     pub fn from_env() -> Result<Restic> {
-        Restic::builder()
-            .with_repository(Repository::from_env()?)
-            .build()
+        ResticBuilder::from_env()?.build()
     }
 
     /// The transport.
@@ -151,7 +181,16 @@ impl Restic {
     /// grace period (restic is interrupted, then killed after 10 s).
     ///
     /// Every command waits for this by itself before it starts; call it before the program
-    /// exits after dropping a running command.
+    /// exits after dropping a running command. It cannot fail (a command still ending after
+    /// the grace period is logged, not waited for).
+    ///
+    /// ```no_run
+    /// # async fn demo(restic: restic_remote::Restic) {
+    /// let run = restic.backup(&restic_remote::BackupOptions::new(["/srv"])).await;
+    /// drop(run); // interrupts restic
+    /// restic.settle().await; // restic has removed its lock
+    /// # }
+    /// ```
     pub async fn settle(&self) {
         self.transport.settle().await;
     }
@@ -265,6 +304,18 @@ impl Restic {
     }
 
     /// The restic version on the target host, detected once per client.
+    ///
+    /// # Errors
+    ///
+    /// When restic cannot be started ([`Error::CommandFailed`] with exit 127 when it is not
+    /// installed), the transport fails, or the output names no version ([`Error::Decode`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let v = restic.version().await?;
+    /// assert!(v.at_least(0, 14, 0));
+    /// # Ok(()) }
+    /// ```
     pub async fn version(&self) -> Result<ResticVersion> {
         self.version
             .get_or_try_init(|| async {
@@ -286,6 +337,20 @@ impl Restic {
     }
 
     /// `restic init`.
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails; [`Error::Decode`]
+    /// when restic's answer names no repository id. Initialising an existing repository fails.
+    ///
+    /// ```no_run
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let created = restic.init().await?;
+    /// println!("repository {}", created.id);
+    /// # Ok(()) }
+    /// ```
     pub async fn init(&self) -> Result<InitResult> {
         self.ensure_version().await?;
         let (out, f) = self.run(vec!["init".into()], &[]).await?;
@@ -294,6 +359,21 @@ impl Restic {
     }
 
     /// Whether the repository exists (`restic cat config`).
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails. A missing repository
+    /// is `Ok(false)`, not an error.
+    ///
+    /// ```no_run
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// if !restic.exists().await? {
+    ///     restic.init().await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn exists(&self) -> Result<bool> {
         self.ensure_version().await?;
         let (_, f) = self.run(vec!["cat".into(), "config".into()], &[]).await?;
@@ -304,8 +384,32 @@ impl Restic {
         }
     }
 
-    /// Starts `restic backup`; read its events with [`BackupRun::next_event`], then
+    /// Starts `restic backup`; read its events with [`BackupRun::events`], then
     /// [`BackupRun::finish`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for options that cannot be passed (no path, a tag with a comma);
+    /// the transport's errors when restic cannot be started. restic's own failures come from
+    /// [`BackupRun::finish`].
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt as _;
+    /// use restic_remote::{BackupEvent, BackupOptions};
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let mut run = restic.backup(&BackupOptions::new(["/srv"])).await?;
+    /// {
+    ///     let mut events = run.events();
+    ///     while let Some(event) = events.try_next().await? {
+    ///         if let BackupEvent::Status(s) = event {
+    ///             println!("{:.0}%", s.percent_done * 100.0);
+    ///         }
+    ///     }
+    /// }
+    /// let summary = run.finish().await?;
+    /// println!("snapshot {:?}", summary.snapshot_id);
+    /// # Ok(()) }
+    /// ```
     pub async fn backup(&self, options: &BackupOptions) -> Result<BackupRun> {
         self.ensure_version().await?;
         let fps = format!("{}", self.progress_fps);
@@ -324,6 +428,21 @@ impl Restic {
     }
 
     /// `restic snapshots --json`.
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails; [`Error::Decode`] when
+    /// the list cannot be read; [`Error::InvalidArgument`] for a tag with a comma.
+    ///
+    /// ```no_run
+    /// use restic_remote::SnapshotFilter;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let web1 = restic.snapshots(&SnapshotFilter::new().with_host("web1")).await?;
+    /// println!("{} snapshots", web1.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn snapshots(&self, filter: &SnapshotFilter) -> Result<Vec<Snapshot>> {
         self.ensure_version().await?;
         let mut args = vec!["snapshots".to_owned()];
@@ -334,6 +453,25 @@ impl Restic {
     }
 
     /// `restic forget --json` with a typed policy (`dry_run` to preview).
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails; [`Error::InvalidArgument`]
+    /// for an empty policy; [`Error::Unsupported`] for `unlimited` below restic 0.16.
+    ///
+    /// ```no_run
+    /// use restic_remote::ForgetOptions;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let policy = ForgetOptions::new().keep_daily(7).keep_weekly(4);
+    /// let preview = restic.forget(&policy.clone().dry_run()).await?;
+    /// let removed: usize = preview.iter().map(|g| g.remove.len()).sum();
+    /// if removed < 10 {
+    ///     restic.forget(&policy).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn forget(&self, options: &ForgetOptions) -> Result<Vec<ForgetGroup>> {
         let v = self.ensure_version().await?;
         let (out, f) = self.run(options.args(&v)?, &[]).await?;
@@ -342,6 +480,20 @@ impl Restic {
     }
 
     /// `restic prune`; returns restic's text report (prune has no JSON before 0.20).
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails.
+    ///
+    /// ```no_run
+    /// use restic_remote::PruneOptions;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let report = restic.prune(&PruneOptions::default()).await?;
+    /// println!("{report}");
+    /// # Ok(()) }
+    /// ```
     pub async fn prune(&self, options: &PruneOptions) -> Result<String> {
         self.ensure_version().await?;
         let (out, f) = self.run(options.args(), &[]).await?;
@@ -350,6 +502,21 @@ impl Restic {
     }
 
     /// `restic check`.
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails; a repository with
+    /// errors is [`Error::CommandFailed`] (restic exits 1).
+    ///
+    /// ```no_run
+    /// use restic_remote::CheckOptions;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let report = restic.check(&CheckOptions::default()).await?;
+    /// assert_eq!(report.num_errors, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn check(&self, options: &CheckOptions) -> Result<CheckReport> {
         self.ensure_version().await?;
         let (out, f) = self.run_all_stdout(options.args()).await?;
@@ -362,6 +529,20 @@ impl Restic {
     }
 
     /// Starts `restic restore`; progress events are JSON from restic 0.16, text lines before.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a tag with a comma; the transport's errors when restic
+    /// cannot be started. restic's own failures come from [`RestoreRun::finish`].
+    ///
+    /// ```no_run
+    /// use restic_remote::RestoreOptions;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let run = restic.restore(&RestoreOptions::new("latest", "/tmp/restore")).await?;
+    /// let summary = run.finish().await?;
+    /// println!("{:?}", summary.map(|s| s.bytes_restored));
+    /// # Ok(()) }
+    /// ```
     pub async fn restore(&self, options: &RestoreOptions) -> Result<RestoreRun> {
         self.ensure_version().await?;
         let fps = format!("{}", self.progress_fps);
@@ -378,17 +559,62 @@ impl Restic {
         })
     }
 
-    /// Streams `restic ls --json <snapshot> [paths…]` one entry at a time (memory stays flat).
-    pub async fn ls(&self, snapshot: &str, paths: &[String]) -> Result<LsStream> {
-        self.ensure_version().await?;
+    /// Streams `restic ls --json <snapshot> [paths…]` one entry at a time (memory stays flat):
+    /// the snapshot first, then its nodes. A failure of restic is the stream's last item, after
+    /// the last entry. Dropping the stream early cancels `ls`.
+    ///
+    /// # Errors
+    ///
+    /// As items of the stream: restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails; [`Error::Decode`] for a line that cannot be read. A snapshot
+    /// id that matches nothing is an empty stream where restic only warns about it (0.14) and
+    /// an error ([`Error::is_snapshot_not_found`]) where restic fails.
+    ///
+    /// ```no_run
+    /// use futures::TryStreamExt as _;
+    /// use restic_remote::LsEntry;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let mut entries = restic.ls("latest", &[]);
+    /// while let Some(entry) = entries.try_next().await? {
+    ///     if let LsEntry::Node(node) = entry {
+    ///         println!("{}", node.path);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn ls(&self, snapshot: &str, paths: &[String]) -> BoxStream<'_, Result<LsEntry>> {
         let mut args = vec!["ls".to_owned(), "--".into(), snapshot.to_owned()];
         args.extend(paths.iter().cloned());
-        Ok(LsStream {
-            running: self.start(args, true, &[]).await?,
+        stream::once(async move {
+            self.ensure_version().await?;
+            self.start(args, true, &[]).await
         })
+        .map_ok(|running| {
+            stream::try_unfold(LsEntries { running }, |mut ls| async move {
+                Ok(ls.next().await?.map(|entry| (entry, ls)))
+            })
+        })
+        .try_flatten()
+        .boxed()
     }
 
     /// `restic stats --json` over `snapshots` (all when empty).
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails; [`Error::Decode`] when
+    /// the answer cannot be read.
+    ///
+    /// ```no_run
+    /// use restic_remote::StatsMode;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let stats = restic.stats(&[], StatsMode::RestoreSize).await?;
+    /// println!("{} bytes in {} snapshots", stats.total_size, stats.snapshots_count);
+    /// # Ok(()) }
+    /// ```
     pub async fn stats(&self, snapshots: &[String], mode: StatsMode) -> Result<Stats> {
         self.ensure_version().await?;
         let mut args = vec![
@@ -402,15 +628,32 @@ impl Restic {
         output::parse_stats(&out)
     }
 
-    /// `restic unlock` (`remove_all` also removes locks that are not stale); returns how many
-    /// locks restic reported removing (`None`: some, restic did not say how many).
-    pub async fn unlock(&self, remove_all: bool) -> Result<Option<u64>> {
+    /// `restic unlock`: removes stale locks ([`UnlockMode::StaleOnly`]) or every lock
+    /// ([`UnlockMode::All`], `--remove-all`); returns how many locks restic reported removing
+    /// (`None`: some, restic did not say how many).
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails.
+    ///
+    /// ```no_run
+    /// use restic_remote::UnlockMode;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// match restic.snapshots(&Default::default()).await {
+    ///     Err(e) if e.is_stale_lock() => {
+    ///         restic.unlock(UnlockMode::StaleOnly).await?;
+    ///     }
+    ///     other => {
+    ///         other?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn unlock(&self, mode: UnlockMode) -> Result<Option<u64>> {
         self.ensure_version().await?;
-        let mut args = vec!["unlock".to_owned()];
-        if remove_all {
-            args.push("--remove-all".into());
-        }
-        let (out, f) = self.run(args, &[]).await?;
+        let (out, f) = self.run(mode.args(), &[]).await?;
         let mut all = out;
         all.extend_from_slice(f.stderr.as_bytes());
         f.into_result().await?;
@@ -472,7 +715,7 @@ pub(crate) fn map_failure(
         message: first_fatal(msg),
     };
     let locked = || Error::LockHeld {
-        lock: output::parse_lock(msg).map(Box::new),
+        lock: crate::records::parse_lock(msg).map(Box::new),
         message: first_fatal(msg),
     };
     match code {
@@ -710,8 +953,18 @@ pub struct BackupRun {
 }
 
 impl BackupRun {
-    /// The next progress event, `None` when restic has finished (then call [`Self::finish`]).
-    pub async fn next_event(&mut self) -> Result<Option<BackupEvent>> {
+    /// The backup's events as they come (progress, per-file errors, the summary); the stream
+    /// ends when restic has finished, or with its first error. Then call [`Self::finish`] (once
+    /// the stream, which borrows the run, is dropped). Events not read are read by `finish`.
+    pub fn events(&mut self) -> BoxStream<'_, Result<BackupEvent>> {
+        stream::try_unfold(self, |run| async move {
+            Ok(run.next_event().await?.map(|event| (event, run)))
+        })
+        .boxed()
+    }
+
+    /// The next progress event, `None` when restic has finished.
+    async fn next_event(&mut self) -> Result<Option<BackupEvent>> {
         loop {
             if let Some(line) = self.running.pop_stderr_json()
                 && let Ok(Some(ev)) = output::parse_backup_line(&line)
@@ -741,6 +994,26 @@ impl BackupRun {
 
     /// Waits for the end; the summary, or the typed failure (exit 3 →
     /// [`Error::IncompleteBackup`]).
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails; [`Error::IncompleteBackup`]
+    /// when restic exited 3 (a snapshot was written, some source data could not be read), with
+    /// its summary and per-file errors; [`Error::Decode`] when restic printed no summary.
+    ///
+    /// ```no_run
+    /// use restic_remote::BackupOptions;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let run = restic.backup(&BackupOptions::new(["/srv"])).await?;
+    /// match run.finish().await {
+    ///     Ok(summary) => println!("saved {:?}", summary.snapshot_id),
+    ///     Err(restic_remote::Error::IncompleteBackup { errors, .. }) => eprintln!("partial: {errors:?}"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn finish(mut self) -> Result<BackupSummary> {
         while self.next_event().await?.is_some() {}
         let f = self.running.finish().await?;
@@ -764,8 +1037,18 @@ pub struct RestoreRun {
 }
 
 impl RestoreRun {
+    /// The restore's events as they come (progress, the summary; JSON from restic 0.16, none
+    /// before); the stream ends when restic has finished, or with its first error. Then call
+    /// [`Self::finish`] (once the stream, which borrows the run, is dropped).
+    pub fn events(&mut self) -> BoxStream<'_, Result<RestoreEvent>> {
+        stream::try_unfold(self, |run| async move {
+            Ok(run.next_event().await?.map(|event| (event, run)))
+        })
+        .boxed()
+    }
+
     /// The next event, `None` at the end.
-    pub async fn next_event(&mut self) -> Result<Option<RestoreEvent>> {
+    async fn next_event(&mut self) -> Result<Option<RestoreEvent>> {
         loop {
             let Some(line) = self.running.next_line().await? else {
                 return Ok(None);
@@ -780,6 +1063,21 @@ impl RestoreRun {
     }
 
     /// Waits for the end; the JSON summary on restic ≥ 0.16, `None` before.
+    ///
+    /// # Errors
+    ///
+    /// restic's failures as typed errors: [`Error::NoRepository`], [`Error::WrongPassword`],
+    /// [`Error::LockHeld`], else [`Error::CommandFailed`]; [`Error::Timeout`] past the request
+    /// timeout; [`Error::ConnectionLost`] or [`Error::Ssh`] when the transport fails; a snapshot id that
+    /// matches nothing is [`Error::CommandFailed`] ([`Error::is_snapshot_not_found`]).
+    ///
+    /// ```no_run
+    /// use restic_remote::RestoreOptions;
+    /// # async fn demo(restic: restic_remote::Restic) -> restic_remote::Result<()> {
+    /// let run = restic.restore(&RestoreOptions::new("latest", "/tmp/restore")).await?;
+    /// run.finish().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn finish(mut self) -> Result<Option<RestoreProgress>> {
         while self.next_event().await?.is_some() {}
         self.running.finish().await?.into_result().await?;
@@ -787,16 +1085,15 @@ impl RestoreRun {
     }
 }
 
-/// Streamed `ls` entries. Dropping it early cancels `ls`.
-#[derive(Debug)]
-pub struct LsStream {
+/// The `ls` command behind [`Restic::ls`]'s stream. Dropping it early cancels `ls`.
+struct LsEntries {
     running: Running,
 }
 
-impl LsStream {
+impl LsEntries {
     /// The next entry (the snapshot first, then nodes), `None` at the end. A failure of restic
     /// is reported here, after the last entry.
-    pub async fn next(&mut self) -> Result<Option<LsEntry>> {
+    async fn next(&mut self) -> Result<Option<LsEntry>> {
         loop {
             match self.running.next_line().await? {
                 Some(line) => {
@@ -912,6 +1209,25 @@ mod tests {
         assert!(kept <= STDERR_JSON_KEEP, "{kept}");
         assert!(!r.stderr_json.is_empty());
         assert!(r.stderr.len() <= STDERR_KEEP + 1);
+    }
+
+    #[test]
+    fn builder_from_vars_takes_the_repository_and_still_builds() {
+        let restic = ResticBuilder::from_vars([
+            ("RESTIC_REPOSITORY", "/srv/restic"),
+            ("RESTIC_PASSWORD", "pw"),
+        ])
+        .unwrap()
+        .with_request_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+        assert_eq!(restic.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(restic.transport.describe(), "local");
+        let err = ResticBuilder::from_vars([("RESTIC_PASSWORD", "pw")]).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("RESTIC_REPOSITORY")),
+            "{err:?}"
+        );
     }
 
     #[test]

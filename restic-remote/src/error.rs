@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::output::{BackupSummary, LockInfo};
+use crate::records::{BackupSummary, LockInfo};
 
 /// Everything that can go wrong driving restic.
 ///
@@ -69,9 +69,10 @@ pub enum Error {
         /// The restic subcommand.
         command: String,
     },
-    /// TCP connect to the SSH server failed or timed out.
+    /// Reaching the SSH server failed: TCP connect, or connect + handshake + authentication
+    /// outlived the connect timeout.
     #[error("cannot connect to {host}:{port}: {reason}")]
-    Connect {
+    Transport {
         /// Host.
         host: String,
         /// Port.
@@ -141,11 +142,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
-    /// restic printed output this crate could not parse.
-    #[error("cannot parse restic {command} output: {reason}")]
-    Parse {
+    /// restic printed output this crate could not decode.
+    #[error("cannot decode restic {command} output{}: {reason}", path.as_deref().map(|p| format!(" at {p}")).unwrap_or_default())]
+    Decode {
         /// The restic subcommand.
         command: String,
+        /// The JSON path of the field that did not decode (`summary.files_new`, `[0].time`),
+        /// when the output was JSON and the failure was inside it.
+        path: Option<String>,
         /// What went wrong.
         reason: String,
     },
@@ -163,6 +167,62 @@ fn exit_description(code: Option<u32>, signal: Option<&str>) -> String {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An HTTP-like status code: always `None`, as restic-remote speaks SSH and runs processes.
+    /// restic's own exit code is [`Self::exit_code`]. Present so that code handling the errors
+    /// of every client crate alike can ask each the same question.
+    pub fn status(&self) -> Option<u16> {
+        None
+    }
+
+    /// restic's exit code, where the error carries it: [`Error::CommandFailed`] (when restic
+    /// exited rather than being killed) and [`Error::IncompleteBackup`] (3). The typed
+    /// failures ([`Error::NoRepository`], [`Error::WrongPassword`], [`Error::LockHeld`]) do not
+    /// carry one: restic < 0.17 exits 1 for all of them.
+    pub fn exit_code(&self) -> Option<u32> {
+        match self {
+            Error::CommandFailed { code, .. } => *code,
+            Error::IncompleteBackup { .. } => Some(3),
+            _ => None,
+        }
+    }
+
+    /// Something asked for does not exist: no repository at the location (unless the message
+    /// says permission was denied), or no snapshot matches the given id or filter.
+    pub fn is_not_found(&self) -> bool {
+        (self.is_no_repository() && !self.is_permission_denied()) || self.is_snapshot_not_found()
+    }
+
+    /// The credentials were refused: the repository password is wrong
+    /// ([`Error::WrongPassword`]) or the SSH server refused the key ([`Error::AuthRejected`]).
+    pub fn is_unauthenticated(&self) -> bool {
+        matches!(self, Error::WrongPassword | Error::AuthRejected { .. })
+    }
+
+    /// Authenticated but not allowed: restic (or the shell starting it) reported `permission
+    /// denied` (a repository directory or lock file the remote user cannot open), the S3 backend
+    /// answered `Access Denied`, or starting the local process was refused.
+    pub fn is_permission_denied(&self) -> bool {
+        let says = |text: &str| {
+            let t = text.to_ascii_lowercase();
+            t.contains("permission denied") || t.contains("access denied")
+        };
+        match self {
+            Error::CommandFailed { stderr, .. } => says(stderr),
+            Error::NoRepository { message } => says(message),
+            Error::Io(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
+            _ => false,
+        }
+    }
+
+    /// No snapshot matched the id or filter given (`no matching ID found for prefix …`,
+    /// `no snapshot found`); restic has no exit code of its own for this.
+    pub fn is_snapshot_not_found(&self) -> bool {
+        matches!(self, Error::CommandFailed { stderr, .. }
+            if stderr.contains("no matching ID found")
+                || stderr.contains("no snapshot found")
+                || stderr.contains("no snapshot matched"))
+    }
+
     /// The repository does not exist (yet): `init` it.
     pub fn is_no_repository(&self) -> bool {
         matches!(self, Error::NoRepository { .. })
@@ -194,8 +254,166 @@ impl Error {
             self,
             Error::LockHeld { .. }
                 | Error::ConnectionLost { .. }
-                | Error::Connect { .. }
+                | Error::Transport { .. }
                 | Error::Timeout { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::map_failure;
+    use crate::output::ResticVersion;
+
+    /// A failure of restic 0.14 (exit 1 for everything) with the message restic printed.
+    fn v14(command: &str, stderr: &str) -> Error {
+        map_failure(
+            command,
+            Some(&ResticVersion::new(0, 14, 0)),
+            Some(1),
+            None,
+            stderr.to_owned(),
+        )
+    }
+
+    #[test]
+    fn status_is_none_and_exit_code_is_restic_s() {
+        let failed = v14("check", "Fatal: repository contains errors");
+        assert_eq!((failed.status(), failed.exit_code()), (None, Some(1)));
+        let incomplete = Error::IncompleteBackup {
+            summary: None,
+            errors: Vec::new(),
+        };
+        assert_eq!(incomplete.exit_code(), Some(3));
+        let killed = map_failure("backup", None, None, Some("KILL".into()), String::new());
+        assert_eq!((killed.status(), killed.exit_code()), (None, None));
+        assert_eq!(Error::WrongPassword.exit_code(), None);
+    }
+
+    #[test]
+    fn not_found_is_a_missing_repository_or_snapshot() {
+        // restic 0.14's own messages.
+        let no_repo = v14(
+            "snapshots",
+            "Fatal: unable to open config file: stat /x/config: no such file or directory\n\
+             Is there a repository at the following location?\n/x\n",
+        );
+        assert!(no_repo.is_not_found() && no_repo.is_no_repository());
+        let modern = map_failure(
+            "snapshots",
+            Some(&ResticVersion::new(0, 17, 3)),
+            Some(10),
+            None,
+            String::new(),
+        );
+        assert!(modern.is_not_found());
+        let snap = v14(
+            "restore",
+            "invalid id \"deadbeef\": no matching ID found for prefix \"deadbeef\"\n",
+        );
+        assert!(snap.is_not_found() && snap.is_snapshot_not_found() && !snap.is_no_repository());
+        let snap17 = map_failure(
+            "ls",
+            Some(&ResticVersion::new(0, 17, 3)),
+            Some(1),
+            None,
+            "Fatal: failed to find snapshot: no snapshot found\n".into(),
+        );
+        assert!(snap17.is_not_found());
+        for other in [
+            v14("check", "Fatal: repository contains errors"),
+            Error::WrongPassword,
+            Error::Interrupted,
+        ] {
+            assert!(!other.is_not_found(), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn unauthenticated_is_a_wrong_password_or_a_refused_key() {
+        assert!(v14("snapshots", "Fatal: wrong password or no key found\n").is_unauthenticated());
+        let refused = Error::AuthRejected {
+            user: "backup".into(),
+            host: "web1".into(),
+        };
+        assert!(refused.is_unauthenticated());
+        assert!(!v14("check", "Fatal: repository contains errors").is_unauthenticated());
+        assert!(!Error::Key("bad passphrase".into()).is_unauthenticated());
+    }
+
+    #[test]
+    fn permission_denied_from_restic_s_message_or_the_os() {
+        // restic 0.14 run as a user that cannot read the repository directory.
+        let denied = v14(
+            "snapshots",
+            "Fatal: unable to open repository at /srv/repo: ReadDir: open /srv/repo/keys: \
+             permission denied\n",
+        );
+        assert!(
+            denied.is_permission_denied() && !denied.is_not_found(),
+            "{denied:?}"
+        );
+        // A message restic < 0.17 makes look like a missing repository.
+        let hidden = v14(
+            "snapshots",
+            "Fatal: unable to open config file: Stat: stat /srv/repo/config: permission denied\n\
+             Is there a repository at the following location?\n/srv/repo\n",
+        );
+        assert!(hidden.is_no_repository() && hidden.is_permission_denied());
+        assert!(!hidden.is_not_found());
+        let s3 = v14(
+            "init",
+            "Fatal: create repository at s3:… failed: Access Denied.\n",
+        );
+        assert!(s3.is_permission_denied());
+        let io = Error::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(io.is_permission_denied());
+        assert!(!Error::WrongPassword.is_permission_denied());
+    }
+
+    #[test]
+    fn retryable_is_transient_trouble_only() {
+        let lock = v14(
+            "prune",
+            "unable to create lock in backend: repository is already locked by PID 7 on h by u \
+             (UID 0, GID 0)\nlock was created at 2026-11-27 05:00:00 (5m1s ago)\n",
+        );
+        assert!(lock.is_retryable() && lock.is_locked());
+        let transport = Error::Transport {
+            host: "127.0.0.1".into(),
+            port: 22,
+            reason: "connection refused".into(),
+        };
+        assert!(transport.is_retryable());
+        let timeout = Error::Timeout {
+            command: "backup".into(),
+            after: Duration::from_secs(1),
+        };
+        assert!(timeout.is_retryable());
+        for no in [
+            Error::WrongPassword,
+            v14("check", "Fatal: repository contains errors"),
+            Error::Config("x".into()),
+        ] {
+            assert!(!no.is_retryable(), "{no:?}");
+        }
+    }
+
+    #[test]
+    fn decode_names_the_json_path() {
+        let err =
+            crate::output::parse_backup_line(br#"{"message_type":"summary","files_new":"many"}"#)
+                .unwrap_err();
+        match &err {
+            Error::Decode { command, path, .. } => {
+                assert_eq!(
+                    (command.as_str(), path.as_deref()),
+                    ("backup", Some("files_new"))
+                );
+            }
+            e => panic!("expected Decode, got {e:?}"),
+        }
+        assert!(err.to_string().contains(" at files_new"), "{err}");
     }
 }

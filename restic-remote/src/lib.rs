@@ -17,7 +17,16 @@
 //!   once restic has exited, and the next command waits for dropped ones
 //!   ([`Restic::settle`]).
 //!
+//! # Crate features
+//!
+//! - `testing` (off by default): `testing::Sshd`, a real OpenSSH `sshd` on a random loopback
+//!   port with generated keys, for tests of this crate and of its users. Needs `sshd` and
+//!   `ssh-keygen` installed; not covered by semver.
+//!
+//! # Example
+//!
 //! ```no_run
+//! use futures::TryStreamExt as _;
 //! use restic_remote::{BackupEvent, BackupOptions, ForgetOptions, Repository, Restic, SnapshotFilter, SshTransport};
 //! use secrecy::SecretString;
 //!
@@ -36,9 +45,12 @@
 //!     restic.init().await?;
 //! }
 //! let mut run = restic.backup(&BackupOptions::new(["/srv"]).with_tag("daily")).await?;
-//! while let Some(event) = run.next_event().await? {
-//!     if let BackupEvent::Status(s) = event {
-//!         tracing::info!("{:.0}%", s.percent_done * 100.0);
+//! {
+//!     let mut events = run.events();
+//!     while let Some(event) = events.try_next().await? {
+//!         if let BackupEvent::Status(s) = event {
+//!             tracing::info!("{:.0}%", s.percent_done * 100.0);
+//!         }
 //!     }
 //! }
 //! let summary = run.finish().await?;
@@ -52,6 +64,7 @@ mod client;
 mod error;
 mod options;
 pub mod output;
+mod records;
 mod repository;
 pub mod script;
 mod transport;
@@ -59,11 +72,11 @@ mod transport;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use client::{BackupRun, LsStream, Restic, ResticBuilder, RestoreRun};
+pub use client::{BackupRun, Restic, ResticBuilder, RestoreRun};
 pub use error::{Error, Result};
 pub use options::{
     BackupOptions, CheckOptions, ForgetOptions, KeepCount, PruneOptions, RestoreOptions,
-    SnapshotFilter, StatsMode,
+    SnapshotFilter, StatsMode, UnlockMode,
 };
 pub use output::{
     BackupEvent, BackupStatus, BackupSummary, ForgetGroup, LsEntry, LsNode, NodeType,

@@ -61,14 +61,14 @@ impl BackupOptions {
         self.time = Some(time);
         self
     }
-    /// Sets `--exclude-caches`.
-    pub fn with_exclude_caches(mut self, yes: bool) -> Self {
-        self.exclude_caches = yes;
+    /// Adds `--exclude-caches` (set the field [`Self::exclude_caches`] for a runtime choice).
+    pub fn with_exclude_caches(mut self) -> Self {
+        self.exclude_caches = true;
         self
     }
-    /// Sets `--dry-run`.
-    pub fn with_dry_run(mut self, yes: bool) -> Self {
-        self.dry_run = yes;
+    /// Adds `--dry-run` (set the field [`Self::dry_run`] for a runtime choice).
+    pub fn with_dry_run(mut self) -> Self {
+        self.dry_run = true;
         self
     }
 
@@ -249,8 +249,8 @@ impl ForgetOptions {
         self.keep_within = Some(d.into());
         self
     }
-    /// `--keep-tag a,b`.
-    pub fn keep_tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
+    /// `--keep-tag a,b`: keep snapshots having all of these tags (call again for another list).
+    pub fn keep_tag<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
         self.keep_tags
             .push(tags.into_iter().map(Into::into).collect());
         self
@@ -265,9 +265,10 @@ impl ForgetOptions {
         self.filter = filter;
         self
     }
-    /// `--dry-run`.
-    pub fn dry_run(mut self, yes: bool) -> Self {
-        self.dry_run = yes;
+    /// `--dry-run`: report what would be removed, remove nothing (set the field
+    /// [`Self::dry_run`] for a runtime choice).
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
         self
     }
 
@@ -382,9 +383,10 @@ impl RestoreOptions {
         self.excludes.push(p.into());
         self
     }
-    /// Sets `--verify`.
-    pub fn with_verify(mut self, yes: bool) -> Self {
-        self.verify = yes;
+    /// Adds `--verify`: restic re-reads the restored files (set the field [`Self::verify`] for
+    /// a runtime choice).
+    pub fn with_verify(mut self) -> Self {
+        self.verify = true;
         self
     }
 
@@ -429,6 +431,27 @@ impl StatsMode {
             StatsMode::RawData => "raw-data",
             StatsMode::BlobsPerFile => "blobs-per-file",
         }
+    }
+}
+
+/// Which locks `restic unlock` removes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnlockMode {
+    /// Only stale locks (plain `restic unlock`).
+    #[default]
+    StaleOnly,
+    /// Every lock, stale or not (`--remove-all`): only when no other restic uses the repository.
+    All,
+}
+
+impl UnlockMode {
+    pub(crate) fn args(self) -> Vec<String> {
+        let mut a = vec!["unlock".to_owned()];
+        if self == UnlockMode::All {
+            a.push("--remove-all".into());
+        }
+        a
     }
 }
 
@@ -525,18 +548,15 @@ mod tests {
         assert!(ForgetOptions::new().args(&new).is_err());
         // keep_tags get the same check as tags: "a,b" inside one tag would become two tags.
         for bad in ["a,b", ""] {
-            let err = ForgetOptions::new()
-                .keep_tags([bad])
-                .args(&new)
-                .unwrap_err();
+            let err = ForgetOptions::new().keep_tag([bad]).args(&new).unwrap_err();
             assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
         }
         let d = ForgetOptions::new()
             .keep_last(2)
-            .keep_tags(["a", "b"])
+            .keep_tag(["a", "b"])
             .group_by("")
             .with_filter(SnapshotFilter::new().with_host("h"))
-            .dry_run(true);
+            .dry_run();
         assert_eq!(
             d.args(&old).unwrap(),
             [
@@ -548,6 +568,55 @@ mod tests {
                 "--dry-run"
             ]
         );
+    }
+
+    #[test]
+    fn retention_setters_are_restic_s_flags() {
+        let o = ForgetOptions::new()
+            .keep_last(1)
+            .keep_hourly(2)
+            .keep_daily(3)
+            .keep_weekly(4)
+            .keep_monthly(5)
+            .keep_yearly(6)
+            .keep_within("1y2m")
+            .keep_tag(["pinned"]);
+        assert_eq!(
+            o.args(&ResticVersion::new(0, 14, 0)).unwrap(),
+            [
+                "forget",
+                "--keep-last=1",
+                "--keep-hourly=2",
+                "--keep-daily=3",
+                "--keep-weekly=4",
+                "--keep-monthly=5",
+                "--keep-yearly=6",
+                "--keep-within=1y2m",
+                "--keep-tag=pinned",
+            ]
+        );
+    }
+
+    #[test]
+    fn unlock_mode_args() {
+        assert_eq!(UnlockMode::default(), UnlockMode::StaleOnly);
+        assert_eq!(UnlockMode::StaleOnly.args(), ["unlock"]);
+        assert_eq!(UnlockMode::All.args(), ["unlock", "--remove-all"]);
+    }
+
+    #[test]
+    fn flag_setters_set_their_flag() {
+        let b = BackupOptions::new(["/srv"])
+            .with_exclude_caches()
+            .with_dry_run()
+            .args()
+            .unwrap();
+        assert_eq!(b, ["backup", "--exclude-caches", "--dry-run", "--", "/srv"]);
+        let r = RestoreOptions::new("latest", "/t")
+            .with_verify()
+            .args()
+            .unwrap();
+        assert_eq!(r, ["restore", "--target=/t", "--verify", "--", "latest"]);
     }
 
     #[test]

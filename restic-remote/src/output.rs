@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+pub use crate::records::{BackupSummary, LockInfo};
 
 /// A restic version, detected once per client from `restic version`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,10 +65,10 @@ impl ResticVersion {
                 minor,
                 patch: patch.and_then(|p| p.ok()).unwrap_or(0),
             }),
-            _ => Err(Error::Parse {
-                command: "version".into(),
-                reason: format!("no version number in {:?}", truncate(text, 200)),
-            }),
+            _ => Err(parse_err(
+                "version",
+                format!("no version number in {:?}", truncate(text, 200)),
+            )),
         }
     }
 }
@@ -79,10 +80,48 @@ impl std::fmt::Display for ResticVersion {
 }
 
 pub(crate) fn parse_err(command: &str, e: impl std::fmt::Display) -> Error {
-    Error::Parse {
+    Error::Decode {
         command: command.to_owned(),
+        path: None,
         reason: e.to_string(),
     }
+}
+
+/// [`Error::Decode`] for `e`, naming the JSON path of the field that did not decode (`None` at
+/// the root). The path is found by decoding again with path tracking, only on this failure path:
+/// tracking costs an allocation per field, too much for every line of a million-entry `ls`.
+fn decode_err<'de, T, D>(command: &str, e: impl std::fmt::Display, again: D) -> Error
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    let path = match serde_path_to_error::deserialize::<D, T>(again) {
+        Err(tracked) => Some(tracked.path().to_string()).filter(|p| p != "."),
+        Ok(_) => None,
+    };
+    Error::Decode {
+        command: command.to_owned(),
+        path,
+        reason: e.to_string(),
+    }
+}
+
+/// Decodes `bytes`, one JSON value and nothing else but white space (as `serde_json::from_slice`).
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(command: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        decode_err::<T, _>(command, e, &mut serde_json::Deserializer::from_slice(bytes))
+    })
+}
+
+/// Decodes the JSON value at the start of `bytes`; whatever follows it is left alone.
+fn decode_prefix<T: serde::de::DeserializeOwned>(command: &str, bytes: &[u8]) -> Result<T> {
+    T::deserialize(&mut serde_json::Deserializer::from_slice(bytes)).map_err(|e| {
+        decode_err::<T, _>(command, e, &mut serde_json::Deserializer::from_slice(bytes))
+    })
+}
+
+fn decode_value<T: serde::de::DeserializeOwned>(command: &str, v: &serde_json::Value) -> Result<T> {
+    T::deserialize(v).map_err(|e| decode_err::<T, _>(command, e, v))
 }
 
 pub(crate) fn truncate(s: &str, max: usize) -> &str {
@@ -194,73 +233,25 @@ impl<'de> Deserialize<'de> for ErrorMessage {
     }
 }
 
-/// The `summary` line of `backup --json`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct BackupSummary {
-    /// New files.
-    pub files_new: u64,
-    /// Changed files.
-    pub files_changed: u64,
-    /// Unmodified files.
-    pub files_unmodified: u64,
-    /// New directories.
-    pub dirs_new: u64,
-    /// Changed directories.
-    pub dirs_changed: u64,
-    /// Unmodified directories.
-    pub dirs_unmodified: u64,
-    /// Data blobs added.
-    pub data_blobs: i64,
-    /// Tree blobs added.
-    pub tree_blobs: i64,
-    /// Bytes added (uncompressed).
-    pub data_added: u64,
-    /// Bytes added as stored (0.17+).
-    pub data_added_packed: Option<u64>,
-    /// Files processed.
-    pub total_files_processed: u64,
-    /// Bytes processed.
-    pub total_bytes_processed: u64,
-    /// Seconds.
-    pub total_duration: f64,
-    /// Start (0.18+).
-    pub backup_start: Option<Timestamp>,
-    /// End (0.18+).
-    pub backup_end: Option<Timestamp>,
-    /// The new snapshot: 8 hex on 0.14, 64 hex from 0.15; absent when no snapshot was written.
-    pub snapshot_id: Option<String>,
-    /// `--dry-run`.
-    pub dry_run: bool,
-}
-
 pub(crate) fn parse_backup_line(line: &[u8]) -> Result<Option<BackupEvent>> {
     if !is_json_line(line) {
         return Ok(None);
     }
-    let kind: MessageType = serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?;
+    let kind: MessageType = decode("backup", line)?;
     let ev = match kind.message_type.as_deref() {
         Some("status") => {
             // Up to 0.15 the `scan_finished` verbose line was mislabelled `status`.
-            let v: serde_json::Value =
-                serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?;
+            let v: serde_json::Value = decode("backup", line)?;
             if v.get("action").is_some() {
                 BackupEvent::Verbose(v)
             } else {
-                BackupEvent::Status(serde_json::from_value(v).map_err(|e| parse_err("backup", e))?)
+                BackupEvent::Status(decode_value("backup", &v)?)
             }
         }
-        Some("summary") => {
-            BackupEvent::Summary(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?)
-        }
-        Some("error") => {
-            BackupEvent::Error(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?)
-        }
-        Some("verbose_status") => {
-            BackupEvent::Verbose(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?)
-        }
-        _ => BackupEvent::Other(serde_json::from_slice(line).map_err(|e| parse_err("backup", e))?),
+        Some("summary") => BackupEvent::Summary(decode("backup", line)?),
+        Some("error") => BackupEvent::Error(decode("backup", line)?),
+        Some("verbose_status") => BackupEvent::Verbose(decode("backup", line)?),
+        _ => BackupEvent::Other(decode("backup", line)?),
     };
     Ok(Some(ev))
 }
@@ -331,7 +322,7 @@ pub(crate) fn parse_snapshots(out: &[u8]) -> Result<Vec<Snapshot>> {
     if start == out.len() {
         return Err(parse_err("snapshots", "no JSON array in output"));
     }
-    serde_json::from_slice(&out[start..]).map_err(|e| parse_err("snapshots", e))
+    decode("snapshots", &out[start..])
 }
 
 /// One group of `forget --json`.
@@ -374,12 +365,7 @@ pub(crate) fn parse_forget(out: &[u8]) -> Result<Vec<ForgetGroup>> {
     let Some(start) = out.iter().position(|b| *b == b'[') else {
         return Ok(Vec::new());
     };
-    let mut de =
-        serde_json::Deserializer::from_slice(&out[start..]).into_iter::<Vec<ForgetGroup>>();
-    match de.next() {
-        Some(r) => r.map_err(|e| parse_err("forget", e)),
-        None => Ok(Vec::new()),
-    }
+    decode_prefix("forget", &out[start..])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -466,15 +452,11 @@ pub(crate) fn parse_ls_line(line: &[u8]) -> Result<Option<LsEntry>> {
         #[serde(default)]
         struct_type: Option<String>,
     }
-    let p: Probe = serde_json::from_slice(line).map_err(|e| parse_err("ls", e))?;
+    let p: Probe = decode("ls", line)?;
     let kind = p.message_type.or(p.struct_type).unwrap_or_default();
     match kind.as_str() {
-        "snapshot" => Ok(Some(LsEntry::Snapshot(Box::new(
-            serde_json::from_slice(line).map_err(|e| parse_err("ls", e))?,
-        )))),
-        "node" => Ok(Some(LsEntry::Node(
-            serde_json::from_slice(line).map_err(|e| parse_err("ls", e))?,
-        ))),
+        "snapshot" => Ok(Some(LsEntry::Snapshot(Box::new(decode("ls", line)?)))),
+        "node" => Ok(Some(LsEntry::Node(decode("ls", line)?))),
         _ => Ok(None),
     }
 }
@@ -506,7 +488,7 @@ pub(crate) fn parse_stats(out: &[u8]) -> Result<Stats> {
         .split(|b| *b == b'\n')
         .rfind(|l| is_json_line(l))
         .ok_or_else(|| parse_err("stats", "no JSON object in output"))?;
-    serde_json::from_slice(line).map_err(|e| parse_err("stats", e))
+    decode("stats", line)
 }
 
 /// Progress of `restore` (JSON only from restic 0.16).
@@ -549,18 +531,12 @@ pub(crate) fn parse_restore_line(line: &[u8]) -> Result<Option<RestoreEvent>> {
         let text = String::from_utf8_lossy(line).trim().to_owned();
         return Ok((!text.is_empty()).then_some(RestoreEvent::Text(text)));
     }
-    let kind: MessageType = serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?;
+    let kind: MessageType = decode("restore", line)?;
     let _ = kind.struct_type;
     Ok(Some(match kind.message_type.as_deref() {
-        Some("status") => {
-            RestoreEvent::Status(serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?)
-        }
-        Some("summary") => RestoreEvent::Summary(
-            serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?,
-        ),
-        _ => {
-            RestoreEvent::Other(serde_json::from_slice(line).map_err(|e| parse_err("restore", e))?)
-        }
+        Some("status") => RestoreEvent::Status(decode("restore", line)?),
+        Some("summary") => RestoreEvent::Summary(decode("restore", line)?),
+        _ => RestoreEvent::Other(decode("restore", line)?),
     }))
 }
 
@@ -643,83 +619,6 @@ pub(crate) fn parse_unlock(out: &[u8]) -> Option<u64> {
         }
     }
     Some(0)
-}
-
-// ---------------------------------------------------------------------------------------------
-// locks
-
-/// A lock restic reported as being in the way.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LockInfo {
-    /// PID of the locking restic.
-    pub pid: Option<u32>,
-    /// Host it ran on.
-    pub host: Option<String>,
-    /// User it ran as.
-    pub user: Option<String>,
-    /// `exclusively`.
-    pub exclusive: bool,
-    /// When it was created, as restic printed it.
-    pub created: Option<String>,
-    /// Age as restic printed it (e.g. `1m2s`).
-    pub age: Option<String>,
-    /// Storage id of the lock file.
-    pub storage_id: Option<String>,
-    /// restic calls this lock stale (it prints so from 0.17), or it is older than 30 minutes,
-    /// or its process is known to be gone: `unlock` removes it.
-    pub stale: bool,
-}
-
-/// Parses restic's "repository is already locked" message.
-pub(crate) fn parse_lock(stderr: &str) -> Option<LockInfo> {
-    let idx = stderr.find("already locked")?;
-    let rest = &stderr[idx..];
-    let mut info = LockInfo {
-        exclusive: rest.starts_with("already locked exclusively"),
-        ..LockInfo::default()
-    };
-    let words: Vec<&str> = rest.split_whitespace().collect();
-    for w in words.windows(2) {
-        match w {
-            ["PID", pid] => info.pid = pid.parse().ok(),
-            ["on", host] if info.host.is_none() => info.host = Some((*host).to_owned()),
-            ["by", user] if *user != "PID" && info.user.is_none() => {
-                info.user = Some((*user).to_owned())
-            }
-            ["ID", id] => info.storage_id = Some((*id).to_owned()),
-            _ => {}
-        }
-    }
-    if let Some(c) = rest.find("lock was created at ") {
-        let line = rest[c + "lock was created at ".len()..]
-            .lines()
-            .next()
-            .unwrap_or_default();
-        if let Some((when, age)) = line.split_once(" (") {
-            info.created = Some(when.trim().to_owned());
-            let age = age
-                .trim_end_matches(')')
-                .trim_end_matches(" ago")
-                .to_owned();
-            info.stale = age_at_least_30_minutes(&age);
-            info.age = Some(age);
-        }
-    }
-    if rest.contains("stale") && rest.contains("lock is stale") {
-        info.stale = true;
-    }
-    Some(info)
-}
-
-fn age_at_least_30_minutes(age: &str) -> bool {
-    // Go durations: "1h2m3.5s", "45m0s", "12.3s".
-    if age.contains('h') {
-        return true;
-    }
-    age.split_once('m')
-        .and_then(|(m, _)| m.parse::<u64>().ok())
-        .is_some_and(|m| m >= 30)
 }
 
 #[cfg(test)]
@@ -814,6 +713,14 @@ mod tests {
         assert_eq!(s[1].program_version.as_deref(), Some("restic 0.18.0"));
         assert!(s[1].summary.is_some() && s[0].summary.is_none());
         assert!(parse_snapshots(b"Fatal: nope").is_err());
+        // A bad field deep inside: the error names where it is.
+        let bad = br#"[{"time":"2026-11-27T00:00:00Z","id":"a"},{"time":"yesterday","id":"b"}]"#;
+        match parse_snapshots(bad).unwrap_err() {
+            Error::Decode { path: Some(p), .. } => {
+                assert!(p.contains('1') && p.ends_with("time"), "{p}")
+            }
+            e => panic!("expected Decode with a path, got {e:?}"),
+        }
     }
 
     #[test]
@@ -879,14 +786,5 @@ mod tests {
         assert_eq!(parse_unlock(b"successfully removed 3 locks\n"), Some(3));
         assert_eq!(parse_unlock(b"successfully removed locks\n"), None);
         assert_eq!(parse_unlock(b""), Some(0));
-    }
-
-    #[test]
-    fn lock_messages() {
-        let l = parse_lock("repository is already locked by PID 7 on h by u (UID 1, GID 1)\nlock was created at 2026-11-27 05:00:00 (2h0m0s ago)\nstorage ID 01234567\n").unwrap();
-        assert_eq!((l.pid, l.exclusive, l.stale), (Some(7), false, true));
-        let l = parse_lock("repository is already locked exclusively by PID 8 on h by u (UID 1, GID 1)\nlock was created at 2026-11-27 05:00:00 (5m1s ago)\n").unwrap();
-        assert!(l.exclusive && !l.stale);
-        assert!(parse_lock("Fatal: other").is_none());
     }
 }

@@ -71,22 +71,65 @@ impl Repository {
         self
     }
 
+    /// The variables [`Self::from_env`] and [`Self::from_vars`] read.
+    const VARIABLES: [&'static str; 6] = [
+        "RESTIC_REPOSITORY",
+        "RESTIC_PASSWORD",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+    ];
+
     /// Reads `RESTIC_REPOSITORY`, `RESTIC_PASSWORD` and, when set, `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and `AWS_DEFAULT_REGION`.
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and `AWS_DEFAULT_REGION` from the process
+    /// environment (an empty value counts as unset).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `RESTIC_REPOSITORY` or `RESTIC_PASSWORD` is missing.
     pub fn from_env() -> Result<Self> {
-        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let uri = get("RESTIC_REPOSITORY")
+        Self::from_vars(
+            Self::VARIABLES
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+        )
+    }
+
+    /// [`Self::from_env`] from `(name, value)` pairs instead of the process environment (tests,
+    /// config files); other names are ignored, and a later pair wins over an earlier one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `RESTIC_REPOSITORY` or `RESTIC_PASSWORD` is missing.
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut found: Vec<(&'static str, String)> = Vec::new();
+        for (k, v) in vars {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            if let Some(name) = Self::VARIABLES.iter().find(|n| **n == k) {
+                found.retain(|(n, _)| n != name);
+                if !v.is_empty() {
+                    found.push((name, v.to_owned()));
+                }
+            }
+        }
+        let mut take = |k: &str| {
+            found
+                .iter()
+                .position(|(n, _)| *n == k)
+                .map(|i| found.remove(i).1)
+        };
+        let uri = take("RESTIC_REPOSITORY")
             .ok_or_else(|| Error::Config("RESTIC_REPOSITORY is not set".into()))?;
-        let password = get("RESTIC_PASSWORD")
+        let password = take("RESTIC_PASSWORD")
             .ok_or_else(|| Error::Config("RESTIC_PASSWORD is not set".into()))?;
         let mut repo = Repository::new(uri, password);
-        for k in [
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "AWS_DEFAULT_REGION",
-        ] {
-            if let Some(v) = get(k) {
+        for k in &Self::VARIABLES[2..] {
+            if let Some(v) = take(k) {
                 repo = repo.with_env(k, v);
             }
         }
@@ -148,6 +191,34 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_vars_reads_the_restic_and_aws_variables() {
+        let repo = Repository::from_vars([
+            ("RESTIC_REPOSITORY", "s3:http://127.0.0.1:3900/b/r"),
+            ("RESTIC_PASSWORD", "first"),
+            ("RESTIC_PASSWORD", "pw"),
+            ("AWS_ACCESS_KEY_ID", "GK1"),
+            ("AWS_SESSION_TOKEN", ""),
+            ("HOME", "/root"),
+        ])
+        .unwrap();
+        assert_eq!(repo.uri.expose_secret(), "s3:http://127.0.0.1:3900/b/r");
+        assert_eq!(repo.password.expose_secret(), "pw");
+        let env: Vec<_> = repo
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose_secret()))
+            .collect();
+        assert_eq!(env, [("AWS_ACCESS_KEY_ID", "GK1")]);
+        let missing = Repository::from_vars([("RESTIC_REPOSITORY", "/r")]).unwrap_err();
+        assert!(
+            matches!(&missing, Error::Config(m) if m.contains("RESTIC_PASSWORD")),
+            "{missing:?}"
+        );
+        let empty = Repository::from_vars([("RESTIC_REPOSITORY", ""), ("RESTIC_PASSWORD", "pw")]);
+        assert!(matches!(empty, Err(Error::Config(_))));
+    }
 
     #[test]
     fn short_secrets_are_scrubbed_too() {

@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .with_transport(Transport::local())
         .with_repository(repo)
         .with_cache_dir(work.join("cache").display().to_string())
-        .with_timeout(Duration::from_secs(120))
+        .with_request_timeout(Duration::from_secs(120))
         .build()?;
     restic.init().await?;
     let data = work.join("data").display().to_string();

@@ -22,10 +22,11 @@ use clap::{Parser, Subcommand};
 use examples::cli::CommonArgs;
 use examples::cli::human_bytes;
 use examples::{clients, progress};
+use futures::TryStreamExt as _;
 use jiff::Timestamp;
 use restic_remote::{
     BackupEvent, BackupOptions, KeepCount, Restic, RestoreEvent, RestoreOptions, SnapshotFilter,
-    StatsMode,
+    StatsMode, UnlockMode,
 };
 use serde_json::json;
 
@@ -121,7 +122,12 @@ fn run(cli: &Cli) -> Result<bool> {
             } => restore(cli, &restic, snapshot, target, include, *verify).await,
             Cmd::Forget { apply } => forget(cli, &restic, &matrix, *apply, cli.common.now()).await,
             Cmd::Unlock { remove_all } => {
-                let removed = restic.unlock(*remove_all).await?;
+                let mode = if *remove_all {
+                    UnlockMode::All
+                } else {
+                    UnlockMode::StaleOnly
+                };
+                let removed = restic.unlock(mode).await?;
                 if cli.common.json {
                     println!("{}", json!({ "plan": cli.plan, "removed": removed }));
                 } else {
@@ -205,18 +211,21 @@ async fn backup(
     let bar = progress::bytes_bar("backup", progress::is_interactive());
     let mut run = restic.backup(&opts).await?;
     let mut warnings = Vec::new();
-    while let Some(event) = run.next_event().await? {
-        match event {
-            BackupEvent::Status(s) => {
-                bar.set_length(s.total_bytes.max(s.bytes_done));
-                bar.set_position(s.bytes_done);
+    {
+        let mut events = run.events();
+        while let Some(event) = events.try_next().await? {
+            match event {
+                BackupEvent::Status(s) => {
+                    bar.set_length(s.total_bytes.max(s.bytes_done));
+                    bar.set_position(s.bytes_done);
+                }
+                BackupEvent::Summary(s) => {
+                    bar.set_length(s.total_bytes_processed);
+                    bar.set_position(s.total_bytes_processed);
+                }
+                BackupEvent::Error(e) => warnings.push(format!("{}: {}", e.item, e.error.message)),
+                _ => {}
             }
-            BackupEvent::Summary(s) => {
-                bar.set_length(s.total_bytes_processed);
-                bar.set_position(s.total_bytes_processed);
-            }
-            BackupEvent::Error(e) => warnings.push(format!("{}: {}", e.item, e.error.message)),
-            _ => {}
         }
     }
     let result = run.finish().await;
@@ -309,7 +318,8 @@ async fn restore(
         .await
         .map(|s| s.total_size)
         .unwrap_or(0);
-    let mut opts = RestoreOptions::new(snapshot, target).with_verify(verify);
+    let mut opts = RestoreOptions::new(snapshot, target);
+    opts.verify = verify;
     for p in include {
         opts = opts.with_include(p.clone());
     }
@@ -317,10 +327,13 @@ async fn restore(
     bar.set_length(total);
     let started = std::time::Instant::now();
     let mut run = restic.restore(&opts).await?;
-    while let Some(event) = run.next_event().await? {
-        if let RestoreEvent::Status(p) | RestoreEvent::Summary(p) = event {
-            bar.set_length(p.total_bytes.max(total));
-            bar.set_position(p.bytes_restored);
+    {
+        let mut events = run.events();
+        while let Some(event) = events.try_next().await? {
+            if let RestoreEvent::Status(p) | RestoreEvent::Summary(p) = event {
+                bar.set_length(p.total_bytes.max(total));
+                bar.set_position(p.bytes_restored);
+            }
         }
     }
     let result = run.finish().await;
@@ -362,7 +375,8 @@ fn keep_count(n: Option<i32>) -> Option<KeepCount> {
 
 /// restic's forget options for a matrix retention.
 fn restic_forget_options(r: &Retention, dry_run: bool) -> restic_remote::ForgetOptions {
-    let mut o = restic_remote::ForgetOptions::new().dry_run(dry_run);
+    let mut o = restic_remote::ForgetOptions::new();
+    o.dry_run = dry_run;
     o.keep_last = keep_count(r.keep_last);
     o.keep_hourly = keep_count(r.keep_hourly);
     o.keep_daily = keep_count(r.keep_daily);

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use futures::TryStreamExt as _;
 use restic_remote::{
     CheckOptions, LsEntry, NodeType, Restic, RestoreEvent, RestoreOptions, Snapshot, SnapshotFilter,
 };
@@ -232,9 +233,9 @@ async fn restore_and_verify(
         .ok_or_else(|| anyhow!("the newest snapshot has no id"))?;
 
     // What the snapshot holds.
-    let mut ls = restic.ls(&id, &[]).await?;
+    let mut ls = restic.ls(&id, &[]);
     let (mut want_files, mut want_bytes) = (0u64, 0u64);
-    while let Some(entry) = ls.next().await? {
+    while let Some(entry) = ls.try_next().await? {
         if let LsEntry::Node(n) = entry {
             match n.node_type {
                 NodeType::File => {
@@ -251,12 +252,15 @@ async fn restore_and_verify(
     let started = Instant::now();
     let bar = progress::bytes_bar("restore", progress::is_interactive());
     bar.set_length(want_bytes);
-    let mut run = restic
-        .restore(&RestoreOptions::new(id.clone(), target.to_owned()).with_verify(!local))
-        .await?;
-    while let Some(event) = run.next_event().await? {
-        if let RestoreEvent::Status(p) | RestoreEvent::Summary(p) = event {
-            bar.set_position(p.bytes_restored);
+    let mut restore = RestoreOptions::new(id.clone(), target.to_owned());
+    restore.verify = !local;
+    let mut run = restic.restore(&restore).await?;
+    {
+        let mut events = run.events();
+        while let Some(event) = events.try_next().await? {
+            if let RestoreEvent::Status(p) | RestoreEvent::Summary(p) = event {
+                bar.set_position(p.bytes_restored);
+            }
         }
     }
     let summary = run.finish().await;

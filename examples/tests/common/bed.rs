@@ -186,10 +186,7 @@ pub async fn start_bed() -> Bed {
         .await
         .expect("join")
         .expect("Garage starts (set GARAGE_BIN or run scripts/test.sh)");
-    let sshd = tokio::task::spawn_blocking(Sshd::start)
-        .await
-        .expect("join")
-        .expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let pbs = FakePbs::start_with(FakePbsConfig::default().with_seed(false))
         .await
         .expect("fake PBS");

@@ -236,7 +236,8 @@ fn restore_drill(s: &Setup, cfg: &str, secrets: &[&str]) {
 /// The same repository as a plan whose restic runs on a host over SSH (real sshd on loopback):
 /// the restore lands on that host, verified by restic's `--verify` and `check`.
 fn restore_drill_over_ssh(s: &Setup, secrets: &[&str]) {
-    let sshd = Sshd::start().expect("sshd starts (openssh-server; scripts/test.sh installs it)");
+    let sshd =
+        Sshd::start_blocking().expect("sshd starts (openssh-server; scripts/test.sh installs it)");
     let text = std::fs::read_to_string(&s.config).expect("config");
     let repo = text
         .lines()

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use russh::keys::{HashAlg, PublicKey};
 
+use crate::{SshTransport, SshTransportBuilder};
+
 /// The `sshd` binary used unless `SSHD_BIN` says otherwise (it must be an absolute path).
 pub const DEFAULT_SSHD: &str = "/usr/sbin/sshd";
 
@@ -60,8 +62,12 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SshdError {
 /// (`PermitRootLogin prohibit-password`); as a normal user it can only log in that user.
 ///
 /// ```no_run
-/// let sshd = restic_remote::testing::Sshd::start().unwrap();
+/// # async fn demo() -> std::io::Result<()> {
+/// let sshd = restic_remote::testing::Sshd::start().await?;
 /// println!("ssh -p {} -i {} {}@127.0.0.1", sshd.port(), sshd.client_key_path().display(), sshd.user());
+/// let ssh = sshd.client_builder().connect().await.map_err(std::io::Error::other)?;
+/// # let _ = ssh;
+/// # Ok(()) }
 /// ```
 pub struct Sshd {
     child: Option<Child>,
@@ -124,9 +130,51 @@ fn is_root() -> bool {
     run_tool(Command::new("id").arg("-u"), "id -u").is_ok_and(|u| u == "0")
 }
 
+impl From<SshdError> for std::io::Error {
+    fn from(e: SshdError) -> Self {
+        let kind = match &e {
+            SshdError::Io { source, .. } => source.kind(),
+            _ => std::io::ErrorKind::Other,
+        };
+        std::io::Error::new(kind, e)
+    }
+}
+
 impl Sshd {
-    /// Starts sshd (from `SSHD_BIN` or `/usr/sbin/sshd`) and waits until it accepts connections.
-    pub fn start() -> Result<Self, SshdError> {
+    /// Starts sshd (from `SSHD_BIN` or `/usr/sbin/sshd`) and waits until it accepts connections
+    /// (on a blocking thread of the Tokio runtime).
+    ///
+    /// # Errors
+    ///
+    /// When the keys cannot be generated or sshd does not start; the error wraps an
+    /// [`SshdError`] (with sshd's log when it did not start).
+    pub async fn start() -> std::io::Result<Self> {
+        tokio::task::spawn_blocking(Self::start_blocking)
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    /// [`Self::start`] for code without a Tokio runtime: blocks the calling thread until sshd
+    /// accepts connections.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::start`].
+    pub fn start_blocking() -> std::io::Result<Self> {
+        Ok(Self::launch()?)
+    }
+
+    /// A builder already pointed at this sshd: `127.0.0.1`, its port and user, the client key
+    /// and the `known_hosts` file listing its host key. Call `connect()` (or change it first).
+    pub fn client_builder(&self) -> SshTransportBuilder {
+        SshTransport::builder(self.host())
+            .with_port(self.port())
+            .with_user(self.user())
+            .with_key_file(self.client_key_path())
+            .with_known_hosts(self.known_hosts_path())
+    }
+
+    fn launch() -> Result<Self, SshdError> {
         let mut dir = tempfile::Builder::new()
             .prefix("restic-remote-sshd-")
             .tempdir()

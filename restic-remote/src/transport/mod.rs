@@ -59,7 +59,13 @@ impl Transport {
     }
 
     /// Waits until every command cancelled on this transport has ended (bounded); see
-    /// [`crate::Restic::settle`].
+    /// [`crate::Restic::settle`]. It cannot fail.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// restic_remote::Transport::local().settle().await;
+    /// # }
+    /// ```
     pub async fn settle(&self) {
         self.pending().settle().await;
     }

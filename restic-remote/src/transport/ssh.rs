@@ -125,6 +125,26 @@ impl SshTransportBuilder {
     }
 
     /// Connects, verifies the host key and authenticates.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] without a host key policy, with two of them, or without a key or user;
+    /// [`Error::Key`] when the key cannot be read or decrypted; [`Error::Transport`] when the
+    /// server cannot be reached within the connect timeout; [`Error::HostKey`] when its host key
+    /// is refused; [`Error::AuthRejected`] when it refuses the key; [`Error::Ssh`] for another
+    /// SSH protocol failure.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> restic_remote::Result<()> {
+    /// let ssh = restic_remote::SshTransport::builder("web1.example")
+    ///     .with_user("backup")
+    ///     .with_key_file("/etc/backup/id_ed25519")
+    ///     .with_known_hosts("/etc/backup/known_hosts")
+    ///     .connect()
+    ///     .await?;
+    /// # let _ = ssh;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(self) -> Result<SshTransport> {
         let mut asked = self.host_key_requests.clone();
         asked.sort_unstable();
@@ -189,7 +209,7 @@ impl SshTransportBuilder {
                             reason,
                         }
                     } else if let russh::Error::IO(io) = &e {
-                        Error::Connect {
+                        Error::Transport {
                             host: host.clone(),
                             port,
                             reason: io.to_string(),
@@ -221,7 +241,7 @@ impl SshTransportBuilder {
         .instrument(span);
         let handle = tokio::time::timeout(self.connect_timeout, fut)
             .await
-            .map_err(|_| Error::Connect {
+            .map_err(|_| Error::Transport {
                 host: self.host.clone(),
                 port: self.port,
                 reason: format!("timed out after {:?}", self.connect_timeout),
@@ -366,6 +386,17 @@ impl SshTransport {
     }
 
     /// Closes the connection (commands still running are interrupted remotely).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Ssh`] when the disconnect message cannot be sent (the connection is gone).
+    ///
+    /// ```no_run
+    /// # async fn demo(ssh: restic_remote::SshTransport) -> restic_remote::Result<()> {
+    /// ssh.disconnect().await?;
+    /// assert!(ssh.is_closed());
+    /// # Ok(()) }
+    /// ```
     pub async fn disconnect(&self) -> Result<()> {
         self.inner
             .handle
@@ -387,6 +418,22 @@ impl SshTransport {
     ///
     /// The command line is visible to every user of the host (`ps`, `/proc`): never put a secret
     /// in `argv` (restic's secrets travel on standard input instead; see [`crate::script`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty `argv` or a NUL byte; [`Error::Exec`] when the
+    /// command cannot be run to its end (refused, connection lost, timeout); [`Error::Ssh`]
+    /// when no channel can be opened on a live connection.
+    ///
+    /// ```no_run
+    /// # async fn demo(ssh: restic_remote::SshTransport) -> restic_remote::Result<()> {
+    /// use std::time::Duration;
+    /// let out = ssh.exec(&["mktemp", "-d"], Duration::from_secs(10)).await?;
+    /// if out.success() {
+    ///     println!("scratch: {}", out.stdout_text().trim());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn exec(&self, argv: &[&str], timeout: Duration) -> Result<crate::ExecOutput> {
         let line = super::exec::command_line(argv)?;
         let program = argv.first().copied().unwrap_or_default();

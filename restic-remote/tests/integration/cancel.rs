@@ -1,10 +1,11 @@
 //! Cancellation: dropped commands, timeouts and dropped connections leave no restic behind.
 
+use futures::TryStreamExt as _;
 use std::time::Duration;
 
 use restic_remote::testing::Sshd;
 use restic_remote::{
-    BackupEvent, BackupOptions, Error, Repository, Restic, SnapshotFilter, SshTransport,
+    BackupEvent, BackupOptions, Error, Repository, Restic, SnapshotFilter, SshTransport, UnlockMode,
 };
 use secrecy::SecretString;
 use tokio::net::{TcpListener, TcpStream};
@@ -59,7 +60,7 @@ async fn slow_client(
 
 /// Waits for the first progress event with bytes done, so restic is well into the backup.
 async fn until_uploading(run: &mut restic_remote::BackupRun) {
-    while let Some(ev) = run.next_event().await.unwrap() {
+    while let Some(ev) = run.events().try_next().await.unwrap() {
         if let BackupEvent::Status(s) = ev
             && s.bytes_done > 0
         {
@@ -157,7 +158,7 @@ async fn drop_and_timeout(t: restic_remote::Transport, label: &str) {
         ))
         .with_cache_dir(cache.display().to_string())
         .with_limit_upload(600)
-        .with_timeout(Duration::from_secs(6))
+        .with_request_timeout(Duration::from_secs(6))
         .build()
         .unwrap();
     let run = timed
@@ -172,7 +173,7 @@ async fn drop_and_timeout(t: restic_remote::Transport, label: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_ssh_drop_and_timeout_leave_no_restic_and_no_lock() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let ssh = common::connect(&sshd).await;
     drop_and_timeout(ssh.clone().into(), "ssh").await;
     assert!(!ssh.is_closed());
@@ -185,7 +186,7 @@ async fn locally_drop_and_timeout_leave_no_restic_and_no_lock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_ssh_a_cut_connection_leaves_no_restic_and_no_lock() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let data = slow_data(work.path());
     let repo = work.path().join("repo").display().to_string();
@@ -210,12 +211,10 @@ async fn over_ssh_a_cut_connection_leaves_no_restic_and_no_lock() {
         "restic is not running"
     );
     relay_task.abort(); // the network goes away
-    let err = loop {
-        match run.next_event().await {
-            Ok(Some(_)) => continue,
-            Ok(None) => break run.finish().await.unwrap_err(),
-            Err(e) => break e,
-        }
+    let read = run.events().try_for_each(|_| async { Ok(()) }).await;
+    let err = match read {
+        Ok(()) => run.finish().await.unwrap_err(),
+        Err(e) => e,
     };
     assert!(matches!(err, Error::ConnectionLost { .. }), "{err:?}");
     // The client cannot watch a host it lost: the remote side ends restic on its own. Give it
@@ -329,7 +328,7 @@ async fn a_killed_restic_leaves_a_lock_that_is_reported() {
     }
     assert!(err.is_stale_lock());
     // restic 0.14 says "successfully removed locks" without a count; newer ones give it.
-    let removed = restic.unlock(false).await.unwrap();
+    let removed = restic.unlock(UnlockMode::StaleOnly).await.unwrap();
     assert!(removed.is_none_or(|n| n == 1), "{removed:?}");
     restic
         .prune(&restic_remote::PruneOptions::default())

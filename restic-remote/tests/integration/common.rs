@@ -11,11 +11,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 pub const PASSWORD: &str = "integration-test-password";
 
 pub async fn connect(sshd: &Sshd) -> SshTransport {
-    SshTransport::builder(sshd.host())
-        .with_port(sshd.port())
-        .with_user(sshd.user())
-        .with_key_file(sshd.client_key_path())
-        .with_known_hosts(sshd.known_hosts_path())
+    sshd.client_builder()
         .with_connect_timeout(Duration::from_secs(10))
         .connect()
         .await
@@ -39,7 +35,7 @@ pub fn client(transport: impl Into<Transport>, repo: Repository, cache: &Path) -
         .with_transport(transport)
         .with_repository(repo)
         .with_cache_dir(cache.display().to_string())
-        .with_timeout(Duration::from_secs(120))
+        .with_request_timeout(Duration::from_secs(120))
         .build()
         .unwrap()
 }

@@ -12,7 +12,7 @@ const T: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_passes_hostile_arguments_intact_and_interprets_nothing() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let ssh = common::connect(&sshd).await;
     let marker = tempfile::tempdir().unwrap();
     let pwned = marker.path().join("pwned");
@@ -47,7 +47,7 @@ async fn exec_passes_hostile_arguments_intact_and_interprets_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_reports_status_stderr_bounds_output_and_times_out() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let ssh = common::connect(&sshd).await;
 
     // A non-zero exit is an output, not an error.

@@ -1,8 +1,9 @@
 //! The whole flow against a real Garage repository, over SSH and locally.
 
+use futures::TryStreamExt as _;
 use restic_remote::{
     BackupEvent, BackupOptions, CheckOptions, ForgetOptions, LsEntry, NodeType, PruneOptions,
-    Restic, RestoreOptions, SnapshotFilter, StatsMode, Transport,
+    Restic, RestoreOptions, SnapshotFilter, StatsMode, Transport, UnlockMode,
 };
 
 use super::common::{self, PASSWORD};
@@ -41,7 +42,7 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
             .with_time(day.parse().unwrap());
         let mut run = restic.backup(&opts).await.unwrap();
         let (mut statuses, mut summaries) = (0, 0);
-        while let Some(ev) = run.next_event().await.unwrap() {
+        while let Some(ev) = run.events().try_next().await.unwrap() {
             match ev {
                 BackupEvent::Status(s) => {
                     statuses += 1;
@@ -90,7 +91,7 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
 
     // forget: dry run keeps everything, then the real run removes one.
     let policy = ForgetOptions::new().keep_last(2);
-    let dry = restic.forget(&policy.clone().dry_run(true)).await.unwrap();
+    let dry = restic.forget(&policy.clone().dry_run()).await.unwrap();
     assert_eq!(dry.len(), 1);
     assert_eq!(dry[0].keep.len(), 2);
     assert_eq!(dry[0].remove.len(), 1);
@@ -116,7 +117,7 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
         .restore(&RestoreOptions::new("latest", target.display().to_string()))
         .await
         .unwrap();
-    while run.next_event().await.unwrap().is_some() {}
+    while run.events().try_next().await.unwrap().is_some() {}
     run.finish().await.unwrap();
     for (path, content) in &files {
         let restored = target.join(path.strip_prefix("/").unwrap());
@@ -132,13 +133,30 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
         }
     }
 
+    // A snapshot id that matches nothing: typed as not found, restic's exit code kept.
+    let err = restic
+        .restore(&RestoreOptions::new(
+            "deadbeef",
+            target.display().to_string(),
+        ))
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_snapshot_not_found() && err.is_not_found() && !err.is_no_repository(),
+        "{err:?}"
+    );
+    assert_eq!(err.exit_code(), Some(1), "{err:?}");
+
     // ls streams the snapshot, then its nodes.
     let latest = left.last().unwrap().id.clone().unwrap();
-    let mut ls = restic.ls(&latest, &[]).await.unwrap();
+    let mut ls = restic.ls(&latest, &[]);
     let mut first_is_snapshot = false;
     let mut names = Vec::new();
     let mut n = 0;
-    while let Some(e) = ls.next().await.unwrap() {
+    while let Some(e) = ls.try_next().await.unwrap() {
         match e {
             LsEntry::Snapshot(s) => first_is_snapshot = n == 0 && s.paths == vec![src_s.clone()],
             LsEntry::Node(node) => {
@@ -165,14 +183,14 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
     let raw = restic.stats(&[latest], StatsMode::RawData).await.unwrap();
     assert!(raw.total_size > 0);
     // 0.14 prints "successfully removed locks" without a count, newer ones nothing or N.
-    let removed = restic.unlock(false).await.unwrap();
+    let removed = restic.unlock(UnlockMode::StaleOnly).await.unwrap();
     assert!(removed.is_none_or(|n| n == 0), "{removed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_flow_over_ssh_against_garage() {
     let garage = GarageServer::start().expect("garage starts");
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let ssh = common::connect(&sshd).await;
     let restic = common::client(

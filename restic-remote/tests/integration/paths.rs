@@ -1,5 +1,6 @@
 //! Hostile file names survive the remote shell byte-exact: backup over SSH, restore, compare.
 
+use futures::TryStreamExt as _;
 use proptest::prelude::*;
 use restic_remote::testing::Sshd;
 use restic_remote::{BackupOptions, Repository, RestoreOptions};
@@ -44,7 +45,7 @@ fn nasty_paths_back_up_and_restore_byte_exact_over_ssh() {
         .enable_all()
         .build()
         .unwrap();
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start_blocking().expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let restic = rt.block_on(async {
         let ssh = common::connect(&sshd).await;
@@ -83,7 +84,7 @@ fn nasty_paths_back_up_and_restore_byte_exact_over_ssh() {
             prop_assert_eq!(&snaps[0].paths, &vec![root_s]);
             let id = snaps[0].id.clone().unwrap();
             let mut run = restic.restore(&RestoreOptions::new(id, target.to_str().unwrap())).await.unwrap();
-            while run.next_event().await.unwrap().is_some() {}
+            while run.events().try_next().await.unwrap().is_some() {}
             run.finish().await.unwrap();
             Ok(())
         })?;

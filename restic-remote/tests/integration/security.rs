@@ -1,5 +1,6 @@
 //! Host keys, keys, passwords and secrets.
 
+use futures::TryStreamExt as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use super::common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_or_unknown_host_key_is_refused_and_pins_work() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let other = tempfile::tempdir().unwrap();
     let key = other.path().join("impostor");
     assert!(
@@ -67,7 +68,7 @@ async fn changed_or_unknown_host_key_is_refused_and_pins_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_from_memory_with_passphrase_and_unknown_keys() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let pem = std::fs::read_to_string(sshd.encrypted_client_key_path()).unwrap();
     let base = || {
         SshTransport::builder("127.0.0.1")
@@ -99,13 +100,18 @@ async fn keys_from_memory_with_passphrase_and_unknown_keys() {
         .unwrap();
     let err = base().with_key_file(&stranger).connect().await.unwrap_err();
     assert!(matches!(err, Error::AuthRejected { .. }), "{err:?}");
+    assert!(
+        err.is_unauthenticated() && !err.is_permission_denied() && !err.is_retryable(),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), None);
 }
 
 const NASTY_PASSWORD: &str = " right 'pw' \\ $(touch pwned) `id` a=b ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restic_failures_are_typed() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let ssh = common::connect(&sshd).await;
     let repo_dir = work.path().join("repo").display().to_string();
@@ -119,6 +125,10 @@ async fn restic_failures_are_typed() {
     );
     let err = good.snapshots(&SnapshotFilter::new()).await.unwrap_err();
     assert!(err.is_no_repository(), "{err:?}");
+    assert!(
+        err.is_not_found() && !err.is_unauthenticated() && !err.is_permission_denied(),
+        "{err:?}"
+    );
     good.init().await.unwrap();
     // The password crossed the remote shell byte-exact: restic run directly with it opens the repo.
     let direct = std::process::Command::new("restic")
@@ -139,6 +149,10 @@ async fn restic_failures_are_typed() {
     );
     let err = bad.snapshots(&SnapshotFilter::new()).await.unwrap_err();
     assert!(err.is_wrong_password(), "{err:?}");
+    assert!(
+        err.is_unauthenticated() && !err.is_not_found() && !err.is_retryable(),
+        "{err:?}"
+    );
 
     // Exit 3: a snapshot is written but one source could not be read (EIO even for root).
     let src = work.path().join("src");
@@ -224,7 +238,7 @@ fn canary_secret_never_in_ps_logs_or_errors() {
             std::process::id(),
             jiff::Timestamp::now().as_nanosecond()
         );
-        let sshd = Sshd::start().expect("sshd starts");
+        let sshd = Sshd::start().await.expect("sshd starts");
         let work = tempfile::tempdir().unwrap();
         let ssh = common::connect(&sshd).await;
         let repo_dir = work.path().join("repo").display().to_string();
@@ -256,7 +270,7 @@ fn canary_secret_never_in_ps_logs_or_errors() {
         // Sample the process list while restic runs (seen with its data path in argv).
         let mut samples = 0;
         let mut saw_restic = false;
-        while let Some(_ev) = run.next_event().await.unwrap() {
+        while let Some(_ev) = run.events().try_next().await.unwrap() {
             if samples < 5 {
                 let ps = std::process::Command::new("ps")
                     .args(["-eww", "-o", "pid,args"])
@@ -305,7 +319,7 @@ fn canary_secret_never_in_ps_logs_or_errors() {
             .with_repository(repo.clone())
             .with_cache_dir(work.path().join("cache").display().to_string())
             .with_limit_upload(16)
-            .with_timeout(Duration::from_secs(2))
+            .with_request_timeout(Duration::from_secs(2))
             .build()
             .unwrap();
         // Fresh data (the first backup's would be deduplicated and finish at once).
@@ -383,7 +397,7 @@ async fn secrets_with_newlines_and_nul_arguments_are_rejected() {
             "/tmp/x",
             SecretString::from("pw".to_owned()),
         ))
-        .with_timeout(Duration::from_secs(30))
+        .with_request_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
     let err = restic
@@ -413,7 +427,7 @@ fn other_key(dir: &std::path::Path, name: &str) -> String {
 /// known_hosts as OpenSSH reads it (issue 14, item 8), against a real sshd.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn known_hosts_is_read_as_openssh_reads_it() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     let dir = tempfile::tempdir().unwrap();
     let kh = dir.path().join("known_hosts");
     let real = sshd.host_public_key().to_openssh().unwrap();
@@ -479,7 +493,7 @@ async fn known_hosts_is_read_as_openssh_reads_it() {
 /// (issue 14, item 11).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn known_hosts_and_fingerprint_together_are_refused_as_ambiguous() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start().await.expect("sshd starts");
     for builder in [
         SshTransport::builder("127.0.0.1")
             .with_known_hosts(sshd.known_hosts_path())

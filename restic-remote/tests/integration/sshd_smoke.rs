@@ -33,7 +33,7 @@ fn ssh(sshd: &Sshd, key: &std::path::Path, command: &str) -> std::process::Outpu
 
 #[test]
 fn sshd_accepts_generated_key_and_runs_a_command() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start_blocking().expect("sshd starts");
     let out = ssh(
         &sshd,
         &sshd.client_key_path(),
@@ -57,7 +57,7 @@ fn sshd_accepts_generated_key_and_runs_a_command() {
 
 #[test]
 fn sshd_refuses_an_unknown_key() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start_blocking().expect("sshd starts");
     let stranger = tempfile::tempdir().unwrap();
     let key = stranger.path().join("stranger");
     let st = Command::new("ssh-keygen")
@@ -74,7 +74,7 @@ fn sshd_refuses_an_unknown_key() {
 
 #[test]
 fn sshd_stops_on_drop() {
-    let sshd = Sshd::start().expect("sshd starts");
+    let sshd = Sshd::start_blocking().expect("sshd starts");
     let port = sshd.port();
     drop(sshd);
     assert!(
