@@ -54,7 +54,7 @@ impl Response {
     /// Reads the whole body.
     pub async fn bytes(self) -> Result<Bytes> {
         let (method, url) = (self.method, self.url);
-        self.inner.bytes().await.map_err(|source| Error::Http {
+        self.inner.bytes().await.map_err(|source| Error::Transport {
             method: method.to_string(),
             url,
             source,
@@ -67,7 +67,7 @@ impl Response {
         self.inner
             .bytes_stream()
             .map(move |r| {
-                r.map_err(|source| Error::Http {
+                r.map_err(|source| Error::Transport {
                     method: method.clone(),
                     url: url.clone(),
                     source,
@@ -133,7 +133,7 @@ impl Transport {
             let retry_after = match &result {
                 Ok(resp) if is_retryable_status(resp.status) => Some(retry_after(&resp.headers)),
                 Ok(_) => None,
-                Err(Error::Http { source, .. })
+                Err(Error::Transport { source, .. })
                     if source.is_connect() || source.is_timeout() || source.is_request() =>
                 {
                     Some(None)
@@ -169,7 +169,7 @@ impl Transport {
             Body::Empty => builder,
             Body::Bytes(b) => builder.body(b),
         };
-        let inner = builder.send().await.map_err(|source| Error::Http {
+        let inner = builder.send().await.map_err(|source| Error::Transport {
             method: method.to_string(),
             url: url_text.clone(),
             source,

@@ -190,7 +190,12 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
             .unwrap_err(),
         wrong.list_buckets().await.unwrap_err(),
     ] {
-        assert!(e.is_access_denied(), "{e}");
+        // A 403 to HEAD has no body to say why.
+        let head = e.as_s3().is_some_and(|s| s.method == "HEAD");
+        assert!(
+            e.is_unauthenticated() || (head && e.status() == Some(403)),
+            "{e}"
+        );
         renderings(e, &mut outputs);
     }
 
@@ -264,7 +269,7 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
         bad_admin.cluster_health().await.unwrap_err(),
         bad_admin.metrics().await.unwrap_err(),
     ] {
-        assert!(e.is_access_denied(), "{e}");
+        assert!(e.is_unauthenticated(), "{e}");
         renderings(e, &mut outputs);
     }
 

@@ -214,6 +214,7 @@ pub(crate) fn parse_error(status: u16, body: &str, method: &str, path: &str) -> 
         message,
         method: method.to_owned(),
         path: path.to_owned(),
+        token_valid: None,
     }
 }
 
@@ -489,17 +490,37 @@ impl AdminClient {
             .await?;
         if !(200..300).contains(&status) {
             let text = String::from_utf8_lossy(&body);
-            return Err(Error::Admin(Box::new(parse_error(
-                status,
-                &text,
-                method.as_str(),
-                &path,
-            ))));
+            let mut e = parse_error(status, &text, method.as_str(), &path);
+            if e.is_token_refusal() && v == ApiVersion::V2 && path != PROBE_TOKEN_INFO {
+                e.token_valid = self.token_is_valid().await;
+            }
+            return Err(Error::Admin(Box::new(e)));
         }
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
         serde_json::from_slice(&body).map_err(|e| Error::decode(format!("{} response", call.op), e))
+    }
+
+    /// After a 403 "Invalid bearer token", which Garage answers both to a bad token and to one
+    /// outside its scope: `GetCurrentAdminTokenInfo` accepts any valid token (Garage ≥ 2.1).
+    /// `None` when the answer says neither (Garage 2.0 does not know the operation).
+    async fn token_is_valid(&self) -> Option<bool> {
+        let (status, _) = self
+            .raw(
+                Method::GET,
+                PROBE_TOKEN_INFO,
+                &[],
+                self.inner.token.as_ref(),
+                None,
+            )
+            .await
+            .ok()?;
+        match status {
+            200 => Some(true),
+            401 | 403 => Some(false),
+            _ => None,
+        }
     }
 
     async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T> {

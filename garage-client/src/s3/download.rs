@@ -81,7 +81,7 @@ pub(crate) fn resumable(
                     return Some((Ok(chunk), st));
                 }
                 None => return None,
-                Some(Err(e @ Error::Http { .. }))
+                Some(Err(e @ Error::Transport { .. }))
                     if st.pos < st.r.end
                         && st.failures < st.client.inner.transport.config().max_retries =>
                 {
@@ -295,7 +295,7 @@ async fn fetch_range(
             return Err(t.integrity("range", format!("206 {want}"), got));
         }
         match read_range(t, resp, end - start).await {
-            Err(e @ Error::Http { .. })
+            Err(e @ Error::Transport { .. })
                 if body_failures < client.inner.transport.config().max_retries =>
             {
                 body_failures += 1;
@@ -469,6 +469,6 @@ mod tests {
     #[tokio::test]
     async fn a_range_that_keeps_failing_ends_in_a_transport_error() {
         let err = download(Ranges::CutAlways).await.unwrap_err();
-        assert!(matches!(&err, Error::Http { .. }), "{err:?}");
+        assert!(matches!(&err, Error::Transport { .. }), "{err:?}");
     }
 }

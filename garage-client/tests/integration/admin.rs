@@ -48,7 +48,8 @@ async fn cluster_health_status_statistics_layout_metrics() {
         .build()
         .unwrap();
     let err = wrong.cluster_status().await.unwrap_err();
-    assert!(err.is_access_denied(), "{err}");
+    assert!(err.is_unauthenticated(), "{err}");
+    assert!(!err.is_permission_denied(), "{err}");
     assert_eq!(
         err.as_admin().map(|e| e.code.as_str()),
         Some("AccessDenied")
@@ -193,6 +194,8 @@ async fn buckets_aliases_quotas_and_non_empty_delete() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403), "write denied: {err}");
+    assert!(err.is_permission_denied(), "write denied: {err}");
+    assert!(!err.is_unauthenticated(), "write denied: {err}");
     assert!(
         c.list_objects_page(g.bucket(), &ListOptions::default(), None)
             .await
@@ -255,7 +258,7 @@ async fn keys_create_import_info_and_deleted_key_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403), "deleted key refused: {err}");
-    assert!(err.is_access_denied());
+    assert!(err.is_unauthenticated(), "deleted key refused: {err}");
     let err = a.key_info(&created.access_key_id, false).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }

@@ -67,12 +67,14 @@ async fn scoped_admin_token_without_cluster_health_works() {
     assert!(me.allows("ListBuckets") && !me.allows("GetClusterHealth"));
     // Outside its scope: a typed 403, not a probe failure.
     let err = scoped.cluster_health().await.unwrap_err();
-    assert!(err.is_access_denied(), "{err}");
+    assert!(err.is_permission_denied(), "{err}");
+    assert!(!err.is_unauthenticated(), "{err}");
 
     // A wrong token still gets a typed 403 from the call itself.
     let wrong = client_with_token(&g, &secrecy::SecretString::from("nope.nope".to_owned()));
     let err = wrong.list_buckets().await.unwrap_err();
-    assert!(err.is_access_denied(), "{err}");
+    assert!(err.is_unauthenticated(), "{err}");
+    assert!(!err.is_permission_denied(), "{err}");
 
     // Token management with the master token.
     let master = a.current_token_info().await.unwrap();
@@ -97,7 +99,7 @@ async fn scoped_admin_token_without_cluster_health_works() {
     assert!(scoped.cluster_health().await.is_ok(), "scope widened");
     a.delete_admin_token(&id).await.unwrap();
     let err = scoped.list_buckets().await.unwrap_err();
-    assert!(err.is_access_denied(), "deleted token refused: {err}");
+    assert!(err.is_unauthenticated(), "deleted token refused: {err}");
     let err = a.admin_token_info(&id).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
@@ -404,6 +406,7 @@ async fn expired_key_is_refused_until_it_never_expires() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403), "expired key refused: {err}");
+    assert!(err.is_unauthenticated(), "expired key refused: {err}");
     let listed = a.list_keys().await.unwrap();
     assert!(listed.iter().any(|x| x.id == k.access_key_id && x.expired));
     let info = a.set_key_expiration(&k.access_key_id, None).await.unwrap();

@@ -349,7 +349,7 @@ async fn wrong_region_and_wrong_secret_are_typed_errors() {
     let e = err.as_s3().expect("S3 error");
     assert_eq!(e.code, S3ErrorCode::AuthorizationHeaderMalformed, "{err}");
     assert_eq!(e.status, 400);
-    assert!(err.is_access_denied());
+    assert!(err.is_unauthenticated(), "{err}");
 
     let wrong_secret = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
@@ -367,7 +367,20 @@ async fn wrong_region_and_wrong_secret_are_typed_errors() {
         Some(&S3ErrorCode::AccessDenied),
         "{err}"
     );
+    assert!(err.is_unauthenticated(), "wrong secret: {err}");
+    assert!(!err.is_permission_denied(), "wrong secret: {err}");
     assert!(!err.to_string().contains(&"0".repeat(64)));
+
+    let unknown_key = S3Client::builder()
+        .with_endpoint(g.s3_endpoint())
+        .with_credentials(Credentials::new(
+            "GK0123456789abcdef01234567",
+            SecretString::from("0".repeat(64)),
+        ))
+        .build()
+        .unwrap();
+    let err = unknown_key.list_buckets().await.unwrap_err();
+    assert!(err.is_unauthenticated(), "unknown key: {err}");
 }
 
 #[tokio::test]
