@@ -54,7 +54,10 @@ pub mod testing;
 mod transport;
 
 pub use admin::{AdminClient, AdminClientBuilder};
-pub use config::{Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig};
+pub use config::{
+    BackoffConfig, Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig,
+    RetryConfig,
+};
 pub use error::{AdminError, Error, Result, S3Error, S3ErrorCode};
 pub use s3::{S3Client, S3ClientBuilder};
 

@@ -112,17 +112,19 @@ impl Transport {
     ///
     /// Retries when `idempotent` and the body is replayable: on transport errors and on 429/5xx,
     /// with exponential backoff or the server's `Retry-After`, at most `max_retries` times and
-    /// within `max_retry_time`. Any HTTP status is returned as a [`Response`].
+    /// within `retry_timeout` ([`crate::RetryConfig`]). Any HTTP status is returned as a [`Response`].
     pub async fn send(
         &self,
         idempotent: bool,
         mut build: impl FnMut() -> Result<Request>,
     ) -> Result<Response> {
         let started = Instant::now();
+        let retry = &self.cfg.retry;
         let mut delays = backon::ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(5))
-            .with_max_times(self.cfg.max_retries)
+            .with_min_delay(retry.backoff.init_backoff)
+            .with_max_delay(retry.backoff.max_backoff)
+            .with_factor(retry.backoff.base as f32)
+            .with_max_times(retry.max_retries)
             .with_jitter()
             .build();
         loop {
@@ -150,7 +152,7 @@ impl Transport {
                 return result;
             };
             let delay = server_delay.unwrap_or(backoff).min(Duration::from_secs(30));
-            if started.elapsed() + delay > self.cfg.max_retry_time {
+            if started.elapsed() + delay > retry.retry_timeout {
                 return result;
             }
             tracing::debug!(?delay, "retrying");

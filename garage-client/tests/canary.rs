@@ -20,7 +20,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use garage_client::admin::{AdminTokenSpec, Permissions};
 use garage_client::s3::{GetOptions, ListOptions, PutOptions};
-use garage_client::{AdminClient, Credentials, HttpConfig, MultipartConfig, S3Client};
+use garage_client::{AdminClient, Credentials, HttpConfig, MultipartConfig, RetryConfig, S3Client};
 use secrecy::{ExposeSecret, SecretString};
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -62,11 +62,13 @@ fn renderings(e: garage_client::Error, out: &mut Vec<String>) {
 }
 
 fn quick_retries() -> HttpConfig {
-    let mut h = HttpConfig::default();
-    h.max_retries = 1;
-    h.max_retry_time = Duration::from_secs(2);
-    h.connect_timeout = Duration::from_secs(2);
-    h
+    HttpConfig::default()
+        .with_retry(
+            RetryConfig::default()
+                .with_max_retries(1)
+                .with_retry_timeout(Duration::from_secs(2)),
+        )
+        .with_connect_timeout(Duration::from_secs(2))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

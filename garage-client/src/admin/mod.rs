@@ -22,7 +22,7 @@ pub use node::*;
 pub use tokens::*;
 pub use types::*;
 
-use crate::config::{HttpConfig, first_var, parse_endpoint};
+use crate::config::{HttpConfig, RetryConfig, Vars, parse_endpoint};
 use crate::error::{AdminError, Error, Result};
 use crate::transport::{Body, Request, Transport};
 
@@ -238,6 +238,52 @@ impl std::fmt::Debug for AdminClientBuilder {
 }
 
 impl AdminClientBuilder {
+    /// A builder from the environment: `GARAGE_ADMIN_ENDPOINT` (or `GARAGE_ADMIN_URL`),
+    /// `GARAGE_ADMIN_TOKEN`, optional `GARAGE_METRICS_TOKEN`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the endpoint is missing.
+    pub fn from_env() -> Result<Self> {
+        Self::from_parsed(&Vars::env())
+    }
+
+    /// A builder from these name/value pairs, read like [`Self::from_env`] reads the
+    /// environment.
+    ///
+    /// ```
+    /// let admin = garage_client::AdminClientBuilder::from_vars([
+    ///     ("GARAGE_ADMIN_ENDPOINT", "http://127.0.0.1:3903"),
+    ///     ("GARAGE_ADMIN_TOKEN", "s3cr3t"),
+    /// ])?
+    /// .build()?;
+    /// # let _ = admin;
+    /// # Ok::<(), garage_client::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the endpoint is missing.
+    pub fn from_vars<K: AsRef<str>, V: AsRef<str>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self> {
+        Self::from_parsed(&Vars::from_pairs(vars))
+    }
+
+    fn from_parsed(vars: &Vars) -> Result<Self> {
+        let endpoint = vars
+            .first(&["GARAGE_ADMIN_ENDPOINT", "GARAGE_ADMIN_URL"])
+            .ok_or_else(|| Error::Config("set GARAGE_ADMIN_ENDPOINT".into()))?;
+        let mut b = AdminClient::builder().with_endpoint(endpoint);
+        if let Some(t) = vars.first(&["GARAGE_ADMIN_TOKEN"]) {
+            b = b.with_token(t.into());
+        }
+        if let Some(t) = vars.first(&["GARAGE_METRICS_TOKEN"]) {
+            b = b.with_metrics_token(t.into());
+        }
+        Ok(b)
+    }
+
     /// Admin endpoint, e.g. `http://127.0.0.1:3903`.
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
@@ -256,6 +302,21 @@ impl AdminClientBuilder {
     /// Timeouts and retries.
     pub fn with_http_config(mut self, http: HttpConfig) -> Self {
         self.http = http;
+        self
+    }
+    /// TCP connect timeout ([`HttpConfig::connect_timeout`]).
+    pub fn with_connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.http.connect_timeout = timeout;
+        self
+    }
+    /// Whole-request timeout ([`HttpConfig::request_timeout`]).
+    pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.http.request_timeout = timeout;
+        self
+    }
+    /// Retries of idempotent (read) requests ([`HttpConfig::retry`]).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.http.retry = retry;
         self
     }
     /// Skips detection and speaks this version.
@@ -365,23 +426,13 @@ impl AdminClient {
         AdminClientBuilder::default()
     }
 
-    /// From the environment: `GARAGE_ADMIN_ENDPOINT` (or `GARAGE_ADMIN_URL`), `GARAGE_ADMIN_TOKEN`,
-    /// optional `GARAGE_METRICS_TOKEN`.
+    /// From the environment: [`AdminClientBuilder::from_env`], then `build()`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `GARAGE_ADMIN_ENDPOINT` is missing or not a URL.
     pub fn from_env() -> Result<Self> {
-        Self::builder_from(&|n| std::env::var(n).ok())?.build()
-    }
-
-    pub(crate) fn builder_from(get: &dyn Fn(&str) -> Option<String>) -> Result<AdminClientBuilder> {
-        let endpoint = first_var(get, &["GARAGE_ADMIN_ENDPOINT", "GARAGE_ADMIN_URL"])
-            .ok_or_else(|| Error::Config("set GARAGE_ADMIN_ENDPOINT".into()))?;
-        let mut b = AdminClient::builder().with_endpoint(endpoint);
-        if let Some(t) = first_var(get, &["GARAGE_ADMIN_TOKEN"]) {
-            b = b.with_token(t.into());
-        }
-        if let Some(t) = first_var(get, &["GARAGE_METRICS_TOKEN"]) {
-            b = b.with_metrics_token(t.into());
-        }
-        Ok(b)
+        AdminClientBuilder::from_env()?.build()
     }
 
     fn url(&self, path: &str, query: &[(String, String)]) -> Url {
@@ -731,18 +782,30 @@ mod tests {
     }
 
     #[test]
-    fn from_env_and_debug_hide_the_token() {
-        let get = |n: &str| match n {
-            "GARAGE_ADMIN_ENDPOINT" => Some("http://127.0.0.1:3903".to_owned()),
-            "GARAGE_ADMIN_TOKEN" => Some("tok-secret".to_owned()),
-            _ => None,
-        };
-        let c = AdminClient::builder_from(&get).unwrap().build().unwrap();
+    fn from_vars_and_debug_hide_the_token() {
+        let vars = [
+            ("GARAGE_ADMIN_ENDPOINT", "http://127.0.0.1:3903"),
+            ("GARAGE_ADMIN_TOKEN", "tok-secret"),
+        ];
+        let c = AdminClientBuilder::from_vars(vars)
+            .unwrap()
+            .with_connect_timeout(std::time::Duration::from_secs(1))
+            .with_request_timeout(std::time::Duration::from_secs(2))
+            .with_retry(RetryConfig::disabled())
+            .build()
+            .unwrap();
+        let cfg = c.inner.transport.config();
+        assert_eq!(cfg.connect_timeout, std::time::Duration::from_secs(1));
+        assert_eq!(cfg.request_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(cfg.retry.max_retries, 0);
         assert!(!format!("{c:?}").contains("tok-secret"));
         assert_eq!(
             c.url("/v2/ListKeys", &[]).as_str(),
             "http://127.0.0.1:3903/v2/ListKeys"
         );
-        assert!(AdminClient::builder_from(&|_| None).is_err());
+        assert!(matches!(
+            AdminClientBuilder::from_vars([("GARAGE_ADMIN_TOKEN", "t")]),
+            Err(Error::Config(_))
+        ));
     }
 }

@@ -29,7 +29,7 @@ pub use uploads::{
 };
 
 use crate::config::{
-    Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig, first_var,
+    Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig, RetryConfig, Vars,
     parse_endpoint,
 };
 use crate::error::{Error, Result, S3ErrorCode};
@@ -48,6 +48,63 @@ pub struct S3ClientBuilder {
 }
 
 impl S3ClientBuilder {
+    /// A builder from the environment: endpoint from `GARAGE_S3_ENDPOINT`,
+    /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`; region from `GARAGE_S3_REGION`, `AWS_REGION` or
+    /// `AWS_DEFAULT_REGION` (default `garage`); key from `AWS_ACCESS_KEY_ID` /
+    /// `AWS_SECRET_ACCESS_KEY` (or `GARAGE_ACCESS_KEY_ID` / `GARAGE_SECRET_ACCESS_KEY`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the endpoint or a half of the key is missing.
+    pub fn from_env() -> Result<Self> {
+        Self::from_parsed(&Vars::env())
+    }
+
+    /// A builder from these name/value pairs, read like [`Self::from_env`] reads the
+    /// environment (for tests and configuration files).
+    ///
+    /// ```
+    /// let s3 = garage_client::S3ClientBuilder::from_vars([
+    ///     ("AWS_ENDPOINT_URL", "http://127.0.0.1:3900"),
+    ///     ("AWS_ACCESS_KEY_ID", "GK31c2f218a2e44f485b94239e"),
+    ///     ("AWS_SECRET_ACCESS_KEY", "b892c0665f0ada8a4755dae98baa3b133590e11dae3bcc1f9d769d67f16c3835"),
+    /// ])?
+    /// .build()?;
+    /// assert_eq!(s3.region(), "garage");
+    /// # Ok::<(), garage_client::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the endpoint or a half of the key is missing.
+    pub fn from_vars<K: AsRef<str>, V: AsRef<str>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self> {
+        Self::from_parsed(&Vars::from_pairs(vars))
+    }
+
+    fn from_parsed(vars: &Vars) -> Result<Self> {
+        let mut b = S3Client::builder();
+        let endpoint = vars
+            .first(&[
+                "GARAGE_S3_ENDPOINT",
+                "AWS_ENDPOINT_URL_S3",
+                "AWS_ENDPOINT_URL",
+            ])
+            .ok_or_else(|| Error::Config("set GARAGE_S3_ENDPOINT or AWS_ENDPOINT_URL".into()))?;
+        b = b.with_endpoint(endpoint);
+        if let Some(r) = vars.first(&["GARAGE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"]) {
+            b = b.with_region(r);
+        }
+        let id = vars
+            .first(&["AWS_ACCESS_KEY_ID", "GARAGE_ACCESS_KEY_ID"])
+            .ok_or_else(|| Error::Config("set AWS_ACCESS_KEY_ID".into()))?;
+        let secret = vars
+            .first(&["AWS_SECRET_ACCESS_KEY", "GARAGE_SECRET_ACCESS_KEY"])
+            .ok_or_else(|| Error::Config("set AWS_SECRET_ACCESS_KEY".into()))?;
+        Ok(b.with_credentials(Credentials::new(id, secret.into())))
+    }
+
     /// S3 endpoint, e.g. `http://127.0.0.1:3900` (path-style requests go below it).
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
@@ -66,6 +123,21 @@ impl S3ClientBuilder {
     /// Timeouts and retries.
     pub fn with_http_config(mut self, http: HttpConfig) -> Self {
         self.http = http;
+        self
+    }
+    /// TCP connect timeout ([`HttpConfig::connect_timeout`]).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.http.connect_timeout = timeout;
+        self
+    }
+    /// Whole-request timeout of small requests ([`HttpConfig::request_timeout`]).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.http.request_timeout = timeout;
+        self
+    }
+    /// Retries of idempotent requests ([`HttpConfig::retry`]).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.http.retry = retry;
         self
     }
     /// Multipart threshold, part size and concurrency.
@@ -220,37 +292,13 @@ impl S3Client {
         S3ClientBuilder::default()
     }
 
-    /// Builds a client from the environment: endpoint from `GARAGE_S3_ENDPOINT`,
-    /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`; region from `GARAGE_S3_REGION`, `AWS_REGION` or
-    /// `AWS_DEFAULT_REGION` (default `garage`); key from `AWS_ACCESS_KEY_ID` /
-    /// `AWS_SECRET_ACCESS_KEY` (or `GARAGE_ACCESS_KEY_ID` / `GARAGE_SECRET_ACCESS_KEY`).
+    /// Builds a client from the environment: [`S3ClientBuilder::from_env`], then `build()`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when a variable is missing or the endpoint is not a URL.
     pub fn from_env() -> Result<Self> {
-        Self::builder_from(&|n| std::env::var(n).ok())?.build()
-    }
-
-    pub(crate) fn builder_from(get: &dyn Fn(&str) -> Option<String>) -> Result<S3ClientBuilder> {
-        let mut b = S3Client::builder();
-        let endpoint = first_var(
-            get,
-            &[
-                "GARAGE_S3_ENDPOINT",
-                "AWS_ENDPOINT_URL_S3",
-                "AWS_ENDPOINT_URL",
-            ],
-        )
-        .ok_or_else(|| Error::Config("set GARAGE_S3_ENDPOINT or AWS_ENDPOINT_URL".into()))?;
-        b = b.with_endpoint(endpoint);
-        if let Some(r) = first_var(
-            get,
-            &["GARAGE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"],
-        ) {
-            b = b.with_region(r);
-        }
-        let id = first_var(get, &["AWS_ACCESS_KEY_ID", "GARAGE_ACCESS_KEY_ID"])
-            .ok_or_else(|| Error::Config("set AWS_ACCESS_KEY_ID".into()))?;
-        let secret = first_var(get, &["AWS_SECRET_ACCESS_KEY", "GARAGE_SECRET_ACCESS_KEY"])
-            .ok_or_else(|| Error::Config("set AWS_SECRET_ACCESS_KEY".into()))?;
-        Ok(b.with_credentials(Credentials::new(id, secret.into())))
+        S3ClientBuilder::from_env()?.build()
     }
 
     /// The endpoint.
@@ -889,19 +937,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn from_env_reads_aws_and_garage_variables() {
-        let vars = |n: &str| match n {
-            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:3900".to_owned()),
-            "AWS_REGION" => Some("garage".to_owned()),
-            "AWS_ACCESS_KEY_ID" => Some("GKabc".to_owned()),
-            "AWS_SECRET_ACCESS_KEY" => Some("s3cret".to_owned()),
-            _ => None,
-        };
-        let c = S3Client::builder_from(&vars).unwrap().build().unwrap();
+    fn from_vars_reads_aws_and_garage_variables() {
+        let vars = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:3900"),
+            ("AWS_REGION", "garage"),
+            ("AWS_ACCESS_KEY_ID", "GKabc"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cret"),
+        ];
+        let c = S3ClientBuilder::from_vars(vars).unwrap().build().unwrap();
         assert_eq!(c.region(), "garage");
         assert_eq!(c.endpoint().as_str(), "http://127.0.0.1:3900/");
         assert!(!format!("{c:?}").contains("s3cret"));
-        assert!(S3Client::builder_from(&|_| None).is_err());
+        let garage_names = [
+            ("GARAGE_S3_ENDPOINT", "http://127.0.0.1:3901".to_owned()),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:3900".to_owned()),
+            ("GARAGE_S3_REGION", "r1".to_owned()),
+            ("GARAGE_ACCESS_KEY_ID", "GKabc".to_owned()),
+            ("GARAGE_SECRET_ACCESS_KEY", "s3cret".to_owned()),
+        ];
+        let c = S3ClientBuilder::from_vars(garage_names)
+            .unwrap()
+            .with_region("r2")
+            .build()
+            .unwrap();
+        assert_eq!(c.endpoint().as_str(), "http://127.0.0.1:3901/");
+        assert_eq!(c.region(), "r2", "the builder can still be changed");
+        assert!(matches!(
+            S3ClientBuilder::from_vars([("AWS_ENDPOINT_URL", "http://127.0.0.1:3900")]),
+            Err(Error::Config(_))
+        ));
+        assert!(S3ClientBuilder::from_vars(Vec::<(String, String)>::new()).is_err());
+    }
+
+    #[test]
+    fn builder_timeouts_and_retry_reach_the_transport() {
+        let c = S3Client::builder()
+            .with_endpoint("http://127.0.0.1:1")
+            .with_credentials(Credentials::new("a", "b".to_owned().into()))
+            .with_connect_timeout(Duration::from_secs(1))
+            .with_request_timeout(Duration::from_secs(2))
+            .with_retry(RetryConfig::disabled())
+            .build()
+            .unwrap();
+        let cfg = c.inner.transport.config();
+        assert_eq!(cfg.connect_timeout, Duration::from_secs(1));
+        assert_eq!(cfg.request_timeout, Duration::from_secs(2));
+        assert_eq!(cfg.retry, RetryConfig::disabled());
     }
 
     #[test]

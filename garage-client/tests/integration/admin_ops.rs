@@ -428,7 +428,7 @@ async fn expired_key_is_refused_until_it_never_expires() {
 /// bounded.
 #[tokio::test]
 async fn real_block_errors_are_listed_and_cleared_by_a_retried_resync() {
-    use garage_client::HttpConfig;
+    use garage_client::RetryConfig;
     use garage_client::admin::BlockError;
     use garage_client::s3::GetOptions;
     use std::collections::BTreeSet;
@@ -436,13 +436,14 @@ async fn real_block_errors_are_listed_and_cleared_by_a_retried_resync() {
 
     let g = start();
     let a = admin(&g);
-    let mut http = HttpConfig::default();
-    http.max_retries = 1;
-    http.max_retry_time = Duration::from_secs(2);
     let c = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
         .with_credentials(super::common::credentials(&g))
-        .with_http_config(http)
+        .with_retry(
+            RetryConfig::default()
+                .with_max_retries(1)
+                .with_retry_timeout(Duration::from_secs(2)),
+        )
         .build()
         .unwrap();
     // One block each (Garage's block size is 1 MiB; above 3 KiB objects are not inlined).

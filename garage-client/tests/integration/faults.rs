@@ -346,12 +346,10 @@ async fn a_get_that_keeps_being_cut_fails_after_the_retry_budget() {
     })
     .await
     .unwrap();
-    let mut http = garage_client::HttpConfig::default();
-    http.max_retries = 2;
     let c = S3Client::builder()
         .with_endpoint(proxy.endpoint())
         .with_credentials(credentials(&g))
-        .with_http_config(http)
+        .with_retry(garage_client::RetryConfig::default().with_max_retries(2))
         .build()
         .unwrap();
     let e = c

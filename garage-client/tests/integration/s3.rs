@@ -444,8 +444,9 @@ async fn server_killed_during_upload_gives_a_typed_error_and_no_partial_object_t
 {
     let mut g = start();
     // A short retry budget: the default (30 s) would keep retrying the dead server.
-    let mut http = garage_client::HttpConfig::default();
-    http.max_retry_time = Duration::from_secs(2);
+    let http = garage_client::HttpConfig::default().with_retry(
+        garage_client::RetryConfig::default().with_retry_timeout(Duration::from_secs(2)),
+    );
     let mut mp = garage_client::MultipartConfig::default();
     mp.threshold = 5 << 20;
     mp.part_size = 5 << 20;
@@ -556,13 +557,14 @@ async fn dropping_an_upload_in_progress_aborts_the_multipart_upload() {
 #[tokio::test]
 async fn idempotent_requests_are_retried_across_a_restart() {
     let mut g = start();
-    let mut http = garage_client::HttpConfig::default();
-    http.max_retries = 10;
-    http.max_retry_time = Duration::from_secs(30);
     let c = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
         .with_credentials(super::common::credentials(&g))
-        .with_http_config(http)
+        .with_retry(
+            garage_client::RetryConfig::default()
+                .with_max_retries(10)
+                .with_retry_timeout(Duration::from_secs(30)),
+        )
         .build()
         .unwrap();
     c.put_object(
@@ -594,12 +596,10 @@ async fn idempotent_requests_are_retried_across_a_restart() {
 
     // Without retries a dead server is reported at once as a transport error.
     g.kill();
-    let mut none = garage_client::HttpConfig::default();
-    none.max_retries = 0;
     let c0 = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
         .with_credentials(super::common::credentials(&g))
-        .with_http_config(none)
+        .with_retry(garage_client::RetryConfig::disabled())
         .build()
         .unwrap();
     let err = c0.head_object(g.bucket(), "survivor").await.unwrap_err();
