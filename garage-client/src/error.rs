@@ -107,10 +107,6 @@ pub enum Error {
         /// `v1` or `v2`.
         version: &'static str,
     },
-    /// The test bed ([`crate::testing::GarageServer`]) could not start or drive Garage.
-    #[cfg(feature = "testing")]
-    #[error("garage test bed: {0}")]
-    TestBed(String),
 }
 
 impl Error {

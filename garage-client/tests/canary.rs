@@ -84,7 +84,7 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
         .try_init()
         .expect("the only subscriber of this test binary");
 
-    let g = common::start();
+    let g = common::start().await;
     let admin = common::admin(&g);
     let mut outputs: Vec<String> = Vec::new();
 

@@ -10,7 +10,7 @@ use super::common::{admin, s3, start};
 
 #[tokio::test]
 async fn cluster_health_status_statistics_layout_metrics() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     assert_eq!(a.api_version().await.unwrap(), ApiVersion::V2);
     let h = a.health().await.unwrap();
@@ -80,7 +80,7 @@ async fn wait_for_counters(a: &garage_client::AdminClient, alias: &str, objects:
 
 #[tokio::test]
 async fn buckets_aliases_quotas_and_non_empty_delete() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let c = s3(&g);
     let created = a.create_bucket("photos").await.unwrap();
@@ -206,7 +206,7 @@ async fn buckets_aliases_quotas_and_non_empty_delete() {
 
 #[tokio::test]
 async fn keys_create_import_info_and_deleted_key_is_refused() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let created = a.create_key("backup-job").await.unwrap();
     assert!(created.access_key_id.starts_with("GK"));
@@ -267,7 +267,7 @@ async fn keys_create_import_info_and_deleted_key_is_refused() {
 /// dialect against it exercises the fallback routes for real.
 #[tokio::test]
 async fn v1_dialect_routes_work_against_garage_2s_v1_compatibility_layer() {
-    let g = start();
+    let g = start().await;
     let v1 = AdminClient::builder()
         .with_endpoint(g.admin_endpoint())
         .with_token(g.admin_token().clone())

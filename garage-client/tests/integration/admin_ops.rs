@@ -25,7 +25,7 @@ fn client_with_token(
 /// probe may not need `GetClusterHealth`.
 #[tokio::test]
 async fn scoped_admin_token_without_cluster_health_works() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let expires: jiff::Timestamp = jiff::Timestamp::now()
         .checked_add(jiff::SignedDuration::from_hours(24))
@@ -108,7 +108,7 @@ async fn scoped_admin_token_without_cluster_health_works() {
 /// pages to the end. Small pages prove the paging; page boundaries on and off the item count.
 #[tokio::test]
 async fn list_buckets_and_keys_follow_pages_to_the_end() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     for i in 0..5 {
         a.create_bucket(&format!("paged-{i}")).await.unwrap();
@@ -155,7 +155,7 @@ async fn list_buckets_and_keys_follow_pages_to_the_end() {
 
 #[tokio::test]
 async fn node_info_statistics_workers_repairs_snapshots_and_block_errors() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let info = a.node_info(Nodes::This).await.unwrap();
     let (node, info) = info.single().expect("one node answered");
@@ -289,7 +289,7 @@ fn find_file_starting_with(dir: &std::path::Path, prefix: &str) -> Option<std::p
 
 #[tokio::test]
 async fn bucket_website_cors_and_lifecycle_through_the_admin_api() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let id = g.bucket_id();
     let info = a
@@ -362,7 +362,7 @@ async fn bucket_website_cors_and_lifecycle_through_the_admin_api() {
 
 #[tokio::test]
 async fn expired_key_is_refused_until_it_never_expires() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let k = a.create_key("expiring").await.unwrap();
     a.allow_key(
@@ -434,7 +434,7 @@ async fn real_block_errors_are_listed_and_cleared_by_a_retried_resync() {
     use std::collections::BTreeSet;
     use std::time::{Duration, Instant};
 
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let c = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
@@ -561,7 +561,7 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
     use garage_client::testing::{Fault, FaultProxy};
     use std::collections::BTreeSet;
 
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let mut keys: BTreeSet<String> = [g.access_key_id().to_owned()].into();
     let mut buckets: BTreeSet<String> = [g.bucket_id().to_owned()].into();
