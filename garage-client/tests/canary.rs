@@ -90,12 +90,12 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
 
     // The canary key, with a secret chosen here, allowed on the test bucket.
     let imported = admin
-        .import_key(KEY_ID, &SecretString::from(S3_SECRET), "canary")
+        .import_key(&KEY_ID.into(), &SecretString::from(S3_SECRET), "canary")
         .await
         .unwrap();
     outputs.push(format!("{imported:?}"));
     admin
-        .allow_key(g.bucket_id(), KEY_ID, Permissions::ALL)
+        .allow_key(g.bucket_id(), &KEY_ID.into(), Permissions::ALL)
         .await
         .unwrap();
     let creds = Credentials::new(KEY_ID, SecretString::from(S3_SECRET));
@@ -143,7 +143,7 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
     c.copy_object(b, "small", b, "copy").await.unwrap();
     c.delete_object(b, "copy").await.unwrap();
     outputs.push(format!("{:?}", admin.list_buckets().await.unwrap()));
-    outputs.push(format!("{:?}", admin.key_info(KEY_ID, true).await.unwrap()));
+    outputs.push(format!("{:?}", admin.key_info_with_secret(&KEY_ID.into()).await.unwrap()));
     let token = admin
         .create_admin_token(&AdminTokenSpec::new("canary").with_scope(["ListBuckets"]))
         .await

@@ -10,7 +10,7 @@ use super::{AdminClient, ApiVersion, BucketRef, Call};
 use crate::error::Result;
 use crate::s3::{CorsRule, LifecycleRule};
 
-use super::types::{BucketInfo, BucketListEntry, Permissions, Quotas};
+use super::types::{AccessKeyId, BucketId, BucketInfo, BucketListEntry, Permissions, Quotas};
 
 /// Website hosting of a bucket (`UpdateBucket` `websiteAccess`, `GetBucketInfo` `websiteConfig`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -44,7 +44,7 @@ impl WebsiteConfig {
 #[non_exhaustive]
 pub struct InspectedObject {
     /// Bucket id.
-    pub bucket_id: String,
+    pub bucket_id: BucketId,
     /// Object key.
     pub key: String,
     /// Versions currently stored (uploads in progress, aborted ones, delete markers, data).
@@ -106,7 +106,7 @@ impl AdminClient {
     /// `GetBucketInfo` (objects, bytes, unfinished uploads, quotas, keys).
     pub async fn bucket_info(&self, bucket: BucketRef<'_>) -> Result<BucketInfo> {
         let call = match bucket {
-            BucketRef::Id(id) => Call::new("GetBucketInfo").q("id", id),
+            BucketRef::Id(id) => Call::new("GetBucketInfo").q("id", id.as_str()),
             BucketRef::GlobalAlias(a) => Call::new("GetBucketInfo").q("globalAlias", a),
         };
         self.call(call).await
@@ -124,40 +124,44 @@ impl AdminClient {
     }
 
     /// `DeleteBucket` by id (409 `BucketNotEmpty` if it holds objects).
-    pub async fn delete_bucket(&self, id: &str) -> Result<()> {
-        self.call_value(Call::new("DeleteBucket").q("id", id))
+    pub async fn delete_bucket(&self, id: &BucketId) -> Result<()> {
+        self.call_value(Call::new("DeleteBucket").q("id", id.as_str()))
             .await
             .map(drop)
     }
 
     /// Sets both quotas (`None` removes one) with `UpdateBucket`.
-    pub async fn set_quotas(&self, id: &str, quotas: Quotas) -> Result<BucketInfo> {
+    pub async fn set_quotas(&self, id: &BucketId, quotas: Quotas) -> Result<BucketInfo> {
         self.call(
             Call::new("UpdateBucket")
-                .q("id", id)
+                .q("id", id.as_str())
                 .body(json!({ "quotas": quotas })),
         )
         .await
     }
 
     /// Adds a global alias.
-    pub async fn add_global_alias(&self, id: &str, alias: &str) -> Result<BucketInfo> {
+    pub async fn add_global_alias(&self, id: &BucketId, alias: &str) -> Result<BucketInfo> {
         let call = match self.api_version().await? {
             ApiVersion::V2 => {
                 Call::new("AddBucketAlias").body(json!({ "bucketId": id, "globalAlias": alias }))
             }
-            ApiVersion::V1 => Call::new("AddBucketAlias").q("id", id).q("alias", alias),
+            ApiVersion::V1 => Call::new("AddBucketAlias")
+                .q("id", id.as_str())
+                .q("alias", alias),
         };
         self.call(call).await
     }
 
     /// Removes a global alias.
-    pub async fn remove_global_alias(&self, id: &str, alias: &str) -> Result<BucketInfo> {
+    pub async fn remove_global_alias(&self, id: &BucketId, alias: &str) -> Result<BucketInfo> {
         let call = match self.api_version().await? {
             ApiVersion::V2 => {
                 Call::new("RemoveBucketAlias").body(json!({ "bucketId": id, "globalAlias": alias }))
             }
-            ApiVersion::V1 => Call::new("RemoveBucketAlias").q("id", id).q("alias", alias),
+            ApiVersion::V1 => Call::new("RemoveBucketAlias")
+                .q("id", id.as_str())
+                .q("alias", alias),
         };
         self.call(call).await
     }
@@ -165,8 +169,8 @@ impl AdminClient {
     /// Grants the flags set to `true` (others are left as they are).
     pub async fn allow_key(
         &self,
-        bucket_id: &str,
-        access_key_id: &str,
+        bucket_id: &BucketId,
+        access_key_id: &AccessKeyId,
         permissions: Permissions,
     ) -> Result<BucketInfo> {
         let body = json!({ "bucketId": bucket_id, "accessKeyId": access_key_id, "permissions": permissions });
@@ -176,8 +180,8 @@ impl AdminClient {
     /// Revokes the flags set to `true` (others are left as they are).
     pub async fn deny_key(
         &self,
-        bucket_id: &str,
-        access_key_id: &str,
+        bucket_id: &BucketId,
+        access_key_id: &AccessKeyId,
         permissions: Permissions,
     ) -> Result<BucketInfo> {
         let body = json!({ "bucketId": bucket_id, "accessKeyId": access_key_id, "permissions": permissions });
@@ -188,7 +192,7 @@ impl AdminClient {
     /// (`UpdateBucket` `websiteAccess`; Garage keeps its routing rules).
     pub async fn set_website(
         &self,
-        id: &str,
+        id: &BucketId,
         website: Option<&WebsiteConfig>,
     ) -> Result<BucketInfo> {
         let access = match website {
@@ -204,7 +208,7 @@ impl AdminClient {
     }
 
     /// Replaces the bucket's CORS rules (an empty slice removes them; Garage ≥ 2.3).
-    pub async fn set_cors_rules(&self, id: &str, rules: &[CorsRule]) -> Result<BucketInfo> {
+    pub async fn set_cors_rules(&self, id: &BucketId, rules: &[CorsRule]) -> Result<BucketInfo> {
         self.update_bucket(id, json!({ "corsRules": rules })).await
     }
 
@@ -214,15 +218,15 @@ impl AdminClient {
     /// day.
     pub async fn set_lifecycle_rules(
         &self,
-        id: &str,
+        id: &BucketId,
         rules: &[LifecycleRule],
     ) -> Result<BucketInfo> {
         self.update_bucket(id, json!({ "lifecycleRules": rules }))
             .await
     }
 
-    async fn update_bucket(&self, id: &str, body: serde_json::Value) -> Result<BucketInfo> {
-        self.call(Call::new("UpdateBucket").q("id", id).body(body))
+    async fn update_bucket(&self, id: &BucketId, body: serde_json::Value) -> Result<BucketInfo> {
+        self.call(Call::new("UpdateBucket").q("id", id.as_str()).body(body))
             .await
     }
 
@@ -230,7 +234,7 @@ impl AdminClient {
     /// `older_than` ago (whole seconds) and returns how many were deleted.
     pub async fn cleanup_incomplete_uploads(
         &self,
-        bucket_id: &str,
+        bucket_id: &BucketId,
         older_than: Duration,
     ) -> Result<u64> {
         #[derive(Deserialize)]
@@ -247,10 +251,10 @@ impl AdminClient {
 
     /// `InspectObject`: the stored versions and blocks of one key (404 `NoSuchKey` if Garage
     /// has no entry for it).
-    pub async fn inspect_object(&self, bucket_id: &str, key: &str) -> Result<InspectedObject> {
+    pub async fn inspect_object(&self, bucket_id: &BucketId, key: &str) -> Result<InspectedObject> {
         self.call(
             Call::new("InspectObject")
-                .q("bucketId", bucket_id)
+                .q("bucketId", bucket_id.as_str())
                 .q("key", key),
         )
         .await

@@ -3,7 +3,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::types::{KeyInfo, KeyListEntry};
+use super::types::{AccessKeyId, KeyInfo, KeyListEntry};
 use super::{AdminClient, Call};
 use crate::error::Result;
 
@@ -13,13 +13,20 @@ impl AdminClient {
         self.list_all("ListKeys").await
     }
 
-    /// `GetKeyInfo` by id; `show_secret` includes the secret key.
-    pub async fn key_info(&self, access_key_id: &str, show_secret: bool) -> Result<KeyInfo> {
-        let mut call = Call::new("GetKeyInfo").q("id", access_key_id);
-        if show_secret {
-            call = call.q("showSecretKey", "true");
-        }
-        self.call(call).await
+    /// `GetKeyInfo` by id, without the secret key.
+    pub async fn key_info(&self, access_key_id: &AccessKeyId) -> Result<KeyInfo> {
+        self.call(Call::new("GetKeyInfo").q("id", access_key_id.as_str()))
+            .await
+    }
+
+    /// `GetKeyInfo` by id with `showSecretKey`: [`KeyInfo::secret_access_key`] is set.
+    pub async fn key_info_with_secret(&self, access_key_id: &AccessKeyId) -> Result<KeyInfo> {
+        self.call(
+            Call::new("GetKeyInfo")
+                .q("id", access_key_id.as_str())
+                .q("showSecretKey", "true"),
+        )
+        .await
     }
 
     /// `CreateKey` (the answer holds the secret).
@@ -31,7 +38,7 @@ impl AdminClient {
     /// `ImportKey` with a given id (`GK` + 24 hex) and secret (64 hex).
     pub async fn import_key(
         &self,
-        access_key_id: &str,
+        access_key_id: &AccessKeyId,
         secret: &SecretString,
         name: &str,
     ) -> Result<KeyInfo> {
@@ -39,25 +46,34 @@ impl AdminClient {
         self.call(Call::new("ImportKey").body(body)).await
     }
 
-    /// Lets a key create buckets through S3 (or not), with `UpdateKey`.
-    pub async fn set_key_create_bucket(
+    /// Lets a key create buckets through S3 (`UpdateKey` `allow.createBucket`).
+    pub async fn allow_key_create_bucket(&self, access_key_id: &AccessKeyId) -> Result<KeyInfo> {
+        let body = json!({ "allow": { "createBucket": true } });
+        self.update_key(access_key_id, body).await
+    }
+
+    /// Stops a key from creating buckets through S3 (`UpdateKey` `deny.createBucket`).
+    pub async fn deny_key_create_bucket(&self, access_key_id: &AccessKeyId) -> Result<KeyInfo> {
+        let body = json!({ "deny": { "createBucket": true } });
+        self.update_key(access_key_id, body).await
+    }
+
+    async fn update_key(
         &self,
-        access_key_id: &str,
-        allowed: bool,
+        access_key_id: &AccessKeyId,
+        body: serde_json::Value,
     ) -> Result<KeyInfo> {
-        let flag = json!({ "createBucket": true });
-        let body = if allowed {
-            json!({ "allow": flag })
-        } else {
-            json!({ "deny": flag })
-        };
-        self.call(Call::new("UpdateKey").q("id", access_key_id).body(body))
-            .await
+        self.call(
+            Call::new("UpdateKey")
+                .q("id", access_key_id.as_str())
+                .body(body),
+        )
+        .await
     }
 
     /// `DeleteKey`.
-    pub async fn delete_key(&self, access_key_id: &str) -> Result<()> {
-        self.call_value(Call::new("DeleteKey").q("id", access_key_id))
+    pub async fn delete_key(&self, access_key_id: &AccessKeyId) -> Result<()> {
+        self.call_value(Call::new("DeleteKey").q("id", access_key_id.as_str()))
             .await
             .map(drop)
     }
@@ -66,14 +82,13 @@ impl AdminClient {
     /// with `None` (`neverExpires`). Garage 2.x.
     pub async fn set_key_expiration(
         &self,
-        access_key_id: &str,
+        access_key_id: &AccessKeyId,
         expiration: Option<jiff::Timestamp>,
     ) -> Result<KeyInfo> {
         let body = match expiration {
             Some(t) => json!({ "expiration": t }),
             None => json!({ "neverExpires": true }),
         };
-        self.call(Call::new("UpdateKey").q("id", access_key_id).body(body))
-            .await
+        self.update_key(access_key_id, body).await
     }
 }

@@ -51,7 +51,7 @@ impl ApiVersion {
 #[non_exhaustive]
 pub enum BucketRef<'a> {
     /// By id.
-    Id(&'a str),
+    Id(&'a BucketId),
     /// By global alias.
     GlobalAlias(&'a str),
 }
@@ -380,13 +380,13 @@ pub(crate) trait Listed {
 
 impl Listed for BucketListEntry {
     fn list_id(&self) -> &str {
-        &self.id
+        self.id.as_str()
     }
 }
 
 impl Listed for KeyListEntry {
     fn list_id(&self) -> &str {
-        &self.id
+        self.id.as_str()
     }
 }
 
@@ -695,7 +695,7 @@ mod tests {
     fn keys(ids: &[&str]) -> Vec<KeyListEntry> {
         ids.iter()
             .map(|id| KeyListEntry {
-                id: (*id).to_owned(),
+                id: AccessKeyId::new(*id),
                 ..Default::default()
             })
             .collect()
@@ -712,7 +712,12 @@ mod tests {
             let page = server(offset.as_deref(), limit);
             match next_page(&mut out, page, offset.as_deref(), limit) {
                 Some(next) => offset = Some(next),
-                None => return (out.into_iter().map(|k| k.id).collect(), requests),
+                None => {
+                    return (
+                        out.into_iter().map(|k| k.id.into_string()).collect(),
+                        requests,
+                    );
+                }
             }
         }
         panic!("paging did not end");

@@ -351,6 +351,35 @@ impl<'de> Deserialize<'de> for Done {
     }
 }
 
+/// Which workers [`AdminClient::list_workers`] lists (default: all).
+///
+/// ```
+/// use garage_client::admin::WorkerFilter;
+/// let failing = WorkerFilter::default().busy().in_error();
+/// assert!(failing.busy_only && failing.error_only);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerFilter {
+    /// Only workers that are busy.
+    pub busy_only: bool,
+    /// Only workers whose last run failed.
+    pub error_only: bool,
+}
+
+impl WorkerFilter {
+    /// Only busy workers.
+    pub fn busy(mut self) -> Self {
+        self.busy_only = true;
+        self
+    }
+    /// Only workers in error.
+    pub fn in_error(mut self) -> Self {
+        self.error_only = true;
+        self
+    }
+}
+
 impl AdminClient {
     /// `GetNodeInfo`: version, features, database engine, disk space of the nodes.
     pub async fn node_info(&self, nodes: Nodes<'_>) -> Result<NodeResults<NodeInfo>> {
@@ -386,17 +415,17 @@ impl AdminClient {
         .await
     }
 
-    /// `ListWorkers`, optionally only the busy ones and/or those in error.
+    /// `ListWorkers`: all of them ([`WorkerFilter::default`]), or only the busy ones and/or
+    /// those in error.
     pub async fn list_workers(
         &self,
         nodes: Nodes<'_>,
-        busy_only: bool,
-        error_only: bool,
+        filter: WorkerFilter,
     ) -> Result<NodeResults<Vec<WorkerInfo>>> {
         self.call(
             Call::new("ListWorkers")
                 .q("node", nodes.as_query())
-                .body(json!({ "busyOnly": busy_only, "errorOnly": error_only })),
+                .body(json!({ "busyOnly": filter.busy_only, "errorOnly": filter.error_only })),
         )
         .await
     }

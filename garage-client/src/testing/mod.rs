@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 
 use std::io;
 
-use crate::admin::AdminClientBuilder;
+use crate::admin::{AccessKeyId, AdminClientBuilder, BucketId};
 use crate::config::Credentials;
 use crate::s3::S3ClientBuilder;
 
@@ -84,7 +84,7 @@ pub struct GarageServer {
     admin_token: SecretString,
     metrics_token: SecretString,
     bucket: String,
-    bucket_id: String,
+    bucket_id: BucketId,
     node_id: String,
     // Last field: dropped after the process has been killed in `Drop`.
     dir: tempfile::TempDir,
@@ -232,7 +232,7 @@ metrics_token = "{metrics_token}"
             admin_token: SecretString::from(admin_token),
             metrics_token: SecretString::from(metrics_token),
             bucket: "test-bucket".to_owned(),
-            bucket_id: String::new(),
+            bucket_id: BucketId::default(),
             node_id: String::new(),
             dir,
         };
@@ -399,7 +399,7 @@ metrics_token = "{metrics_token}"
         self.bucket_id = bucket["id"]
             .as_str()
             .ok_or_else(|| io::Error::other(format!("no bucket id in CreateBucket: {bucket}")))?
-            .to_owned();
+            .into();
         let key = self.admin_json(
             "POST",
             "/v2/CreateKey",
@@ -560,8 +560,13 @@ metrics_token = "{metrics_token}"
     }
 
     /// Id (64 hex) of the bucket created at start.
-    pub fn bucket_id(&self) -> &str {
+    pub fn bucket_id(&self) -> &BucketId {
         &self.bucket_id
+    }
+
+    /// [`Self::access_key_id`] as the admin API's [`AccessKeyId`].
+    pub fn key_id(&self) -> AccessKeyId {
+        AccessKeyId::new(self.access_key_id.clone())
     }
 
     /// Id of the single node.

@@ -3,6 +3,7 @@
 
 use garage_client::admin::{
     AdminTokenSpec, ApiVersion, Nodes, RepairType, RetryBlocks, ScrubCommand, WebsiteConfig,
+    WorkerFilter,
 };
 use garage_client::s3::{CorsRule, LifecycleRule, PutOptions};
 use garage_client::{AdminClient, Credentials, S3Client};
@@ -58,10 +59,10 @@ async fn scoped_admin_token_without_cluster_health_works() {
         .list_buckets()
         .await
         .expect("ListBuckets with a scoped token");
-    assert!(buckets.iter().any(|b| b.id == g.bucket_id()));
+    assert!(buckets.iter().any(|b| &b.id == g.bucket_id()));
     assert_eq!(scoped.api_version().await.unwrap(), ApiVersion::V2);
     let info = scoped.bucket_info_by_alias(g.bucket()).await.unwrap();
-    assert_eq!(info.id, g.bucket_id());
+    assert_eq!(&info.id, g.bucket_id());
     let me = scoped.current_token_info().await.unwrap();
     assert_eq!(me.name, "monitoring");
     assert!(me.allows("ListBuckets") && !me.allows("GetClusterHealth"));
@@ -119,7 +120,7 @@ async fn list_buckets_and_keys_follow_pages_to_the_end() {
         .await
         .unwrap()
         .into_iter()
-        .map(|b| b.id)
+        .map(|b| b.id.into_string())
         .collect();
     want_buckets.sort();
     assert_eq!(want_buckets.len(), 6);
@@ -135,7 +136,7 @@ async fn list_buckets_and_keys_follow_pages_to_the_end() {
             .await
             .unwrap()
             .into_iter()
-            .map(|b| b.id)
+            .map(|b| b.id.into_string())
             .collect();
         assert_eq!(buckets, want_buckets, "page size {page}");
         let keys = small.list_keys().await.unwrap();
@@ -187,7 +188,7 @@ async fn node_info_statistics_workers_repairs_snapshots_and_block_errors() {
     );
     assert!(stats.block_manager_stats.is_some());
 
-    let workers = a.list_workers(Nodes::This, false, false).await.unwrap();
+    let workers = a.list_workers(Nodes::This, WorkerFilter::default()).await.unwrap();
     let (_, workers) = workers.single().unwrap();
     assert!(!workers.is_empty());
     let w = &workers[0];
@@ -564,16 +565,17 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
     let g = start().await;
     let a = admin(&g);
     let mut keys: BTreeSet<String> = [g.access_key_id().to_owned()].into();
-    let mut buckets: BTreeSet<String> = [g.bucket_id().to_owned()].into();
+    let mut buckets: BTreeSet<String> = [g.bucket_id().to_string()].into();
     for i in 0..40 {
         keys.insert(
             a.create_key(&format!("many-{i}"))
                 .await
                 .unwrap()
-                .access_key_id,
+                .access_key_id
+                .into_string(),
         );
         if i % 2 == 0 {
-            buckets.insert(a.create_bucket(&format!("many-{i}")).await.unwrap().id);
+            buckets.insert(a.create_bucket(&format!("many-{i}")).await.unwrap().id.into_string());
         }
     }
     let proxy = FaultProxy::start(g.ports().admin, |_| Fault::None)
@@ -590,7 +592,7 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
         .await
         .unwrap()
         .into_iter()
-        .map(|k| k.id)
+        .map(|k| k.id.into_string())
         .collect();
     assert_eq!(listed.len(), keys.len(), "no key twice");
     assert!(
@@ -602,7 +604,7 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
         .await
         .unwrap()
         .into_iter()
-        .map(|b| b.id)
+        .map(|b| b.id.into_string())
         .collect();
     assert_eq!(listed.len(), buckets.len(), "no bucket twice");
     assert!(
