@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -100,7 +102,13 @@ impl AdminClient {
     /// items (`offset`/`limit`, Garage ≥ 2.5; older servers send the whole list at once, which is
     /// detected). Garage answers at most 10,000 buckets to a request without `limit`.
     pub async fn list_buckets(&self) -> Result<Vec<BucketListEntry>> {
-        self.list_all("ListBuckets").await
+        self.list_buckets_stream().try_collect().await
+    }
+
+    /// [`Self::list_buckets`] as a stream that fetches each page when the previous one has been
+    /// consumed.
+    pub fn list_buckets_stream(&self) -> BoxStream<'static, Result<BucketListEntry>> {
+        self.list_stream("ListBuckets")
     }
 
     /// `GetBucketInfo` (objects, bytes, unfinished uploads, quotas, keys).

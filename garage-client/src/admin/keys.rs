@@ -1,5 +1,7 @@
 //! Access keys: listing, info, creation, import, flags, expiration, deletion.
 
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -10,7 +12,13 @@ use crate::error::Result;
 impl AdminClient {
     /// `ListKeys`: every key, fetched in pages like [`AdminClient::list_buckets`].
     pub async fn list_keys(&self) -> Result<Vec<KeyListEntry>> {
-        self.list_all("ListKeys").await
+        self.list_keys_stream().try_collect().await
+    }
+
+    /// [`Self::list_keys`] as a stream that fetches each page when the previous one has been
+    /// consumed.
+    pub fn list_keys_stream(&self) -> BoxStream<'static, Result<KeyListEntry>> {
+        self.list_stream("ListKeys")
     }
 
     /// `GetKeyInfo` by id, without the secret key.

@@ -10,6 +10,7 @@ mod types;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -580,27 +581,58 @@ impl AdminClient {
         serde_path_to_error::deserialize(v).map_err(|e| Error::decode(format!("{op} response"), e))
     }
 
-    /// Every item of a paged listing (`ListBuckets`, `ListKeys`). v1 has no paging. A v2 server
-    /// older than 2.5 ignores `offset`/`limit` and sends everything: a page longer than asked,
-    /// or a repeated page (no id beyond the last one seen), ends the listing.
-    async fn list_all<T: DeserializeOwned + Listed>(&self, op: &'static str) -> Result<Vec<T>> {
-        if self.api_version().await? == ApiVersion::V1 {
-            return self.call(Call::new(op)).await;
+    /// Every item of a paged listing (`ListBuckets`, `ListKeys`) as a stream that fetches pages
+    /// as it goes. v1 has no paging. A v2 server older than 2.5 ignores `offset`/`limit` and
+    /// sends everything: a page longer than asked, or a repeated page (no id beyond the last one
+    /// seen), ends the listing.
+    fn list_stream<T>(&self, op: &'static str) -> BoxStream<'static, Result<T>>
+    where
+        T: DeserializeOwned + Listed + Send + 'static,
+    {
+        struct St {
+            client: AdminClient,
+            offset: Option<String>,
+            done: bool,
         }
-        let limit = self.inner.page_size;
-        let mut out: Vec<T> = Vec::new();
-        let mut offset: Option<String> = None;
-        loop {
-            let mut call = Call::new(op).q("limit", limit.to_string());
-            if let Some(o) = &offset {
-                call = call.q("offset", o.clone());
+        let st = St {
+            client: self.clone(),
+            offset: None,
+            done: false,
+        };
+        futures::stream::unfold(st, move |mut st| async move {
+            if st.done {
+                return None;
             }
-            let page: Vec<T> = self.call(call).await?;
-            match next_page(&mut out, page, offset.as_deref(), limit) {
-                Some(next) => offset = Some(next),
-                None => return Ok(out),
+            let page: Result<Vec<T>> = async {
+                if st.client.api_version().await? == ApiVersion::V1 {
+                    st.done = true;
+                    return st.client.call(Call::new(op)).await;
+                }
+                let limit = st.client.inner.page_size;
+                let mut call = Call::new(op).q("limit", limit.to_string());
+                if let Some(o) = &st.offset {
+                    call = call.q("offset", o.clone());
+                }
+                let page: Vec<T> = st.client.call(call).await?;
+                let mut items = Vec::new();
+                match next_page(&mut items, page, st.offset.as_deref(), limit) {
+                    Some(next) => st.offset = Some(next),
+                    None => st.done = true,
+                }
+                Ok(items)
             }
-        }
+            .await;
+            let items: Vec<Result<T>> = match page {
+                Ok(items) => items.into_iter().map(Ok).collect(),
+                Err(e) => {
+                    st.done = true;
+                    vec![Err(e)]
+                }
+            };
+            Some((futures::stream::iter(items), st))
+        })
+        .flatten()
+        .boxed()
     }
 
     /// Token-less `GET /health` (200 healthy or degraded, 503 unavailable).

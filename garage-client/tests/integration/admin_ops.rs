@@ -622,4 +622,23 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
     // 41 keys: 2 on the first page, one new per page after it, and a last page with none new.
     assert_eq!(pages("ListKeys"), 41, "one request per server page");
     assert_eq!(pages("ListBuckets"), 21);
+
+    // The streams fetch a page only when the previous one has been consumed.
+    use futures::{StreamExt, TryStreamExt};
+    let first_three: Vec<_> = small
+        .list_keys_stream()
+        .take(3)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(first_three.len(), 3);
+    assert_eq!(pages("ListKeys"), 43, "three keys: two pages of two");
+    let streamed: BTreeSet<String> = small
+        .list_buckets_stream()
+        .map_ok(|b| b.id.into_string())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed, buckets, "the stream lists every bucket once");
+    assert_eq!(pages("ListBuckets"), 42);
 }
