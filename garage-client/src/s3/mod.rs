@@ -686,7 +686,7 @@ impl S3Client {
         if keys.is_empty() {
             return Ok(DeleteObjectsResult::default());
         }
-        let body = Bytes::from(xml::delete_objects_body(keys, false));
+        let body = Bytes::from(xml::delete_objects_body(keys, false)?);
         let url = self.url(bucket, None, &[("delete", "")])?;
         let mut h = HeaderMap::new();
         h.insert(
@@ -761,16 +761,7 @@ impl S3Client {
 
 /// Query-component encoding (RFC 3986 unreserved kept).
 fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, crate::sign::URI_ENCODE).to_string()
 }
 
 fn header_value(s: &str) -> Result<HeaderValue> {

@@ -448,7 +448,7 @@ async fn complete(
     full_crc: u32,
     size: u64,
 ) -> Result<String> {
-    let body = Bytes::from(xml::complete_body(parts));
+    let body = Bytes::from(xml::complete_body(parts)?);
     let url = client.url(bucket, Some(key), &[("uploadId", upload_id)])?;
     let crc = encode_crc32c(full_crc);
     let mut h = HeaderMap::new();
