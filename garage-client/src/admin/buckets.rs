@@ -101,6 +101,22 @@ impl AdminClient {
     /// `ListBuckets`: every bucket, fetched in pages of [`super::AdminClientBuilder::with_page_size`]
     /// items (`offset`/`limit`, Garage ≥ 2.5; older servers send the whole list at once, which is
     /// detected). Garage answers at most 10,000 buckets to a request without `limit`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// for b in admin.list_buckets().await? {
+    ///     println!("{} {:?}", b.id, b.global_aliases);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_buckets(&self) -> Result<Vec<BucketListEntry>> {
         self.list_buckets_stream().try_collect().await
     }
@@ -112,6 +128,23 @@ impl AdminClient {
     }
 
     /// `GetBucketInfo` (objects, bytes, unfinished uploads, quotas, keys).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 `NoSuchBucket`).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::BucketRef;
+    /// let info = admin.bucket_info(BucketRef::GlobalAlias("backups")).await?;
+    /// println!("{} objects", info.objects);
+    /// # Ok(()) }
+    /// ```
     pub async fn bucket_info(&self, bucket: BucketRef<'_>) -> Result<BucketInfo> {
         let call = match bucket {
             BucketRef::Id(id) => Call::new("GetBucketInfo").q("id", id.as_str()),
@@ -121,17 +154,65 @@ impl AdminClient {
     }
 
     /// `GetBucketInfo` by global alias.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 `NoSuchBucket`).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let info = admin.bucket_info_by_alias("backups").await?;
+    /// println!("{} bytes", info.bytes);
+    /// # Ok(()) }
+    /// ```
     pub async fn bucket_info_by_alias(&self, alias: &str) -> Result<BucketInfo> {
         self.bucket_info(BucketRef::GlobalAlias(alias)).await
     }
 
     /// `CreateBucket` with a global alias.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (409 `BucketAlreadyExists`).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let bucket = admin.create_bucket("backups").await?;
+    /// println!("created {}", bucket.id);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_bucket(&self, global_alias: &str) -> Result<BucketInfo> {
         self.call(Call::new("CreateBucket").body(json!({ "globalAlias": global_alias })))
             .await
     }
 
     /// `DeleteBucket` by id (409 `BucketNotEmpty` if it holds objects).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (409 `BucketNotEmpty`).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let info = admin.bucket_info_by_alias("scratch").await?;
+    /// admin.delete_bucket(&info.id).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_bucket(&self, id: &BucketId) -> Result<()> {
         self.call_value(Call::new("DeleteBucket").q("id", id.as_str()))
             .await
@@ -139,6 +220,22 @@ impl AdminClient {
     }
 
     /// Sets both quotas (`None` removes one) with `UpdateBucket`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::Quotas;
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.set_quotas(&id, Quotas { max_size: Some(10 << 30), max_objects: None }).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_quotas(&self, id: &BucketId, quotas: Quotas) -> Result<BucketInfo> {
         self.call(
             Call::new("UpdateBucket")
@@ -149,6 +246,21 @@ impl AdminClient {
     }
 
     /// Adds a global alias.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.add_global_alias(&id, "backups-2026").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn add_global_alias(&self, id: &BucketId, alias: &str) -> Result<BucketInfo> {
         let call = match self.api_version().await? {
             ApiVersion::V2 => {
@@ -162,6 +274,21 @@ impl AdminClient {
     }
 
     /// Removes a global alias.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.remove_global_alias(&id, "backups-2026").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn remove_global_alias(&self, id: &BucketId, alias: &str) -> Result<BucketInfo> {
         let call = match self.api_version().await? {
             ApiVersion::V2 => {
@@ -175,6 +302,22 @@ impl AdminClient {
     }
 
     /// Grants the flags set to `true` (others are left as they are).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::{AccessKeyId, Permissions};
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.allow_key(&id, &AccessKeyId::from("GK31c2f218a2e44f485b94239e"), Permissions::READ_WRITE).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn allow_key(
         &self,
         bucket_id: &BucketId,
@@ -186,6 +329,23 @@ impl AdminClient {
     }
 
     /// Revokes the flags set to `true` (others are left as they are).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::{AccessKeyId, Permissions};
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// let write = Permissions { write: true, ..Default::default() };
+    /// admin.deny_key(&id, &AccessKeyId::from("GK31c2f218a2e44f485b94239e"), write).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn deny_key(
         &self,
         bucket_id: &BucketId,
@@ -198,6 +358,22 @@ impl AdminClient {
 
     /// Enables website hosting with this configuration, or disables it with `None`
     /// (`UpdateBucket` `websiteAccess`; Garage keeps its routing rules).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::WebsiteConfig;
+    /// let id = admin.bucket_info_by_alias("site").await?.id;
+    /// admin.set_website(&id, Some(&WebsiteConfig::new("index.html"))).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_website(
         &self,
         id: &BucketId,
@@ -216,6 +392,22 @@ impl AdminClient {
     }
 
     /// Replaces the bucket's CORS rules (an empty slice removes them; Garage ≥ 2.3).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::s3::CorsRule;
+    /// let id = admin.bucket_info_by_alias("site").await?.id;
+    /// admin.set_cors_rules(&id, &[CorsRule::new(["https://example.org"], ["GET"])]).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_cors_rules(&self, id: &BucketId, rules: &[CorsRule]) -> Result<BucketInfo> {
         self.update_bucket(id, json!({ "corsRules": rules })).await
     }
@@ -224,6 +416,22 @@ impl AdminClient {
     /// rule that aborts multipart uploads left unfinished for a day
     /// ([`LifecycleRule::abort_incomplete_uploads_after`]). Garage applies lifecycle rules once a
     /// day.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::s3::LifecycleRule;
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.set_lifecycle_rules(&id, &[LifecycleRule::abort_incomplete_uploads_after(1)]).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_lifecycle_rules(
         &self,
         id: &BucketId,
@@ -240,6 +448,23 @@ impl AdminClient {
 
     /// `CleanupIncompleteUploads`: aborts the bucket's multipart uploads started more than
     /// `older_than` ago (whole seconds) and returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// let n = admin.cleanup_incomplete_uploads(&id, std::time::Duration::from_secs(86_400)).await?;
+    /// println!("{n} uploads aborted");
+    /// # Ok(()) }
+    /// ```
     pub async fn cleanup_incomplete_uploads(
         &self,
         bucket_id: &BucketId,
@@ -259,6 +484,24 @@ impl AdminClient {
 
     /// `InspectObject`: the stored versions and blocks of one key (404 `NoSuchKey` if Garage
     /// has no entry for it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 `NoSuchKey`); [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x
+    /// (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// let o = admin.inspect_object(&id, "db/dump.sql").await?;
+    /// println!("{} versions", o.versions.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn inspect_object(&self, bucket_id: &BucketId, key: &str) -> Result<InspectedObject> {
         self.call(
             Call::new("InspectObject")

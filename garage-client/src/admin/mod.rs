@@ -499,6 +499,17 @@ impl AdminClient {
     /// The admin API version, probed once and cached: `GET /v2/GetCurrentAdminTokenInfo`
     /// (Garage ≥ 2.1 answers it for any valid token, so a scoped token works), then, if the
     /// server does not know that operation, `GET /v2/GetClusterHealth` (Garage 2.0 vs 1.x).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when neither probe answers as a v1 or v2 server would
+    /// (e.g. 503); [`Error::Transport`](crate::Error::Transport) when no answer came.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// println!("admin API {}", admin.api_version().await?.as_str());
+    /// # Ok(()) }
+    /// ```
     pub async fn api_version(&self) -> Result<ApiVersion> {
         self.inner
             .version
@@ -636,6 +647,19 @@ impl AdminClient {
     }
 
     /// Token-less `GET /health` (200 healthy or degraded, 503 unavailable).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`](crate::Error::Transport) only: any HTTP answer, 503 included, is the
+    /// result.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// if !admin.health().await?.is_operational() {
+    ///     eprintln!("Garage is not operational");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn health(&self) -> Result<HealthCheck> {
         let (status, body) = self.raw(Method::GET, "/health", &[], None, None).await?;
         Ok(HealthCheck {
@@ -645,6 +669,18 @@ impl AdminClient {
     }
 
     /// Prometheus metrics (`/metrics`) as text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) for any status but 200 (403 for a bad metrics token);
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let text = admin.metrics().await?;
+    /// println!("{} lines", text.lines().count());
+    /// # Ok(()) }
+    /// ```
     pub async fn metrics(&self) -> Result<String> {
         let token = self
             .inner
@@ -662,21 +698,82 @@ impl AdminClient {
     }
 
     /// `GetClusterHealth`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let h = admin.cluster_health().await?;
+    /// println!("{:?}: {}/{} storage nodes up", h.status, h.storage_nodes_up, h.storage_nodes);
+    /// # Ok(()) }
+    /// ```
     pub async fn cluster_health(&self) -> Result<ClusterHealth> {
         self.call(Call::new("GetClusterHealth")).await
     }
 
     /// `GetClusterStatus`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let s = admin.cluster_status().await?;
+    /// println!("layout v{}, {} nodes", s.layout_version, s.nodes.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn cluster_status(&self) -> Result<ClusterStatus> {
         self.call(Call::new("GetClusterStatus")).await
     }
 
     /// `GetClusterStatistics` (v2 only).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let s = admin.cluster_statistics().await?;
+    /// println!("{:?} buckets", s.bucket_count);
+    /// # Ok(()) }
+    /// ```
     pub async fn cluster_statistics(&self) -> Result<ClusterStatistics> {
         self.call(Call::new("GetClusterStatistics")).await
     }
 
     /// `GetClusterLayout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let l = admin.cluster_layout().await?;
+    /// println!("layout v{}, {} roles", l.version, l.roles.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn cluster_layout(&self) -> Result<ClusterLayout> {
         self.call(Call::new("GetClusterLayout")).await
     }

@@ -399,6 +399,21 @@ impl S3Client {
     }
 
     /// Lists the buckets the key can see.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// for b in s3.list_buckets().await? {
+    ///     println!("{}", b.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>> {
         let mut url = self.inner.endpoint.clone();
         if url.path().is_empty() {
@@ -410,6 +425,23 @@ impl S3Client {
 
     /// Creates a bucket through S3 (needs the key's `createBucket` flag; the bucket gets a
     /// local alias in the key's namespace). Prefer [`crate::AdminClient::create_bucket`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (409 when the name is
+    /// taken, 403 without the key's `createBucket` flag);
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.create_bucket("scratch").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
         let url = self.url(bucket, None, &[])?;
         self.call(Call::new(Method::PUT, url)).await?;
@@ -417,12 +449,46 @@ impl S3Client {
     }
 
     /// Deletes an empty bucket (409 `BucketNotEmpty` otherwise).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (409 `BucketNotEmpty`);
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.delete_bucket("scratch").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_bucket(&self, bucket: &str) -> Result<()> {
         let url = self.url(bucket, None, &[])?;
         self.send_delete(url).await
     }
 
     /// Whether the bucket exists and the key may access it (`HEAD /bucket`); `Ok(false)` on 404.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) other than 404;
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// if !s3.bucket_exists("backups").await? {
+    ///     s3.create_bucket("backups").await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn bucket_exists(&self, bucket: &str) -> Result<bool> {
         let url = self.url(bucket, None, &[])?;
         match self.call(Call::new(Method::HEAD, url)).await {
@@ -433,6 +499,24 @@ impl S3Client {
     }
 
     /// One page of `ListObjectsV2`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact; [`Error::Decode`](crate::Error::Decode) for a listing that cannot be read.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::s3::ListOptions;
+    /// let page = s3.list_objects_page("backups", &ListOptions::default().with_prefix("db/"), None).await?;
+    /// println!("{} objects, more: {}", page.objects.len(), page.next_continuation_token.is_some());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_objects_page(
         &self,
         bucket: &str,
@@ -521,6 +605,23 @@ impl S3Client {
     /// Metadata of an object (`HEAD`); `is_not_found()` when absent. Sends that one request:
     /// a 404 has code [`S3ErrorCode::NotFound`], since the answer to HEAD cannot say whether
     /// the key or the bucket is missing. [`Self::head_object_checked`] finds out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (404 `NotFound`: key or
+    /// bucket); [`Error::Transport`](crate::Error::Transport) when no answer came within the
+    /// retries; [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let meta = s3.head_object("backups", "db/dump.sql").await?;
+    /// println!("{} bytes, etag {:?}", meta.size, meta.etag);
+    /// # Ok(()) }
+    /// ```
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
         let url = self.url(bucket, Some(key), &[])?;
         let mut h = HeaderMap::new();
@@ -532,6 +633,25 @@ impl S3Client {
     /// [`Self::head_object`], and after a 404 a second request, `HEAD` on the bucket, to say
     /// [`S3ErrorCode::NoSuchBucket`] or [`S3ErrorCode::NoSuchKey`]. If that second request
     /// fails, the 404 keeps its code [`S3ErrorCode::NotFound`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (404 `NoSuchKey` or
+    /// `NoSuchBucket`); [`Error::Transport`](crate::Error::Transport) when no answer came within
+    /// the retries; [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// match s3.head_object_checked("backups", "db/dump.sql").await {
+    ///     Err(e) if e.is_not_found() => println!("{e}"),
+    ///     other => println!("{} bytes", other?.size),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn head_object_checked(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
         match self.head_object(bucket, key).await {
             Err(Error::S3(mut e)) if e.code == S3ErrorCode::NotFound => {
@@ -561,6 +681,24 @@ impl S3Client {
     /// first response's ETag with `If-Match`: if the object is replaced meanwhile, the stream
     /// fails with `412 PreconditionFailed` rather than mixing two versions. The chunks still come
     /// in order and are checked as above. [`GetOptions::with_parallel`]`(false)` opts out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact. The stream itself ends with [`Error::Integrity`](crate::Error::Integrity)
+    /// on a CRC32C or length mismatch.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let body = s3.get_object("backups", "db/dump.sql", Default::default()).await?.bytes().await?;
+    /// println!("{} bytes", body.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn get_object(
         &self,
         bucket: &str,
@@ -667,12 +805,48 @@ impl S3Client {
     }
 
     /// Deletes an object (succeeds if it does not exist).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.delete_object("backups", "db/old.sql").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
         let url = self.url(bucket, Some(key), &[])?;
         self.send_delete(url).await
     }
 
     /// Deletes up to 1,000 objects in one request (`DeleteObjects`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::Config`](crate::Error::Config) for more than 1,000 keys;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact. Keys the server could not delete are in
+    /// [`DeleteObjectsResult::errors`](crate::s3::DeleteObjectsResult::errors).
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = vec!["db/a.sql".to_owned(), "db/b.sql".to_owned()];
+    /// let r = s3.delete_objects("backups", &keys).await?;
+    /// assert!(r.errors.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_objects(
         &self,
         bucket: &str,
@@ -701,6 +875,23 @@ impl S3Client {
     }
 
     /// Server-side copy (`CopyObject`) of an object up to 5 GiB; returns the new ETag.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let etag = s3.copy_object("backups", "db/dump.sql", "archive", "2026/dump.sql").await?;
+    /// # let _ = etag;
+    /// # Ok(()) }
+    /// ```
     pub async fn copy_object(
         &self,
         src_bucket: &str,
@@ -730,6 +921,29 @@ impl S3Client {
     /// Uploads an object: a single PUT up to the multipart threshold, else a multipart upload
     /// with concurrent parts (aborted on failure or when this future is dropped). The server
     /// checks a CRC32C of every request body.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (403 with
+    /// [`Error::is_quota_exceeded`](crate::Error::is_quota_exceeded) when a quota refuses it);
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact; [`Error::InvalidMetadata`](crate::Error::InvalidMetadata) and
+    /// [`Error::ObjectTooLarge`](crate::Error::ObjectTooLarge) before any request;
+    /// [`Error::Io`](crate::Error::Io) when the file or stream cannot be read (a multipart upload
+    /// is then aborted).
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::s3::{PutOptions, PutPayload};
+    /// let r = s3.put_object("backups", "db/dump.sql", PutPayload::file("/var/backups/dump.sql"),
+    ///     PutOptions::default().with_content_type("application/sql")).await?;
+    /// # let _ = r;
+    /// # Ok(()) }
+    /// ```
     pub async fn put_object(
         &self,
         bucket: &str,
@@ -860,6 +1074,18 @@ impl std::fmt::Debug for GetObject {
 
 impl GetObject {
     /// Collects the whole body (checked like the stream).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the body stops coming (after the resumptions a download is
+    /// allowed); [`Error::Integrity`] when the CRC32C or the length does not match.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> garage_client::Result<()> {
+    /// let body = s3.get_object("backups", "db/dump.sql", Default::default()).await?.bytes().await?;
+    /// # let _ = body;
+    /// # Ok(()) }
+    /// ```
     pub async fn bytes(mut self) -> Result<Bytes> {
         let mut buf =
             bytes::BytesMut::with_capacity(self.expected_len.unwrap_or(0).min(64 << 20) as usize);

@@ -539,6 +539,22 @@ impl S3Client {
     }
 
     /// Aborts a multipart upload (`AbortMultipartUpload`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (404 `NoSuchUpload`);
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
+    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
+    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.abort_multipart("backups", "vm/100.img", "upload-id").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
         let url = self.url(bucket, Some(key), &[("uploadId", upload_id)])?;
         self.send_delete(url).await

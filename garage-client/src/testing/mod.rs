@@ -152,6 +152,14 @@ impl GarageServer {
     ///
     /// The binary is missing ([`io::ErrorKind::NotFound`], with an install hint), or Garage did
     /// not start (the message ends with the last lines of its log).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let garage = garage_client::testing::GarageServer::start().await?;
+    /// let s3 = garage.client_builder().build()?;
+    /// assert!(s3.bucket_exists(garage.bucket()).await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn start() -> io::Result<Self> {
         tokio::task::spawn_blocking(Self::start_blocking)
             .await

@@ -94,6 +94,18 @@ impl FaultProxy {
     /// # Errors
     ///
     /// The loopback listener could not be bound.
+    ///
+    /// ```no_run
+    /// # async fn demo(garage: &garage_client::testing::GarageServer) -> std::io::Result<()> {
+    /// use garage_client::testing::{Fault, FaultProxy};
+    /// // Every PUT answered 503 without reaching Garage.
+    /// let proxy = FaultProxy::start(garage.ports().s3, |req| {
+    ///     if req.method == "PUT" { Fault::Respond(503) } else { Fault::None }
+    /// })
+    /// .await?;
+    /// # let _ = proxy;
+    /// # Ok(()) }
+    /// ```
     pub async fn start(
         upstream_port: u16,
         rule: impl FnMut(&RequestHead) -> Fault + Send + 'static,
