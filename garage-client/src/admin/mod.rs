@@ -690,9 +690,13 @@ impl AdminClient {
         let (status, body) = self.raw(Method::GET, "/metrics", &[], token, None).await?;
         let text = String::from_utf8_lossy(&body).into_owned();
         if status != 200 {
-            return Err(Error::Admin(Box::new(parse_error(
-                status, &text, "GET", "/metrics",
-            ))));
+            let mut e = parse_error(status, &text, "GET", "/metrics");
+            // The admin token may be valid without the `Metrics` scope; a separate metrics
+            // token has no scope to lack.
+            if e.is_token_refusal() && self.inner.metrics_token.is_none() {
+                e.token_valid = self.token_is_valid().await;
+            }
+            return Err(Error::Admin(Box::new(e)));
         }
         Ok(text)
     }

@@ -70,6 +70,9 @@ async fn scoped_admin_token_without_cluster_health_works() {
     let err = scoped.cluster_health().await.unwrap_err();
     assert!(err.is_permission_denied(), "{err}");
     assert!(!err.is_unauthenticated(), "{err}");
+    // `/metrics` with the admin token: outside its scope too.
+    let err = scoped.metrics().await.unwrap_err();
+    assert!(err.is_permission_denied(), "{err}");
 
     // A wrong token still gets a typed 403 from the call itself.
     let wrong = client_with_token(&g, &secrecy::SecretString::from("nope.nope".to_owned()));
