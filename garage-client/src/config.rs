@@ -328,19 +328,22 @@ pub(crate) struct Vars(std::collections::HashMap<String, String>);
 impl Vars {
     /// The process environment (variables that are not valid UTF-8 are skipped).
     pub(crate) fn env() -> Self {
-        Vars(std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect())
+        Vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        )
     }
 
     /// Name/value pairs.
     pub(crate) fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        Vars(vars
-            .into_iter()
-            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
-            .collect())
+        Vars(
+            vars.into_iter()
+                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+                .collect(),
+        )
     }
 
     /// The first non-empty variable among `names`.
@@ -395,7 +398,11 @@ mod tests {
                     ),
             );
         assert_eq!(
-            (http.connect_timeout, http.read_timeout, http.request_timeout),
+            (
+                http.connect_timeout,
+                http.read_timeout,
+                http.request_timeout
+            ),
             (
                 Duration::from_secs(1),
                 Duration::from_secs(2),
@@ -415,9 +422,16 @@ mod tests {
         assert_eq!(RetryConfig::disabled().max_retries, 0);
         // The defaults that outlast a Garage restart.
         let d = RetryConfig::default();
-        assert_eq!((d.max_retries, d.retry_timeout), (10, Duration::from_secs(30)));
         assert_eq!(
-            (d.backoff.init_backoff, d.backoff.max_backoff, d.backoff.base),
+            (d.max_retries, d.retry_timeout),
+            (10, Duration::from_secs(30))
+        );
+        assert_eq!(
+            (
+                d.backoff.init_backoff,
+                d.backoff.max_backoff,
+                d.backoff.base
+            ),
             (Duration::from_millis(100), Duration::from_secs(5), 2.0)
         );
         let mp = MultipartConfig::default()
@@ -425,7 +439,10 @@ mod tests {
             .with_part_size(2)
             .with_concurrency(3)
             .with_max_parts(4);
-        assert_eq!((mp.threshold, mp.part_size, mp.concurrency, mp.max_parts), (1, 2, 3, 4));
+        assert_eq!(
+            (mp.threshold, mp.part_size, mp.concurrency, mp.max_parts),
+            (1, 2, 3, 4)
+        );
         let dl = DownloadConfig::default()
             .with_threshold(1)
             .with_part_size(2)

@@ -608,7 +608,10 @@ mod tests {
         // Garage 2.5's answers (`garage_api_common-2.5.0:signature/payload.rs`).
         for body in [
             s3_xml("AccessDenied", "Forbidden: Invalid signature"),
-            s3_xml("AccessDenied", "Forbidden: No such key: GK0123456789abcdef01234567"),
+            s3_xml(
+                "AccessDenied",
+                "Forbidden: No such key: GK0123456789abcdef01234567",
+            ),
             s3_xml(
                 "AccessDenied",
                 "Forbidden: Access key GK0123456789abcdef01234567 has expired",
@@ -657,7 +660,10 @@ mod tests {
         let e = s3(
             403,
             "PUT",
-            &s3_xml("AccessDenied", "Forbidden: Operation is not allowed for this key."),
+            &s3_xml(
+                "AccessDenied",
+                "Forbidden: Operation is not allowed for this key.",
+            ),
         );
         assert!(!e.is_unauthenticated(), "{e}");
         assert!(!s3(404, "GET", &s3_xml("NoSuchKey", "no")).is_unauthenticated());
@@ -669,7 +675,10 @@ mod tests {
         let e = s3(
             403,
             "PUT",
-            &s3_xml("AccessDenied", "Forbidden: Operation is not allowed for this key."),
+            &s3_xml(
+                "AccessDenied",
+                "Forbidden: Operation is not allowed for this key.",
+            ),
         );
         assert!(e.is_permission_denied(), "{e}");
         assert_eq!(e.status(), Some(403));
@@ -721,7 +730,11 @@ mod tests {
             assert!(s3(status, "GET", "").is_retryable(), "{status}");
             assert!(admin(status, "", "x", None).is_retryable(), "{status}");
         }
-        let e = s3(503, "GET", &s3_xml("SlowDown", "Please reduce your request rate"));
+        let e = s3(
+            503,
+            "GET",
+            &s3_xml("SlowDown", "Please reduce your request rate"),
+        );
         assert!(e.is_retryable());
         for status in [400, 403, 404, 409, 412] {
             assert!(!s3(status, "GET", "").is_retryable(), "{status}");

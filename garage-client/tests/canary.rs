@@ -143,7 +143,10 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
     c.copy_object(b, "small", b, "copy").await.unwrap();
     c.delete_object(b, "copy").await.unwrap();
     outputs.push(format!("{:?}", admin.list_buckets().await.unwrap()));
-    outputs.push(format!("{:?}", admin.key_info_with_secret(&KEY_ID.into()).await.unwrap()));
+    outputs.push(format!(
+        "{:?}",
+        admin.key_info_with_secret(&KEY_ID.into()).await.unwrap()
+    ));
     let token = admin
         .create_admin_token(&AdminTokenSpec::new("canary").with_scope(["ListBuckets"]))
         .await

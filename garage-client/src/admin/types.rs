@@ -507,7 +507,10 @@ mod tests {
         assert_eq!("GK1".parse::<AccessKeyId>().unwrap(), id);
         assert_eq!(String::from(id), "GK1");
         let b = BucketId::new("ab");
-        assert_eq!((b.as_str(), b.clone().into_string()), ("ab", "ab".to_owned()));
+        assert_eq!(
+            (b.as_str(), b.clone().into_string()),
+            ("ab", "ab".to_owned())
+        );
     }
 
     #[test]

@@ -113,7 +113,10 @@ pub fn garage_binary() -> io::Result<PathBuf> {
         }
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
-            format!("GARAGE_BIN={} does not exist; {INSTALL_HINT}", bin.display()),
+            format!(
+                "GARAGE_BIN={} does not exist; {INSTALL_HINT}",
+                bin.display()
+            ),
         ));
     }
     if let Some(path) = std::env::var_os("PATH") {
@@ -225,8 +228,9 @@ metrics_token = "{metrics_token}"
             web = ports.web,
             admin = ports.admin,
         );
-        std::fs::write(&config_path, config)
-            .map_err(|e| io::Error::other(format!("cannot write {}: {e}", config_path.display())))?;
+        std::fs::write(&config_path, config).map_err(|e| {
+            io::Error::other(format!("cannot write {}: {e}", config_path.display()))
+        })?;
         let log_path = dir.path().join("garage.log");
 
         let mut server = GarageServer {
@@ -279,7 +283,9 @@ metrics_token = "{metrics_token}"
             .create(true)
             .append(true)
             .open(&self.log_path)
-            .map_err(|e| io::Error::other(format!("cannot open {}: {e}", self.log_path.display())))?;
+            .map_err(|e| {
+                io::Error::other(format!("cannot open {}: {e}", self.log_path.display()))
+            })?;
         let log2 = log
             .try_clone()
             .map_err(|e| io::Error::other(format!("cannot clone log handle: {e}")))?;

@@ -228,7 +228,10 @@ async fn keys_create_import_info_and_deleted_key_is_refused() {
         names.contains(&"backup-job") && names.contains(&"imported") && names.contains(&"test"),
         "{names:?}"
     );
-    let info = a.key_info_with_secret(&created.access_key_id).await.unwrap();
+    let info = a
+        .key_info_with_secret(&created.access_key_id)
+        .await
+        .unwrap();
     assert_eq!(
         info.secret_access_key.as_ref().map(|s| s.expose_secret()),
         Some(secret.expose_secret())

@@ -191,7 +191,10 @@ async fn node_info_statistics_workers_repairs_snapshots_and_block_errors() {
     );
     assert!(stats.block_manager_stats.is_some());
 
-    let workers = a.list_workers(Nodes::This, WorkerFilter::default()).await.unwrap();
+    let workers = a
+        .list_workers(Nodes::This, WorkerFilter::default())
+        .await
+        .unwrap();
     let (_, workers) = workers.single().unwrap();
     assert!(!workers.is_empty());
     let w = &workers[0];
@@ -578,7 +581,13 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
                 .into_string(),
         );
         if i % 2 == 0 {
-            buckets.insert(a.create_bucket(&format!("many-{i}")).await.unwrap().id.into_string());
+            buckets.insert(
+                a.create_bucket(&format!("many-{i}"))
+                    .await
+                    .unwrap()
+                    .id
+                    .into_string(),
+            );
         }
     }
     let proxy = FaultProxy::start(g.ports().admin, |_| Fault::None)

@@ -4,7 +4,9 @@ use garage_client::testing::GarageServer;
 use garage_client::{Credentials, MultipartConfig, S3Client};
 
 pub async fn start() -> GarageServer {
-    GarageServer::start().await.expect("garage starts (see GARAGE_BIN)")
+    GarageServer::start()
+        .await
+        .expect("garage starts (see GARAGE_BIN)")
 }
 
 pub fn credentials(g: &GarageServer) -> Credentials {
