@@ -502,8 +502,8 @@ impl AdminClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Admin`](crate::Error::Admin) when neither probe answers as a v1 or v2 server would
-    /// (e.g. 503); [`Error::Transport`](crate::Error::Transport) when no answer came.
+    /// [`Error::Admin`] when neither probe answers as a v1 or v2 server would
+    /// (e.g. 503); [`Error::Transport`] when no answer came.
     ///
     /// ```no_run
     /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
@@ -650,7 +650,7 @@ impl AdminClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Transport`](crate::Error::Transport) only: any HTTP answer, 503 included, is the
+    /// [`Error::Transport`] only: any HTTP answer, 503 included, is the
     /// result.
     ///
     /// ```no_run
@@ -672,8 +672,8 @@ impl AdminClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Admin`](crate::Error::Admin) for any status but 200 (403 for a bad metrics token);
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came.
+    /// [`Error::Admin`] for any status but 200 (403 for a bad metrics token);
+    /// [`Error::Transport`] when no answer came.
     ///
     /// ```no_run
     /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
@@ -705,11 +705,11 @@ impl AdminClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
-    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    /// [`Error::Admin`] when Garage refuses the call (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_unauthenticated`]);
+    /// [`Error::Transport`] when no answer came (reads are retried);
+    /// [`Error::Decode`] when the answer does not have the documented shape.
     ///
     /// ```no_run
     /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
@@ -725,11 +725,11 @@ impl AdminClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
-    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    /// [`Error::Admin`] when Garage refuses the call (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_unauthenticated`]);
+    /// [`Error::Transport`] when no answer came (reads are retried);
+    /// [`Error::Decode`] when the answer does not have the documented shape.
     ///
     /// ```no_run
     /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
@@ -745,12 +745,12 @@ impl AdminClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
-    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
-    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    /// [`Error::Admin`] when Garage refuses the call (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_unauthenticated`]);
+    /// [`Error::Transport`] when no answer came (reads are retried);
+    /// [`Error::Decode`] when the answer does not have the documented shape;
+    /// [`Error::Unsupported`] against Garage 1.x (admin API v1).
     ///
     /// ```no_run
     /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
@@ -766,11 +766,11 @@ impl AdminClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
-    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    /// [`Error::Admin`] when Garage refuses the call (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_unauthenticated`]);
+    /// [`Error::Transport`] when no answer came (reads are retried);
+    /// [`Error::Decode`] when the answer does not have the documented shape.
     ///
     /// ```no_run
     /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {

@@ -402,10 +402,10 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries.
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries.
     ///
     /// ```no_run
     /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -428,13 +428,13 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (409 when the name is
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (409 when the name is
     /// taken, 403 without the key's `createBucket` flag);
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run
@@ -452,12 +452,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (409 `BucketNotEmpty`);
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (409 `BucketNotEmpty`);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run
@@ -474,12 +474,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) other than 404;
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) other than 404;
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run
@@ -502,13 +502,13 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
-    /// sent byte-exact; [`Error::Decode`](crate::Error::Decode) for a listing that cannot be read.
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::Decode`] for a listing that cannot be read.
     ///
     /// ```no_run
     /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -608,12 +608,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (404 `NotFound`: key or
-    /// bucket); [`Error::Transport`](crate::Error::Transport) when no answer came within the
-    /// retries; [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (404 `NotFound`: key or
+    /// bucket); [`Error::Transport`] when no answer came within the
+    /// retries; [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run
@@ -636,12 +636,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (404 `NoSuchKey` or
-    /// `NoSuchBucket`); [`Error::Transport`](crate::Error::Transport) when no answer came within
-    /// the retries; [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (404 `NoSuchKey` or
+    /// `NoSuchBucket`); [`Error::Transport`] when no answer came within
+    /// the retries; [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run
@@ -684,13 +684,13 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
-    /// sent byte-exact. The stream itself ends with [`Error::Integrity`](crate::Error::Integrity)
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact. The stream itself ends with [`Error::Integrity`]
     /// on a CRC32C or length mismatch.
     ///
     /// ```no_run
@@ -808,12 +808,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run
@@ -830,13 +830,13 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::Config`](crate::Error::Config) for more than 1,000 keys;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::Config`] for more than 1,000 keys;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact. Keys the server could not delete are in
     /// [`DeleteObjectsResult::errors`](crate::s3::DeleteObjectsResult::errors).
     ///
@@ -878,12 +878,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run
@@ -924,16 +924,16 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (403 with
-    /// [`Error::is_quota_exceeded`](crate::Error::is_quota_exceeded) when a quota refuses it);
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
-    /// sent byte-exact; [`Error::InvalidMetadata`](crate::Error::InvalidMetadata) and
-    /// [`Error::ObjectTooLarge`](crate::Error::ObjectTooLarge) before any request;
-    /// [`Error::Io`](crate::Error::Io) when the file or stream cannot be read (a multipart upload
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (403 with
+    /// [`Error::is_quota_exceeded`] when a quota refuses it);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::InvalidMetadata`] and
+    /// [`Error::ObjectTooLarge`] before any request;
+    /// [`Error::Io`] when the file or stream cannot be read (a multipart upload
     /// is then aborted).
     ///
     /// ```no_run

@@ -542,12 +542,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (404 `NoSuchUpload`);
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (404 `NoSuchUpload`);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run

@@ -558,13 +558,13 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
-    /// sent byte-exact; [`Error::Decode`](crate::Error::Decode) for a listing that cannot be read.
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::Decode`] for a listing that cannot be read.
     ///
     /// ```no_run
     /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -654,13 +654,13 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied)) (404 `NoSuchUpload`);
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
-    /// sent byte-exact; [`Error::Decode`](crate::Error::Decode) for a listing that cannot be read.
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (404 `NoSuchUpload`);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::Decode`] for a listing that cannot be read.
     ///
     /// ```no_run
     /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -699,12 +699,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact; the first failed listing or abort ends the call.
     ///
     /// ```no_run
@@ -742,12 +742,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run
@@ -778,13 +778,13 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
-    /// sent byte-exact; [`Error::Decode`](crate::Error::Decode) for a configuration that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::Decode`] for a configuration that cannot be
     /// read.
     ///
     /// ```no_run
@@ -811,12 +811,12 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`Error::S3`](crate::Error::S3) when Garage refuses the request (see
-    /// [`Error::is_not_found`](crate::Error::is_not_found),
-    /// [`Error::is_permission_denied`](crate::Error::is_permission_denied));
-    /// [`Error::Transport`](crate::Error::Transport) when no answer came within the retries;
-    /// [`Error::InvalidBucketName`](crate::Error::InvalidBucketName) /
-    /// [`Error::InvalidKey`](crate::Error::InvalidKey) before any request for a name that cannot be
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
     /// sent byte-exact.
     ///
     /// ```no_run
