@@ -92,8 +92,8 @@ ssh = {{ host = "127.0.0.1", port = {port}, user = "{user}", key_file = "{ssh_ke
 }
 
 fn start() -> Bed {
-    let garage =
-        GarageServer::start().expect("Garage starts (set GARAGE_BIN or run scripts/test.sh)");
+    let garage = GarageServer::start_blocking()
+        .expect("Garage starts (set GARAGE_BIN or run scripts/test.sh)");
     let sshd =
         Sshd::start_blocking().expect("sshd starts (openssh-server; scripts/test.sh installs it)");
     let dir = tempfile::tempdir().expect("tempdir");

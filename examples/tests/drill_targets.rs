@@ -425,9 +425,8 @@ async fn velero_and_pbs_targets_are_drilled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_drills_every_row_into_one_table() {
     let f = start_fakes().await;
-    let garage = tokio::task::spawn_blocking(GarageServer::start)
+    let garage = GarageServer::start()
         .await
-        .expect("join")
         .expect("Garage starts (set GARAGE_BIN or run scripts/test.sh)");
     let d = f.dir.path();
     let data = d.join("data");

@@ -48,7 +48,16 @@ impl fmt::Debug for Credentials {
 }
 
 /// Timeouts and retry bounds shared by the S3 and admin clients.
-#[derive(Debug, Clone)]
+///
+/// ```
+/// use std::time::Duration;
+/// use garage_client::{HttpConfig, RetryConfig};
+/// let http = HttpConfig::default()
+///     .with_connect_timeout(Duration::from_secs(2))
+///     .with_retry(RetryConfig::default().with_max_retries(3));
+/// assert_eq!(http.retry.max_retries, 3);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct HttpConfig {
     /// TCP connect timeout (default 5 s).
@@ -57,14 +66,8 @@ pub struct HttpConfig {
     pub read_timeout: Duration,
     /// Whole-request timeout for small requests (everything except object bodies; default 60 s).
     pub request_timeout: Duration,
-    /// Retries of an idempotent request after the first attempt (default 10: with the backoff
-    /// of 0.1 s doubling up to 5 s, about 20 s of retrying).
-    pub max_retries: usize,
-    /// Total time budget for retries of one request (default 30 s). The defaults outlast a
-    /// Garage restart (0.7–0.9 s from spawn to healthy for a single node on loopback; the test
-    /// `misc::default_retries_outlast_a_garage_restart` adds a 3 s outage) with room for a
-    /// slower host.
-    pub max_retry_time: Duration,
+    /// Retries of idempotent requests.
+    pub retry: RetryConfig,
 }
 
 impl Default for HttpConfig {
@@ -73,9 +76,136 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(60),
-            max_retries: 10,
-            max_retry_time: Duration::from_secs(30),
+            retry: RetryConfig::default(),
         }
+    }
+}
+
+impl HttpConfig {
+    /// Sets [`Self::connect_timeout`].
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// Sets [`Self::read_timeout`].
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+    /// Sets [`Self::request_timeout`].
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+    /// Sets [`Self::retry`].
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+/// Bounded retries of idempotent requests (object_store's retry module is the model): on
+/// transport errors and on 429, 500, 502, 503 and 504, after the server's `Retry-After` (at
+/// most 30 s) or else an exponential backoff with jitter.
+///
+/// The defaults (10 retries within 30 s, backoff 0.1 s doubling up to 5 s: about 20 s of
+/// retrying) outlast a Garage restart (0.7–0.9 s from spawn to healthy for a single node on
+/// loopback; the test `misc::default_retries_outlast_a_garage_restart` adds a 3 s outage) with
+/// room for a slower host.
+///
+/// ```
+/// use std::time::Duration;
+/// use garage_client::RetryConfig;
+/// let quick = RetryConfig::default()
+///     .with_max_retries(2)
+///     .with_retry_timeout(Duration::from_secs(2));
+/// assert_eq!(RetryConfig::disabled().max_retries, 0);
+/// # let _ = quick;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RetryConfig {
+    /// Retries after the first attempt; 0 disables retrying (default 10).
+    pub max_retries: usize,
+    /// Time budget from the first attempt: no retry starts after it (default 30 s).
+    pub retry_timeout: Duration,
+    /// Delays between attempts (always with jitter).
+    pub backoff: BackoffConfig,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_retries: 10,
+            retry_timeout: Duration::from_secs(30),
+            backoff: BackoffConfig::default(),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// No retries: every request is sent once.
+    pub fn disabled() -> Self {
+        RetryConfig {
+            max_retries: 0,
+            ..RetryConfig::default()
+        }
+    }
+    /// Sets [`Self::max_retries`].
+    pub fn with_max_retries(mut self, max_retries: usize) -> Self {
+        self.max_retries = max_retries;
+        self
+    }
+    /// Sets [`Self::retry_timeout`].
+    pub fn with_retry_timeout(mut self, timeout: Duration) -> Self {
+        self.retry_timeout = timeout;
+        self
+    }
+    /// Sets [`Self::backoff`].
+    pub fn with_backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.backoff = backoff;
+        self
+    }
+}
+
+/// Exponential backoff between retries: `init_backoff`, multiplied by `base` after each
+/// attempt, at most `max_backoff`, with jitter.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BackoffConfig {
+    /// First delay (default 100 ms).
+    pub init_backoff: Duration,
+    /// Longest delay (default 5 s).
+    pub max_backoff: Duration,
+    /// Growth factor per attempt (default 2).
+    pub base: f64,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            base: 2.0,
+        }
+    }
+}
+
+impl BackoffConfig {
+    /// Sets [`Self::init_backoff`].
+    pub fn with_init_backoff(mut self, delay: Duration) -> Self {
+        self.init_backoff = delay;
+        self
+    }
+    /// Sets [`Self::max_backoff`].
+    pub fn with_max_backoff(mut self, delay: Duration) -> Self {
+        self.max_backoff = delay;
+        self
+    }
+    /// Sets [`Self::base`].
+    pub fn with_base(mut self, base: f64) -> Self {
+        self.base = base;
+        self
     }
 }
 
@@ -95,6 +225,29 @@ pub struct MultipartConfig {
     /// from its size to fit; a stream's parts double in size every so many parts so that the
     /// limit holds S3's largest object (5 TiB). Lower it only to exercise that growth.
     pub max_parts: u32,
+}
+
+impl MultipartConfig {
+    /// Sets [`Self::threshold`].
+    pub fn with_threshold(mut self, bytes: u64) -> Self {
+        self.threshold = bytes;
+        self
+    }
+    /// Sets [`Self::part_size`].
+    pub fn with_part_size(mut self, bytes: usize) -> Self {
+        self.part_size = bytes;
+        self
+    }
+    /// Sets [`Self::concurrency`].
+    pub fn with_concurrency(mut self, parts: usize) -> Self {
+        self.concurrency = parts;
+        self
+    }
+    /// Sets [`Self::max_parts`].
+    pub fn with_max_parts(mut self, parts: u32) -> Self {
+        self.max_parts = parts;
+        self
+    }
 }
 
 impl Default for MultipartConfig {
@@ -124,6 +277,24 @@ pub struct DownloadConfig {
     pub concurrency: usize,
 }
 
+impl DownloadConfig {
+    /// Sets [`Self::threshold`].
+    pub fn with_threshold(mut self, bytes: u64) -> Self {
+        self.threshold = bytes;
+        self
+    }
+    /// Sets [`Self::part_size`].
+    pub fn with_part_size(mut self, bytes: u64) -> Self {
+        self.part_size = bytes;
+        self
+    }
+    /// Sets [`Self::concurrency`].
+    pub fn with_concurrency(mut self, streams: usize) -> Self {
+        self.concurrency = streams;
+        self
+    }
+}
+
 impl Default for DownloadConfig {
     fn default() -> Self {
         DownloadConfig {
@@ -151,11 +322,36 @@ pub(crate) fn parse_endpoint(s: &str, what: &str) -> Result<Url> {
     Ok(url)
 }
 
-/// Reads the first non-empty variable among `names` through `get`.
-pub(crate) fn first_var(get: &dyn Fn(&str) -> Option<String>, names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|n| get(n).filter(|v| !v.trim().is_empty()))
+/// Variables read by the builders' `from_env` / `from_vars`.
+pub(crate) struct Vars(std::collections::HashMap<String, String>);
+
+impl Vars {
+    /// The process environment (variables that are not valid UTF-8 are skipped).
+    pub(crate) fn env() -> Self {
+        Vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        )
+    }
+
+    /// Name/value pairs.
+    pub(crate) fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Vars(
+            vars.into_iter()
+                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first non-empty variable among `names`.
+    pub(crate) fn first(&self, names: &[&str]) -> Option<String> {
+        names
+            .iter()
+            .find_map(|n| self.0.get(*n).filter(|v| !v.trim().is_empty()).cloned())
+    }
 }
 
 #[cfg(test)]
@@ -179,12 +375,78 @@ mod tests {
 
     #[test]
     fn first_var_skips_empty() {
-        let get = |n: &str| match n {
-            "A" => Some(String::new()),
-            "B" => Some("b".to_owned()),
-            _ => None,
-        };
-        assert_eq!(first_var(&get, &["A", "B"]).as_deref(), Some("b"));
-        assert_eq!(first_var(&get, &["C"]), None);
+        let vars = Vars::from_pairs([("A", ""), ("B", "b")]);
+        assert_eq!(vars.first(&["A", "B"]).as_deref(), Some("b"));
+        assert_eq!(vars.first(&["C"]), None);
+    }
+
+    #[test]
+    fn config_setters_set_what_they_name() {
+        let http = HttpConfig::default()
+            .with_connect_timeout(Duration::from_secs(1))
+            .with_read_timeout(Duration::from_secs(2))
+            .with_request_timeout(Duration::from_secs(3))
+            .with_retry(
+                RetryConfig::default()
+                    .with_max_retries(4)
+                    .with_retry_timeout(Duration::from_secs(5))
+                    .with_backoff(
+                        BackoffConfig::default()
+                            .with_init_backoff(Duration::from_millis(6))
+                            .with_max_backoff(Duration::from_millis(7))
+                            .with_base(8.0),
+                    ),
+            );
+        assert_eq!(
+            (
+                http.connect_timeout,
+                http.read_timeout,
+                http.request_timeout
+            ),
+            (
+                Duration::from_secs(1),
+                Duration::from_secs(2),
+                Duration::from_secs(3)
+            )
+        );
+        assert_eq!(http.retry.max_retries, 4);
+        assert_eq!(http.retry.retry_timeout, Duration::from_secs(5));
+        assert_eq!(
+            (
+                http.retry.backoff.init_backoff,
+                http.retry.backoff.max_backoff,
+                http.retry.backoff.base
+            ),
+            (Duration::from_millis(6), Duration::from_millis(7), 8.0)
+        );
+        assert_eq!(RetryConfig::disabled().max_retries, 0);
+        // The defaults that outlast a Garage restart.
+        let d = RetryConfig::default();
+        assert_eq!(
+            (d.max_retries, d.retry_timeout),
+            (10, Duration::from_secs(30))
+        );
+        assert_eq!(
+            (
+                d.backoff.init_backoff,
+                d.backoff.max_backoff,
+                d.backoff.base
+            ),
+            (Duration::from_millis(100), Duration::from_secs(5), 2.0)
+        );
+        let mp = MultipartConfig::default()
+            .with_threshold(1)
+            .with_part_size(2)
+            .with_concurrency(3)
+            .with_max_parts(4);
+        assert_eq!(
+            (mp.threshold, mp.part_size, mp.concurrency, mp.max_parts),
+            (1, 2, 3, 4)
+        );
+        let dl = DownloadConfig::default()
+            .with_threshold(1)
+            .with_part_size(2)
+            .with_concurrency(3);
+        assert_eq!((dl.threshold, dl.part_size, dl.concurrency), (1, 2, 3));
     }
 }

@@ -18,7 +18,7 @@ pub enum Error {
     Admin(Box<AdminError>),
     /// The request did not get an HTTP response (connect, timeout, reset, body stream).
     #[error("{method} {url}: transport error")]
-    Http {
+    Transport {
         /// HTTP method.
         method: String,
         /// URL without its query string.
@@ -107,10 +107,6 @@ pub enum Error {
         /// `v1` or `v2`.
         version: &'static str,
     },
-    /// The test bed ([`crate::testing::GarageServer`]) could not start or drive Garage.
-    #[cfg(feature = "testing")]
-    #[error("garage test bed: {0}")]
-    TestBed(String),
 }
 
 impl Error {
@@ -144,21 +140,32 @@ impl Error {
         self.status() == Some(404)
     }
 
-    /// Authentication or authorisation failed (403, or a malformed authorization such as a
-    /// wrong region).
-    pub fn is_access_denied(&self) -> bool {
+    /// The server did not accept the credentials: 401, or a 403 whose reason is the key or
+    /// token itself rather than what it may do.
+    ///
+    /// S3: the codes `InvalidAccessKeyId`, `SignatureDoesNotMatch` and
+    /// `AuthorizationHeaderMalformed` (a wrong region), and Garage's 403 `AccessDenied` for a
+    /// wrong secret ("Invalid signature"), an unknown key ("No such key"), an expired key and an
+    /// unsigned request. A 403 to a `HEAD` has no body to say why and counts as
+    /// [`Self::is_permission_denied`].
+    ///
+    /// Admin API: Garage answers 403 `AccessDenied` both to a bad token (missing, unknown,
+    /// expired, deleted) and to a valid token outside its scope; the client tells them apart
+    /// with `GetCurrentAdminTokenInfo`, which accepts any valid token (Garage ≥ 2.1). Where that
+    /// cannot decide (Garage 2.0), "Invalid bearer token" counts as unauthenticated.
+    pub fn is_unauthenticated(&self) -> bool {
         match self {
-            Error::S3(e) => {
-                e.status == 403
-                    || matches!(
-                        e.code,
-                        S3ErrorCode::AuthorizationHeaderMalformed
-                            | S3ErrorCode::SignatureDoesNotMatch
-                    )
-            }
-            Error::Admin(e) => e.status == 401 || e.status == 403,
+            Error::S3(e) => e.is_unauthenticated(),
+            Error::Admin(e) => e.is_unauthenticated(),
             _ => false,
         }
+    }
+
+    /// Authenticated but not allowed: a 403 that is not [`Self::is_unauthenticated`] (a key
+    /// without the permission on the bucket, an admin token outside its scope, a bucket quota
+    /// — see also [`Self::is_quota_exceeded`]).
+    pub fn is_permission_denied(&self) -> bool {
+        self.status() == Some(403) && !self.is_unauthenticated()
     }
 
     /// A bucket quota (objects or size) refused the write (Garage answers 403 `AccessDenied`
@@ -175,7 +182,7 @@ impl Error {
     /// Worth retrying later: transport failures, 429, 500, 502, 503, 504.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Http { source, .. } => {
+            Error::Transport { source, .. } => {
                 source.is_connect() || source.is_timeout() || source.is_request()
             }
             _ => matches!(self.status(), Some(429 | 500 | 502 | 503 | 504)),
@@ -184,7 +191,7 @@ impl Error {
 
     /// The request never got an HTTP answer (server down, connection reset, timeout).
     pub fn is_transport(&self) -> bool {
-        matches!(self, Error::Http { .. })
+        matches!(self, Error::Transport { .. })
     }
 
     pub(crate) fn decode(what: impl Into<String>, message: impl fmt::Display) -> Self {
@@ -223,9 +230,9 @@ impl From<Error> for std::io::Error {
         use std::io::ErrorKind as K;
         let kind = match &e {
             Error::Io { source, .. } => source.kind(),
-            Error::Http { source, .. } if source.is_timeout() => K::TimedOut,
-            Error::Http { source, .. } if source.is_connect() => K::ConnectionRefused,
-            Error::Http { .. } => K::ConnectionAborted,
+            Error::Transport { source, .. } if source.is_timeout() => K::TimedOut,
+            Error::Transport { source, .. } if source.is_connect() => K::ConnectionRefused,
+            Error::Transport { .. } => K::ConnectionAborted,
             Error::Integrity { .. } | Error::Decode { .. } => K::InvalidData,
             Error::InvalidKey { .. }
             | Error::InvalidBucketName { .. }
@@ -233,7 +240,7 @@ impl From<Error> for std::io::Error {
             | Error::Config(_) => K::InvalidInput,
             Error::ObjectTooLarge { .. } => K::FileTooLarge,
             e if e.is_not_found() => K::NotFound,
-            e if e.is_access_denied() => K::PermissionDenied,
+            e if e.is_permission_denied() || e.is_unauthenticated() => K::PermissionDenied,
             _ => K::Other,
         };
         std::io::Error::new(kind, e)
@@ -277,6 +284,30 @@ impl fmt::Display for S3Error {
     }
 }
 
+/// Garage's messages of a 403 `AccessDenied` about the credentials themselves
+/// (`garage_api_common-2.5.0:signature/payload.rs` `verify_v4`, `signature/mod.rs`).
+const S3_AUTH_MESSAGES: &[&str] = &[
+    "Invalid signature",
+    "No such key:",
+    "has expired",
+    "does not support anonymous access",
+];
+
+impl S3Error {
+    fn is_unauthenticated(&self) -> bool {
+        self.status == 401
+            || matches!(
+                self.code,
+                S3ErrorCode::InvalidAccessKeyId
+                    | S3ErrorCode::SignatureDoesNotMatch
+                    | S3ErrorCode::AuthorizationHeaderMalformed
+            )
+            || (self.status == 403
+                && self.code == S3ErrorCode::AccessDenied
+                && S3_AUTH_MESSAGES.iter().any(|m| self.message.contains(m)))
+    }
+}
+
 /// S3 error codes a client can act on; anything else is kept in [`S3ErrorCode::Other`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -293,6 +324,8 @@ pub enum S3ErrorCode {
     NoSuchUpload,
     /// Authentication or permission failure (Garage also uses it for a wrong secret).
     AccessDenied,
+    /// The access key id is unknown (AWS; Garage answers `AccessDenied` "No such key").
+    InvalidAccessKeyId,
     /// The SigV4 scope is wrong, e.g. the region.
     AuthorizationHeaderMalformed,
     /// The signature does not match.
@@ -343,6 +376,7 @@ impl S3ErrorCode {
             "NoSuchBucket" => NoSuchBucket,
             "NoSuchUpload" => NoSuchUpload,
             "AccessDenied" => AccessDenied,
+            "InvalidAccessKeyId" => InvalidAccessKeyId,
             "AuthorizationHeaderMalformed" => AuthorizationHeaderMalformed,
             "SignatureDoesNotMatch" => SignatureDoesNotMatch,
             "InvalidDigest" => InvalidDigest,
@@ -374,6 +408,7 @@ impl S3ErrorCode {
             NoSuchBucket => "NoSuchBucket",
             NoSuchUpload => "NoSuchUpload",
             AccessDenied => "AccessDenied",
+            InvalidAccessKeyId => "InvalidAccessKeyId",
             AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             SignatureDoesNotMatch => "SignatureDoesNotMatch",
             InvalidDigest => "InvalidDigest",
@@ -418,6 +453,32 @@ pub struct AdminError {
     pub method: String,
     /// Path of the failed request.
     pub path: String,
+    /// For a 403 "Invalid bearer token": whether `GetCurrentAdminTokenInfo` then accepted the
+    /// token (so the operation was outside its scope); `None` when not asked or not known.
+    pub(crate) token_valid: Option<bool>,
+}
+
+/// Garage's messages of a 403 about the bearer token (`garage_api_admin-2.5.0:api_server.rs`
+/// `verify_authorization`, and Garage 1.x without an admin token).
+const ADMIN_AUTH_MESSAGES: &[&str] = &[
+    "Invalid bearer token",
+    "Bearer token must be provided",
+    "Invalid Authorization header",
+    "Admin token isn't configured",
+];
+
+impl AdminError {
+    fn is_unauthenticated(&self) -> bool {
+        self.status == 401
+            || (self.status == 403
+                && self.token_valid != Some(true)
+                && ADMIN_AUTH_MESSAGES.iter().any(|m| self.message.contains(m)))
+    }
+
+    /// Whether this is the ambiguous refusal of a token (bad, or outside its scope).
+    pub(crate) fn is_token_refusal(&self) -> bool {
+        self.status == 403 && self.message.contains("Invalid bearer token")
+    }
 }
 
 impl fmt::Display for AdminError {
@@ -432,6 +493,9 @@ impl fmt::Display for AdminError {
         }
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
+        }
+        if self.token_valid == Some(true) {
+            f.write_str(" (the token is valid; the operation is outside its scope)")?;
         }
         Ok(())
     }
@@ -495,7 +559,8 @@ mod tests {
             method: "GET".into(),
             path: "/b".into(),
         }));
-        assert!(e.is_access_denied());
+        assert!(e.is_unauthenticated());
+        assert!(!e.is_permission_denied());
         assert!(!e.is_not_found());
         assert!(!e.is_retryable());
         assert_eq!(
@@ -508,8 +573,191 @@ mod tests {
             message: "Bucket is not empty".into(),
             method: "POST".into(),
             path: "/v2/DeleteBucket".into(),
+            token_valid: None,
         }));
         assert!(e.is_conflict());
         assert_eq!(e.status(), Some(409));
+    }
+
+    /// An S3 error as the client builds it from Garage's answer.
+    fn s3(status: u16, method: &str, body: &str) -> Error {
+        Error::S3(Box::new(crate::s3::xml::parse_error(
+            status, body, method, "/b/k", None,
+        )))
+    }
+
+    fn s3_xml(code: &str, message: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>\
+             <Message>{message}</Message><Resource>/b/k</Resource><Region>garage</Region></Error>"
+        )
+    }
+
+    /// An admin error as the client builds it from Garage's answer.
+    fn admin(status: u16, code: &str, message: &str, token_valid: Option<bool>) -> Error {
+        let body = format!(
+            r#"{{"code":"{code}","message":"{message}","region":"garage","path":"/v2/ListBuckets"}}"#
+        );
+        let mut e = crate::admin::parse_error(status, &body, "GET", "/v2/ListBuckets");
+        e.token_valid = token_valid;
+        Error::Admin(Box::new(e))
+    }
+
+    #[test]
+    fn is_unauthenticated_on_bad_credentials_only() {
+        // Garage 2.5's answers (`garage_api_common-2.5.0:signature/payload.rs`).
+        for body in [
+            s3_xml("AccessDenied", "Forbidden: Invalid signature"),
+            s3_xml(
+                "AccessDenied",
+                "Forbidden: No such key: GK0123456789abcdef01234567",
+            ),
+            s3_xml(
+                "AccessDenied",
+                "Forbidden: Access key GK0123456789abcdef01234567 has expired",
+            ),
+            s3_xml(
+                "AccessDenied",
+                "Forbidden: Garage does not support anonymous access yet",
+            ),
+        ] {
+            let e = s3(403, "GET", &body);
+            assert!(e.is_unauthenticated(), "{e}");
+            assert!(!e.is_permission_denied(), "{e}");
+        }
+        // Other S3 servers' codes for the same causes.
+        for (status, code) in [
+            (403, "InvalidAccessKeyId"),
+            (403, "SignatureDoesNotMatch"),
+            (400, "AuthorizationHeaderMalformed"),
+            (401, "Unauthorized"),
+        ] {
+            let e = s3(status, "GET", &s3_xml(code, "no"));
+            assert!(e.is_unauthenticated(), "{e}");
+            assert!(!e.is_permission_denied(), "{e}");
+        }
+        // The admin API: a bad token, a missing one, one a follow-up said is not valid.
+        for e in [
+            admin(403, "AccessDenied", "Forbidden: Invalid bearer token", None),
+            admin(
+                403,
+                "AccessDenied",
+                "Forbidden: Bearer token must be provided in Authorization header",
+                None,
+            ),
+            admin(
+                403,
+                "AccessDenied",
+                "Forbidden: Invalid bearer token",
+                Some(false),
+            ),
+            admin(401, "", "Unauthorized", None),
+        ] {
+            assert!(e.is_unauthenticated(), "{e}");
+            assert!(!e.is_permission_denied(), "{e}");
+        }
+        // Not about credentials.
+        let e = s3(
+            403,
+            "PUT",
+            &s3_xml(
+                "AccessDenied",
+                "Forbidden: Operation is not allowed for this key.",
+            ),
+        );
+        assert!(!e.is_unauthenticated(), "{e}");
+        assert!(!s3(404, "GET", &s3_xml("NoSuchKey", "no")).is_unauthenticated());
+        assert!(!Error::Config("x".into()).is_unauthenticated());
+    }
+
+    #[test]
+    fn is_permission_denied_on_refusals_of_an_accepted_key() {
+        let e = s3(
+            403,
+            "PUT",
+            &s3_xml(
+                "AccessDenied",
+                "Forbidden: Operation is not allowed for this key.",
+            ),
+        );
+        assert!(e.is_permission_denied(), "{e}");
+        assert_eq!(e.status(), Some(403));
+        // A quota refusal is a 403 for an accepted key, with its own predicate too.
+        let e = s3(
+            403,
+            "PUT",
+            &s3_xml(
+                "AccessDenied",
+                "Forbidden: Object quota is reached, maximum objects for this bucket: 2",
+            ),
+        );
+        assert!(e.is_permission_denied() && e.is_quota_exceeded(), "{e}");
+        // HEAD: no body to tell why.
+        let e = s3(403, "HEAD", "");
+        assert!(e.is_permission_denied() && !e.is_unauthenticated(), "{e}");
+        // A valid admin token outside its scope.
+        let e = admin(
+            403,
+            "AccessDenied",
+            "Forbidden: Invalid bearer token",
+            Some(true),
+        );
+        assert!(e.is_permission_denied() && !e.is_unauthenticated(), "{e}");
+        assert!(e.to_string().contains("outside its scope"), "{e}");
+        assert!(!s3(404, "GET", &s3_xml("NoSuchKey", "no")).is_permission_denied());
+        assert!(!admin(409, "BucketNotEmpty", "x", None).is_permission_denied());
+    }
+
+    #[test]
+    fn is_not_found_and_status_on_server_answers() {
+        let e = s3(404, "GET", &s3_xml("NoSuchKey", "Key not found"));
+        assert!(e.is_not_found() && !e.is_retryable());
+        assert_eq!(e.status(), Some(404));
+        let e = s3(404, "HEAD", "");
+        assert!(e.is_not_found());
+        assert_eq!(e.as_s3().map(|e| &e.code), Some(&S3ErrorCode::NotFound));
+        let e = admin(404, "NoSuchBucket", "Bucket not found: x", None);
+        assert!(e.is_not_found());
+        assert_eq!(e.status(), Some(404));
+        let e = Error::decode("ListBuckets response", "missing field `id` at [0]");
+        assert!(!e.is_not_found());
+        assert_eq!(e.status(), None);
+    }
+
+    #[test]
+    fn is_retryable_on_overload_and_transport_only() {
+        for status in [429, 500, 502, 503, 504] {
+            assert!(s3(status, "GET", "").is_retryable(), "{status}");
+            assert!(admin(status, "", "x", None).is_retryable(), "{status}");
+        }
+        let e = s3(
+            503,
+            "GET",
+            &s3_xml("SlowDown", "Please reduce your request rate"),
+        );
+        assert!(e.is_retryable());
+        for status in [400, 403, 404, 409, 412] {
+            assert!(!s3(status, "GET", "").is_retryable(), "{status}");
+        }
+        assert!(!Error::Config("x".into()).is_retryable());
+        assert!(!Error::decode("x", "y").is_retryable());
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_retryable_transport_error() {
+        // Port 1 on loopback: nothing listens there.
+        let source = reqwest::Client::new()
+            .get("http://127.0.0.1:1/")
+            .send()
+            .await
+            .unwrap_err();
+        let e = Error::Transport {
+            method: "GET".into(),
+            url: "http://127.0.0.1:1/".into(),
+            source,
+        };
+        assert!(e.is_retryable() && e.is_transport(), "{e:?}");
+        assert_eq!(e.status(), None);
+        assert!(!e.is_not_found() && !e.is_unauthenticated() && !e.is_permission_denied());
     }
 }

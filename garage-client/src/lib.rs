@@ -18,7 +18,8 @@
 //!   create, import, delete). Speaks `/v2/` and falls back to `/v1/` for Garage 1.x, detected once.
 //! - Errors are one [`enum@Error`] with typed S3 ([`S3Error`], [`S3ErrorCode`]) and admin
 //!   ([`AdminError`]) variants and helpers such as [`Error::is_not_found`].
-//! - Feature `testing`: `testing::GarageServer` runs a real single-node Garage on loopback.
+//! - [`Error::is_unauthenticated`] (bad key, secret or token) and [`Error::is_permission_denied`]
+//!   (an accepted key or token that may not do this) tell credentials from rights.
 //!
 //! ```no_run
 //! use garage_client::s3::{GetOptions, ListOptions, PutOptions, PutPayload};
@@ -43,6 +44,17 @@
 //! println!("{} keys, {} bytes read, bucket holds {} bytes", keys.len(), dump.len(), info.bytes);
 //! # Ok(()) }
 //! ```
+//!
+//! # Crate features
+//!
+//! - `testing` (off by default): the `testing` module, for tests and not covered by semver:
+//!   `testing::GarageServer` runs a real single-node Garage on loopback (`start().await`,
+//!   `client_builder()`, `admin_client_builder()`, `kill()`, `restart()`), and
+//!   `testing::FaultProxy` injects faults between a client and it. Needs the `garage` binary
+//!   (`GARAGE_BIN`, `PATH` or `~/.cache/backup-stack/garage-2.5.0/bin`).
+//! - `bench-peers` (off by default): the `aws-sdk-s3` and `object_store` peers of the `s3`
+//!   benchmark (`cargo bench -p garage-client --features bench-peers --bench s3`); never needed
+//!   by the library or its tests.
 
 pub mod admin;
 mod config;
@@ -54,7 +66,10 @@ pub mod testing;
 mod transport;
 
 pub use admin::{AdminClient, AdminClientBuilder};
-pub use config::{Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig};
+pub use config::{
+    BackoffConfig, Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig,
+    RetryConfig,
+};
 pub use error::{AdminError, Error, Result, S3Error, S3ErrorCode};
 pub use s3::{S3Client, S3ClientBuilder};
 

@@ -9,6 +9,7 @@ use aws_sigv4::http_request::{
 };
 use aws_smithy_runtime_api::client::identity::Identity;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use secrecy::ExposeSecret;
 use url::Url;
 
@@ -183,19 +184,21 @@ fn host_header(url: &Url) -> String {
     }
 }
 
+/// S3's `UriEncode`: every byte except the RFC 3986 unreserved characters
+/// (`A-Z a-z 0-9 - _ . ~`), as `%XX` with upper-case hex.
+pub(crate) const URI_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// [`URI_ENCODE`] keeping `/` (S3's `UriEncode(key, false)`).
+const URI_ENCODE_PATH: &AsciiSet = &URI_ENCODE.remove(b'/');
+
 /// Percent-encodes an object key for the URL path: everything except unreserved characters
-/// and `/` (S3's `UriEncode(key, false)`).
+/// and `/`.
 pub(crate) fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 8);
-    for b in key.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(key, URI_ENCODE_PATH).to_string()
 }
 
 /// Why a bucket name cannot be sent as one path segment, if it cannot.

@@ -54,7 +54,7 @@ impl Response {
     /// Reads the whole body.
     pub async fn bytes(self) -> Result<Bytes> {
         let (method, url) = (self.method, self.url);
-        self.inner.bytes().await.map_err(|source| Error::Http {
+        self.inner.bytes().await.map_err(|source| Error::Transport {
             method: method.to_string(),
             url,
             source,
@@ -67,7 +67,7 @@ impl Response {
         self.inner
             .bytes_stream()
             .map(move |r| {
-                r.map_err(|source| Error::Http {
+                r.map_err(|source| Error::Transport {
                     method: method.clone(),
                     url: url.clone(),
                     source,
@@ -112,17 +112,19 @@ impl Transport {
     ///
     /// Retries when `idempotent` and the body is replayable: on transport errors and on 429/5xx,
     /// with exponential backoff or the server's `Retry-After`, at most `max_retries` times and
-    /// within `max_retry_time`. Any HTTP status is returned as a [`Response`].
+    /// within `retry_timeout` ([`crate::RetryConfig`]). Any HTTP status is returned as a [`Response`].
     pub async fn send(
         &self,
         idempotent: bool,
         mut build: impl FnMut() -> Result<Request>,
     ) -> Result<Response> {
         let started = Instant::now();
+        let retry = &self.cfg.retry;
         let mut delays = backon::ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(5))
-            .with_max_times(self.cfg.max_retries)
+            .with_min_delay(retry.backoff.init_backoff)
+            .with_max_delay(retry.backoff.max_backoff)
+            .with_factor(retry.backoff.base as f32)
+            .with_max_times(retry.max_retries)
             .with_jitter()
             .build();
         loop {
@@ -133,7 +135,7 @@ impl Transport {
             let retry_after = match &result {
                 Ok(resp) if is_retryable_status(resp.status) => Some(retry_after(&resp.headers)),
                 Ok(_) => None,
-                Err(Error::Http { source, .. })
+                Err(Error::Transport { source, .. })
                     if source.is_connect() || source.is_timeout() || source.is_request() =>
                 {
                     Some(None)
@@ -150,7 +152,7 @@ impl Transport {
                 return result;
             };
             let delay = server_delay.unwrap_or(backoff).min(Duration::from_secs(30));
-            if started.elapsed() + delay > self.cfg.max_retry_time {
+            if started.elapsed() + delay > retry.retry_timeout {
                 return result;
             }
             tracing::debug!(?delay, "retrying");
@@ -169,7 +171,7 @@ impl Transport {
             Body::Empty => builder,
             Body::Bytes(b) => builder.body(b),
         };
-        let inner = builder.send().await.map_err(|source| Error::Http {
+        let inner = builder.send().await.map_err(|source| Error::Transport {
             method: method.to_string(),
             url: url_text.clone(),
             source,

@@ -20,7 +20,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use garage_client::admin::{AdminTokenSpec, Permissions};
 use garage_client::s3::{GetOptions, ListOptions, PutOptions};
-use garage_client::{AdminClient, Credentials, HttpConfig, MultipartConfig, S3Client};
+use garage_client::{AdminClient, Credentials, HttpConfig, MultipartConfig, RetryConfig, S3Client};
 use secrecy::{ExposeSecret, SecretString};
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -62,11 +62,13 @@ fn renderings(e: garage_client::Error, out: &mut Vec<String>) {
 }
 
 fn quick_retries() -> HttpConfig {
-    let mut h = HttpConfig::default();
-    h.max_retries = 1;
-    h.max_retry_time = Duration::from_secs(2);
-    h.connect_timeout = Duration::from_secs(2);
-    h
+    HttpConfig::default()
+        .with_retry(
+            RetryConfig::default()
+                .with_max_retries(1)
+                .with_retry_timeout(Duration::from_secs(2)),
+        )
+        .with_connect_timeout(Duration::from_secs(2))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,18 +84,18 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
         .try_init()
         .expect("the only subscriber of this test binary");
 
-    let g = common::start();
+    let g = common::start().await;
     let admin = common::admin(&g);
     let mut outputs: Vec<String> = Vec::new();
 
     // The canary key, with a secret chosen here, allowed on the test bucket.
     let imported = admin
-        .import_key(KEY_ID, &SecretString::from(S3_SECRET), "canary")
+        .import_key(&KEY_ID.into(), &SecretString::from(S3_SECRET), "canary")
         .await
         .unwrap();
     outputs.push(format!("{imported:?}"));
     admin
-        .allow_key(g.bucket_id(), KEY_ID, Permissions::ALL)
+        .allow_key(g.bucket_id(), &KEY_ID.into(), Permissions::ALL)
         .await
         .unwrap();
     let creds = Credentials::new(KEY_ID, SecretString::from(S3_SECRET));
@@ -141,7 +143,10 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
     c.copy_object(b, "small", b, "copy").await.unwrap();
     c.delete_object(b, "copy").await.unwrap();
     outputs.push(format!("{:?}", admin.list_buckets().await.unwrap()));
-    outputs.push(format!("{:?}", admin.key_info(KEY_ID, true).await.unwrap()));
+    outputs.push(format!(
+        "{:?}",
+        admin.key_info_with_secret(&KEY_ID.into()).await.unwrap()
+    ));
     let token = admin
         .create_admin_token(&AdminTokenSpec::new("canary").with_scope(["ListBuckets"]))
         .await
@@ -190,7 +195,12 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
             .unwrap_err(),
         wrong.list_buckets().await.unwrap_err(),
     ] {
-        assert!(e.is_access_denied(), "{e}");
+        // A 403 to HEAD has no body to say why.
+        let head = e.as_s3().is_some_and(|s| s.method == "HEAD");
+        assert!(
+            e.is_unauthenticated() || (head && e.status() == Some(403)),
+            "{e}"
+        );
         renderings(e, &mut outputs);
     }
 
@@ -264,7 +274,7 @@ async fn no_secret_in_any_log_line_error_or_debug_output() {
         bad_admin.cluster_health().await.unwrap_err(),
         bad_admin.metrics().await.unwrap_err(),
     ] {
-        assert!(e.is_access_denied(), "{e}");
+        assert!(e.is_unauthenticated(), "{e}");
         renderings(e, &mut outputs);
     }
 

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use garage_client::s3::{GetOptions, PutOptions};
 use garage_client::testing::GarageServer;
-use garage_client::{Credentials, S3Client};
 use infisical_client::Client as Infisical;
 use infisical_client::testing::FakeInfisical;
 use restic_remote::{BackupOptions, Repository, Restic, SnapshotFilter, Transport};
@@ -17,15 +16,8 @@ use secrecy::{ExposeSecret, SecretString};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     // garage-client: a real Garage (the published `testing` feature), one object round trip.
-    let garage = GarageServer::start()?;
-    let s3 = S3Client::builder()
-        .with_endpoint(garage.s3_endpoint())
-        .with_region(garage.region())
-        .with_credentials(Credentials::new(
-            garage.access_key_id(),
-            garage.secret_access_key().clone(),
-        ))
-        .build()?;
+    let garage = GarageServer::start().await?;
+    let s3 = garage.client_builder().build()?;
     let key = "downstream/hello.txt";
     s3.put_object(garage.bucket(), key, "hello from downstream".into(), PutOptions::default())
         .await?;

@@ -243,7 +243,7 @@ async fn buckets(cli: &Cli, config: &Config) -> Result<bool> {
             .unwrap_or_else(|| "-".to_owned());
         table.add_row([
             i.global_aliases.join(", "),
-            i.id.chars().take(16).collect(),
+            i.id.as_str().chars().take(16).collect(),
             i.objects.to_string(),
             human_bytes(bytes),
             bytes_or_dash(i.quotas.max_size),
@@ -277,7 +277,7 @@ async fn keys(cli: &Cli, config: &Config) -> Result<bool> {
     table.set_header(["access key id", "name", "created", "expires", "expired"]);
     for k in &keys {
         table.add_row([
-            k.id.clone(),
+            k.id.to_string(),
             k.name.clone(),
             k.created.clone().unwrap_or_default(),
             k.expiration.clone().unwrap_or_else(|| "never".to_owned()),
@@ -324,7 +324,7 @@ async fn uploads(
         .build()
         .context("building the Garage S3 client")?;
     // (alias, bucket id) of the buckets to look at.
-    let mut targets: Vec<(String, String)> = Vec::new();
+    let mut targets: Vec<(String, garage_client::admin::BucketId)> = Vec::new();
     if only.is_empty() {
         for b in admin.list_buckets().await? {
             if let Some(alias) = b.global_aliases.first() {

@@ -182,9 +182,8 @@ pub async fn make_repo(garage: &GarageServer, path: &str, times: &[&str]) -> Str
 }
 
 pub async fn start_bed() -> Bed {
-    let garage = tokio::task::spawn_blocking(GarageServer::start)
+    let garage = GarageServer::start()
         .await
-        .expect("join")
         .expect("Garage starts (set GARAGE_BIN or run scripts/test.sh)");
     let sshd = Sshd::start().await.expect("sshd starts");
     let pbs = FakePbs::start_with(FakePbsConfig::default().with_seed(false))

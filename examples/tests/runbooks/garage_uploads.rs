@@ -42,7 +42,7 @@ fn config(garage: &GarageServer, dir: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn garage_ops_lists_and_cleans_unfinished_uploads() {
-    let garage = GarageServer::start().expect("garage starts (see GARAGE_BIN)");
+    let garage = GarageServer::start_blocking().expect("garage starts (see GARAGE_BIN)");
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config(&garage, dir.path());
     let cfg = cfg.to_str().expect("utf-8");

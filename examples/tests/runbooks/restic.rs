@@ -125,8 +125,8 @@ password = {{ file = "{pw}" }}
 
 #[test]
 fn garage_and_restic_runbooks() {
-    let garage =
-        GarageServer::start().expect("Garage starts (set GARAGE_BIN or run scripts/test.sh)");
+    let garage = GarageServer::start_blocking()
+        .expect("Garage starts (set GARAGE_BIN or run scripts/test.sh)");
     let s = setup(&garage);
     let cfg = s.config.to_str().expect("utf-8 path");
     let secrets: Vec<&str> = s.secrets.iter().map(String::as_str).collect();

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use futures::TryStreamExt;
+use futures::stream::BoxStream;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -10,7 +12,7 @@ use super::{AdminClient, ApiVersion, BucketRef, Call};
 use crate::error::Result;
 use crate::s3::{CorsRule, LifecycleRule};
 
-use super::types::{BucketInfo, BucketListEntry, Permissions, Quotas};
+use super::types::{AccessKeyId, BucketId, BucketInfo, BucketListEntry, Permissions, Quotas};
 
 /// Website hosting of a bucket (`UpdateBucket` `websiteAccess`, `GetBucketInfo` `websiteConfig`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -44,7 +46,7 @@ impl WebsiteConfig {
 #[non_exhaustive]
 pub struct InspectedObject {
     /// Bucket id.
-    pub bucket_id: String,
+    pub bucket_id: BucketId,
     /// Object key.
     pub key: String,
     /// Versions currently stored (uploads in progress, aborted ones, delete markers, data).
@@ -99,74 +101,227 @@ impl AdminClient {
     /// `ListBuckets`: every bucket, fetched in pages of [`super::AdminClientBuilder::with_page_size`]
     /// items (`offset`/`limit`, Garage ≥ 2.5; older servers send the whole list at once, which is
     /// detected). Garage answers at most 10,000 buckets to a request without `limit`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// for b in admin.list_buckets().await? {
+    ///     println!("{} {:?}", b.id, b.global_aliases);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_buckets(&self) -> Result<Vec<BucketListEntry>> {
-        self.list_all("ListBuckets").await
+        self.list_buckets_stream().try_collect().await
+    }
+
+    /// [`Self::list_buckets`] as a stream that fetches each page when the previous one has been
+    /// consumed.
+    pub fn list_buckets_stream(&self) -> BoxStream<'static, Result<BucketListEntry>> {
+        self.list_stream("ListBuckets")
     }
 
     /// `GetBucketInfo` (objects, bytes, unfinished uploads, quotas, keys).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 `NoSuchBucket`).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::BucketRef;
+    /// let info = admin.bucket_info(BucketRef::GlobalAlias("backups")).await?;
+    /// println!("{} objects", info.objects);
+    /// # Ok(()) }
+    /// ```
     pub async fn bucket_info(&self, bucket: BucketRef<'_>) -> Result<BucketInfo> {
         let call = match bucket {
-            BucketRef::Id(id) => Call::new("GetBucketInfo").q("id", id),
+            BucketRef::Id(id) => Call::new("GetBucketInfo").q("id", id.as_str()),
             BucketRef::GlobalAlias(a) => Call::new("GetBucketInfo").q("globalAlias", a),
         };
         self.call(call).await
     }
 
     /// `GetBucketInfo` by global alias.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 `NoSuchBucket`).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let info = admin.bucket_info_by_alias("backups").await?;
+    /// println!("{} bytes", info.bytes);
+    /// # Ok(()) }
+    /// ```
     pub async fn bucket_info_by_alias(&self, alias: &str) -> Result<BucketInfo> {
         self.bucket_info(BucketRef::GlobalAlias(alias)).await
     }
 
     /// `CreateBucket` with a global alias.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (409 `BucketAlreadyExists`).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let bucket = admin.create_bucket("backups").await?;
+    /// println!("created {}", bucket.id);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_bucket(&self, global_alias: &str) -> Result<BucketInfo> {
         self.call(Call::new("CreateBucket").body(json!({ "globalAlias": global_alias })))
             .await
     }
 
     /// `DeleteBucket` by id (409 `BucketNotEmpty` if it holds objects).
-    pub async fn delete_bucket(&self, id: &str) -> Result<()> {
-        self.call_value(Call::new("DeleteBucket").q("id", id))
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (409 `BucketNotEmpty`).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let info = admin.bucket_info_by_alias("scratch").await?;
+    /// admin.delete_bucket(&info.id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_bucket(&self, id: &BucketId) -> Result<()> {
+        self.call_value(Call::new("DeleteBucket").q("id", id.as_str()))
             .await
             .map(drop)
     }
 
     /// Sets both quotas (`None` removes one) with `UpdateBucket`.
-    pub async fn set_quotas(&self, id: &str, quotas: Quotas) -> Result<BucketInfo> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::Quotas;
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.set_quotas(&id, Quotas { max_size: Some(10 << 30), max_objects: None }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_quotas(&self, id: &BucketId, quotas: Quotas) -> Result<BucketInfo> {
         self.call(
             Call::new("UpdateBucket")
-                .q("id", id)
+                .q("id", id.as_str())
                 .body(json!({ "quotas": quotas })),
         )
         .await
     }
 
     /// Adds a global alias.
-    pub async fn add_global_alias(&self, id: &str, alias: &str) -> Result<BucketInfo> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.add_global_alias(&id, "backups-2026").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_global_alias(&self, id: &BucketId, alias: &str) -> Result<BucketInfo> {
         let call = match self.api_version().await? {
             ApiVersion::V2 => {
                 Call::new("AddBucketAlias").body(json!({ "bucketId": id, "globalAlias": alias }))
             }
-            ApiVersion::V1 => Call::new("AddBucketAlias").q("id", id).q("alias", alias),
+            ApiVersion::V1 => Call::new("AddBucketAlias")
+                .q("id", id.as_str())
+                .q("alias", alias),
         };
         self.call(call).await
     }
 
     /// Removes a global alias.
-    pub async fn remove_global_alias(&self, id: &str, alias: &str) -> Result<BucketInfo> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.remove_global_alias(&id, "backups-2026").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove_global_alias(&self, id: &BucketId, alias: &str) -> Result<BucketInfo> {
         let call = match self.api_version().await? {
             ApiVersion::V2 => {
                 Call::new("RemoveBucketAlias").body(json!({ "bucketId": id, "globalAlias": alias }))
             }
-            ApiVersion::V1 => Call::new("RemoveBucketAlias").q("id", id).q("alias", alias),
+            ApiVersion::V1 => Call::new("RemoveBucketAlias")
+                .q("id", id.as_str())
+                .q("alias", alias),
         };
         self.call(call).await
     }
 
     /// Grants the flags set to `true` (others are left as they are).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::{AccessKeyId, Permissions};
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.allow_key(&id, &AccessKeyId::from("GK31c2f218a2e44f485b94239e"), Permissions::READ_WRITE).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn allow_key(
         &self,
-        bucket_id: &str,
-        access_key_id: &str,
+        bucket_id: &BucketId,
+        access_key_id: &AccessKeyId,
         permissions: Permissions,
     ) -> Result<BucketInfo> {
         let body = json!({ "bucketId": bucket_id, "accessKeyId": access_key_id, "permissions": permissions });
@@ -174,10 +329,27 @@ impl AdminClient {
     }
 
     /// Revokes the flags set to `true` (others are left as they are).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::{AccessKeyId, Permissions};
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// let write = Permissions { write: true, ..Default::default() };
+    /// admin.deny_key(&id, &AccessKeyId::from("GK31c2f218a2e44f485b94239e"), write).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn deny_key(
         &self,
-        bucket_id: &str,
-        access_key_id: &str,
+        bucket_id: &BucketId,
+        access_key_id: &AccessKeyId,
         permissions: Permissions,
     ) -> Result<BucketInfo> {
         let body = json!({ "bucketId": bucket_id, "accessKeyId": access_key_id, "permissions": permissions });
@@ -186,9 +358,25 @@ impl AdminClient {
 
     /// Enables website hosting with this configuration, or disables it with `None`
     /// (`UpdateBucket` `websiteAccess`; Garage keeps its routing rules).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::WebsiteConfig;
+    /// let id = admin.bucket_info_by_alias("site").await?.id;
+    /// admin.set_website(&id, Some(&WebsiteConfig::new("index.html"))).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_website(
         &self,
-        id: &str,
+        id: &BucketId,
         website: Option<&WebsiteConfig>,
     ) -> Result<BucketInfo> {
         let access = match website {
@@ -204,7 +392,23 @@ impl AdminClient {
     }
 
     /// Replaces the bucket's CORS rules (an empty slice removes them; Garage ≥ 2.3).
-    pub async fn set_cors_rules(&self, id: &str, rules: &[CorsRule]) -> Result<BucketInfo> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::s3::CorsRule;
+    /// let id = admin.bucket_info_by_alias("site").await?.id;
+    /// admin.set_cors_rules(&id, &[CorsRule::new(["https://example.org"], ["GET"])]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_cors_rules(&self, id: &BucketId, rules: &[CorsRule]) -> Result<BucketInfo> {
         self.update_bucket(id, json!({ "corsRules": rules })).await
     }
 
@@ -212,25 +416,58 @@ impl AdminClient {
     /// rule that aborts multipart uploads left unfinished for a day
     /// ([`LifecycleRule::abort_incomplete_uploads_after`]). Garage applies lifecycle rules once a
     /// day.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::s3::LifecycleRule;
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// admin.set_lifecycle_rules(&id, &[LifecycleRule::abort_incomplete_uploads_after(1)]).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_lifecycle_rules(
         &self,
-        id: &str,
+        id: &BucketId,
         rules: &[LifecycleRule],
     ) -> Result<BucketInfo> {
         self.update_bucket(id, json!({ "lifecycleRules": rules }))
             .await
     }
 
-    async fn update_bucket(&self, id: &str, body: serde_json::Value) -> Result<BucketInfo> {
-        self.call(Call::new("UpdateBucket").q("id", id).body(body))
+    async fn update_bucket(&self, id: &BucketId, body: serde_json::Value) -> Result<BucketInfo> {
+        self.call(Call::new("UpdateBucket").q("id", id.as_str()).body(body))
             .await
     }
 
     /// `CleanupIncompleteUploads`: aborts the bucket's multipart uploads started more than
     /// `older_than` ago (whole seconds) and returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// let n = admin.cleanup_incomplete_uploads(&id, std::time::Duration::from_secs(86_400)).await?;
+    /// println!("{n} uploads aborted");
+    /// # Ok(()) }
+    /// ```
     pub async fn cleanup_incomplete_uploads(
         &self,
-        bucket_id: &str,
+        bucket_id: &BucketId,
         older_than: Duration,
     ) -> Result<u64> {
         #[derive(Deserialize)]
@@ -247,10 +484,28 @@ impl AdminClient {
 
     /// `InspectObject`: the stored versions and blocks of one key (404 `NoSuchKey` if Garage
     /// has no entry for it).
-    pub async fn inspect_object(&self, bucket_id: &str, key: &str) -> Result<InspectedObject> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 `NoSuchKey`); [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x
+    /// (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = admin.bucket_info_by_alias("backups").await?.id;
+    /// let o = admin.inspect_object(&id, "db/dump.sql").await?;
+    /// println!("{} versions", o.versions.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn inspect_object(&self, bucket_id: &BucketId, key: &str) -> Result<InspectedObject> {
         self.call(
             Call::new("InspectObject")
-                .q("bucketId", bucket_id)
+                .q("bucketId", bucket_id.as_str())
                 .q("key", key),
         )
         .await

@@ -10,6 +10,7 @@ mod types;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -22,7 +23,7 @@ pub use node::*;
 pub use tokens::*;
 pub use types::*;
 
-use crate::config::{HttpConfig, first_var, parse_endpoint};
+use crate::config::{HttpConfig, RetryConfig, Vars, parse_endpoint};
 use crate::error::{AdminError, Error, Result};
 use crate::transport::{Body, Request, Transport};
 
@@ -51,7 +52,7 @@ impl ApiVersion {
 #[non_exhaustive]
 pub enum BucketRef<'a> {
     /// By id.
-    Id(&'a str),
+    Id(&'a BucketId),
     /// By global alias.
     GlobalAlias(&'a str),
 }
@@ -214,6 +215,7 @@ pub(crate) fn parse_error(status: u16, body: &str, method: &str, path: &str) -> 
         message,
         method: method.to_owned(),
         path: path.to_owned(),
+        token_valid: None,
     }
 }
 
@@ -237,6 +239,52 @@ impl std::fmt::Debug for AdminClientBuilder {
 }
 
 impl AdminClientBuilder {
+    /// A builder from the environment: `GARAGE_ADMIN_ENDPOINT` (or `GARAGE_ADMIN_URL`),
+    /// `GARAGE_ADMIN_TOKEN`, optional `GARAGE_METRICS_TOKEN`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the endpoint is missing.
+    pub fn from_env() -> Result<Self> {
+        Self::from_parsed(&Vars::env())
+    }
+
+    /// A builder from these name/value pairs, read like [`Self::from_env`] reads the
+    /// environment.
+    ///
+    /// ```
+    /// let admin = garage_client::AdminClientBuilder::from_vars([
+    ///     ("GARAGE_ADMIN_ENDPOINT", "http://127.0.0.1:3903"),
+    ///     ("GARAGE_ADMIN_TOKEN", "s3cr3t"),
+    /// ])?
+    /// .build()?;
+    /// # let _ = admin;
+    /// # Ok::<(), garage_client::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the endpoint is missing.
+    pub fn from_vars<K: AsRef<str>, V: AsRef<str>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self> {
+        Self::from_parsed(&Vars::from_pairs(vars))
+    }
+
+    fn from_parsed(vars: &Vars) -> Result<Self> {
+        let endpoint = vars
+            .first(&["GARAGE_ADMIN_ENDPOINT", "GARAGE_ADMIN_URL"])
+            .ok_or_else(|| Error::Config("set GARAGE_ADMIN_ENDPOINT".into()))?;
+        let mut b = AdminClient::builder().with_endpoint(endpoint);
+        if let Some(t) = vars.first(&["GARAGE_ADMIN_TOKEN"]) {
+            b = b.with_token(t.into());
+        }
+        if let Some(t) = vars.first(&["GARAGE_METRICS_TOKEN"]) {
+            b = b.with_metrics_token(t.into());
+        }
+        Ok(b)
+    }
+
     /// Admin endpoint, e.g. `http://127.0.0.1:3903`.
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
@@ -255,6 +303,21 @@ impl AdminClientBuilder {
     /// Timeouts and retries.
     pub fn with_http_config(mut self, http: HttpConfig) -> Self {
         self.http = http;
+        self
+    }
+    /// TCP connect timeout ([`HttpConfig::connect_timeout`]).
+    pub fn with_connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.http.connect_timeout = timeout;
+        self
+    }
+    /// Whole-request timeout ([`HttpConfig::request_timeout`]).
+    pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.http.request_timeout = timeout;
+        self
+    }
+    /// Retries of idempotent (read) requests ([`HttpConfig::retry`]).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.http.retry = retry;
         self
     }
     /// Skips detection and speaks this version.
@@ -318,13 +381,13 @@ pub(crate) trait Listed {
 
 impl Listed for BucketListEntry {
     fn list_id(&self) -> &str {
-        &self.id
+        self.id.as_str()
     }
 }
 
 impl Listed for KeyListEntry {
     fn list_id(&self) -> &str {
-        &self.id
+        self.id.as_str()
     }
 }
 
@@ -364,23 +427,13 @@ impl AdminClient {
         AdminClientBuilder::default()
     }
 
-    /// From the environment: `GARAGE_ADMIN_ENDPOINT` (or `GARAGE_ADMIN_URL`), `GARAGE_ADMIN_TOKEN`,
-    /// optional `GARAGE_METRICS_TOKEN`.
+    /// From the environment: [`AdminClientBuilder::from_env`], then `build()`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `GARAGE_ADMIN_ENDPOINT` is missing or not a URL.
     pub fn from_env() -> Result<Self> {
-        Self::builder_from(&|n| std::env::var(n).ok())?.build()
-    }
-
-    pub(crate) fn builder_from(get: &dyn Fn(&str) -> Option<String>) -> Result<AdminClientBuilder> {
-        let endpoint = first_var(get, &["GARAGE_ADMIN_ENDPOINT", "GARAGE_ADMIN_URL"])
-            .ok_or_else(|| Error::Config("set GARAGE_ADMIN_ENDPOINT".into()))?;
-        let mut b = AdminClient::builder().with_endpoint(endpoint);
-        if let Some(t) = first_var(get, &["GARAGE_ADMIN_TOKEN"]) {
-            b = b.with_token(t.into());
-        }
-        if let Some(t) = first_var(get, &["GARAGE_METRICS_TOKEN"]) {
-            b = b.with_metrics_token(t.into());
-        }
-        Ok(b)
+        AdminClientBuilder::from_env()?.build()
     }
 
     fn url(&self, path: &str, query: &[(String, String)]) -> Url {
@@ -446,6 +499,17 @@ impl AdminClient {
     /// The admin API version, probed once and cached: `GET /v2/GetCurrentAdminTokenInfo`
     /// (Garage ≥ 2.1 answers it for any valid token, so a scoped token works), then, if the
     /// server does not know that operation, `GET /v2/GetClusterHealth` (Garage 2.0 vs 1.x).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`] when neither probe answers as a v1 or v2 server would
+    /// (e.g. 503); [`Error::Transport`] when no answer came.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// println!("admin API {}", admin.api_version().await?.as_str());
+    /// # Ok(()) }
+    /// ```
     pub async fn api_version(&self) -> Result<ApiVersion> {
         self.inner
             .version
@@ -489,17 +553,37 @@ impl AdminClient {
             .await?;
         if !(200..300).contains(&status) {
             let text = String::from_utf8_lossy(&body);
-            return Err(Error::Admin(Box::new(parse_error(
-                status,
-                &text,
-                method.as_str(),
-                &path,
-            ))));
+            let mut e = parse_error(status, &text, method.as_str(), &path);
+            if e.is_token_refusal() && v == ApiVersion::V2 && path != PROBE_TOKEN_INFO {
+                e.token_valid = self.token_is_valid().await;
+            }
+            return Err(Error::Admin(Box::new(e)));
         }
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
         serde_json::from_slice(&body).map_err(|e| Error::decode(format!("{} response", call.op), e))
+    }
+
+    /// After a 403 "Invalid bearer token", which Garage answers both to a bad token and to one
+    /// outside its scope: `GetCurrentAdminTokenInfo` accepts any valid token (Garage ≥ 2.1).
+    /// `None` when the answer says neither (Garage 2.0 does not know the operation).
+    async fn token_is_valid(&self) -> Option<bool> {
+        let (status, _) = self
+            .raw(
+                Method::GET,
+                PROBE_TOKEN_INFO,
+                &[],
+                self.inner.token.as_ref(),
+                None,
+            )
+            .await
+            .ok()?;
+        match status {
+            200 => Some(true),
+            401 | 403 => Some(false),
+            _ => None,
+        }
     }
 
     async fn call<T: DeserializeOwned>(&self, call: Call) -> Result<T> {
@@ -508,30 +592,74 @@ impl AdminClient {
         serde_path_to_error::deserialize(v).map_err(|e| Error::decode(format!("{op} response"), e))
     }
 
-    /// Every item of a paged listing (`ListBuckets`, `ListKeys`). v1 has no paging. A v2 server
-    /// older than 2.5 ignores `offset`/`limit` and sends everything: a page longer than asked,
-    /// or a repeated page (no id beyond the last one seen), ends the listing.
-    async fn list_all<T: DeserializeOwned + Listed>(&self, op: &'static str) -> Result<Vec<T>> {
-        if self.api_version().await? == ApiVersion::V1 {
-            return self.call(Call::new(op)).await;
+    /// Every item of a paged listing (`ListBuckets`, `ListKeys`) as a stream that fetches pages
+    /// as it goes. v1 has no paging. A v2 server older than 2.5 ignores `offset`/`limit` and
+    /// sends everything: a page longer than asked, or a repeated page (no id beyond the last one
+    /// seen), ends the listing.
+    fn list_stream<T>(&self, op: &'static str) -> BoxStream<'static, Result<T>>
+    where
+        T: DeserializeOwned + Listed + Send + 'static,
+    {
+        struct St {
+            client: AdminClient,
+            offset: Option<String>,
+            done: bool,
         }
-        let limit = self.inner.page_size;
-        let mut out: Vec<T> = Vec::new();
-        let mut offset: Option<String> = None;
-        loop {
-            let mut call = Call::new(op).q("limit", limit.to_string());
-            if let Some(o) = &offset {
-                call = call.q("offset", o.clone());
+        let st = St {
+            client: self.clone(),
+            offset: None,
+            done: false,
+        };
+        futures::stream::unfold(st, move |mut st| async move {
+            if st.done {
+                return None;
             }
-            let page: Vec<T> = self.call(call).await?;
-            match next_page(&mut out, page, offset.as_deref(), limit) {
-                Some(next) => offset = Some(next),
-                None => return Ok(out),
+            let page: Result<Vec<T>> = async {
+                if st.client.api_version().await? == ApiVersion::V1 {
+                    st.done = true;
+                    return st.client.call(Call::new(op)).await;
+                }
+                let limit = st.client.inner.page_size;
+                let mut call = Call::new(op).q("limit", limit.to_string());
+                if let Some(o) = &st.offset {
+                    call = call.q("offset", o.clone());
+                }
+                let page: Vec<T> = st.client.call(call).await?;
+                let mut items = Vec::new();
+                match next_page(&mut items, page, st.offset.as_deref(), limit) {
+                    Some(next) => st.offset = Some(next),
+                    None => st.done = true,
+                }
+                Ok(items)
             }
-        }
+            .await;
+            let items: Vec<Result<T>> = match page {
+                Ok(items) => items.into_iter().map(Ok).collect(),
+                Err(e) => {
+                    st.done = true;
+                    vec![Err(e)]
+                }
+            };
+            Some((futures::stream::iter(items), st))
+        })
+        .flatten()
+        .boxed()
     }
 
     /// Token-less `GET /health` (200 healthy or degraded, 503 unavailable).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] only: any HTTP answer, 503 included, is the
+    /// result.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// if !admin.health().await?.is_operational() {
+    ///     eprintln!("Garage is not operational");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn health(&self) -> Result<HealthCheck> {
         let (status, body) = self.raw(Method::GET, "/health", &[], None, None).await?;
         Ok(HealthCheck {
@@ -541,6 +669,18 @@ impl AdminClient {
     }
 
     /// Prometheus metrics (`/metrics`) as text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`] for any status but 200 (403 for a bad metrics token);
+    /// [`Error::Transport`] when no answer came.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let text = admin.metrics().await?;
+    /// println!("{} lines", text.lines().count());
+    /// # Ok(()) }
+    /// ```
     pub async fn metrics(&self) -> Result<String> {
         let token = self
             .inner
@@ -550,29 +690,94 @@ impl AdminClient {
         let (status, body) = self.raw(Method::GET, "/metrics", &[], token, None).await?;
         let text = String::from_utf8_lossy(&body).into_owned();
         if status != 200 {
-            return Err(Error::Admin(Box::new(parse_error(
-                status, &text, "GET", "/metrics",
-            ))));
+            let mut e = parse_error(status, &text, "GET", "/metrics");
+            // The admin token may be valid without the `Metrics` scope; a separate metrics
+            // token has no scope to lack.
+            if e.is_token_refusal() && self.inner.metrics_token.is_none() {
+                e.token_valid = self.token_is_valid().await;
+            }
+            return Err(Error::Admin(Box::new(e)));
         }
         Ok(text)
     }
 
     /// `GetClusterHealth`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`] when Garage refuses the call (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_unauthenticated`]);
+    /// [`Error::Transport`] when no answer came (reads are retried);
+    /// [`Error::Decode`] when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let h = admin.cluster_health().await?;
+    /// println!("{:?}: {}/{} storage nodes up", h.status, h.storage_nodes_up, h.storage_nodes);
+    /// # Ok(()) }
+    /// ```
     pub async fn cluster_health(&self) -> Result<ClusterHealth> {
         self.call(Call::new("GetClusterHealth")).await
     }
 
     /// `GetClusterStatus`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`] when Garage refuses the call (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_unauthenticated`]);
+    /// [`Error::Transport`] when no answer came (reads are retried);
+    /// [`Error::Decode`] when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let s = admin.cluster_status().await?;
+    /// println!("layout v{}, {} nodes", s.layout_version, s.nodes.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn cluster_status(&self) -> Result<ClusterStatus> {
         self.call(Call::new("GetClusterStatus")).await
     }
 
     /// `GetClusterStatistics` (v2 only).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`] when Garage refuses the call (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_unauthenticated`]);
+    /// [`Error::Transport`] when no answer came (reads are retried);
+    /// [`Error::Decode`] when the answer does not have the documented shape;
+    /// [`Error::Unsupported`] against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let s = admin.cluster_statistics().await?;
+    /// println!("{:?} buckets", s.bucket_count);
+    /// # Ok(()) }
+    /// ```
     pub async fn cluster_statistics(&self) -> Result<ClusterStatistics> {
         self.call(Call::new("GetClusterStatistics")).await
     }
 
     /// `GetClusterLayout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`] when Garage refuses the call (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_unauthenticated`]);
+    /// [`Error::Transport`] when no answer came (reads are retried);
+    /// [`Error::Decode`] when the answer does not have the documented shape.
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let l = admin.cluster_layout().await?;
+    /// println!("layout v{}, {} roles", l.version, l.roles.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn cluster_layout(&self) -> Result<ClusterLayout> {
         self.call(Call::new("GetClusterLayout")).await
     }
@@ -623,7 +828,7 @@ mod tests {
     fn keys(ids: &[&str]) -> Vec<KeyListEntry> {
         ids.iter()
             .map(|id| KeyListEntry {
-                id: (*id).to_owned(),
+                id: AccessKeyId::new(*id),
                 ..Default::default()
             })
             .collect()
@@ -640,7 +845,12 @@ mod tests {
             let page = server(offset.as_deref(), limit);
             match next_page(&mut out, page, offset.as_deref(), limit) {
                 Some(next) => offset = Some(next),
-                None => return (out.into_iter().map(|k| k.id).collect(), requests),
+                None => {
+                    return (
+                        out.into_iter().map(|k| k.id.into_string()).collect(),
+                        requests,
+                    );
+                }
             }
         }
         panic!("paging did not end");
@@ -710,18 +920,30 @@ mod tests {
     }
 
     #[test]
-    fn from_env_and_debug_hide_the_token() {
-        let get = |n: &str| match n {
-            "GARAGE_ADMIN_ENDPOINT" => Some("http://127.0.0.1:3903".to_owned()),
-            "GARAGE_ADMIN_TOKEN" => Some("tok-secret".to_owned()),
-            _ => None,
-        };
-        let c = AdminClient::builder_from(&get).unwrap().build().unwrap();
+    fn from_vars_and_debug_hide_the_token() {
+        let vars = [
+            ("GARAGE_ADMIN_ENDPOINT", "http://127.0.0.1:3903"),
+            ("GARAGE_ADMIN_TOKEN", "tok-secret"),
+        ];
+        let c = AdminClientBuilder::from_vars(vars)
+            .unwrap()
+            .with_connect_timeout(std::time::Duration::from_secs(1))
+            .with_request_timeout(std::time::Duration::from_secs(2))
+            .with_retry(RetryConfig::disabled())
+            .build()
+            .unwrap();
+        let cfg = c.inner.transport.config();
+        assert_eq!(cfg.connect_timeout, std::time::Duration::from_secs(1));
+        assert_eq!(cfg.request_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(cfg.retry.max_retries, 0);
         assert!(!format!("{c:?}").contains("tok-secret"));
         assert_eq!(
             c.url("/v2/ListKeys", &[]).as_str(),
             "http://127.0.0.1:3903/v2/ListKeys"
         );
-        assert!(AdminClient::builder_from(&|_| None).is_err());
+        assert!(matches!(
+            AdminClientBuilder::from_vars([("GARAGE_ADMIN_TOKEN", "t")]),
+            Err(Error::Config(_))
+        ));
     }
 }

@@ -351,14 +351,77 @@ impl<'de> Deserialize<'de> for Done {
     }
 }
 
+/// Which workers [`AdminClient::list_workers`] lists (default: all).
+///
+/// ```
+/// use garage_client::admin::WorkerFilter;
+/// let failing = WorkerFilter::default().busy().in_error();
+/// assert!(failing.busy_only && failing.error_only);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerFilter {
+    /// Only workers that are busy.
+    pub busy_only: bool,
+    /// Only workers whose last run failed.
+    pub error_only: bool,
+}
+
+impl WorkerFilter {
+    /// Only busy workers.
+    pub fn busy(mut self) -> Self {
+        self.busy_only = true;
+        self
+    }
+    /// Only workers in error.
+    pub fn in_error(mut self) -> Self {
+        self.error_only = true;
+        self
+    }
+}
+
 impl AdminClient {
     /// `GetNodeInfo`: version, features, database engine, disk space of the nodes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::Nodes;
+    /// let info = admin.node_info(Nodes::This).await?;
+    /// # let _ = info;
+    /// # Ok(()) }
+    /// ```
     pub async fn node_info(&self, nodes: Nodes<'_>) -> Result<NodeResults<NodeInfo>> {
         self.call(Call::new("GetNodeInfo").q("node", nodes.as_query()))
             .await
     }
 
     /// `GetNodeStatistics`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::Nodes;
+    /// let stats = admin.node_statistics(Nodes::All).await?;
+    /// # let _ = stats;
+    /// # Ok(()) }
+    /// ```
     pub async fn node_statistics(&self, nodes: Nodes<'_>) -> Result<NodeResults<NodeStatistics>> {
         self.call(Call::new("GetNodeStatistics").q("node", nodes.as_query()))
             .await
@@ -366,6 +429,22 @@ impl AdminClient {
 
     /// `CreateMetadataSnapshot`: a consistent copy of the metadata database in
     /// `metadata_dir/snapshots/`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::Nodes;
+    /// admin.create_metadata_snapshot(Nodes::All).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn create_metadata_snapshot(&self, nodes: Nodes<'_>) -> Result<NodeResults<Done>> {
         self.call(Call::new("CreateMetadataSnapshot").q("node", nodes.as_query()))
             .await
@@ -373,6 +452,22 @@ impl AdminClient {
 
     /// `LaunchRepairOperation` (runs in the background; watch it with
     /// [`Self::list_workers`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::{Nodes, RepairType, ScrubCommand};
+    /// admin.launch_repair(Nodes::All, RepairType::Scrub(ScrubCommand::Start)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn launch_repair(
         &self,
         nodes: Nodes<'_>,
@@ -386,22 +481,57 @@ impl AdminClient {
         .await
     }
 
-    /// `ListWorkers`, optionally only the busy ones and/or those in error.
+    /// `ListWorkers`: all of them ([`WorkerFilter::default`]), or only the busy ones and/or
+    /// those in error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::{Nodes, WorkerFilter};
+    /// let failing = admin.list_workers(Nodes::All, WorkerFilter::default().in_error()).await?;
+    /// # let _ = failing;
+    /// # Ok(()) }
+    /// ```
     pub async fn list_workers(
         &self,
         nodes: Nodes<'_>,
-        busy_only: bool,
-        error_only: bool,
+        filter: WorkerFilter,
     ) -> Result<NodeResults<Vec<WorkerInfo>>> {
         self.call(
             Call::new("ListWorkers")
                 .q("node", nodes.as_query())
-                .body(json!({ "busyOnly": busy_only, "errorOnly": error_only })),
+                .body(json!({ "busyOnly": filter.busy_only, "errorOnly": filter.error_only })),
         )
         .await
     }
 
     /// `GetWorkerInfo` by worker id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 for an unknown worker); [`Error::Unsupported`](crate::Error::Unsupported) against
+    /// Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::Nodes;
+    /// let w = admin.worker_info(Nodes::This, 1).await?;
+    /// # let _ = w;
+    /// # Ok(()) }
+    /// ```
     pub async fn worker_info(&self, nodes: Nodes<'_>, id: u64) -> Result<NodeResults<WorkerInfo>> {
         self.call(
             Call::new("GetWorkerInfo")
@@ -412,6 +542,23 @@ impl AdminClient {
     }
 
     /// `ListBlockErrors`: blocks whose resync failed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::Nodes;
+    /// let errors = admin.list_block_errors(Nodes::All).await?;
+    /// # let _ = errors;
+    /// # Ok(()) }
+    /// ```
     pub async fn list_block_errors(
         &self,
         nodes: Nodes<'_>,
@@ -421,6 +568,22 @@ impl AdminClient {
     }
 
     /// `RetryBlockResync`: retries these blocks now; answers how many were queued per node.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::{Nodes, RetryBlocks};
+    /// admin.retry_block_resync(Nodes::All, &RetryBlocks::All).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn retry_block_resync(
         &self,
         nodes: Nodes<'_>,

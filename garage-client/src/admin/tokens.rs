@@ -108,27 +108,113 @@ impl AdminTokenSpec {
 impl AdminClient {
     /// `GetCurrentAdminTokenInfo`: the token this client uses, with its scope and expiry
     /// (allowed whatever the token's scope; Garage ≥ 2.1).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let me = admin.current_token_info().await?;
+    /// println!("token {:?} may list buckets: {}", me.name, me.allows("ListBuckets"));
+    /// # Ok(()) }
+    /// ```
     pub async fn current_token_info(&self) -> Result<AdminTokenInfo> {
         self.call(Call::new("GetCurrentAdminTokenInfo")).await
     }
 
     /// `ListAdminTokens` (the configuration file's tokens included, without id).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// for t in admin.list_admin_tokens().await? {
+    ///     println!("{} {:?}", t.name, t.expiration);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_admin_tokens(&self) -> Result<Vec<AdminTokenInfo>> {
         self.call(Call::new("ListAdminTokens")).await
     }
 
     /// `GetAdminTokenInfo` by id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 `NoSuchAdminToken`); [`Error::Unsupported`](crate::Error::Unsupported) against Garage
+    /// 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let t = admin.admin_token_info("8ed1830b10a276ff57061950").await?;
+    /// println!("{:?}", t.scope);
+    /// # Ok(()) }
+    /// ```
     pub async fn admin_token_info(&self, id: &str) -> Result<AdminTokenInfo> {
         self.call(Call::new("GetAdminTokenInfo").q("id", id)).await
     }
 
     /// `CreateAdminToken`: the answer holds the bearer token, shown only this once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) against Garage 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::AdminTokenSpec;
+    /// let spec = AdminTokenSpec::new("monitoring").with_scope(["GetClusterHealth", "Metrics"]);
+    /// let token = admin.create_admin_token(&spec).await?;
+    /// # let _ = token.secret_token;
+    /// # Ok(()) }
+    /// ```
     pub async fn create_admin_token(&self, spec: &AdminTokenSpec) -> Result<NewAdminToken> {
         let body = serde_json::to_value(spec).map_err(|e| crate::Error::decode("token spec", e))?;
         self.call(Call::new("CreateAdminToken").body(body)).await
     }
 
     /// `UpdateAdminToken`: changes the fields set in `spec`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 `NoSuchAdminToken`); [`Error::Unsupported`](crate::Error::Unsupported) against Garage
+    /// 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::admin::AdminTokenSpec;
+    /// let spec = AdminTokenSpec::default().never_expires();
+    /// admin.update_admin_token("8ed1830b10a276ff57061950", &spec).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn update_admin_token(
         &self,
         id: &str,
@@ -140,6 +226,22 @@ impl AdminClient {
     }
 
     /// `DeleteAdminToken`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Admin`](crate::Error::Admin) when Garage refuses the call (see
+    /// [`Error::is_not_found`](crate::Error::is_not_found),
+    /// [`Error::is_unauthenticated`](crate::Error::is_unauthenticated));
+    /// [`Error::Transport`](crate::Error::Transport) when no answer came (reads are retried);
+    /// [`Error::Decode`](crate::Error::Decode) when the answer does not have the documented shape
+    /// (404 `NoSuchAdminToken`); [`Error::Unsupported`](crate::Error::Unsupported) against Garage
+    /// 1.x (admin API v1).
+    ///
+    /// ```no_run
+    /// # async fn demo(admin: garage_client::AdminClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// admin.delete_admin_token("8ed1830b10a276ff57061950").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_admin_token(&self, id: &str) -> Result<()> {
         self.call_value(Call::new("DeleteAdminToken").q("id", id))
             .await

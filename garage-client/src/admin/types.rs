@@ -1,8 +1,106 @@
 //! Admin API response and request types (v2 shapes; v1 answers are read into the same types).
 //! Every field has a default and unknown fields are ignored: Garage adds fields in minor versions.
 
+use std::fmt;
+
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+
+macro_rules! id_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps an id as Garage spells it.
+            pub fn new(id: impl Into<String>) -> Self {
+                $name(id.into())
+            }
+            /// The id as a string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            /// The id as an owned string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok($name(s.to_owned()))
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name(s.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+id_newtype!(
+    /// A bucket id (64 hex characters), as opposed to its aliases.
+    ///
+    /// ```
+    /// use garage_client::admin::BucketId;
+    /// let id: BucketId = "5e1dd3b0f5e1a9a3".parse().unwrap();
+    /// assert_eq!(id.to_string(), "5e1dd3b0f5e1a9a3");
+    /// assert_eq!(serde_json::to_string(&id).unwrap(), r#""5e1dd3b0f5e1a9a3""#);
+    /// ```
+    BucketId
+);
+
+id_newtype!(
+    /// An access key id (`GK` and 24 hex characters).
+    ///
+    /// ```
+    /// use garage_client::admin::AccessKeyId;
+    /// let id = AccessKeyId::from("GK31c2f218a2e44f485b94239e");
+    /// assert_eq!(id.as_str(), "GK31c2f218a2e44f485b94239e");
+    /// ```
+    AccessKeyId
+);
 
 /// Health summary of `GetClusterHealth`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -185,7 +283,7 @@ pub struct LayoutRole {
 #[non_exhaustive]
 pub struct BucketListEntry {
     /// Bucket id (64 hex).
-    pub id: String,
+    pub id: BucketId,
     /// Creation time (v2 only).
     pub created: Option<String>,
     /// Global aliases.
@@ -200,7 +298,7 @@ pub struct BucketListEntry {
 #[non_exhaustive]
 pub struct LocalAlias {
     /// Key owning the alias.
-    pub access_key_id: String,
+    pub access_key_id: AccessKeyId,
     /// Alias.
     pub alias: String,
 }
@@ -248,7 +346,7 @@ pub struct Quotas {
 #[non_exhaustive]
 pub struct BucketInfo {
     /// Bucket id.
-    pub id: String,
+    pub id: BucketId,
     /// Creation time (v2).
     pub created: Option<String>,
     /// Global aliases.
@@ -285,7 +383,7 @@ pub struct BucketInfo {
 #[non_exhaustive]
 pub struct BucketKey {
     /// Key id.
-    pub access_key_id: String,
+    pub access_key_id: AccessKeyId,
     /// Key name.
     pub name: String,
     /// Permissions.
@@ -300,7 +398,7 @@ pub struct BucketKey {
 #[non_exhaustive]
 pub struct KeyListEntry {
     /// Key id.
-    pub id: String,
+    pub id: AccessKeyId,
     /// Name.
     pub name: String,
     /// Creation time (v2).
@@ -317,7 +415,7 @@ pub struct KeyListEntry {
 #[non_exhaustive]
 pub struct KeyInfo {
     /// Key id (`GK…`).
-    pub access_key_id: String,
+    pub access_key_id: AccessKeyId,
     /// Name.
     pub name: String,
     /// Creation time (v2).
@@ -349,7 +447,7 @@ pub struct KeyPermissions {
 #[non_exhaustive]
 pub struct KeyBucket {
     /// Bucket id.
-    pub id: String,
+    pub id: BucketId,
     /// Global aliases.
     pub global_aliases: Vec<String>,
     /// Local aliases.
@@ -395,6 +493,24 @@ mod tests {
         );
         assert_eq!(b.keys[0].permissions, Permissions::READ_WRITE);
         assert_eq!(b.created, None);
+        assert_eq!(b.id, BucketId::new("ab"));
+        assert_eq!(b.keys[0].access_key_id, "GK1");
+    }
+
+    #[test]
+    fn ids_are_transparent_strings() {
+        let id: AccessKeyId = serde_json::from_str(r#""GK1""#).unwrap();
+        assert_eq!(id, AccessKeyId::from("GK1".to_owned()));
+        assert_eq!(serde_json::to_value(&id).unwrap(), serde_json::json!("GK1"));
+        assert_eq!(format!("{id}"), "GK1");
+        assert_eq!(AsRef::<str>::as_ref(&id), "GK1");
+        assert_eq!("GK1".parse::<AccessKeyId>().unwrap(), id);
+        assert_eq!(String::from(id), "GK1");
+        let b = BucketId::new("ab");
+        assert_eq!(
+            (b.as_str(), b.clone().into_string()),
+            ("ab", "ab".to_owned())
+        );
     }
 
     #[test]

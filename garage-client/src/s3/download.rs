@@ -46,7 +46,7 @@ pub(crate) struct Resume {
 
 /// `first` (a response body carrying bytes `start..end` of the object, or more) continued
 /// after a mid-body connection loss with `Range: bytes=<reached>-<end - 1>` and `If-Match`, at
-/// most [`HttpConfig::max_retries`](crate::HttpConfig::max_retries) times per download, exactly as
+/// most [`RetryConfig::max_retries`](crate::RetryConfig::max_retries) times per download, exactly as
 /// the parallel ranges are fetched again. A continuation that does not start where the body broke
 /// off is an integrity error; a replaced object fails with `412 PreconditionFailed`.
 pub(crate) fn resumable(
@@ -81,9 +81,9 @@ pub(crate) fn resumable(
                     return Some((Ok(chunk), st));
                 }
                 None => return None,
-                Some(Err(e @ Error::Http { .. }))
+                Some(Err(e @ Error::Transport { .. }))
                     if st.pos < st.r.end
-                        && st.failures < st.client.inner.transport.config().max_retries =>
+                        && st.failures < st.client.inner.transport.config().retry.max_retries =>
                 {
                     st.failures += 1;
                     tracing::debug!(error = %e, pos = st.pos, failures = st.failures, "body interrupted; resuming");
@@ -266,7 +266,7 @@ impl Ranged {
 
 /// GETs bytes `start..end` of the target, only if it still has the first response's ETag.
 /// A connection lost while the body streams fetches the range again, up to
-/// [`HttpConfig::max_retries`](crate::HttpConfig::max_retries) times (failures before the
+/// [`RetryConfig::max_retries`](crate::RetryConfig::max_retries) times (failures before the
 /// response are retried by the transport as for any idempotent request).
 async fn fetch_range(
     client: &S3Client,
@@ -295,8 +295,8 @@ async fn fetch_range(
             return Err(t.integrity("range", format!("206 {want}"), got));
         }
         match read_range(t, resp, end - start).await {
-            Err(e @ Error::Http { .. })
-                if body_failures < client.inner.transport.config().max_retries =>
+            Err(e @ Error::Transport { .. })
+                if body_failures < client.inner.transport.config().retry.max_retries =>
             {
                 body_failures += 1;
                 tracing::debug!(error = %e, start, body_failures, "range interrupted; fetching it again");
@@ -469,6 +469,6 @@ mod tests {
     #[tokio::test]
     async fn a_range_that_keeps_failing_ends_in_a_transport_error() {
         let err = download(Ranges::CutAlways).await.unwrap_err();
-        assert!(matches!(&err, Error::Http { .. }), "{err:?}");
+        assert!(matches!(&err, Error::Transport { .. }), "{err:?}");
     }
 }

@@ -29,7 +29,7 @@ pub use uploads::{
 };
 
 use crate::config::{
-    Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig, first_var,
+    Credentials, DEFAULT_REGION, DownloadConfig, HttpConfig, MultipartConfig, RetryConfig, Vars,
     parse_endpoint,
 };
 use crate::error::{Error, Result, S3ErrorCode};
@@ -48,6 +48,63 @@ pub struct S3ClientBuilder {
 }
 
 impl S3ClientBuilder {
+    /// A builder from the environment: endpoint from `GARAGE_S3_ENDPOINT`,
+    /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`; region from `GARAGE_S3_REGION`, `AWS_REGION` or
+    /// `AWS_DEFAULT_REGION` (default `garage`); key from `AWS_ACCESS_KEY_ID` /
+    /// `AWS_SECRET_ACCESS_KEY` (or `GARAGE_ACCESS_KEY_ID` / `GARAGE_SECRET_ACCESS_KEY`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the endpoint or a half of the key is missing.
+    pub fn from_env() -> Result<Self> {
+        Self::from_parsed(&Vars::env())
+    }
+
+    /// A builder from these name/value pairs, read like [`Self::from_env`] reads the
+    /// environment (for tests and configuration files).
+    ///
+    /// ```
+    /// let s3 = garage_client::S3ClientBuilder::from_vars([
+    ///     ("AWS_ENDPOINT_URL", "http://127.0.0.1:3900"),
+    ///     ("AWS_ACCESS_KEY_ID", "GK31c2f218a2e44f485b94239e"),
+    ///     ("AWS_SECRET_ACCESS_KEY", "b892c0665f0ada8a4755dae98baa3b133590e11dae3bcc1f9d769d67f16c3835"),
+    /// ])?
+    /// .build()?;
+    /// assert_eq!(s3.region(), "garage");
+    /// # Ok::<(), garage_client::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the endpoint or a half of the key is missing.
+    pub fn from_vars<K: AsRef<str>, V: AsRef<str>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self> {
+        Self::from_parsed(&Vars::from_pairs(vars))
+    }
+
+    fn from_parsed(vars: &Vars) -> Result<Self> {
+        let mut b = S3Client::builder();
+        let endpoint = vars
+            .first(&[
+                "GARAGE_S3_ENDPOINT",
+                "AWS_ENDPOINT_URL_S3",
+                "AWS_ENDPOINT_URL",
+            ])
+            .ok_or_else(|| Error::Config("set GARAGE_S3_ENDPOINT or AWS_ENDPOINT_URL".into()))?;
+        b = b.with_endpoint(endpoint);
+        if let Some(r) = vars.first(&["GARAGE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"]) {
+            b = b.with_region(r);
+        }
+        let id = vars
+            .first(&["AWS_ACCESS_KEY_ID", "GARAGE_ACCESS_KEY_ID"])
+            .ok_or_else(|| Error::Config("set AWS_ACCESS_KEY_ID".into()))?;
+        let secret = vars
+            .first(&["AWS_SECRET_ACCESS_KEY", "GARAGE_SECRET_ACCESS_KEY"])
+            .ok_or_else(|| Error::Config("set AWS_SECRET_ACCESS_KEY".into()))?;
+        Ok(b.with_credentials(Credentials::new(id, secret.into())))
+    }
+
     /// S3 endpoint, e.g. `http://127.0.0.1:3900` (path-style requests go below it).
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
@@ -66,6 +123,21 @@ impl S3ClientBuilder {
     /// Timeouts and retries.
     pub fn with_http_config(mut self, http: HttpConfig) -> Self {
         self.http = http;
+        self
+    }
+    /// TCP connect timeout ([`HttpConfig::connect_timeout`]).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.http.connect_timeout = timeout;
+        self
+    }
+    /// Whole-request timeout of small requests ([`HttpConfig::request_timeout`]).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.http.request_timeout = timeout;
+        self
+    }
+    /// Retries of idempotent requests ([`HttpConfig::retry`]).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.http.retry = retry;
         self
     }
     /// Multipart threshold, part size and concurrency.
@@ -220,37 +292,13 @@ impl S3Client {
         S3ClientBuilder::default()
     }
 
-    /// Builds a client from the environment: endpoint from `GARAGE_S3_ENDPOINT`,
-    /// `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`; region from `GARAGE_S3_REGION`, `AWS_REGION` or
-    /// `AWS_DEFAULT_REGION` (default `garage`); key from `AWS_ACCESS_KEY_ID` /
-    /// `AWS_SECRET_ACCESS_KEY` (or `GARAGE_ACCESS_KEY_ID` / `GARAGE_SECRET_ACCESS_KEY`).
+    /// Builds a client from the environment: [`S3ClientBuilder::from_env`], then `build()`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when a variable is missing or the endpoint is not a URL.
     pub fn from_env() -> Result<Self> {
-        Self::builder_from(&|n| std::env::var(n).ok())?.build()
-    }
-
-    pub(crate) fn builder_from(get: &dyn Fn(&str) -> Option<String>) -> Result<S3ClientBuilder> {
-        let mut b = S3Client::builder();
-        let endpoint = first_var(
-            get,
-            &[
-                "GARAGE_S3_ENDPOINT",
-                "AWS_ENDPOINT_URL_S3",
-                "AWS_ENDPOINT_URL",
-            ],
-        )
-        .ok_or_else(|| Error::Config("set GARAGE_S3_ENDPOINT or AWS_ENDPOINT_URL".into()))?;
-        b = b.with_endpoint(endpoint);
-        if let Some(r) = first_var(
-            get,
-            &["GARAGE_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"],
-        ) {
-            b = b.with_region(r);
-        }
-        let id = first_var(get, &["AWS_ACCESS_KEY_ID", "GARAGE_ACCESS_KEY_ID"])
-            .ok_or_else(|| Error::Config("set AWS_ACCESS_KEY_ID".into()))?;
-        let secret = first_var(get, &["AWS_SECRET_ACCESS_KEY", "GARAGE_SECRET_ACCESS_KEY"])
-            .ok_or_else(|| Error::Config("set AWS_SECRET_ACCESS_KEY".into()))?;
-        Ok(b.with_credentials(Credentials::new(id, secret.into())))
+        S3ClientBuilder::from_env()?.build()
     }
 
     /// The endpoint.
@@ -351,6 +399,21 @@ impl S3Client {
     }
 
     /// Lists the buckets the key can see.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// for b in s3.list_buckets().await? {
+    ///     println!("{}", b.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>> {
         let mut url = self.inner.endpoint.clone();
         if url.path().is_empty() {
@@ -362,6 +425,23 @@ impl S3Client {
 
     /// Creates a bucket through S3 (needs the key's `createBucket` flag; the bucket gets a
     /// local alias in the key's namespace). Prefer [`crate::AdminClient::create_bucket`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (409 when the name is
+    /// taken, 403 without the key's `createBucket` flag);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.create_bucket("scratch").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
         let url = self.url(bucket, None, &[])?;
         self.call(Call::new(Method::PUT, url)).await?;
@@ -369,12 +449,46 @@ impl S3Client {
     }
 
     /// Deletes an empty bucket (409 `BucketNotEmpty` otherwise).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (409 `BucketNotEmpty`);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.delete_bucket("scratch").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_bucket(&self, bucket: &str) -> Result<()> {
         let url = self.url(bucket, None, &[])?;
         self.send_delete(url).await
     }
 
     /// Whether the bucket exists and the key may access it (`HEAD /bucket`); `Ok(false)` on 404.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) other than 404;
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// if !s3.bucket_exists("backups").await? {
+    ///     s3.create_bucket("backups").await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn bucket_exists(&self, bucket: &str) -> Result<bool> {
         let url = self.url(bucket, None, &[])?;
         match self.call(Call::new(Method::HEAD, url)).await {
@@ -385,6 +499,24 @@ impl S3Client {
     }
 
     /// One page of `ListObjectsV2`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::Decode`] for a listing that cannot be read.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::s3::ListOptions;
+    /// let page = s3.list_objects_page("backups", &ListOptions::default().with_prefix("db/"), None).await?;
+    /// println!("{} objects, more: {}", page.objects.len(), page.next_continuation_token.is_some());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_objects_page(
         &self,
         bucket: &str,
@@ -473,6 +605,23 @@ impl S3Client {
     /// Metadata of an object (`HEAD`); `is_not_found()` when absent. Sends that one request:
     /// a 404 has code [`S3ErrorCode::NotFound`], since the answer to HEAD cannot say whether
     /// the key or the bucket is missing. [`Self::head_object_checked`] finds out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (404 `NotFound`: key or
+    /// bucket); [`Error::Transport`] when no answer came within the
+    /// retries; [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let meta = s3.head_object("backups", "db/dump.sql").await?;
+    /// println!("{} bytes, etag {:?}", meta.size, meta.etag);
+    /// # Ok(()) }
+    /// ```
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
         let url = self.url(bucket, Some(key), &[])?;
         let mut h = HeaderMap::new();
@@ -484,6 +633,25 @@ impl S3Client {
     /// [`Self::head_object`], and after a 404 a second request, `HEAD` on the bucket, to say
     /// [`S3ErrorCode::NoSuchBucket`] or [`S3ErrorCode::NoSuchKey`]. If that second request
     /// fails, the 404 keeps its code [`S3ErrorCode::NotFound`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (404 `NoSuchKey` or
+    /// `NoSuchBucket`); [`Error::Transport`] when no answer came within
+    /// the retries; [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// match s3.head_object_checked("backups", "db/dump.sql").await {
+    ///     Err(e) if e.is_not_found() => println!("{e}"),
+    ///     other => println!("{} bytes", other?.size),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn head_object_checked(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
         match self.head_object(bucket, key).await {
             Err(Error::S3(mut e)) if e.code == S3ErrorCode::NotFound => {
@@ -513,6 +681,24 @@ impl S3Client {
     /// first response's ETag with `If-Match`: if the object is replaced meanwhile, the stream
     /// fails with `412 PreconditionFailed` rather than mixing two versions. The chunks still come
     /// in order and are checked as above. [`GetOptions::with_parallel`]`(false)` opts out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact. The stream itself ends with [`Error::Integrity`]
+    /// on a CRC32C or length mismatch.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let body = s3.get_object("backups", "db/dump.sql", Default::default()).await?.bytes().await?;
+    /// println!("{} bytes", body.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn get_object(
         &self,
         bucket: &str,
@@ -619,12 +805,48 @@ impl S3Client {
     }
 
     /// Deletes an object (succeeds if it does not exist).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.delete_object("backups", "db/old.sql").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
         let url = self.url(bucket, Some(key), &[])?;
         self.send_delete(url).await
     }
 
     /// Deletes up to 1,000 objects in one request (`DeleteObjects`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::Config`] for more than 1,000 keys;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact. Keys the server could not delete are in
+    /// [`DeleteObjectsResult::errors`](crate::s3::DeleteObjectsResult::errors).
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = vec!["db/a.sql".to_owned(), "db/b.sql".to_owned()];
+    /// let r = s3.delete_objects("backups", &keys).await?;
+    /// assert!(r.errors.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_objects(
         &self,
         bucket: &str,
@@ -638,7 +860,7 @@ impl S3Client {
         if keys.is_empty() {
             return Ok(DeleteObjectsResult::default());
         }
-        let body = Bytes::from(xml::delete_objects_body(keys, false));
+        let body = Bytes::from(xml::delete_objects_body(keys, false)?);
         let url = self.url(bucket, None, &[("delete", "")])?;
         let mut h = HeaderMap::new();
         h.insert(
@@ -653,6 +875,23 @@ impl S3Client {
     }
 
     /// Server-side copy (`CopyObject`) of an object up to 5 GiB; returns the new ETag.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let etag = s3.copy_object("backups", "db/dump.sql", "archive", "2026/dump.sql").await?;
+    /// # let _ = etag;
+    /// # Ok(()) }
+    /// ```
     pub async fn copy_object(
         &self,
         src_bucket: &str,
@@ -682,6 +921,29 @@ impl S3Client {
     /// Uploads an object: a single PUT up to the multipart threshold, else a multipart upload
     /// with concurrent parts (aborted on failure or when this future is dropped). The server
     /// checks a CRC32C of every request body.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (403 with
+    /// [`Error::is_quota_exceeded`] when a quota refuses it);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::InvalidMetadata`] and
+    /// [`Error::ObjectTooLarge`] before any request;
+    /// [`Error::Io`] when the file or stream cannot be read (a multipart upload
+    /// is then aborted).
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::s3::{PutOptions, PutPayload};
+    /// let r = s3.put_object("backups", "db/dump.sql", PutPayload::file("/var/backups/dump.sql"),
+    ///     PutOptions::default().with_content_type("application/sql")).await?;
+    /// # let _ = r;
+    /// # Ok(()) }
+    /// ```
     pub async fn put_object(
         &self,
         bucket: &str,
@@ -713,16 +975,7 @@ impl S3Client {
 
 /// Query-component encoding (RFC 3986 unreserved kept).
 fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, crate::sign::URI_ENCODE).to_string()
 }
 
 fn header_value(s: &str) -> Result<HeaderValue> {
@@ -821,6 +1074,18 @@ impl std::fmt::Debug for GetObject {
 
 impl GetObject {
     /// Collects the whole body (checked like the stream).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the body stops coming (after the resumptions a download is
+    /// allowed); [`Error::Integrity`] when the CRC32C or the length does not match.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> garage_client::Result<()> {
+    /// let body = s3.get_object("backups", "db/dump.sql", Default::default()).await?.bytes().await?;
+    /// # let _ = body;
+    /// # Ok(()) }
+    /// ```
     pub async fn bytes(mut self) -> Result<Bytes> {
         let mut buf =
             bytes::BytesMut::with_capacity(self.expected_len.unwrap_or(0).min(64 << 20) as usize);
@@ -889,19 +1154,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn from_env_reads_aws_and_garage_variables() {
-        let vars = |n: &str| match n {
-            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:3900".to_owned()),
-            "AWS_REGION" => Some("garage".to_owned()),
-            "AWS_ACCESS_KEY_ID" => Some("GKabc".to_owned()),
-            "AWS_SECRET_ACCESS_KEY" => Some("s3cret".to_owned()),
-            _ => None,
-        };
-        let c = S3Client::builder_from(&vars).unwrap().build().unwrap();
+    fn from_vars_reads_aws_and_garage_variables() {
+        let vars = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:3900"),
+            ("AWS_REGION", "garage"),
+            ("AWS_ACCESS_KEY_ID", "GKabc"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cret"),
+        ];
+        let c = S3ClientBuilder::from_vars(vars).unwrap().build().unwrap();
         assert_eq!(c.region(), "garage");
         assert_eq!(c.endpoint().as_str(), "http://127.0.0.1:3900/");
         assert!(!format!("{c:?}").contains("s3cret"));
-        assert!(S3Client::builder_from(&|_| None).is_err());
+        let garage_names = [
+            ("GARAGE_S3_ENDPOINT", "http://127.0.0.1:3901".to_owned()),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:3900".to_owned()),
+            ("GARAGE_S3_REGION", "r1".to_owned()),
+            ("GARAGE_ACCESS_KEY_ID", "GKabc".to_owned()),
+            ("GARAGE_SECRET_ACCESS_KEY", "s3cret".to_owned()),
+        ];
+        let c = S3ClientBuilder::from_vars(garage_names)
+            .unwrap()
+            .with_region("r2")
+            .build()
+            .unwrap();
+        assert_eq!(c.endpoint().as_str(), "http://127.0.0.1:3901/");
+        assert_eq!(c.region(), "r2", "the builder can still be changed");
+        assert!(matches!(
+            S3ClientBuilder::from_vars([("AWS_ENDPOINT_URL", "http://127.0.0.1:3900")]),
+            Err(Error::Config(_))
+        ));
+        assert!(S3ClientBuilder::from_vars(Vec::<(String, String)>::new()).is_err());
+    }
+
+    #[test]
+    fn builder_timeouts_and_retry_reach_the_transport() {
+        let c = S3Client::builder()
+            .with_endpoint("http://127.0.0.1:1")
+            .with_credentials(Credentials::new("a", "b".to_owned().into()))
+            .with_connect_timeout(Duration::from_secs(1))
+            .with_request_timeout(Duration::from_secs(2))
+            .with_retry(RetryConfig::disabled())
+            .build()
+            .unwrap();
+        let cfg = c.inner.transport.config();
+        assert_eq!(cfg.connect_timeout, Duration::from_secs(1));
+        assert_eq!(cfg.request_timeout, Duration::from_secs(2));
+        assert_eq!(cfg.retry, RetryConfig::disabled());
     }
 
     #[test]

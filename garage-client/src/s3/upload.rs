@@ -448,7 +448,7 @@ async fn complete(
     full_crc: u32,
     size: u64,
 ) -> Result<String> {
-    let body = Bytes::from(xml::complete_body(parts));
+    let body = Bytes::from(xml::complete_body(parts)?);
     let url = client.url(bucket, Some(key), &[("uploadId", upload_id)])?;
     let crc = encode_crc32c(full_crc);
     let mut h = HeaderMap::new();
@@ -539,6 +539,22 @@ impl S3Client {
     }
 
     /// Aborts a multipart upload (`AbortMultipartUpload`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (404 `NoSuchUpload`);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.abort_multipart("backups", "vm/100.img", "upload-id").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
         let url = self.url(bucket, Some(key), &[("uploadId", upload_id)])?;
         self.send_delete(url).await

@@ -555,6 +555,23 @@ pub(crate) fn url_decode(s: &str) -> Result<String> {
 impl S3Client {
     /// One page of `ListMultipartUploads` (keys requested URL-encoded, so any key round-trips),
     /// starting after `marker` (the previous page's [`UploadsPage::next`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::Decode`] for a listing that cannot be read.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let page = s3.list_multipart_uploads_page("backups", &Default::default(), None).await?;
+    /// println!("{} unfinished uploads", page.uploads.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_multipart_uploads_page(
         &self,
         bucket: &str,
@@ -634,6 +651,23 @@ impl S3Client {
     }
 
     /// Every part already uploaded to an unfinished upload (`ListParts`, all pages).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]) (404 `NoSuchUpload`);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::Decode`] for a listing that cannot be read.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let parts = s3.list_parts("backups", "vm/100.img", "upload-id").await?;
+    /// println!("{} parts", parts.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_parts(
         &self,
         bucket: &str,
@@ -662,6 +696,23 @@ impl S3Client {
     /// Aborts every unfinished upload of the bucket started more than `older_than` ago (uploads
     /// without a start time are kept) and returns the aborted ones. The S3 counterpart of
     /// [`crate::AdminClient::cleanup_incomplete_uploads`], for holders of an S3 key only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; the first failed listing or abort ends the call.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let aborted = s3.abort_incomplete_uploads("backups", std::time::Duration::from_secs(86_400)).await?;
+    /// println!("{} uploads aborted", aborted.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn abort_incomplete_uploads(
         &self,
         bucket: &str,
@@ -688,6 +739,23 @@ impl S3Client {
     }
 
     /// `PutBucketLifecycleConfiguration`: replaces the bucket's lifecycle rules.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use garage_client::s3::LifecycleRule;
+    /// s3.put_bucket_lifecycle("backups", &[LifecycleRule::abort_incomplete_uploads_after(1)]).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn put_bucket_lifecycle(&self, bucket: &str, rules: &[LifecycleRule]) -> Result<()> {
         let body = Bytes::from(lifecycle_body(rules)?);
         let url = self.url(bucket, None, &[("lifecycle", "")])?;
@@ -707,6 +775,24 @@ impl S3Client {
     }
 
     /// `GetBucketLifecycleConfiguration`; no rules (not an error) when none are set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact; [`Error::Decode`] for a configuration that cannot be
+    /// read.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let rules = s3.bucket_lifecycle("backups").await?;
+    /// println!("{} rules", rules.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn bucket_lifecycle(&self, bucket: &str) -> Result<Vec<LifecycleRule>> {
         let url = self.url(bucket, None, &[("lifecycle", "")])?;
         match self.call(Call::new(Method::GET, url)).await {
@@ -722,6 +808,22 @@ impl S3Client {
     }
 
     /// `DeleteBucketLifecycle`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::S3`] when Garage refuses the request (see
+    /// [`Error::is_not_found`],
+    /// [`Error::is_permission_denied`]);
+    /// [`Error::Transport`] when no answer came within the retries;
+    /// [`Error::InvalidBucketName`] /
+    /// [`Error::InvalidKey`] before any request for a name that cannot be
+    /// sent byte-exact.
+    ///
+    /// ```no_run
+    /// # async fn demo(s3: garage_client::S3Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// s3.delete_bucket_lifecycle("backups").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_bucket_lifecycle(&self, bucket: &str) -> Result<()> {
         let url = self.url(bucket, None, &[("lifecycle", "")])?;
         self.send_delete(url).await

@@ -1,6 +1,6 @@
 //! S3 XML bodies: parsing responses and building requests (pure code).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, S3Error, S3ErrorCode};
 
@@ -272,34 +272,36 @@ pub(crate) fn parse_delete_result(xml: &str) -> Result<DeleteObjectsResult> {
     })
 }
 
-/// XML-escapes text content.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+
+/// Serializes a request body with quick-xml (which escapes the text), after the XML declaration.
+fn to_xml(what: &str, doc: &impl Serialize) -> Result<String> {
+    let body = quick_xml::se::to_string(doc).map_err(|e| Error::Config(format!("{what}: {e}")))?;
+    Ok(format!("{XML_DECLARATION}{body}"))
 }
 
-pub(crate) fn delete_objects_body(keys: &[String], quiet: bool) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete>");
-    if quiet {
-        out.push_str("<Quiet>true</Quiet>");
-    }
-    for k in keys {
-        out.push_str("<Object><Key>");
-        out.push_str(&escape(k));
-        out.push_str("</Key></Object>");
-    }
-    out.push_str("</Delete>");
-    out
+/// `Delete` body of `DeleteObjects`.
+#[derive(Serialize)]
+#[serde(rename = "Delete")]
+struct DeleteXml<'a> {
+    #[serde(rename = "Quiet", skip_serializing_if = "std::ops::Not::not")]
+    quiet: bool,
+    #[serde(rename = "Object")]
+    objects: Vec<DeleteObjectXml<'a>>,
+}
+
+#[derive(Serialize)]
+struct DeleteObjectXml<'a> {
+    #[serde(rename = "Key")]
+    key: &'a str,
+}
+
+pub(crate) fn delete_objects_body(keys: &[String], quiet: bool) -> Result<String> {
+    let doc = DeleteXml {
+        quiet,
+        objects: keys.iter().map(|k| DeleteObjectXml { key: k }).collect(),
+    };
+    to_xml("DeleteObjects", &doc)
 }
 
 /// One completed part: number, ETag (without quotes), base64 CRC32C.
@@ -309,19 +311,36 @@ pub(crate) struct CompletedPart {
     pub crc32c: String,
 }
 
-pub(crate) fn complete_body(parts: &[CompletedPart]) -> String {
-    let mut out =
-        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUpload>");
-    for p in parts {
-        out.push_str(&format!(
-            "<Part><PartNumber>{}</PartNumber><ETag>\"{}\"</ETag><ChecksumCRC32C>{}</ChecksumCRC32C></Part>",
-            p.number,
-            escape(&p.etag),
-            escape(&p.crc32c)
-        ));
-    }
-    out.push_str("</CompleteMultipartUpload>");
-    out
+/// `CompleteMultipartUpload` body.
+#[derive(Serialize)]
+#[serde(rename = "CompleteMultipartUpload")]
+struct CompleteXml {
+    #[serde(rename = "Part")]
+    parts: Vec<CompletePartXml>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CompletePartXml {
+    part_number: u32,
+    #[serde(rename = "ETag")]
+    etag: String,
+    #[serde(rename = "ChecksumCRC32C")]
+    checksum_crc32c: String,
+}
+
+pub(crate) fn complete_body(parts: &[CompletedPart]) -> Result<String> {
+    let doc = CompleteXml {
+        parts: parts
+            .iter()
+            .map(|p| CompletePartXml {
+                part_number: p.number,
+                etag: format!("\"{}\"", p.etag),
+                checksum_crc32c: p.crc32c.clone(),
+            })
+            .collect(),
+    };
+    to_xml("CompleteMultipartUpload", &doc)
 }
 
 #[cfg(test)]
@@ -427,15 +446,55 @@ mod tests {
 
     #[test]
     fn builds_escaped_request_bodies() {
-        let body = delete_objects_body(&["a<b".into(), "c".into()], true);
-        assert!(body.contains(
-            "<Quiet>true</Quiet><Object><Key>a&lt;b</Key></Object><Object><Key>c</Key></Object>"
-        ));
+        let body = delete_objects_body(&["a<b".into(), "c".into()], true).unwrap();
+        assert!(body.starts_with(XML_DECLARATION), "{body}");
+        assert!(
+            body.contains(
+                "<Delete><Quiet>true</Quiet><Object><Key>a&lt;b</Key></Object><Object><Key>c</Key></Object></Delete>"
+            ),
+            "{body}"
+        );
+        let body = delete_objects_body(&["c".into()], false).unwrap();
+        assert!(!body.contains("Quiet"), "{body}");
         let body = complete_body(&[CompletedPart {
             number: 1,
             etag: "e".into(),
             crc32c: "AAAAAA==".into(),
-        }]);
-        assert!(body.contains("<Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag><ChecksumCRC32C>AAAAAA==</ChecksumCRC32C></Part>"));
+        }])
+        .unwrap();
+        assert!(body.starts_with(XML_DECLARATION), "{body}");
+        assert!(
+            body.contains("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag><ChecksumCRC32C>AAAAAA==</ChecksumCRC32C></Part></CompleteMultipartUpload>"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn hostile_keys_come_back_from_the_delete_body() {
+        #[derive(Deserialize)]
+        struct Delete {
+            #[serde(rename = "Object")]
+            objects: Vec<Object>,
+        }
+        #[derive(Deserialize)]
+        struct Object {
+            #[serde(rename = "Key")]
+            key: String,
+        }
+        let keys: Vec<String> = [
+            "a&b",
+            "<Key>x</Key>",
+            "q\"uote's",
+            "]]>",
+            "caf\u{e9}/\u{1f600}",
+            "a/./b",
+            "%2e%2e/k",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let body = delete_objects_body(&keys, false).unwrap();
+        let doc: Delete = quick_xml::de::from_str(&body).unwrap();
+        let back: Vec<String> = doc.objects.into_iter().map(|o| o.key).collect();
+        assert_eq!(back, keys, "{body}");
     }
 }

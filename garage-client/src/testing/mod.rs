@@ -1,4 +1,5 @@
-//! A real single-node Garage on loopback, for tests (feature `testing`).
+//! A real single-node Garage on loopback, for tests (feature `testing`). This module is for
+//! tests and is not covered by semver.
 //!
 //! [`GarageServer::start`] runs the `garage` binary (found through `GARAGE_BIN`, else `PATH`, else
 //! the cache directory `scripts/test.sh` installs into) in a fresh temporary directory with random
@@ -12,12 +13,14 @@
 //!
 //! ```no_run
 //! use garage_client::testing::GarageServer;
-//! use secrecy::ExposeSecret;
 //!
-//! let garage = GarageServer::start().expect("garage starts");
-//! println!("S3 at {} in region {}", garage.s3_endpoint(), garage.region());
-//! println!("bucket {} key {}", garage.bucket(), garage.access_key_id());
-//! let _secret: &str = garage.secret_access_key().expose_secret();
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let garage = GarageServer::start().await?;
+//! let s3 = garage.client_builder().build()?;
+//! let admin = garage.admin_client_builder().build()?;
+//! s3.put_object(garage.bucket(), "k", "v".into(), Default::default()).await?;
+//! println!("{} objects", admin.bucket_info_by_alias(garage.bucket()).await?.objects);
+//! # Ok(()) }
 //! ```
 
 mod http;
@@ -34,7 +37,11 @@ use std::time::{Duration, Instant};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use crate::error::{Error, Result};
+use std::io;
+
+use crate::admin::{AccessKeyId, AdminClientBuilder, BucketId};
+use crate::config::Credentials;
+use crate::s3::S3ClientBuilder;
 
 pub use proxy::{Fault, FaultProxy, RequestHead};
 
@@ -77,7 +84,7 @@ pub struct GarageServer {
     admin_token: SecretString,
     metrics_token: SecretString,
     bucket: String,
-    bucket_id: String,
+    bucket_id: BucketId,
     node_id: String,
     // Last field: dropped after the process has been killed in `Drop`.
     dir: tempfile::TempDir,
@@ -98,16 +105,19 @@ impl fmt::Debug for GarageServer {
 
 /// Locates the `garage` binary: `GARAGE_BIN`, else `garage` on `PATH`, else the cache directory
 /// used by `scripts/test.sh` (`$BACKUP_STACK_CACHE` or `~/.cache/backup-stack`, `garage-2.5.0/bin`).
-pub fn garage_binary() -> Result<PathBuf> {
+pub fn garage_binary() -> io::Result<PathBuf> {
     if let Some(bin) = std::env::var_os("GARAGE_BIN").filter(|v| !v.is_empty()) {
         let bin = PathBuf::from(bin);
         if bin.is_file() {
             return Ok(bin);
         }
-        return Err(Error::TestBed(format!(
-            "GARAGE_BIN={} does not exist; {INSTALL_HINT}",
-            bin.display()
-        )));
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "GARAGE_BIN={} does not exist; {INSTALL_HINT}",
+                bin.display()
+            ),
+        ));
     }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
@@ -129,16 +139,42 @@ pub fn garage_binary() -> Result<PathBuf> {
             return Ok(candidate);
         }
     }
-    Err(Error::TestBed(format!(
-        "the garage binary was not found (GARAGE_BIN unset, no `garage` on PATH); {INSTALL_HINT}"
-    )))
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!(
+            "the garage binary was not found (GARAGE_BIN unset, no `garage` on PATH); {INSTALL_HINT}"
+        ),
+    ))
 }
 
 impl GarageServer {
-    /// Starts a fresh single-node Garage, bootstraps it and waits until it is healthy.
+    /// Starts a fresh single-node Garage, bootstraps it and waits until it is healthy (a second
+    /// or two, on a blocking thread of the tokio runtime).
     ///
-    /// Blocks for a second or two; calling it from a `#[tokio::test]` is fine.
-    pub fn start() -> Result<Self> {
+    /// # Errors
+    ///
+    /// The binary is missing ([`io::ErrorKind::NotFound`], with an install hint), or Garage did
+    /// not start (the message ends with the last lines of its log).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let garage = garage_client::testing::GarageServer::start().await?;
+    /// let s3 = garage.client_builder().build()?;
+    /// assert!(s3.bucket_exists(garage.bucket()).await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn start() -> io::Result<Self> {
+        tokio::task::spawn_blocking(Self::start_blocking)
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    /// [`Self::start`] for code without a runtime: blocks until Garage is healthy.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::start`].
+    pub fn start_blocking() -> io::Result<Self> {
         let bin = garage_binary()?;
         let mut last_err = None;
         for _ in 0..START_ATTEMPTS {
@@ -149,14 +185,14 @@ impl GarageServer {
                 Err(e) => return Err(e),
             }
         }
-        Err(last_err.unwrap_or_else(|| Error::TestBed("garage did not start".into())))
+        Err(last_err.unwrap_or_else(|| io::Error::other("garage did not start")))
     }
 
-    fn start_once(bin: &Path) -> Result<Self> {
+    fn start_once(bin: &Path) -> io::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("garage-test-")
             .tempdir()
-            .map_err(|e| Error::TestBed(format!("cannot create a temp dir: {e}")))?;
+            .map_err(|e| io::Error::other(format!("cannot create a temp dir: {e}")))?;
         let ports = free_ports()?;
         let admin_token = random_hex(32);
         let metrics_token = random_hex(32);
@@ -192,8 +228,9 @@ metrics_token = "{metrics_token}"
             web = ports.web,
             admin = ports.admin,
         );
-        std::fs::write(&config_path, config)
-            .map_err(|e| Error::TestBed(format!("cannot write {}: {e}", config_path.display())))?;
+        std::fs::write(&config_path, config).map_err(|e| {
+            io::Error::other(format!("cannot write {}: {e}", config_path.display()))
+        })?;
         let log_path = dir.path().join("garage.log");
 
         let mut server = GarageServer {
@@ -207,7 +244,7 @@ metrics_token = "{metrics_token}"
             admin_token: SecretString::from(admin_token),
             metrics_token: SecretString::from(metrics_token),
             bucket: "test-bucket".to_owned(),
-            bucket_id: String::new(),
+            bucket_id: BucketId::default(),
             node_id: String::new(),
             dir,
         };
@@ -221,13 +258,13 @@ metrics_token = "{metrics_token}"
     /// with error: … Address already in use" and the admin API still answers), which happens
     /// when another process takes a port between [`free_ports`] and the bind: fail with that
     /// message so [`Self::start`] retries on fresh ports.
-    fn check_s3_listens(&self) -> Result<()> {
+    fn check_s3_listens(&self) -> io::Result<()> {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.ports.s3));
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let tail = self.log_tail();
             if tail.contains("ddress already in use") {
-                return Err(Error::TestBed(format!(
+                return Err(io::Error::other(format!(
                     "a port was taken before garage bound it (address already in use): {tail}"
                 )));
             }
@@ -241,15 +278,17 @@ metrics_token = "{metrics_token}"
         }
     }
 
-    fn spawn(&mut self) -> Result<()> {
+    fn spawn(&mut self) -> io::Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log_path)
-            .map_err(|e| Error::TestBed(format!("cannot open {}: {e}", self.log_path.display())))?;
+            .map_err(|e| {
+                io::Error::other(format!("cannot open {}: {e}", self.log_path.display()))
+            })?;
         let log2 = log
             .try_clone()
-            .map_err(|e| Error::TestBed(format!("cannot clone log handle: {e}")))?;
+            .map_err(|e| io::Error::other(format!("cannot clone log handle: {e}")))?;
         let rust_log = std::env::var("GARAGE_TEST_LOG").unwrap_or_else(|_| "garage=warn".into());
         let child = Command::new(&self.bin)
             .arg("-c")
@@ -264,7 +303,7 @@ metrics_token = "{metrics_token}"
             .stderr(Stdio::from(log2))
             .spawn()
             .map_err(|e| {
-                Error::TestBed(format!(
+                io::Error::other(format!(
                     "cannot run {}: {e}; {INSTALL_HINT}",
                     self.bin.display()
                 ))
@@ -274,7 +313,7 @@ metrics_token = "{metrics_token}"
     }
 
     /// Waits until the admin API answers an authenticated request.
-    fn wait_for_admin(&mut self) -> Result<()> {
+    fn wait_for_admin(&mut self) -> io::Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             self.check_alive()?;
@@ -288,12 +327,12 @@ metrics_token = "{metrics_token}"
         }
     }
 
-    fn check_alive(&mut self) -> Result<()> {
+    fn check_alive(&mut self) -> io::Result<()> {
         let exited = match self.child.as_mut() {
             Some(child) => child
                 .try_wait()
-                .map_err(|e| Error::TestBed(format!("cannot poll garage: {e}")))?,
-            None => return Err(Error::TestBed("garage is not running".into())),
+                .map_err(|e| io::Error::other(format!("cannot poll garage: {e}")))?,
+            None => return Err(io::Error::other("garage is not running")),
         };
         if let Some(status) = exited {
             self.child = None;
@@ -302,8 +341,8 @@ metrics_token = "{metrics_token}"
         Ok(())
     }
 
-    fn failure(&self, what: &str) -> Error {
-        Error::TestBed(format!(
+    fn failure(&self, what: &str) -> io::Error {
+        io::Error::other(format!(
             "{what}; last lines of {}:\n{}",
             self.log_path.display(),
             self.log_tail()
@@ -337,7 +376,7 @@ metrics_token = "{metrics_token}"
     }
 
     /// An admin call that must succeed with 200 and JSON.
-    fn admin_json(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+    fn admin_json(&self, method: &str, path: &str, body: Option<Value>) -> io::Result<Value> {
         let (status, text) = self
             .admin_call(method, path, body.as_ref())
             .map_err(|e| self.failure(&format!("{method} {path}: {e}")))?;
@@ -345,14 +384,14 @@ metrics_token = "{metrics_token}"
             return Err(self.failure(&format!("{method} {path}: HTTP {status}: {text}")));
         }
         serde_json::from_str(&text)
-            .map_err(|e| Error::TestBed(format!("{method} {path}: invalid JSON ({e}): {text}")))
+            .map_err(|e| io::Error::other(format!("{method} {path}: invalid JSON ({e}): {text}")))
     }
 
-    fn bootstrap(&mut self) -> Result<()> {
+    fn bootstrap(&mut self) -> io::Result<()> {
         let status = self.admin_json("GET", "/v2/GetClusterStatus", None)?;
         self.node_id = status["nodes"][0]["id"]
             .as_str()
-            .ok_or_else(|| Error::TestBed(format!("no node id in GetClusterStatus: {status}")))?
+            .ok_or_else(|| io::Error::other(format!("no node id in GetClusterStatus: {status}")))?
             .to_owned();
         self.admin_json(
             "POST",
@@ -373,8 +412,8 @@ metrics_token = "{metrics_token}"
         )?;
         self.bucket_id = bucket["id"]
             .as_str()
-            .ok_or_else(|| Error::TestBed(format!("no bucket id in CreateBucket: {bucket}")))?
-            .to_owned();
+            .ok_or_else(|| io::Error::other(format!("no bucket id in CreateBucket: {bucket}")))?
+            .into();
         let key = self.admin_json(
             "POST",
             "/v2/CreateKey",
@@ -383,7 +422,7 @@ metrics_token = "{metrics_token}"
         let (Some(id), Some(secret)) =
             (key["accessKeyId"].as_str(), key["secretAccessKey"].as_str())
         else {
-            return Err(Error::TestBed("CreateKey returned no credentials".into()));
+            return Err(io::Error::other("CreateKey returned no credentials"));
         };
         self.access_key_id = id.to_owned();
         self.secret_access_key = SecretString::from(secret.to_owned());
@@ -400,7 +439,7 @@ metrics_token = "{metrics_token}"
     }
 
     /// Polls the token-less admin `/health` until it answers 200.
-    fn wait_healthy(&mut self) -> Result<()> {
+    fn wait_healthy(&mut self) -> io::Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             self.check_alive()?;
@@ -432,7 +471,7 @@ metrics_token = "{metrics_token}"
 
     /// Restarts the server on the same ports and data (killing it first if it runs) and waits
     /// until it is healthy again.
-    pub fn restart(&mut self) -> Result<()> {
+    pub fn restart(&mut self) -> io::Result<()> {
         self.kill();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -452,16 +491,16 @@ metrics_token = "{metrics_token}"
     }
 
     /// Runs the `garage` CLI against this server (`garage -c <config> <args>`), returning stdout.
-    pub fn cli(&self, args: &[&str]) -> Result<String> {
+    pub fn cli(&self, args: &[&str]) -> io::Result<String> {
         let out = Command::new(&self.bin)
             .arg("-c")
             .arg(&self.config_path)
             .args(args)
             .env("RUST_LOG", "garage=warn")
             .output()
-            .map_err(|e| Error::TestBed(format!("cannot run {}: {e}", self.bin.display())))?;
+            .map_err(|e| io::Error::other(format!("cannot run {}: {e}", self.bin.display())))?;
         if !out.status.success() {
-            return Err(Error::TestBed(format!(
+            return Err(io::Error::other(format!(
                 "garage {} failed ({}): {}",
                 args.join(" "),
                 out.status,
@@ -469,6 +508,29 @@ metrics_token = "{metrics_token}"
             )));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// An [`S3ClientBuilder`] pointed at this server: its S3 endpoint, region and the key of
+    /// [`Self::access_key_id`].
+    pub fn client_builder(&self) -> S3ClientBuilder {
+        S3ClientBuilder::default()
+            .with_endpoint(self.s3_endpoint())
+            .with_region(REGION)
+            .with_credentials(self.credentials())
+    }
+
+    /// An [`AdminClientBuilder`] pointed at this server's admin API with the master token (and
+    /// the metrics token for `/metrics`).
+    pub fn admin_client_builder(&self) -> AdminClientBuilder {
+        AdminClientBuilder::default()
+            .with_endpoint(self.admin_endpoint())
+            .with_token(self.admin_token.clone())
+            .with_metrics_token(self.metrics_token.clone())
+    }
+
+    /// The key of [`Self::access_key_id`] as [`Credentials`].
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(self.access_key_id.clone(), self.secret_access_key.clone())
     }
 
     /// S3 endpoint, e.g. `http://127.0.0.1:41234`.
@@ -512,8 +574,13 @@ metrics_token = "{metrics_token}"
     }
 
     /// Id (64 hex) of the bucket created at start.
-    pub fn bucket_id(&self) -> &str {
+    pub fn bucket_id(&self) -> &BucketId {
         &self.bucket_id
+    }
+
+    /// [`Self::access_key_id`] as the admin API's [`AccessKeyId`].
+    pub fn key_id(&self) -> AccessKeyId {
+        AccessKeyId::new(self.access_key_id.clone())
     }
 
     /// Id of the single node.
@@ -560,16 +627,16 @@ impl Drop for GarageServer {
 }
 
 /// Picks four distinct free loopback ports (held open together so they differ).
-fn free_ports() -> Result<Ports> {
+fn free_ports() -> io::Result<Ports> {
     let bind = || {
         TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| Error::TestBed(format!("cannot bind 127.0.0.1:0: {e}")))
+            .map_err(|e| io::Error::other(format!("cannot bind 127.0.0.1:0: {e}")))
     };
     let (a, b, c, d) = (bind()?, bind()?, bind()?, bind()?);
     let port = |l: &TcpListener| {
         l.local_addr()
             .map(|a| a.port())
-            .map_err(|e| Error::TestBed(format!("local_addr: {e}")))
+            .map_err(|e| io::Error::other(format!("local_addr: {e}")))
     };
     Ok(Ports {
         s3: port(&a)?,

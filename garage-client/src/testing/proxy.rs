@@ -3,9 +3,9 @@
 //! server acted, the client hears it failed), or cut a response body after some bytes.
 //!
 //! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use garage_client::testing::{Fault, FaultProxy};
-//! let garage = garage_client::testing::GarageServer::start().unwrap();
+//! let garage = garage_client::testing::GarageServer::start().await?;
 //! let mut first = true;
 //! let proxy = FaultProxy::start(garage.ports().s3, move |req| {
 //!     if req.method == "POST" && req.target.contains("uploadId=") && std::mem::take(&mut first) {
@@ -15,7 +15,8 @@
 //!     }
 //! })
 //! .await?;
-//! println!("point the client at {}", proxy.endpoint());
+//! let s3 = proxy.client_builder(&garage).build()?;
+//! # let _ = s3;
 //! # Ok(()) }
 //! ```
 
@@ -25,6 +26,9 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
+
+use super::GarageServer;
+use crate::s3::S3ClientBuilder;
 
 /// What the proxy does with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +90,22 @@ impl std::fmt::Debug for FaultProxy {
 impl FaultProxy {
     /// Listens on a random loopback port and forwards to `127.0.0.1:upstream_port`, asking
     /// `rule` what to do with each request.
+    ///
+    /// # Errors
+    ///
+    /// The loopback listener could not be bound.
+    ///
+    /// ```no_run
+    /// # async fn demo(garage: &garage_client::testing::GarageServer) -> std::io::Result<()> {
+    /// use garage_client::testing::{Fault, FaultProxy};
+    /// // Every PUT answered 503 without reaching Garage.
+    /// let proxy = FaultProxy::start(garage.ports().s3, |req| {
+    ///     if req.method == "PUT" { Fault::Respond(503) } else { Fault::None }
+    /// })
+    /// .await?;
+    /// # let _ = proxy;
+    /// # Ok(()) }
+    /// ```
     pub async fn start(
         upstream_port: u16,
         rule: impl FnMut(&RequestHead) -> Fault + Send + 'static,
@@ -109,6 +129,12 @@ impl FaultProxy {
             }
         });
         Ok(FaultProxy { port, seen, task })
+    }
+
+    /// The S3 client builder of `garage` ([`GarageServer::client_builder`]) pointed at this
+    /// proxy instead, for a proxy started in front of `garage`'s S3 port.
+    pub fn client_builder(&self, garage: &GarageServer) -> S3ClientBuilder {
+        garage.client_builder().with_endpoint(self.endpoint())
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -1,7 +1,7 @@
 //! Admin API v2 against a real Garage, and its effect on the S3 data plane.
 
 use futures::TryStreamExt;
-use garage_client::admin::{ApiVersion, BucketRef, HealthStatus, Permissions, Quotas};
+use garage_client::admin::{AccessKeyId, ApiVersion, BucketRef, HealthStatus, Permissions, Quotas};
 use garage_client::s3::{ListOptions, PutOptions};
 use garage_client::{AdminClient, Credentials, S3Client};
 use secrecy::{ExposeSecret, SecretString};
@@ -10,7 +10,7 @@ use super::common::{admin, s3, start};
 
 #[tokio::test]
 async fn cluster_health_status_statistics_layout_metrics() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     assert_eq!(a.api_version().await.unwrap(), ApiVersion::V2);
     let h = a.health().await.unwrap();
@@ -48,7 +48,8 @@ async fn cluster_health_status_statistics_layout_metrics() {
         .build()
         .unwrap();
     let err = wrong.cluster_status().await.unwrap_err();
-    assert!(err.is_access_denied(), "{err}");
+    assert!(err.is_unauthenticated(), "{err}");
+    assert!(!err.is_permission_denied(), "{err}");
     assert_eq!(
         err.as_admin().map(|e| e.code.as_str()),
         Some("AccessDenied")
@@ -79,7 +80,7 @@ async fn wait_for_counters(a: &garage_client::AdminClient, alias: &str, objects:
 
 #[tokio::test]
 async fn buckets_aliases_quotas_and_non_empty_delete() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let c = s3(&g);
     let created = a.create_bucket("photos").await.unwrap();
@@ -96,7 +97,7 @@ async fn buckets_aliases_quotas_and_non_empty_delete() {
         .unwrap();
     assert_eq!(without.global_aliases, ["photos"]);
 
-    a.allow_key(&created.id, g.access_key_id(), Permissions::READ_WRITE)
+    a.allow_key(&created.id, &g.key_id(), Permissions::READ_WRITE)
         .await
         .unwrap();
     let info = a.bucket_info(BucketRef::Id(&created.id)).await.unwrap();
@@ -180,7 +181,7 @@ async fn buckets_aliases_quotas_and_non_empty_delete() {
 
     a.deny_key(
         g.bucket_id(),
-        g.access_key_id(),
+        &g.key_id(),
         Permissions {
             write: true,
             ..Default::default()
@@ -193,6 +194,8 @@ async fn buckets_aliases_quotas_and_non_empty_delete() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403), "write denied: {err}");
+    assert!(err.is_permission_denied(), "write denied: {err}");
+    assert!(!err.is_unauthenticated(), "write denied: {err}");
     assert!(
         c.list_objects_page(g.bucket(), &ListOptions::default(), None)
             .await
@@ -203,39 +206,42 @@ async fn buckets_aliases_quotas_and_non_empty_delete() {
 
 #[tokio::test]
 async fn keys_create_import_info_and_deleted_key_is_refused() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let created = a.create_key("backup-job").await.unwrap();
-    assert!(created.access_key_id.starts_with("GK"));
+    assert!(created.access_key_id.as_str().starts_with("GK"));
     let secret = created.secret_access_key.clone().expect("secret on create");
     a.allow_key(g.bucket_id(), &created.access_key_id, Permissions::ALL)
         .await
         .unwrap();
 
-    let id = "GK0123456789abcdef01234567";
+    let id = &AccessKeyId::from("GK0123456789abcdef01234567");
     let imported_secret = SecretString::from("0123456789abcdef".repeat(4));
     let imported = a
         .import_key(id, &imported_secret, "imported")
         .await
         .unwrap();
-    assert_eq!(imported.access_key_id, id);
+    assert_eq!(&imported.access_key_id, id);
     let keys = a.list_keys().await.unwrap();
     let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
     assert!(
         names.contains(&"backup-job") && names.contains(&"imported") && names.contains(&"test"),
         "{names:?}"
     );
-    let info = a.key_info(&created.access_key_id, true).await.unwrap();
+    let info = a
+        .key_info_with_secret(&created.access_key_id)
+        .await
+        .unwrap();
     assert_eq!(
         info.secret_access_key.as_ref().map(|s| s.expose_secret()),
         Some(secret.expose_secret())
     );
     assert_eq!(info.buckets.len(), 1);
     assert_eq!(info.buckets[0].permissions, Permissions::ALL);
-    let info = a.key_info(&created.access_key_id, false).await.unwrap();
+    let info = a.key_info(&created.access_key_id).await.unwrap();
     assert!(info.secret_access_key.is_none());
     let flagged = a
-        .set_key_create_bucket(&created.access_key_id, true)
+        .allow_key_create_bucket(&created.access_key_id)
         .await
         .unwrap();
     assert!(flagged.permissions.create_bucket);
@@ -255,8 +261,8 @@ async fn keys_create_import_info_and_deleted_key_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403), "deleted key refused: {err}");
-    assert!(err.is_access_denied());
-    let err = a.key_info(&created.access_key_id, false).await.unwrap_err();
+    assert!(err.is_unauthenticated(), "deleted key refused: {err}");
+    let err = a.key_info(&created.access_key_id).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
 
@@ -264,7 +270,7 @@ async fn keys_create_import_info_and_deleted_key_is_refused() {
 /// dialect against it exercises the fallback routes for real.
 #[tokio::test]
 async fn v1_dialect_routes_work_against_garage_2s_v1_compatibility_layer() {
-    let g = start();
+    let g = start().await;
     let v1 = AdminClient::builder()
         .with_endpoint(g.admin_endpoint())
         .with_token(g.admin_token().clone())
@@ -311,7 +317,7 @@ async fn v1_dialect_routes_work_against_garage_2s_v1_compatibility_layer() {
             .iter()
             .any(|x| x.access_key_id == k.access_key_id)
     );
-    let info = v1.key_info(&k.access_key_id, false).await.unwrap();
+    let info = v1.key_info(&k.access_key_id).await.unwrap();
     assert_eq!(info.name, "legacy-key");
     let aliased = v1.add_global_alias(&b.id, "legacy-2").await.unwrap();
     assert!(aliased.global_aliases.contains(&"legacy-2".to_owned()));

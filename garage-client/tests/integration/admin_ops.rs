@@ -3,6 +3,7 @@
 
 use garage_client::admin::{
     AdminTokenSpec, ApiVersion, Nodes, RepairType, RetryBlocks, ScrubCommand, WebsiteConfig,
+    WorkerFilter,
 };
 use garage_client::s3::{CorsRule, LifecycleRule, PutOptions};
 use garage_client::{AdminClient, Credentials, S3Client};
@@ -25,7 +26,7 @@ fn client_with_token(
 /// probe may not need `GetClusterHealth`.
 #[tokio::test]
 async fn scoped_admin_token_without_cluster_health_works() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let expires: jiff::Timestamp = jiff::Timestamp::now()
         .checked_add(jiff::SignedDuration::from_hours(24))
@@ -58,21 +59,26 @@ async fn scoped_admin_token_without_cluster_health_works() {
         .list_buckets()
         .await
         .expect("ListBuckets with a scoped token");
-    assert!(buckets.iter().any(|b| b.id == g.bucket_id()));
+    assert!(buckets.iter().any(|b| &b.id == g.bucket_id()));
     assert_eq!(scoped.api_version().await.unwrap(), ApiVersion::V2);
     let info = scoped.bucket_info_by_alias(g.bucket()).await.unwrap();
-    assert_eq!(info.id, g.bucket_id());
+    assert_eq!(&info.id, g.bucket_id());
     let me = scoped.current_token_info().await.unwrap();
     assert_eq!(me.name, "monitoring");
     assert!(me.allows("ListBuckets") && !me.allows("GetClusterHealth"));
     // Outside its scope: a typed 403, not a probe failure.
     let err = scoped.cluster_health().await.unwrap_err();
-    assert!(err.is_access_denied(), "{err}");
+    assert!(err.is_permission_denied(), "{err}");
+    assert!(!err.is_unauthenticated(), "{err}");
+    // `/metrics` with the admin token: outside its scope too.
+    let err = scoped.metrics().await.unwrap_err();
+    assert!(err.is_permission_denied(), "{err}");
 
     // A wrong token still gets a typed 403 from the call itself.
     let wrong = client_with_token(&g, &secrecy::SecretString::from("nope.nope".to_owned()));
     let err = wrong.list_buckets().await.unwrap_err();
-    assert!(err.is_access_denied(), "{err}");
+    assert!(err.is_unauthenticated(), "{err}");
+    assert!(!err.is_permission_denied(), "{err}");
 
     // Token management with the master token.
     let master = a.current_token_info().await.unwrap();
@@ -97,7 +103,7 @@ async fn scoped_admin_token_without_cluster_health_works() {
     assert!(scoped.cluster_health().await.is_ok(), "scope widened");
     a.delete_admin_token(&id).await.unwrap();
     let err = scoped.list_buckets().await.unwrap_err();
-    assert!(err.is_access_denied(), "deleted token refused: {err}");
+    assert!(err.is_unauthenticated(), "deleted token refused: {err}");
     let err = a.admin_token_info(&id).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
@@ -106,7 +112,7 @@ async fn scoped_admin_token_without_cluster_health_works() {
 /// pages to the end. Small pages prove the paging; page boundaries on and off the item count.
 #[tokio::test]
 async fn list_buckets_and_keys_follow_pages_to_the_end() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     for i in 0..5 {
         a.create_bucket(&format!("paged-{i}")).await.unwrap();
@@ -117,7 +123,7 @@ async fn list_buckets_and_keys_follow_pages_to_the_end() {
         .await
         .unwrap()
         .into_iter()
-        .map(|b| b.id)
+        .map(|b| b.id.into_string())
         .collect();
     want_buckets.sort();
     assert_eq!(want_buckets.len(), 6);
@@ -133,7 +139,7 @@ async fn list_buckets_and_keys_follow_pages_to_the_end() {
             .await
             .unwrap()
             .into_iter()
-            .map(|b| b.id)
+            .map(|b| b.id.into_string())
             .collect();
         assert_eq!(buckets, want_buckets, "page size {page}");
         let keys = small.list_keys().await.unwrap();
@@ -153,7 +159,7 @@ async fn list_buckets_and_keys_follow_pages_to_the_end() {
 
 #[tokio::test]
 async fn node_info_statistics_workers_repairs_snapshots_and_block_errors() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let info = a.node_info(Nodes::This).await.unwrap();
     let (node, info) = info.single().expect("one node answered");
@@ -185,7 +191,10 @@ async fn node_info_statistics_workers_repairs_snapshots_and_block_errors() {
     );
     assert!(stats.block_manager_stats.is_some());
 
-    let workers = a.list_workers(Nodes::This, false, false).await.unwrap();
+    let workers = a
+        .list_workers(Nodes::This, WorkerFilter::default())
+        .await
+        .unwrap();
     let (_, workers) = workers.single().unwrap();
     assert!(!workers.is_empty());
     let w = &workers[0];
@@ -287,7 +296,7 @@ fn find_file_starting_with(dir: &std::path::Path, prefix: &str) -> Option<std::p
 
 #[tokio::test]
 async fn bucket_website_cors_and_lifecycle_through_the_admin_api() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let id = g.bucket_id();
     let info = a
@@ -360,7 +369,7 @@ async fn bucket_website_cors_and_lifecycle_through_the_admin_api() {
 
 #[tokio::test]
 async fn expired_key_is_refused_until_it_never_expires() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let k = a.create_key("expiring").await.unwrap();
     a.allow_key(
@@ -404,6 +413,7 @@ async fn expired_key_is_refused_until_it_never_expires() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403), "expired key refused: {err}");
+    assert!(err.is_unauthenticated(), "expired key refused: {err}");
     let listed = a.list_keys().await.unwrap();
     assert!(listed.iter().any(|x| x.id == k.access_key_id && x.expired));
     let info = a.set_key_expiration(&k.access_key_id, None).await.unwrap();
@@ -425,21 +435,22 @@ async fn expired_key_is_refused_until_it_never_expires() {
 /// bounded.
 #[tokio::test]
 async fn real_block_errors_are_listed_and_cleared_by_a_retried_resync() {
-    use garage_client::HttpConfig;
+    use garage_client::RetryConfig;
     use garage_client::admin::BlockError;
     use garage_client::s3::GetOptions;
     use std::collections::BTreeSet;
     use std::time::{Duration, Instant};
 
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
-    let mut http = HttpConfig::default();
-    http.max_retries = 1;
-    http.max_retry_time = Duration::from_secs(2);
     let c = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
         .with_credentials(super::common::credentials(&g))
-        .with_http_config(http)
+        .with_retry(
+            RetryConfig::default()
+                .with_max_retries(1)
+                .with_retry_timeout(Duration::from_secs(2)),
+        )
         .build()
         .unwrap();
     // One block each (Garage's block size is 1 MiB; above 3 KiB objects are not inlined).
@@ -557,19 +568,26 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
     use garage_client::testing::{Fault, FaultProxy};
     use std::collections::BTreeSet;
 
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let mut keys: BTreeSet<String> = [g.access_key_id().to_owned()].into();
-    let mut buckets: BTreeSet<String> = [g.bucket_id().to_owned()].into();
+    let mut buckets: BTreeSet<String> = [g.bucket_id().to_string()].into();
     for i in 0..40 {
         keys.insert(
             a.create_key(&format!("many-{i}"))
                 .await
                 .unwrap()
-                .access_key_id,
+                .access_key_id
+                .into_string(),
         );
         if i % 2 == 0 {
-            buckets.insert(a.create_bucket(&format!("many-{i}")).await.unwrap().id);
+            buckets.insert(
+                a.create_bucket(&format!("many-{i}"))
+                    .await
+                    .unwrap()
+                    .id
+                    .into_string(),
+            );
         }
     }
     let proxy = FaultProxy::start(g.ports().admin, |_| Fault::None)
@@ -586,7 +604,7 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
         .await
         .unwrap()
         .into_iter()
-        .map(|k| k.id)
+        .map(|k| k.id.into_string())
         .collect();
     assert_eq!(listed.len(), keys.len(), "no key twice");
     assert!(
@@ -598,7 +616,7 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
         .await
         .unwrap()
         .into_iter()
-        .map(|b| b.id)
+        .map(|b| b.id.into_string())
         .collect();
     assert_eq!(listed.len(), buckets.len(), "no bucket twice");
     assert!(
@@ -616,4 +634,23 @@ async fn listings_return_exactly_what_was_created_across_many_server_pages() {
     // 41 keys: 2 on the first page, one new per page after it, and a last page with none new.
     assert_eq!(pages("ListKeys"), 41, "one request per server page");
     assert_eq!(pages("ListBuckets"), 21);
+
+    // The streams fetch a page only when the previous one has been consumed.
+    use futures::{StreamExt, TryStreamExt};
+    let first_three: Vec<_> = small
+        .list_keys_stream()
+        .take(3)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(first_three.len(), 3);
+    assert_eq!(pages("ListKeys"), 43, "three keys: two pages of two");
+    let streamed: BTreeSet<String> = small
+        .list_buckets_stream()
+        .map_ok(|b| b.id.into_string())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(streamed, buckets, "the stream lists every bucket once");
+    assert_eq!(pages("ListBuckets"), 42);
 }

@@ -3,21 +3,18 @@
 use garage_client::testing::GarageServer;
 use garage_client::{Credentials, MultipartConfig, S3Client};
 
-pub fn start() -> GarageServer {
-    GarageServer::start().expect("garage starts (see GARAGE_BIN)")
+pub async fn start() -> GarageServer {
+    GarageServer::start()
+        .await
+        .expect("garage starts (see GARAGE_BIN)")
 }
 
 pub fn credentials(g: &GarageServer) -> Credentials {
-    Credentials::new(g.access_key_id(), g.secret_access_key().clone())
+    g.credentials()
 }
 
 pub fn s3(g: &GarageServer) -> S3Client {
-    S3Client::builder()
-        .with_endpoint(g.s3_endpoint())
-        .with_region(g.region())
-        .with_credentials(credentials(g))
-        .build()
-        .expect("client builds")
+    g.client_builder().build().expect("client builds")
 }
 
 /// Small multipart threshold/parts so tests exercise multipart with modest sizes.
@@ -49,10 +46,7 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
 }
 
 pub fn admin(g: &GarageServer) -> garage_client::AdminClient {
-    garage_client::AdminClient::builder()
-        .with_endpoint(g.admin_endpoint())
-        .with_token(g.admin_token().clone())
-        .with_metrics_token(g.metrics_token().clone())
+    g.admin_client_builder()
         .build()
         .expect("admin client builds")
 }

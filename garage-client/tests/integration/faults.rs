@@ -54,7 +54,7 @@ async fn assert_stored(c: &S3Client, bucket: &str, key: &str, body: &[u8]) {
 
 #[tokio::test]
 async fn a_complete_answered_503_is_retried() {
-    let g = start();
+    let g = start().await;
     let (proxy, completes) = first_complete(&g, Fault::Respond(503)).await;
     let c = client_via(&proxy, &g);
     let body = data(11 << 20, 41);
@@ -74,7 +74,7 @@ async fn a_complete_answered_503_is_retried() {
 
 #[tokio::test]
 async fn a_complete_that_succeeded_but_was_answered_503_is_accepted_after_a_head() {
-    let g = start();
+    let g = start().await;
     // Garage completes the upload; the client hears 503; the retry finds no such upload.
     let (proxy, completes) = first_complete(&g, Fault::ForwardThenRespond(503)).await;
     let c = client_via(&proxy, &g);
@@ -107,7 +107,7 @@ const NO_SUCH_UPLOAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><
 
 #[tokio::test]
 async fn no_such_upload_is_not_accepted_when_the_stored_object_differs() {
-    let g = start();
+    let g = start().await;
     // The first Complete fails (503, not forwarded), the retry hears NoSuchUpload although the
     // upload was never completed: the object must not be taken as uploaded.
     let completes = Arc::new(AtomicUsize::new(0));
@@ -204,7 +204,7 @@ fn ranged_gets(proxy: &FaultProxy) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_single_stream_get_cut_mid_body_resumes_where_it_stopped() {
-    let g = start();
+    let g = start().await;
     let direct = super::common::s3(&g);
     let body = data(3 << 20, 61);
     let put = direct
@@ -240,7 +240,7 @@ async fn a_single_stream_get_cut_mid_body_resumes_where_it_stopped() {
 #[tokio::test]
 async fn a_resume_after_the_object_was_replaced_fails_instead_of_mixing_versions() {
     use futures::StreamExt;
-    let g = start();
+    let g = start().await;
     let direct = super::common::s3(&g);
     direct
         .put_object(
@@ -283,7 +283,7 @@ async fn a_resume_after_the_object_was_replaced_fails_instead_of_mixing_versions
 
 #[tokio::test]
 async fn the_first_range_of_a_parallel_get_resumes_too() {
-    let g = start();
+    let g = start().await;
     let direct = super::common::s3(&g);
     let body = data(4 << 20, 62);
     direct
@@ -326,7 +326,7 @@ async fn the_first_range_of_a_parallel_get_resumes_too() {
 
 #[tokio::test]
 async fn a_get_that_keeps_being_cut_fails_after_the_retry_budget() {
-    let g = start();
+    let g = start().await;
     let direct = super::common::s3(&g);
     direct
         .put_object(
@@ -346,12 +346,10 @@ async fn a_get_that_keeps_being_cut_fails_after_the_retry_budget() {
     })
     .await
     .unwrap();
-    let mut http = garage_client::HttpConfig::default();
-    http.max_retries = 2;
     let c = S3Client::builder()
         .with_endpoint(proxy.endpoint())
         .with_credentials(credentials(&g))
-        .with_http_config(http)
+        .with_retry(garage_client::RetryConfig::default().with_max_retries(2))
         .build()
         .unwrap();
     let e = c

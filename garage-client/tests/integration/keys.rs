@@ -43,7 +43,7 @@ async fn listed(c: &S3Client, bucket: &str) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn dot_segments_and_slashes_are_stored_byte_exact_and_never_reach_another_bucket() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let b = g.bucket();
     // A second bucket a `..` could escape into, holding one sentinel object.
@@ -138,7 +138,7 @@ async fn dot_segments_and_slashes_are_stored_byte_exact_and_never_reach_another_
 
 #[tokio::test]
 async fn multipart_uploads_keep_odd_keys_byte_exact() {
-    let g = start();
+    let g = start().await;
     let c = s3_small_parts(&g);
     let b = g.bucket();
     let body = data(11 << 20, 7);
@@ -169,7 +169,7 @@ fn is_invalid_key(e: &Error) -> bool {
 
 #[tokio::test]
 async fn keys_that_cannot_be_sent_are_refused_before_any_request() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     // An empty bucket: a key that became a bucket operation would delete it.
     c.create_bucket("victim").await.unwrap();
@@ -235,7 +235,7 @@ async fn a_leading_slash_round_trips_through_a_second_client() {
     use std::io::Write;
 
     let python = super::common::fidelity_python();
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let b = g.bucket();
     let slashed = data(3000, 1);

@@ -12,7 +12,7 @@ use super::common::{admin, s3, start};
 
 #[tokio::test]
 async fn utf8_metadata_round_trips_and_what_would_not_is_refused() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let b = g.bucket();
     let value = "café ☕ 東京 Ünïcödé";
@@ -70,7 +70,7 @@ async fn utf8_metadata_round_trips_and_what_would_not_is_refused() {
 
 #[tokio::test]
 async fn keys_with_control_characters_round_trip_through_listings() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let b = g.bucket();
     let keys = [
@@ -112,7 +112,7 @@ async fn keys_with_control_characters_round_trip_through_listings() {
 /// counted through a loopback proxy.
 #[tokio::test]
 async fn head_sends_one_request_and_the_checked_head_says_which_is_missing() {
-    let g = start();
+    let g = start().await;
     let proxy = FaultProxy::start(g.ports().s3, |_| Fault::None)
         .await
         .unwrap();
@@ -183,7 +183,7 @@ async fn head_sends_one_request_and_the_checked_head_says_which_is_missing() {
 
 #[tokio::test]
 async fn presigns_under_a_second_are_refused() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     assert!(!c.bucket_exists("no-such-bucket").await.unwrap());
     for short in [Duration::ZERO, Duration::from_millis(500)] {
@@ -203,7 +203,7 @@ async fn presigns_under_a_second_are_refused() {
 
 #[tokio::test]
 async fn health_reports_a_503_without_retrying_it() {
-    let g = start();
+    let g = start().await;
     let proxy = FaultProxy::start(g.ports().admin, |r| {
         if r.target == "/health" {
             Fault::Respond(503)
@@ -232,7 +232,7 @@ async fn health_reports_a_503_without_retrying_it() {
 /// the test prints it; run with `--nocapture`), as a slower host's restart would.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_retries_outlast_a_garage_restart() {
-    let mut g = start();
+    let mut g = start().await;
     let c = s3(&g);
     c.put_object(
         g.bucket(),

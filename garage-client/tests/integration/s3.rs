@@ -12,7 +12,7 @@ use super::common::{data, s3, s3_small_parts, start, wait_for_unfinished_uploads
 
 #[tokio::test]
 async fn put_get_head_range_copy_delete() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let b = g.bucket();
     let body = data(100_000, 1);
@@ -115,7 +115,7 @@ async fn put_get_head_range_copy_delete() {
 
 #[tokio::test]
 async fn list_pages_past_1000_with_prefix_delimiter_start_after_then_multi_delete() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let b = g.bucket().to_owned();
     let keys: Vec<String> = (0..1100).map(|i| format!("many/{i:05}")).collect();
@@ -211,7 +211,7 @@ async fn list_pages_past_1000_with_prefix_delimiter_start_after_then_multi_delet
 
 #[tokio::test]
 async fn multipart_from_file_of_100_mib_round_trips_with_full_object_crc() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.bin");
@@ -254,7 +254,7 @@ async fn multipart_from_file_of_100_mib_round_trips_with_full_object_crc() {
 
 #[tokio::test]
 async fn put_from_stream_uses_multipart_above_threshold_and_single_put_below() {
-    let g = start();
+    let g = start().await;
     let c = s3_small_parts(&g);
     let body = data(12 << 20, 3);
     let chunks: Vec<std::io::Result<Bytes>> = body
@@ -308,7 +308,7 @@ async fn put_from_stream_uses_multipart_above_threshold_and_single_put_below() {
 
 #[tokio::test]
 async fn failing_stream_aborts_the_multipart_upload_and_leaves_no_object() {
-    let g = start();
+    let g = start().await;
     let c = s3_small_parts(&g);
     let good = Bytes::from(data(11 << 20, 4));
     let items: Vec<std::io::Result<Bytes>> =
@@ -338,7 +338,7 @@ async fn failing_stream_aborts_the_multipart_upload_and_leaves_no_object() {
 
 #[tokio::test]
 async fn wrong_region_and_wrong_secret_are_typed_errors() {
-    let g = start();
+    let g = start().await;
     let wrong_region = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
         .with_region("us-east-1")
@@ -349,7 +349,7 @@ async fn wrong_region_and_wrong_secret_are_typed_errors() {
     let e = err.as_s3().expect("S3 error");
     assert_eq!(e.code, S3ErrorCode::AuthorizationHeaderMalformed, "{err}");
     assert_eq!(e.status, 400);
-    assert!(err.is_access_denied());
+    assert!(err.is_unauthenticated(), "{err}");
 
     let wrong_secret = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
@@ -367,12 +367,25 @@ async fn wrong_region_and_wrong_secret_are_typed_errors() {
         Some(&S3ErrorCode::AccessDenied),
         "{err}"
     );
+    assert!(err.is_unauthenticated(), "wrong secret: {err}");
+    assert!(!err.is_permission_denied(), "wrong secret: {err}");
     assert!(!err.to_string().contains(&"0".repeat(64)));
+
+    let unknown_key = S3Client::builder()
+        .with_endpoint(g.s3_endpoint())
+        .with_credentials(Credentials::new(
+            "GK0123456789abcdef01234567",
+            SecretString::from("0".repeat(64)),
+        ))
+        .build()
+        .unwrap();
+    let err = unknown_key.list_buckets().await.unwrap_err();
+    assert!(err.is_unauthenticated(), "unknown key: {err}");
 }
 
 #[tokio::test]
 async fn buckets_through_s3_and_non_empty_delete_is_409() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let names: Vec<String> = c
         .list_buckets()
@@ -401,7 +414,7 @@ async fn buckets_through_s3_and_non_empty_delete_is_409() {
 
 #[tokio::test]
 async fn presigned_urls_work_with_a_plain_http_client() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let http = reqwest::Client::new();
     let put_url = c
@@ -429,10 +442,11 @@ async fn presigned_urls_work_with_a_plain_http_client() {
 #[tokio::test]
 async fn server_killed_during_upload_gives_a_typed_error_and_no_partial_object_then_retry_succeeds()
 {
-    let mut g = start();
+    let mut g = start().await;
     // A short retry budget: the default (30 s) would keep retrying the dead server.
-    let mut http = garage_client::HttpConfig::default();
-    http.max_retry_time = Duration::from_secs(2);
+    let http = garage_client::HttpConfig::default().with_retry(
+        garage_client::RetryConfig::default().with_retry_timeout(Duration::from_secs(2)),
+    );
     let mut mp = garage_client::MultipartConfig::default();
     mp.threshold = 5 << 20;
     mp.part_size = 5 << 20;
@@ -499,7 +513,7 @@ async fn server_killed_during_upload_gives_a_typed_error_and_no_partial_object_t
 
 #[tokio::test]
 async fn dropping_an_upload_in_progress_aborts_the_multipart_upload() {
-    let g = start();
+    let g = start().await;
     let c = s3_small_parts(&g);
     let a = super::common::admin(&g);
     let body = Bytes::from(data(30 << 20, 11));
@@ -542,14 +556,15 @@ async fn dropping_an_upload_in_progress_aborts_the_multipart_upload() {
 
 #[tokio::test]
 async fn idempotent_requests_are_retried_across_a_restart() {
-    let mut g = start();
-    let mut http = garage_client::HttpConfig::default();
-    http.max_retries = 10;
-    http.max_retry_time = Duration::from_secs(30);
+    let mut g = start().await;
     let c = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
         .with_credentials(super::common::credentials(&g))
-        .with_http_config(http)
+        .with_retry(
+            garage_client::RetryConfig::default()
+                .with_max_retries(10)
+                .with_retry_timeout(Duration::from_secs(30)),
+        )
         .build()
         .unwrap();
     c.put_object(
@@ -581,12 +596,10 @@ async fn idempotent_requests_are_retried_across_a_restart() {
 
     // Without retries a dead server is reported at once as a transport error.
     g.kill();
-    let mut none = garage_client::HttpConfig::default();
-    none.max_retries = 0;
     let c0 = S3Client::builder()
         .with_endpoint(g.s3_endpoint())
         .with_credentials(super::common::credentials(&g))
-        .with_http_config(none)
+        .with_retry(garage_client::RetryConfig::disabled())
         .build()
         .unwrap();
     let err = c0.head_object(g.bucket(), "survivor").await.unwrap_err();
@@ -620,7 +633,7 @@ async fn collect(mut get: garage_client::s3::GetObject) -> garage_client::Result
 
 #[tokio::test]
 async fn large_objects_download_as_ordered_checked_ranges() {
-    let g = start();
+    let g = start().await;
     let plain = s3(&g);
     // (object size, range size, streams): ragged and exact last ranges, 2 and 5 streams
     for (i, (size, part, streams)) in [
@@ -662,7 +675,7 @@ async fn large_objects_download_as_ordered_checked_ranges() {
 
 #[tokio::test]
 async fn an_object_replaced_during_a_ranged_download_fails_instead_of_mixing_versions() {
-    let g = start();
+    let g = start().await;
     let plain = s3(&g);
     let old = data(4 << 20, 1);
     plain

@@ -43,7 +43,7 @@ async fn read(c: &S3Client, g: &GarageServer, key: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_stream_grows_its_parts_to_fit_the_part_limit() {
-    let g = start();
+    let g = start().await;
     let c = three_parts(&g);
     // 5 + 10 + 20 MiB: three growing parts hold 33 MiB (fixed 5 MiB parts would need seven).
     let body = data(33 << 20, 3);
@@ -63,7 +63,7 @@ async fn a_stream_grows_its_parts_to_fit_the_part_limit() {
 
 #[tokio::test]
 async fn a_file_gets_parts_sized_to_fit_the_part_limit() {
-    let g = start();
+    let g = start().await;
     let c = three_parts(&g);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.bin");
@@ -84,7 +84,7 @@ async fn a_file_gets_parts_sized_to_fit_the_part_limit() {
 
 #[tokio::test]
 async fn a_stream_beyond_the_limit_fails_typed_and_leaves_no_upload() {
-    let g = start();
+    let g = start().await;
     let c = three_parts(&g);
     let body = data(36 << 20, 5);
     let e = c
@@ -114,7 +114,7 @@ async fn a_stream_beyond_the_limit_fails_typed_and_leaves_no_upload() {
 
 #[tokio::test]
 async fn a_file_beyond_the_limit_is_refused_before_any_request() {
-    let g = start();
+    let g = start().await;
     // Every request would pass through this proxy.
     let proxy = FaultProxy::start(g.ports().s3, |_| Fault::None)
         .await

@@ -4,7 +4,7 @@ use garage_client::testing::GarageServer;
 
 #[tokio::test]
 async fn health_is_200_and_anonymous_s3_is_403() {
-    let garage = GarageServer::start().expect("garage starts");
+    let garage = GarageServer::start().await.expect("garage starts");
     let http = reqwest::Client::new();
 
     let health = http
@@ -35,7 +35,7 @@ async fn health_is_200_and_anonymous_s3_is_403() {
 
 #[tokio::test]
 async fn kill_then_restart_keeps_ports_and_data() {
-    let mut garage = GarageServer::start().expect("garage starts");
+    let mut garage = GarageServer::start().await.expect("garage starts");
     let http = reqwest::Client::new();
     let endpoint = garage.admin_endpoint();
     garage.kill();
@@ -52,8 +52,8 @@ async fn kill_then_restart_keeps_ports_and_data() {
 
 #[test]
 fn several_servers_run_at_once() {
-    let a = GarageServer::start().expect("first garage");
-    let b = GarageServer::start().expect("second garage");
+    let a = GarageServer::start_blocking().expect("first garage");
+    let b = GarageServer::start_blocking().expect("second garage");
     assert_ne!(a.s3_endpoint(), b.s3_endpoint());
     assert_ne!(a.access_key_id(), b.access_key_id());
 }

@@ -7,7 +7,7 @@ use super::common::{admin, data, s3, s3_small_parts, start, wait_for_unfinished_
 
 #[tokio::test]
 async fn a_download_copies_into_a_file_with_tokio_io_copy() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let body = data(3 << 20, 81);
     c.put_object(
@@ -34,7 +34,7 @@ async fn a_download_copies_into_a_file_with_tokio_io_copy() {
 
 #[tokio::test]
 async fn a_writer_uploads_in_parts_and_completes_on_shutdown() {
-    let g = start();
+    let g = start().await;
     let c = s3_small_parts(&g);
     let body = data(12 << 20, 82);
     let mut w = c
@@ -68,7 +68,7 @@ async fn a_writer_uploads_in_parts_and_completes_on_shutdown() {
 
 #[tokio::test]
 async fn dropping_a_writer_before_shutdown_leaves_no_object_and_no_upload() {
-    let g = start();
+    let g = start().await;
     let c = s3_small_parts(&g);
     let a = admin(&g);
     let body = data(12 << 20, 83);
@@ -110,7 +110,7 @@ async fn dropping_a_writer_before_shutdown_leaves_no_object_and_no_upload() {
 
 #[tokio::test]
 async fn a_writer_refuses_a_bad_key_up_front_and_reports_server_errors() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     assert!(matches!(
         c.put_writer(g.bucket(), "", PutOptions::default())

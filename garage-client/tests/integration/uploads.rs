@@ -94,7 +94,7 @@ async fn wait_for_parts(c: &S3Client, bucket: &str, key: &str, parts: usize) -> 
 
 #[tokio::test]
 async fn killed_uploader_leaves_an_upload_that_is_found_and_cleaned() {
-    let g = start();
+    let g = start().await;
     let a = admin(&g);
     let c = s3(&g);
     let key = "backups/db dump+1.sql";
@@ -188,7 +188,7 @@ async fn leak_upload(c: &S3Client, bucket: &str, key: &str) -> MultipartUpload {
 
 #[tokio::test]
 async fn uploads_page_round_trip_any_key_and_abort_by_id_or_age() {
-    let g = start();
+    let g = start().await;
     let c = s3_small_parts(&g);
     // Keys that need the URL encoding of the listing (a control character cannot be in XML).
     let keys = ["a b+c", "dir/é\u{1}", "z%2F"];
@@ -255,7 +255,7 @@ async fn uploads_page_round_trip_any_key_and_abort_by_id_or_age() {
 
 #[tokio::test]
 async fn lifecycle_rule_aborting_unfinished_uploads_round_trips() {
-    let g = start();
+    let g = start().await;
     let c = s3(&g);
     let a = admin(&g);
     assert!(c.bucket_lifecycle(g.bucket()).await.unwrap().is_empty());

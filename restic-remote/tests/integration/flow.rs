@@ -189,7 +189,7 @@ async fn full_flow(restic: &Restic, work: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_flow_over_ssh_against_garage() {
-    let garage = GarageServer::start().expect("garage starts");
+    let garage = GarageServer::start().await.expect("garage starts");
     let sshd = Sshd::start().await.expect("sshd starts");
     let work = tempfile::tempdir().unwrap();
     let ssh = common::connect(&sshd).await;
@@ -207,7 +207,7 @@ async fn full_flow_over_ssh_against_garage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_flow_locally_against_garage() {
-    let garage = GarageServer::start().expect("garage starts");
+    let garage = GarageServer::start().await.expect("garage starts");
     let work = tempfile::tempdir().unwrap();
     let restic = common::client(
         Transport::local(),
