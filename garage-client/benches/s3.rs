@@ -202,7 +202,10 @@ fn main() {
     if let Some(unknown) = only.iter().flatten().find(|n| find_case(n).is_none()) {
         eprintln!(
             "unknown case {unknown}; cases: {}, gc-put-<MiB>x<in flight>, os-mpu-<MiB>x<in flight>",
-            all_cases().map(|c| c.name.as_ref()).collect::<Vec<_>>().join(",")
+            all_cases()
+                .map(|c| c.name.as_ref())
+                .collect::<Vec<_>>()
+                .join(",")
         );
         std::process::exit(2);
     }
@@ -510,6 +513,7 @@ mod peers {
 }
 
 struct Sample {
+    round: usize,
     wall: f64,
     user: f64,
     sys: f64,
@@ -697,6 +701,7 @@ fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize
                 .filter_map(|x| x.parse().ok())
                 .collect();
             let s = Sample {
+                round,
                 wall,
                 user: v.first().copied().unwrap_or(0.0),
                 sys: v.get(1).copied().unwrap_or(0.0),
@@ -721,13 +726,14 @@ fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
     println!(
-        "\nmedians over {rounds} rounds ({size_mib} MiB object, {list_n} keys); ratio = wall / wall of the first case of its kind:"
+        "\nmedians over {rounds} rounds ({size_mib} MiB object, {list_n} keys); ratio = wall / wall of \
+         the first case of its kind, paired = median over rounds of the same ratio within a round:"
     );
     println!(
-        "{:<16} {:>8} {:>6} {:>7} {:>6} {:>8} {:>8}",
-        "case", "wall s", "ratio", "cpu s", "MiB/s", "rss MiB", "srv cpu"
+        "{:<16} {:>8} {:>6} {:>6} {:>7} {:>6} {:>8} {:>8}",
+        "case", "wall s", "ratio", "paired", "cpu s", "MiB/s", "rss MiB", "srv cpu"
     );
-    let mut base: BTreeMap<Op, f64> = BTreeMap::new();
+    let mut base: BTreeMap<Op, (f64, &Vec<Sample>)> = BTreeMap::new();
     let mut sorted: Vec<&Case> = cases.iter().collect();
     sorted.sort_by_key(|c| c.op);
     for case in sorted {
@@ -738,14 +744,23 @@ fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize
         let cpu = median(s.iter().map(|x| x.user + x.sys).collect());
         let rss = median(s.iter().map(|x| x.rss_kib as f64).collect()) / 1024.0;
         let srv = median(s.iter().map(|x| x.srv_cpu).collect());
-        let ratio = wall / *base.entry(case.op).or_insert(wall);
+        let (base_wall, base_samples) = *base.entry(case.op).or_insert((wall, s));
+        let ratio = wall / base_wall;
+        let paired = median(
+            s.iter()
+                .filter_map(|x| {
+                    let b = base_samples.iter().find(|b| b.round == x.round)?;
+                    Some(x.wall / b.wall)
+                })
+                .collect(),
+        );
         let rate = if case.op == Op::List {
             String::from("-")
         } else {
             format!("{:.0}", size_mib as f64 / wall)
         };
         println!(
-            "{:<16} {wall:>8.3} {ratio:>6.2} {cpu:>7.2} {rate:>6} {rss:>8.1} {srv:>8.2}",
+            "{:<16} {wall:>8.3} {ratio:>6.2} {paired:>6.2} {cpu:>7.2} {rate:>6} {rss:>8.1} {srv:>8.2}",
             case.name
         );
     }
