@@ -4,51 +4,175 @@
 //! ```sh
 //! cargo bench -p garage-client --features bench-peers --bench s3            # 3 rounds, 1 GiB, 10,000 keys
 //! cargo bench -p garage-client --features bench-peers --bench s3 -- --rounds 5 --size-mib 1024 --list 10000
-//! cargo bench -p garage-client --features bench-peers --bench s3 -- --cases gc-get,sdk-get,curl-get
+//! cargo bench -p garage-client --features bench-peers --bench s3 -- --cases gc-put,gc-put-16x4,os-mpu,curl-put
 //! ```
 //!
-//! Without `--features bench-peers` only garage-client and curl are measured. Peers: `sdk-put`
-//! (one PUT), `sdk-mpu` and `os-mpu` (multipart, 16 MiB parts, 4 in flight), `sdk-get`/`os-get`
-//! (one GET stream), `sdk-list`/`os-list`. Every case runs as
-//! its own child process under `/usr/bin/time` (wall from the driver's clock around the child,
-//! client CPU and peak RSS from `time`), in interleaved rounds with a rotating start; before each
-//! case the driver syncs and waits until Garage is idle, and before each upload it stamps a fresh
-//! nonce every 64 KiB of the source file so Garage cannot deduplicate blocks. Garage's CPU time
-//! over the case comes from `/proc/<pid>/stat`. Medians are printed per case. Every upload stays
-//! on disk until the end (Garage frees replaced blocks minutes later): the default run needs
-//! ≈ rounds × 5 × size of free space in the temp dir, and the driver checks for it first.
+//! The cases are the tables `CASES_BASE` and `CASES_PEERS` below. Without `--features
+//! bench-peers` only garage-client and curl are measured. garage-client runs with its defaults
+//! (`gc-put`, `gc-get`, `gc-list`) and PUTs with other part layouts (`gc-put-<MiB>x<in flight>`);
+//! curl PUTs once with and once without a `x-amz-checksum-crc32c` header (`curl-put`,
+//! `curl-put-crc32c`: the checksum's cost to Garage alone). Peers: `sdk-put` (one PUT),
+//! `sdk-mpu` (multipart, 16 MiB parts, 4 in flight), `os-mpu` (same layout) and `os-mpu-6x3`,
+//! `sdk-get`/`os-get` (one GET stream), `sdk-list`/`os-list`. Every case runs as its own child
+//! process under `/usr/bin/time` (wall from the driver's clock around the child, client CPU and
+//! peak RSS from `time`), in interleaved rounds with a rotating start; before each case the
+//! driver syncs and waits until Garage is idle, and before each upload it stamps a fresh nonce
+//! every 64 KiB of the source file so Garage cannot deduplicate blocks. Garage's CPU time over
+//! the case comes from `/proc/<pid>/stat`. Medians are printed per case, with the ratio of each
+//! wall time to the first case of its kind (garage-client's default). Every upload stays on disk
+//! until the end (Garage frees replaced blocks minutes later): a run needs ≈ rounds × uploads ×
+//! size of free space in the temp dir, and the driver checks for it first.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use futures::{StreamExt, TryStreamExt};
 use garage_client::s3::{GetOptions, ListOptions, PutOptions, PutPayload};
 use garage_client::testing::GarageServer;
-use garage_client::{Credentials, DownloadConfig, S3Client};
+use garage_client::{Credentials, DownloadConfig, MultipartConfig, S3Client};
 use secrecy::ExposeSecret;
 
-const CASES_BASE: &[&str] = &["gc-put", "curl-put", "gc-get", "curl-get", "gc-list"];
+/// What a case measures; ratios compare each case with the first case of its kind.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Op {
+    Put,
+    Get,
+    List,
+}
+
+/// Multipart layout of an upload case: part size in MiB and parts in flight.
+#[derive(Clone, Copy)]
+struct Layout {
+    part_mib: usize,
+    in_flight: usize,
+}
+
+const fn layout(part_mib: usize, in_flight: usize) -> Layout {
+    Layout {
+        part_mib,
+        in_flight,
+    }
+}
+
+/// Whether curl's single PUT carries an `x-amz-checksum-crc32c` header Garage verifies.
+#[derive(Clone, Copy)]
+enum Checksum {
+    None,
+    Crc32c,
+}
+
+/// How a case runs.
+#[derive(Clone, Copy)]
+enum Run {
+    /// `put_object` of the source file; `None` keeps the crate's default `MultipartConfig`.
+    GcPut(Option<Layout>),
+    GcGet,
+    GcList,
+    /// `curl -T`: one PUT with `UNSIGNED-PAYLOAD`.
+    CurlPut(Checksum),
+    CurlGet,
+    #[cfg(feature = "bench-peers")]
+    Peer(peers::Case),
+}
+
+#[derive(Clone)]
+struct Case {
+    name: Cow<'static, str>,
+    op: Op,
+    run: Run,
+}
+
+const fn case(name: &'static str, op: Op, run: Run) -> Case {
+    Case {
+        name: Cow::Borrowed(name),
+        op,
+        run,
+    }
+}
+
+/// garage-client's defaults first (each kind's ratio baseline), then its PUT at object_store's
+/// layout, 16 MiB × 4 (garage-client always sends a CRC32C per part and one for the whole
+/// object, which its public API cannot turn off), then curl with and without a CRC32C header
+/// (the checksum's cost to Garage with nothing else changed). Other layouts: [`find_case`].
+const CASES_BASE: &[Case] = &[
+    case("gc-put", Op::Put, Run::GcPut(None)),
+    case("gc-get", Op::Get, Run::GcGet),
+    case("gc-list", Op::List, Run::GcList),
+    case("gc-put-16x4", Op::Put, Run::GcPut(Some(layout(16, 4)))),
+    case("curl-put", Op::Put, Run::CurlPut(Checksum::None)),
+    case("curl-put-crc32c", Op::Put, Run::CurlPut(Checksum::Crc32c)),
+    case("curl-get", Op::Get, Run::CurlGet),
+];
+/// object_store at its issue layout (16 MiB × 4) and at garage-client's default layout
+/// (6 MiB × 3), both without checksums: the part layout's cost without the CRC32C.
 #[cfg(feature = "bench-peers")]
-const CASES_PEERS: &[&str] = &[
-    "sdk-put", "sdk-mpu", "sdk-get", "sdk-list", "os-mpu", "os-get", "os-list",
+const CASES_PEERS: &[Case] = &[
+    case(
+        "os-mpu",
+        Op::Put,
+        Run::Peer(peers::Case::OsMpu(layout(16, 4))),
+    ),
+    case(
+        "os-mpu-6x3",
+        Op::Put,
+        Run::Peer(peers::Case::OsMpu(layout(6, 3))),
+    ),
+    case("sdk-mpu", Op::Put, Run::Peer(peers::Case::SdkMpu)),
+    case("sdk-put", Op::Put, Run::Peer(peers::Case::SdkPut)),
+    case("os-get", Op::Get, Run::Peer(peers::Case::OsGet)),
+    case("sdk-get", Op::Get, Run::Peer(peers::Case::SdkGet)),
+    case("os-list", Op::List, Run::Peer(peers::Case::OsList)),
+    case("sdk-list", Op::List, Run::Peer(peers::Case::SdkList)),
 ];
 #[cfg(not(feature = "bench-peers"))]
-const CASES_PEERS: &[&str] = &[];
+const CASES_PEERS: &[Case] = &[];
+
+fn all_cases() -> impl Iterator<Item = &'static Case> {
+    CASES_BASE.iter().chain(CASES_PEERS)
+}
+
+/// A case of the tables, or a PUT with any other layout: `gc-put-<MiB>x<in flight>` (and
+/// `os-mpu-<MiB>x<in flight>` with the peers), e.g. `gc-put-12x3`.
+fn find_case(name: &str) -> Option<Case> {
+    if let Some(c) = all_cases().find(|c| c.name == name) {
+        return Some(c.clone());
+    }
+    let (kind, l) = name.rsplit_once('-')?;
+    let (mib, n) = l.split_once('x')?;
+    let l = Layout {
+        part_mib: mib.parse().ok().filter(|&m| m >= 5)?,
+        in_flight: n.parse().ok().filter(|&n| n >= 1)?,
+    };
+    let run = match kind {
+        "gc-put" => Run::GcPut(Some(l)),
+        #[cfg(feature = "bench-peers")]
+        "os-mpu" => Run::Peer(peers::Case::OsMpu(l)),
+        _ => return None,
+    };
+    Some(Case {
+        name: Cow::Owned(name.to_owned()),
+        op: Op::Put,
+        run,
+    })
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("one") {
-        let case = args.get(2).expect("case name");
+        let name = args.get(2).expect("case name");
+        let case = find_case(name).unwrap_or_else(|| panic!("unknown case {name}"));
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let started = Instant::now();
-        let (bytes, items) = rt.block_on(run_case(case));
+        let (bytes, items) = rt.block_on(run_case(&case));
         eprintln!(
             "op {:.3} bytes {bytes} items {items}",
             started.elapsed().as_secs_f64()
@@ -67,6 +191,16 @@ fn main() {
         .position(|a| a == "--cases")
         .and_then(|i| args.get(i + 1))
         .map(|v| v.split(',').map(str::to_owned).collect());
+    if let Some(unknown) = only.iter().flatten().find(|n| find_case(n).is_none()) {
+        eprintln!(
+            "unknown case {unknown}; cases: {}, gc-put-<MiB>x<in flight>, os-mpu-<MiB>x<in flight>",
+            all_cases()
+                .map(|c| c.name.as_ref())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        std::process::exit(2);
+    }
     driver(
         only,
         opt("--rounds", 3) as usize,
@@ -94,9 +228,9 @@ fn env() -> Env {
     }
 }
 
-/// garage-client with its defaults, or the download tuning from `BENCH_DL_PART_MIB` and
-/// `BENCH_DL_STREAMS` (for tuning runs).
-fn gc_client(e: &Env) -> S3Client {
+/// garage-client with its defaults, the upload `layout` if given, and the download tuning from
+/// `BENCH_DL_PART_MIB` and `BENCH_DL_STREAMS` (for tuning runs).
+fn gc_client(e: &Env, layout: Option<Layout>) -> S3Client {
     let var = |n: &str| std::env::var(n).ok().and_then(|v| v.parse::<u64>().ok());
     let mut dl = DownloadConfig::default();
     if let Some(mib) = var("BENCH_DL_PART_MIB") {
@@ -105,22 +239,28 @@ fn gc_client(e: &Env) -> S3Client {
     if let Some(n) = var("BENCH_DL_STREAMS") {
         dl.concurrency = n as usize;
     }
+    let mut mp = MultipartConfig::default();
+    if let Some(l) = layout {
+        mp.part_size = l.part_mib << 20;
+        mp.concurrency = l.in_flight;
+    }
     S3Client::builder()
         .with_endpoint(&e.endpoint)
         .with_credentials(Credentials::new(&e.key_id, e.secret.clone().into()))
         .with_download(dl)
+        .with_multipart(mp)
         .build()
         .unwrap()
 }
 
-async fn run_case(case: &str) -> (u64, u64) {
+async fn run_case(case: &Case) -> (u64, u64) {
     let e = env();
-    match case {
-        "gc-put" => {
-            let r = gc_client(&e)
+    match case.run {
+        Run::GcPut(layout) => {
+            let r = gc_client(&e, layout)
                 .put_object(
                     &e.bucket,
-                    "put/gc-put.bin",
+                    &format!("put/{}.bin", case.name),
                     PutPayload::file(&e.src),
                     PutOptions::default(),
                 )
@@ -128,8 +268,8 @@ async fn run_case(case: &str) -> (u64, u64) {
                 .unwrap();
             (r.size, 1)
         }
-        "gc-get" => {
-            let mut s = gc_client(&e)
+        Run::GcGet => {
+            let mut s = gc_client(&e, None)
                 .get_object(&e.bucket, "get/big.bin", GetOptions::default())
                 .await
                 .unwrap();
@@ -139,24 +279,23 @@ async fn run_case(case: &str) -> (u64, u64) {
             }
             (n, 1)
         }
-        "gc-list" => {
-            let n = gc_client(&e)
+        Run::GcList => {
+            let n = gc_client(&e, None)
                 .list_objects(&e.bucket, ListOptions::default().with_prefix("list/"))
                 .try_fold(0u64, |n, _| async move { Ok(n + 1) })
                 .await
                 .unwrap();
             (0, n)
         }
+        Run::CurlPut(_) | Run::CurlGet => unreachable!("curl runs from the driver"),
         #[cfg(feature = "bench-peers")]
-        other => peers::run(other, &e).await,
-        #[cfg(not(feature = "bench-peers"))]
-        other => panic!("unknown case {other} (aws-sdk-s3 cases need --features bench-peers)"),
+        Run::Peer(p) => peers::run(p, &case.name, &e).await,
     }
 }
 
 #[cfg(feature = "bench-peers")]
 mod peers {
-    use super::Env;
+    use super::{Env, Layout};
     use aws_sdk_s3::config::{
         BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
         ResponseChecksumValidation,
@@ -164,6 +303,21 @@ mod peers {
     use aws_sdk_s3::primitives::{ByteStream, Length};
     use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
     use futures::StreamExt;
+
+    /// The peers' cases.
+    #[derive(Clone, Copy)]
+    pub enum Case {
+        /// aws-sdk-s3, one PUT.
+        SdkPut,
+        /// aws-sdk-s3 multipart, 16 MiB parts, 4 in flight.
+        SdkMpu,
+        SdkGet,
+        SdkList,
+        /// object_store's `WriteMultipart` (no checksum).
+        OsMpu(Layout),
+        OsGet,
+        OsList,
+    }
 
     fn client(e: &Env) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::Config::builder()
@@ -178,24 +332,25 @@ mod peers {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
-    pub async fn run(case: &str, e: &Env) -> (u64, u64) {
+    pub async fn run(case: Case, name: &str, e: &Env) -> (u64, u64) {
         let c = client(e);
+        let key = format!("put/{name}.bin");
         match case {
-            "sdk-put" => {
+            Case::SdkPut => {
                 let body = ByteStream::from_path(&e.src).await.unwrap();
                 c.put_object()
                     .bucket(&e.bucket)
-                    .key("put/sdk-put.bin")
+                    .key(&key)
                     .body(body)
                     .send()
                     .await
                     .unwrap();
                 (std::fs::metadata(&e.src).unwrap().len(), 1)
             }
-            "sdk-mpu" => {
+            Case::SdkMpu => {
                 const PART: u64 = 16 << 20;
                 let size = std::fs::metadata(&e.src).unwrap().len();
-                let key = "put/sdk-mpu.bin";
+                let key = key.as_str();
                 let up = c
                     .create_multipart_upload()
                     .bucket(&e.bucket)
@@ -252,7 +407,7 @@ mod peers {
                     .unwrap();
                 (size, 1)
             }
-            "sdk-get" => {
+            Case::SdkGet => {
                 let r = c
                     .get_object()
                     .bucket(&e.bucket)
@@ -267,7 +422,7 @@ mod peers {
                 }
                 (n, 1)
             }
-            "sdk-list" => {
+            Case::SdkList => {
                 let mut pages = c
                     .list_objects_v2()
                     .bucket(&e.bucket)
@@ -280,14 +435,12 @@ mod peers {
                 }
                 (0, n)
             }
-            other if other.starts_with("os-") => object_store_case(other, e).await,
-            other => panic!("unknown case {other}"),
+            Case::OsMpu(_) | Case::OsGet | Case::OsList => object_store_case(case, &key, e).await,
         }
     }
 
-    /// object_store configured as the issue measured it: path style, unsigned payload,
-    /// multipart in 16 MiB parts with 4 in flight.
-    async fn object_store_case(case: &str, e: &Env) -> (u64, u64) {
+    /// object_store configured as the issue measured it: path style, unsigned payload.
+    async fn object_store_case(case: Case, key: &str, e: &Env) -> (u64, u64) {
         use object_store::path::Path;
         use object_store::{ObjectStore, ObjectStoreExt};
         use tokio::io::AsyncReadExt;
@@ -303,12 +456,12 @@ mod peers {
             .build()
             .unwrap();
         match case {
-            "os-mpu" => {
-                let upload = store
-                    .put_multipart(&Path::from("put/os-mpu.bin"))
-                    .await
-                    .unwrap();
-                let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, 16 << 20);
+            Case::OsMpu(layout) => {
+                let upload = store.put_multipart(&Path::from(key)).await.unwrap();
+                let mut w = object_store::WriteMultipart::new_with_chunk_size(
+                    upload,
+                    layout.part_mib << 20,
+                );
                 let mut f = tokio::fs::File::open(&e.src).await.unwrap();
                 let mut buf = vec![0u8; 8 << 20];
                 let mut size = 0u64;
@@ -317,14 +470,14 @@ mod peers {
                     if n == 0 {
                         break;
                     }
-                    w.wait_for_capacity(4).await.unwrap();
+                    w.wait_for_capacity(layout.in_flight).await.unwrap();
                     w.write(&buf[..n]);
                     size += n as u64;
                 }
                 w.finish().await.unwrap();
                 (size, 1)
             }
-            "os-get" => {
+            Case::OsGet => {
                 let mut s = store
                     .get(&Path::from("get/big.bin"))
                     .await
@@ -336,7 +489,7 @@ mod peers {
                 }
                 (n, 1)
             }
-            "os-list" => {
+            Case::OsList => {
                 let n = store
                     .list(Some(&Path::from("list")))
                     .fold(0u64, |n, m| async move {
@@ -346,12 +499,13 @@ mod peers {
                     .await;
                 (0, n)
             }
-            other => panic!("unknown case {other}"),
+            _ => unreachable!("not an object_store case"),
         }
     }
 }
 
 struct Sample {
+    round: usize,
     wall: f64,
     user: f64,
     sys: f64,
@@ -431,14 +585,13 @@ fn free_bytes(dir: &Path) -> Option<u64> {
 
 fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize) {
     let size = size_mib << 20;
+    let cases: Vec<Case> = match only {
+        Some(names) => names.iter().filter_map(|n| find_case(n)).collect(),
+        None => all_cases().cloned().collect(),
+    };
     // Garage frees the blocks of overwritten objects only minutes later, so every upload of
     // every round stays on disk until the bench ends.
-    let uploads = CASES_BASE
-        .iter()
-        .chain(CASES_PEERS)
-        .filter(|c| c.ends_with("put") || c.ends_with("mpu"))
-        .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|x| x == *c)))
-        .count() as u64;
+    let uploads = cases.iter().filter(|c| c.op == Op::Put).count() as u64;
     let need = (rounds as u64 * uploads + 2) * size + list_n as u64 * (8 << 10);
     let tmp = std::env::temp_dir();
     if let Some(free) = free_bytes(&tmp)
@@ -469,7 +622,7 @@ fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize
     eprintln!("fixtures: get/big.bin and {list_n} list/ keys…");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let c = gc_client(&e);
+        let c = gc_client(&e, None);
         c.put_object(
             &e.bucket,
             "get/big.bin",
@@ -497,51 +650,29 @@ fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize
             .unwrap();
     });
     let exe = std::env::current_exe().unwrap();
-    let cases: Vec<&str> = CASES_BASE
-        .iter()
-        .chain(CASES_PEERS)
-        .copied()
-        .filter(|c| only.as_ref().is_none_or(|o| o.iter().any(|x| x == c)))
-        .collect();
-    let mut samples: BTreeMap<&str, Vec<Sample>> = BTreeMap::new();
+    let mut samples: BTreeMap<Cow<'static, str>, Vec<Sample>> = BTreeMap::new();
     for round in 0..rounds {
         for k in 0..cases.len() {
-            let case = cases[(k + round) % cases.len()];
-            if case.ends_with("put") || case.ends_with("mpu") {
+            let case = &cases[(k + round) % cases.len()];
+            if case.op == Op::Put {
                 stamp(&src, size, round as u64);
+            }
+            let mut cmd = Command::new("/usr/bin/time");
+            cmd.arg("-f").arg("%U %S %M").arg("-o").arg(&timefile);
+            match case.run {
+                Run::CurlPut(_) | Run::CurlGet => curl_args(&mut cmd, case, &e),
+                _ => {
+                    cmd.arg(&exe)
+                        .args(["one", &case.name])
+                        .env("BENCH_ENDPOINT", &e.endpoint)
+                        .env("BENCH_BUCKET", &e.bucket)
+                        .env("BENCH_KEY_ID", &e.key_id)
+                        .env("BENCH_SECRET", &e.secret)
+                        .env("BENCH_SRC", &src);
+                }
             }
             let _ = Command::new("sync").status();
             wait_idle(pid);
-            let mut cmd = Command::new("/usr/bin/time");
-            cmd.arg("-f").arg("%U %S %M").arg("-o").arg(&timefile);
-            let url = |key: &str| format!("{}/{}/{key}", e.endpoint, e.bucket);
-            if let Some(op) = case.strip_prefix("curl-") {
-                cmd.args([
-                    "curl",
-                    "-sS",
-                    "-f",
-                    "-o",
-                    "/dev/null",
-                    "--aws-sigv4",
-                    "aws:amz:garage:s3",
-                ])
-                .arg("--user")
-                .arg(format!("{}:{}", e.key_id, e.secret))
-                .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]);
-                if op == "put" {
-                    cmd.arg("-T").arg(&src).arg(url("put/curl-put.bin"));
-                } else {
-                    cmd.arg(url("get/big.bin"));
-                }
-            } else {
-                cmd.arg(&exe)
-                    .args(["one", case])
-                    .env("BENCH_ENDPOINT", &e.endpoint)
-                    .env("BENCH_BUCKET", &e.bucket)
-                    .env("BENCH_KEY_ID", &e.key_id)
-                    .env("BENCH_SECRET", &e.secret)
-                    .env("BENCH_SRC", &src);
-            }
             let cpu0 = garage_cpu(pid);
             let t0 = Instant::now();
             let out = cmd.output().expect("run case");
@@ -549,8 +680,9 @@ fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize
             let srv_cpu = garage_cpu(pid) - cpu0;
             if !out.status.success() {
                 eprintln!(
-                    "run {} {case}: FAILED: {}",
+                    "run {} {}: FAILED: {}",
                     round + 1,
+                    case.name,
                     String::from_utf8_lossy(&out.stderr)
                 );
                 continue;
@@ -561,6 +693,7 @@ fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize
                 .filter_map(|x| x.parse().ok())
                 .collect();
             let s = Sample {
+                round,
                 wall,
                 user: v.first().copied().unwrap_or(0.0),
                 sys: v.get(1).copied().unwrap_or(0.0),
@@ -568,51 +701,106 @@ fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize
                 srv_cpu,
             };
             eprintln!(
-                "run {} {case:<9} wall {:6.3}s user {:5.2}s sys {:5.2}s rss {:7} KiB srv_cpu {:5.2}s",
+                "run {} {:<15} wall {:6.3}s user {:5.2}s sys {:5.2}s rss {:7} KiB srv_cpu {:5.2}s",
                 round + 1,
+                case.name,
                 s.wall,
                 s.user,
                 s.sys,
                 s.rss_kib,
                 s.srv_cpu
             );
-            samples.entry(case).or_default().push(s);
+            samples.entry(case.name.clone()).or_default().push(s);
         }
     }
     let median = |mut v: Vec<f64>| {
         v.sort_by(|a, b| a.total_cmp(b));
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
-    println!("\nmedians over {rounds} rounds ({size_mib} MiB object, {list_n} keys):");
     println!(
-        "{:<10} {:>8} {:>9} {:>9} {:>10} {:>9}",
-        "case", "wall s", "cpu s", "MiB/s", "rss MiB", "srv cpu"
+        "\nmedians over {rounds} rounds ({size_mib} MiB object, {list_n} keys); ratio = wall / wall of \
+         the first case of its kind, paired = median over rounds of the same ratio within a round:"
     );
-    let mut walls = BTreeMap::new();
-    for case in &cases {
-        let Some(s) = samples.get(case) else { continue };
+    println!(
+        "{:<16} {:>8} {:>6} {:>6} {:>7} {:>6} {:>8} {:>8}",
+        "case", "wall s", "ratio", "paired", "cpu s", "MiB/s", "rss MiB", "srv cpu"
+    );
+    let mut base: BTreeMap<Op, (f64, &Vec<Sample>)> = BTreeMap::new();
+    let mut sorted: Vec<&Case> = cases.iter().collect();
+    sorted.sort_by_key(|c| c.op);
+    for case in sorted {
+        let Some(s) = samples.get(&case.name) else {
+            continue;
+        };
         let wall = median(s.iter().map(|x| x.wall).collect());
         let cpu = median(s.iter().map(|x| x.user + x.sys).collect());
         let rss = median(s.iter().map(|x| x.rss_kib as f64).collect()) / 1024.0;
         let srv = median(s.iter().map(|x| x.srv_cpu).collect());
-        let rate = if case.ends_with("list") {
+        let (base_wall, base_samples) = *base.entry(case.op).or_insert((wall, s));
+        let ratio = wall / base_wall;
+        let paired = median(
+            s.iter()
+                .filter_map(|x| {
+                    let b = base_samples.iter().find(|b| b.round == x.round)?;
+                    Some(x.wall / b.wall)
+                })
+                .collect(),
+        );
+        let rate = if case.op == Op::List {
             String::from("-")
         } else {
             format!("{:.0}", size_mib as f64 / wall)
         };
-        println!("{case:<10} {wall:>8.3} {cpu:>9.2} {rate:>9} {rss:>10.1} {srv:>9.2}");
-        walls.insert(*case, wall);
+        println!(
+            "{:<16} {wall:>8.3} {ratio:>6.2} {paired:>6.2} {cpu:>7.2} {rate:>6} {rss:>8.1} {srv:>8.2}",
+            case.name
+        );
     }
-    for op in ["put", "get", "list"] {
-        let Some(gc) = walls.get(format!("gc-{op}").as_str()) else {
-            continue;
-        };
-        for (case, w) in &walls {
-            if !case.starts_with("gc-")
-                && (case.ends_with(op) || (op == "put" && case.ends_with("mpu")))
-            {
-                println!("ratio gc-{op} / {case}: {:.2}", gc / w);
+}
+
+/// `curl --aws-sigv4` with `UNSIGNED-PAYLOAD`; the CRC32C variant reads the source file for its
+/// header before the clock starts.
+fn curl_args(cmd: &mut Command, case: &Case, e: &Env) {
+    let url = |key: &str| format!("{}/{}/{key}", e.endpoint, e.bucket);
+    cmd.args([
+        "curl",
+        "-sS",
+        "-f",
+        "-o",
+        "/dev/null",
+        "--aws-sigv4",
+        "aws:amz:garage:s3",
+    ])
+    .arg("--user")
+    .arg(format!("{}:{}", e.key_id, e.secret))
+    .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]);
+    match case.run {
+        Run::CurlPut(checksum) => {
+            if let Checksum::Crc32c = checksum {
+                let crc = crc32c_of(&e.src);
+                let b64 = base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes());
+                cmd.arg("-H").arg(format!("x-amz-checksum-crc32c: {b64}"));
             }
+            cmd.arg("-T")
+                .arg(&e.src)
+                .arg(url(&format!("put/{}.bin", case.name)));
         }
+        _ => {
+            cmd.arg(url("get/big.bin"));
+        }
+    }
+}
+
+fn crc32c_of(path: &Path) -> u32 {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut buf = vec![0u8; 8 << 20];
+    let mut crc = 0;
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            return crc;
+        }
+        crc = crc32c::crc32c_append(crc, &buf[..n]);
     }
 }
