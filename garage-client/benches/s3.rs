@@ -605,7 +605,7 @@ fn driver(only: Option<Vec<String>>, rounds: usize, size_mib: u64, list_n: usize
         );
         std::process::exit(2);
     }
-    let g = GarageServer::start().expect("garage starts (GARAGE_BIN)");
+    let g = GarageServer::start_blocking().expect("garage starts (GARAGE_BIN)");
     let pid = g.pid().expect("garage runs");
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("bench-src.bin");
