@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::retry::RetryConfig;
 
 /// Infisical Cloud (US), the CLI's default.
 pub const DEFAULT_SITE_URL: &str = "https://app.infisical.com";
@@ -127,18 +128,12 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// HTTP settings (timeouts, retry bounds).
+/// HTTP settings (timeouts, retries).
 #[derive(Debug, Clone)]
 pub(crate) struct HttpOptions {
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
-    /// Retries after the first attempt (429 always; 5xx/connect errors for idempotent requests).
-    pub(crate) max_retries: usize,
-    /// Longest single wait the client accepts from `Retry-After`.
-    pub(crate) max_retry_wait: Duration,
-    /// Longest total time spent waiting between attempts of one request.
-    pub(crate) max_total_wait: Duration,
-    pub(crate) min_backoff: Duration,
+    pub(crate) retry: RetryConfig,
 }
 
 impl Default for HttpOptions {
@@ -146,10 +141,7 @@ impl Default for HttpOptions {
         Self {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
-            max_retries: 3,
-            max_retry_wait: Duration::from_secs(60),
-            max_total_wait: Duration::from_secs(120),
-            min_backoff: Duration::from_millis(250),
+            retry: RetryConfig::default(),
         }
     }
 }
@@ -326,33 +318,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Retries after the first attempt (default 3). 429s are retried for every request, 5xx and
-    /// connection errors only for reads.
+    /// How requests are retried (default [`RetryConfig::default`]: 3 retries within 120 s,
+    /// backoff from 250 ms with full jitter, `Retry-After` up to 60 s honoured). 429s are
+    /// retried for every request, 502–504 and connection errors only for reads.
     #[must_use]
-    pub fn with_max_retries(mut self, n: usize) -> Self {
-        self.http.max_retries = n;
-        self
-    }
-
-    /// The longest `Retry-After` the client waits out (default 60 s); a longer one fails at once
-    /// with [`Error::RateLimited`].
-    #[must_use]
-    pub fn with_max_retry_wait(mut self, d: Duration) -> Self {
-        self.http.max_retry_wait = d;
-        self
-    }
-
-    /// The longest total wait between attempts of one request (default 120 s).
-    #[must_use]
-    pub fn with_max_total_wait(mut self, d: Duration) -> Self {
-        self.http.max_total_wait = d;
-        self
-    }
-
-    /// The first backoff delay for 5xx/connection retries (default 250 ms; jittered, doubling).
-    #[must_use]
-    pub fn with_min_backoff(mut self, d: Duration) -> Self {
-        self.http.min_backoff = d;
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.http.retry = retry;
         self
     }
 

@@ -55,6 +55,7 @@ mod builder;
 mod bundle;
 mod client;
 mod error;
+mod retry;
 mod secrets;
 mod transport;
 
@@ -68,6 +69,7 @@ pub use builder::{
 pub use bundle::{Bundle, CredentialBundle, GarageCredentials};
 pub use client::Client;
 pub use error::{ApiErrorKind, Error, Result};
+pub use retry::{BackoffConfig, RetryConfig};
 pub use secrets::{EnvMap, Secret, SecretKind, SecretSource, Secrets, SecretsQuery};
 
 /// The README's example is compiled as a doc test.

@@ -219,7 +219,10 @@ async fn no_public_type_prints_a_secret() {
     fake.with_rate_limit(0, std::time::Duration::from_secs(60));
     let limited = builder(&fake)
         .with_universal_auth(CLIENT_ID, SecretString::from(client_secret.clone()))
-        .with_max_retry_wait(std::time::Duration::from_secs(1))
+        .with_retry(
+            crate::retry()
+                .with_backoff(crate::backoff().with_max_backoff(std::time::Duration::from_secs(1))),
+        )
         .build()
         .unwrap();
     errors.push((
@@ -233,7 +236,7 @@ async fn no_public_type_prints_a_secret() {
     let unreachable = Client::builder()
         .with_base_url(format!("http://{closed}"))
         .with_universal_auth(CLIENT_ID, SecretString::from(client_secret.clone()))
-        .with_max_retries(0)
+        .with_retry(infisical_client::RetryConfig::disabled())
         .build()
         .unwrap();
     errors.push(("Http", unreachable.login().await.unwrap_err()));
