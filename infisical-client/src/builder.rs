@@ -180,8 +180,15 @@ impl ClientBuilder {
     }
 
     /// Reads the Infisical CLI's environment variables; see [`ClientBuilder::from_vars`].
+    /// Variables whose name or value is not Unicode are ignored.
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::from_vars`].
     pub fn from_env() -> Result<Self> {
-        Self::from_vars(std::env::vars())
+        Self::from_vars(std::env::vars_os().filter_map(|(k, v)| {
+            Some((k.into_string().ok()?, v.into_string().ok()?))
+        }))
     }
 
     /// Reads configuration from `(name, value)` pairs with the CLI's conventions:
@@ -197,20 +204,35 @@ impl ClientBuilder {
     /// * `INFISICAL_PROJECT_ID`, `INFISICAL_ENVIRONMENT` as defaults for every query.
     ///
     /// Empty values count as unset. Anything can still be overridden with the `with_*` methods.
+    ///
+    /// ```
+    /// use infisical_client::ClientBuilder;
+    ///
+    /// let client = ClientBuilder::from_vars([
+    ///     ("INFISICAL_DOMAIN", "https://infisical.lan"),
+    ///     ("INFISICAL_TOKEN", "at-…"),
+    ///     ("INFISICAL_PROJECT_ID", "6f0c…"),
+    /// ])?
+    /// .with_environment("prod")
+    /// .build()?;
+    /// assert_eq!(client.auth_method(), "token");
+    /// # Ok::<(), infisical_client::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when only one of the Universal Auth client id and secret is set.
     pub fn from_vars<I, K, V>(vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
-        V: Into<String>,
+        V: AsRef<str>,
     {
         let mut map = std::collections::HashMap::new();
         for (k, v) in vars {
-            let k = k.as_ref();
-            if k.starts_with("INFISICAL_") {
-                let v: String = v.into();
-                if !v.trim().is_empty() {
-                    map.insert(k.to_owned(), v);
-                }
+            let (k, v) = (k.as_ref(), v.as_ref());
+            if k.starts_with("INFISICAL_") && !v.trim().is_empty() {
+                map.insert(k.to_owned(), v.to_owned());
             }
         }
         let mut take = |k: &str| map.remove(k);
