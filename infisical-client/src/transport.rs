@@ -129,7 +129,7 @@ impl Transport {
                 .body(body.expose_secret().to_owned());
         }
         let http_err = |source: reqwest::Error| {
-            Failure::from(Error::Http {
+            Failure::from(Error::Transport {
                 endpoint: endpoint.to_owned(),
                 source: source.without_url(),
             })

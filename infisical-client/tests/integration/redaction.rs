@@ -239,7 +239,7 @@ async fn no_public_type_prints_a_secret() {
         .with_retry(infisical_client::RetryConfig::disabled())
         .build()
         .unwrap();
-    errors.push(("Http", unreachable.login().await.unwrap_err()));
+    errors.push(("Transport", unreachable.login().await.unwrap_err()));
 
     let kinds: Vec<&str> = errors.iter().map(|(k, _)| *k).collect();
     for (what, e) in &errors {
@@ -266,9 +266,9 @@ async fn no_public_type_prints_a_secret() {
     assert!(matches!(get("TokenFile"), Error::TokenFile { .. }));
     assert!(matches!(get("RateLimited"), Error::RateLimited { .. }));
     assert!(
-        matches!(get("Http"), Error::Http { .. }),
+        matches!(get("Transport"), Error::Transport { .. }),
         "{:?}",
-        get("Http")
+        get("Transport")
     );
 
     // What went over the wire is visible to the fake; its log keeps no secret either.
