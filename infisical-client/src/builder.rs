@@ -1,78 +1,18 @@
-//! Configuration: [`Auth`], [`ClientBuilder`], the base-URL rules and the CLI's environment
-//! variables.
+//! Configuration: [`ClientBuilder`], the base-URL rules and the CLI's environment variables.
 
 use secrecy::SecretString;
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
 
+use crate::auth::{Auth, DEFAULT_KUBERNETES_TOKEN_PATH};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::retry::RetryConfig;
+use crate::transport::HttpOptions;
 
 /// Infisical Cloud (US), the CLI's default.
 pub const DEFAULT_SITE_URL: &str = "https://app.infisical.com";
-
-/// Where a pod's service-account token lives.
-pub const DEFAULT_KUBERNETES_TOKEN_PATH: &str =
-    "/var/run/secrets/kubernetes.io/serviceaccount/token";
-
-/// How the client authenticates.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Auth {
-    /// Machine identity with Universal Auth: logs in with client id and secret, renews the
-    /// access token before it expires and logs in again when renewal is no longer possible.
-    UniversalAuth {
-        /// The identity's client id.
-        client_id: String,
-        /// The client secret.
-        client_secret: SecretString,
-    },
-    /// A ready access token (Token Auth, or one minted by `infisical login`), used as is; it
-    /// cannot be renewed. (Legacy `st.` service tokens are not supported.)
-    Token(SecretString),
-    /// Machine identity with Kubernetes Auth: the pod's service-account JWT (read from
-    /// `token_path` at every login, since kubelet rotates it) is exchanged for an access token.
-    Kubernetes {
-        /// The machine identity's id.
-        identity_id: String,
-        /// The service-account token file.
-        token_path: PathBuf,
-    },
-}
-
-impl Auth {
-    /// Universal Auth.
-    pub fn universal(client_id: impl Into<String>, client_secret: SecretString) -> Self {
-        Self::UniversalAuth {
-            client_id: client_id.into(),
-            client_secret,
-        }
-    }
-
-    /// A given access token.
-    pub fn token(token: SecretString) -> Self {
-        Self::Token(token)
-    }
-
-    /// Kubernetes Auth with the token at `token_path`.
-    pub fn kubernetes(identity_id: impl Into<String>, token_path: impl Into<PathBuf>) -> Self {
-        Self::Kubernetes {
-            identity_id: identity_id.into(),
-            token_path: token_path.into(),
-        }
-    }
-
-    /// A short name for logs: `universal-auth`, `token`, `kubernetes-auth`.
-    pub fn method_name(&self) -> &'static str {
-        match self {
-            Self::UniversalAuth { .. } => "universal-auth",
-            Self::Token(_) => "token",
-            Self::Kubernetes { .. } => "kubernetes-auth",
-        }
-    }
-}
 
 /// Normalises a site URL the way the Infisical CLI treats domains: `https://host`,
 /// `https://host/`, `https://host/api` and `https://host/api/` all mean the same server; a path
@@ -128,21 +68,15 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// HTTP settings (timeouts, retries).
-#[derive(Debug, Clone)]
-pub(crate) struct HttpOptions {
-    pub(crate) connect_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    pub(crate) retry: RetryConfig,
-}
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
 
-impl Default for HttpOptions {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            retry: RetryConfig::default(),
-        }
+    /// A client from the Infisical CLI's environment variables ([`ClientBuilder::from_vars`]).
+    pub fn from_env() -> Result<Self> {
+        ClientBuilder::from_env()?.build()
     }
 }
 
@@ -186,9 +120,10 @@ impl ClientBuilder {
     ///
     /// As [`ClientBuilder::from_vars`].
     pub fn from_env() -> Result<Self> {
-        Self::from_vars(std::env::vars_os().filter_map(|(k, v)| {
-            Some((k.into_string().ok()?, v.into_string().ok()?))
-        }))
+        Self::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     /// Reads configuration from `(name, value)` pairs with the CLI's conventions:
@@ -554,5 +489,21 @@ mod tests {
         let b =
             ClientBuilder::from_vars([("INFISICAL_TOKEN", " "), ("INFISICAL_DOMAIN", "")]).unwrap();
         assert!(b.auth.is_none() && b.base_url.is_none());
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn base_urls_normalise_idempotently(prefix in "(/[a-z]{1,5}){0,2}", api in any::<bool>(), slash in any::<bool>()) {
+                let input = format!("https://infisical.lan{prefix}{}{}", if api { "/api" } else { "" }, if slash { "/" } else { "" });
+                let once = normalize_base_url(&input).unwrap();
+                prop_assert_eq!(once.as_str(), format!("https://infisical.lan{prefix}/"));
+                let twice = normalize_base_url(once.as_str()).unwrap();
+                prop_assert_eq!(twice, once);
+            }
+        }
     }
 }

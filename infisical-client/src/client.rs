@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use crate::api::{self, ApiRequest, RawList, RawOne, RawToken, Scope};
-use crate::auth::{Plan, TokenState};
-use crate::builder::{Auth, ClientBuilder, HttpOptions};
+use crate::auth::{Auth, Plan, TokenState};
 use crate::bundle::{Bundle, CredentialBundle, GarageCredentials};
 use crate::error::{Error, Result};
 use crate::secrets::{Secret, Secrets, SecretsQuery};
+use crate::transport::HttpOptions;
 
 /// An Infisical client. Cheap to clone (shared state: token, bundle cache).
 ///
@@ -58,16 +58,6 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A builder.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// A client from the Infisical CLI's environment variables ([`ClientBuilder::from_vars`]).
-    pub fn from_env() -> Result<Self> {
-        ClientBuilder::from_env()?.build()
-    }
-
     pub(crate) fn from_parts(
         base: Url,
         auth: Auth,

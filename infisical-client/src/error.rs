@@ -365,8 +365,13 @@ mod tests {
     }
 
     fn decode_error() -> Error {
+        #[derive(Debug, serde::Deserialize)]
+        struct List {
+            #[allow(dead_code)]
+            secrets: Vec<String>,
+        }
         let de = &mut serde_json::Deserializer::from_str(r#"{"secrets": 1}"#);
-        let source = serde_path_to_error::deserialize::<_, crate::api::RawList>(de).unwrap_err();
+        let source = serde_path_to_error::deserialize::<_, List>(de).unwrap_err();
         Error::Decode {
             endpoint: "GET /api/v4/secrets".into(),
             source,

@@ -63,9 +63,8 @@ mod transport;
 pub mod testing;
 
 pub use api::HIDDEN_VALUE;
-pub use builder::{
-    Auth, ClientBuilder, DEFAULT_KUBERNETES_TOKEN_PATH, DEFAULT_SITE_URL, normalize_base_url,
-};
+pub use auth::{Auth, DEFAULT_KUBERNETES_TOKEN_PATH};
+pub use builder::{ClientBuilder, DEFAULT_SITE_URL, normalize_base_url};
 pub use bundle::{Bundle, CredentialBundle, GarageCredentials};
 pub use client::Client;
 pub use error::{ApiErrorKind, Error, Result};

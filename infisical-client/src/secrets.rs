@@ -4,7 +4,12 @@ use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::api::normalize_secret_path;
+/// Normalises a secret path the way the server does: leading `/`, no trailing `/`, no empty
+/// segments.
+pub(crate) fn normalize_secret_path(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    format!("/{}", parts.join("/"))
+}
 
 /// `shared` or `personal`, as the server reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,11 +8,28 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::api::{self, ApiRequest, Method};
-use crate::builder::HttpOptions;
 use crate::error::{Error, Result};
-use crate::retry::Delays;
+use crate::retry::{Delays, RetryConfig};
 
 const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+/// HTTP settings (timeouts, retries).
+#[derive(Debug, Clone)]
+pub(crate) struct HttpOptions {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) retry: RetryConfig,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryConfig::default(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {

@@ -257,7 +257,7 @@ impl FakeInfisical {
         self.state().folders.push((
             DEFAULT_PROJECT_ID.into(),
             env.into(),
-            crate::api::normalize_secret_path(path),
+            crate::secrets::normalize_secret_path(path),
         ));
         self
     }
@@ -268,9 +268,9 @@ impl FakeInfisical {
         self.state().imports.push(FakeImport {
             project: DEFAULT_PROJECT_ID.into(),
             env: env.into(),
-            path: crate::api::normalize_secret_path(path),
+            path: crate::secrets::normalize_secret_path(path),
             from_env: from_env.into(),
-            from_path: crate::api::normalize_secret_path(from_path),
+            from_path: crate::secrets::normalize_secret_path(from_path),
         });
         self
     }

@@ -1,8 +1,8 @@
 //! Rate limits and retries: 429 honours Retry-After within bounds; 5xx retried for reads only.
 
 use crate::{backoff, builder, client, fake, retry};
-use infisical_client::RetryConfig;
 use infisical_client::Error;
+use infisical_client::RetryConfig;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
@@ -61,7 +61,8 @@ async fn retries_are_bounded() {
     fake.with_secret("prod", "/app", "A", "1");
     let c = builder(&fake)
         .with_retry(retry().with_max_retries(2))
-        .build().unwrap();
+        .build()
+        .unwrap();
     c.login().await.unwrap();
     fake.clear_requests().fail_next(100, 429);
     let err = c.list_secrets("/app").await.unwrap_err();
@@ -200,5 +201,8 @@ async fn retry_timeout_counts_from_the_first_attempt() {
     let took = t0.elapsed();
     assert_eq!(err.status(), Some(503), "{err}");
     assert_eq!(fake.count("/api/v4/secrets"), 2);
-    assert!(took >= Duration::from_secs(1) && took < Duration::from_millis(1400), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_millis(1400),
+        "{took:?}"
+    );
 }
