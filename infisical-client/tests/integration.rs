@@ -29,7 +29,7 @@ pub const CLIENT_SECRET: &str = "cs-9f2b7c4e1a";
 
 /// A fake with the Universal Auth identity [`CLIENT_ID`] / [`CLIENT_SECRET`].
 pub async fn fake() -> FakeInfisical {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     fake.with_identity(CLIENT_ID, CLIENT_SECRET);
     fake
 }

@@ -176,7 +176,7 @@ async fn renew_scenario(fake: &FakeInfisical) {
 
 #[tokio::test]
 async fn renewal_uses_the_new_token_current_servers_sign() {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     renew_scenario(&fake).await;
     assert_eq!(fake.count(LOGIN), 1);
     assert_eq!(fake.count(RENEW), 1);
@@ -184,7 +184,7 @@ async fn renewal_uses_the_new_token_current_servers_sign() {
 
 #[tokio::test]
 async fn renewal_on_older_servers_that_return_the_same_token_logs_in_instead() {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     fake.legacy_tokens();
     renew_scenario(&fake).await;
     // The renewal could not move the token's expiry: the client logged in instead, and did
@@ -198,7 +198,7 @@ async fn the_fake_expires_an_old_token_at_its_own_time_after_renewal() {
     // The fake's model, checked directly: after a renewal the old token still expires at its
     // original time (current servers) and the same token keeps its expiry (older servers).
     for legacy in [false, true] {
-        let fake = FakeInfisical::start().await;
+        let fake = FakeInfisical::start().await.expect("fake Infisical starts");
         fake.with_identity_ttl(
             CLIENT_ID,
             CLIENT_SECRET,

@@ -94,7 +94,7 @@ async fn no_public_type_prints_a_secret() {
         out: logs.clone(),
         ids: AtomicU64::new(1),
     });
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     let client_secret = canary("client-secret");
     let static_token = canary("static-token");
     let jwt = canary("sa-jwt");
