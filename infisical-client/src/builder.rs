@@ -68,6 +68,18 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// Where the client accepts a plain `http://` base URL; see [`ClientBuilder::with_plain_http`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PlainHttp {
+    /// Only to `127.0.0.0/8`, `[::1]` and `localhost` (the default); `https://` anywhere.
+    #[default]
+    LoopbackOnly,
+    /// To any host (e.g. Infisical behind a trusted network segment). Credentials and secret
+    /// values then travel unencrypted.
+    AnyHost,
+}
+
 impl Client {
     /// A builder.
     pub fn builder() -> ClientBuilder {
@@ -104,7 +116,7 @@ pub struct ClientBuilder {
     pub(crate) http: HttpOptions,
     pub(crate) refresh_at: Option<f64>,
     pub(crate) cache_ttl: Option<Duration>,
-    pub(crate) allow_plain_http: bool,
+    pub(crate) plain_http: PlainHttp,
 }
 
 impl ClientBuilder {
@@ -292,12 +304,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Allows a plain `http://` base URL to a host other than loopback (default: refused, since
-    /// the client secret and every secret value would cross the network in clear text).
-    /// `http://127.0.0.1`, `http://[::1]` and `http://localhost` are always allowed.
+    /// Where a plain `http://` base URL is accepted (default [`PlainHttp::LoopbackOnly`]: to any
+    /// other host it is refused, since the client secret and every secret value would cross the
+    /// network in clear text).
     #[must_use]
-    pub fn with_plain_http_allowed(mut self, yes: bool) -> Self {
-        self.allow_plain_http = yes;
+    pub fn with_plain_http(mut self, plain_http: PlainHttp) -> Self {
+        self.plain_http = plain_http;
         self
     }
 
@@ -311,10 +323,13 @@ impl ClientBuilder {
     /// Validates and builds the client (no network traffic yet).
     pub fn build(self) -> Result<Client> {
         let base = normalize_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_SITE_URL))?;
-        if base.scheme() == "http" && !self.allow_plain_http && !is_loopback(&base) {
+        if base.scheme() == "http"
+            && self.plain_http == PlainHttp::LoopbackOnly
+            && !is_loopback(&base)
+        {
             return Err(Error::config(format!(
                 "refusing plain http:// to {}: credentials and secrets would travel unencrypted \
-                 (use https://, or opt in with with_plain_http_allowed(true))",
+                 (use https://, or opt in with with_plain_http(PlainHttp::AnyHost))",
                 base.host_str().unwrap_or("?")
             )));
         }
@@ -382,11 +397,11 @@ mod tests {
 
     #[test]
     fn plain_http_only_to_loopback_unless_allowed() {
-        let build = |url: &str, allow: bool| {
+        let build = |url: &str, plain_http: PlainHttp| {
             ClientBuilder::new()
                 .with_base_url(url)
                 .with_token(SecretString::from("t"))
-                .with_plain_http_allowed(allow)
+                .with_plain_http(plain_http)
                 .build()
         };
         for ok in [
@@ -396,7 +411,7 @@ mod tests {
             "http://LOCALHOST:1",
             "https://infisical.lan",
         ] {
-            assert!(build(ok, false).is_ok(), "{ok}");
+            assert!(build(ok, PlainHttp::LoopbackOnly).is_ok(), "{ok}");
         }
         for refused in [
             "http://infisical.lan",
@@ -404,10 +419,13 @@ mod tests {
             "http://127.0.0.1.nip.io",
             "http://localhost.evil.example",
         ] {
-            let e = build(refused, false).unwrap_err();
+            let e = build(refused, PlainHttp::LoopbackOnly).unwrap_err();
             assert!(matches!(e, Error::Config { .. }), "{refused}: {e}");
             assert!(e.to_string().contains("plain http"), "{e}");
-            assert!(build(refused, true).is_ok(), "{refused} with opt-in");
+            assert!(
+                build(refused, PlainHttp::AnyHost).is_ok(),
+                "{refused} with opt-in"
+            );
         }
     }
 

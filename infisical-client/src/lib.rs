@@ -64,7 +64,7 @@ pub mod testing;
 
 pub use api::HIDDEN_VALUE;
 pub use auth::{Auth, DEFAULT_KUBERNETES_TOKEN_PATH};
-pub use builder::{ClientBuilder, DEFAULT_SITE_URL, normalize_base_url};
+pub use builder::{ClientBuilder, DEFAULT_SITE_URL, PlainHttp, normalize_base_url};
 pub use bundle::{Bundle, CredentialBundle, GarageCredentials};
 pub use client::Client;
 pub use error::{ApiErrorKind, Error, Result};

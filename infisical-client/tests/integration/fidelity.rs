@@ -36,7 +36,7 @@ async fn a_missing_folder_is_a_typed_error_naming_the_path_not_missing_keys() {
     assert_eq!(fake.count("/api/v3"), 0);
     // Same for a recursive listing, a single read and an unknown environment.
     let err = c
-        .list_secrets(SecretsQuery::new("/nope").recursive(true))
+        .list_secrets(SecretsQuery::new("/nope").recursive())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::FolderNotFound { .. }), "{err:?}");
@@ -99,12 +99,12 @@ async fn unreadable_values_fail_closed_local_403_and_imports_left_out() {
     fake.with_secret("prod", "/parent/sub", "SUB_OK", "s")
         .with_hidden_secret("prod", "/parent/sub", "SUB_LOCKED");
     let deep = c
-        .list_secrets(SecretsQuery::new("/parent").recursive(true))
+        .list_secrets(SecretsQuery::new("/parent").recursive())
         .await
         .unwrap();
     assert_eq!(deep.keys().collect::<Vec<_>>(), ["SUB_OK"]);
     let err = c
-        .list_secrets(SecretsQuery::new("/app").recursive(true))
+        .list_secrets(SecretsQuery::new("/app").recursive())
         .await
         .unwrap_err();
     assert!(err.is_permission_denied(), "{err:?}");
