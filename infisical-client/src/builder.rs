@@ -25,6 +25,11 @@ pub const DEFAULT_SITE_URL: &str = "https://app.infisical.com";
 /// let u = normalize_base_url("http://127.0.0.1:8080/infisical/api").unwrap();
 /// assert_eq!(u.as_str(), "http://127.0.0.1:8080/infisical/");
 /// ```
+///
+/// # Errors
+///
+/// [`Error::Config`] when the input is not an `http`/`https` URL with a host, or carries
+/// credentials.
 pub fn normalize_base_url(input: &str) -> Result<Url> {
     let trimmed = input.trim();
     let mut url =
@@ -87,6 +92,10 @@ impl Client {
     }
 
     /// A client from the Infisical CLI's environment variables ([`ClientBuilder::from_vars`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::from_vars`] and [`ClientBuilder::build`].
     pub fn from_env() -> Result<Self> {
         ClientBuilder::from_env()?.build()
     }
@@ -321,6 +330,12 @@ impl ClientBuilder {
     }
 
     /// Validates and builds the client (no network traffic yet).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the base URL is invalid, is plain `http://` to a host
+    /// [`PlainHttp`] does not allow, no auth is configured, the client id or identity id is
+    /// empty, or the HTTP client cannot be built.
     pub fn build(self) -> Result<Client> {
         let base = normalize_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_SITE_URL))?;
         if base.scheme() == "http"

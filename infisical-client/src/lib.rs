@@ -9,8 +9,8 @@
 //!   `/api/v3/secrets/raw` on older self-hosted servers), with environment, `recursive`, imports
 //!   and reference expansion always sent explicitly; imports merged like the Infisical CLI;
 //!   hidden values are an error, never a value; every value is a [`secrecy::SecretString`].
-//! * **Limits**: 429 waits for `Retry-After` (bounded in count and time); 5xx and connection
-//!   errors are retried for reads only.
+//! * **Limits**: [`RetryConfig`]: 429 waits for `Retry-After` (bounded in count and time);
+//!   502–504 and connection errors are retried for reads only.
 //! * **Bundles**: [`GarageCredentials`] from `/backups/garage`, any set of keys as a
 //!   [`Bundle`] or your own [`CredentialBundle`]; missing keys are reported together; a small
 //!   TTL cache; [`EnvMap`] for child processes.
@@ -46,8 +46,12 @@
 //!
 //! All I/O is async and needs a Tokio runtime (with the time driver enabled).
 //!
-//! The `testing` feature adds `testing::FakeInfisical`, a fake Infisical on loopback that
-//! downstream tests can seed with secrets and identities.
+//! # Crate features
+//!
+//! * `testing` (off by default): `testing::FakeInfisical`, a fake Infisical on loopback that
+//!   this crate's and downstream crates' tests seed with secrets and identities, with
+//!   `client_builder()` returning a [`ClientBuilder`] already pointed at it. For tests only; not
+//!   covered by semver.
 
 mod api;
 mod auth;
