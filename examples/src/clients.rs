@@ -55,7 +55,11 @@ pub async fn resolve_secrets_with(
         )
         .with_project_id(&infisical.project_id)
         .with_environment(&infisical.environment)
-        .with_plain_http_allowed(infisical.allow_plain_http)
+        .with_plain_http(if infisical.allow_plain_http {
+            infisical_client::PlainHttp::AnyHost
+        } else {
+            infisical_client::PlainHttp::LoopbackOnly
+        })
         .with_request_timeout(Duration::from_secs(20))
         .build()
         .context("building the Infisical client")?;

@@ -24,7 +24,7 @@ fn bench(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let (fake, client, token) = rt.block_on(async {
-        let fake = FakeInfisical::start().await;
+        let fake = FakeInfisical::start().await.expect("fake Infisical starts");
         fake.with_identity(ID, SECRET);
         for i in 0..100 {
             fake.with_secret(

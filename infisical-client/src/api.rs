@@ -8,6 +8,7 @@ use serde::Deserialize;
 use std::fmt;
 
 use crate::error::{ApiErrorKind, Error, Result};
+use crate::secrets::{Secret, SecretKind, SecretSource, Secrets, normalize_secret_path};
 
 /// The literal Infisical puts in `secretValue` when the identity may not read the value.
 pub const HIDDEN_VALUE: &str = "<hidden-by-infisical>";
@@ -89,13 +90,6 @@ impl ApiRequest {
 
 fn flag(b: bool) -> String {
     if b { "true" } else { "false" }.to_owned()
-}
-
-/// Normalises a secret path the way the server does: leading `/`, no trailing `/`, no empty
-/// segments.
-pub(crate) fn normalize_secret_path(path: &str) -> String {
-    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    format!("/{}", parts.join("/"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,8 +319,6 @@ pub(crate) fn api_error(endpoint: String, status: u16, body: &[u8]) -> Error {
 
 // ---------------------------------------------------------------------------------------------
 // Turning raw answers into public secrets
-
-use crate::secrets::{Secret, SecretKind, SecretSource, Secrets};
 
 fn to_secret(
     raw: RawSecret,
@@ -663,15 +655,6 @@ mod tests {
                 prop_assert!(!n.contains("//"));
                 prop_assert!(n == "/" || !n.ends_with('/'));
                 prop_assert_eq!(normalize_secret_path(&n), n);
-            }
-
-            #[test]
-            fn base_urls_normalise_idempotently(prefix in "(/[a-z]{1,5}){0,2}", api in any::<bool>(), slash in any::<bool>()) {
-                let input = format!("https://infisical.lan{prefix}{}{}", if api { "/api" } else { "" }, if slash { "/" } else { "" });
-                let once = crate::builder::normalize_base_url(&input).unwrap();
-                prop_assert_eq!(once.as_str(), format!("https://infisical.lan{prefix}/"));
-                let twice = crate::builder::normalize_base_url(once.as_str()).unwrap();
-                prop_assert_eq!(twice, once);
             }
         }
     }

@@ -1,10 +1,72 @@
-//! Access-token lifetime bookkeeping: when to renew, when to log in again. Pure code; the clock
-//! is passed in.
+//! [`Auth`], the configured login method, and access-token lifetime bookkeeping: when to
+//! renew, when to log in again. Pure code; the clock is passed in.
 
 use secrecy::SecretString;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::api::RawToken;
+
+/// Where a pod's service-account token lives.
+pub const DEFAULT_KUBERNETES_TOKEN_PATH: &str =
+    "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// How the client authenticates.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Auth {
+    /// Machine identity with Universal Auth: logs in with client id and secret, renews the
+    /// access token before it expires and logs in again when renewal is no longer possible.
+    UniversalAuth {
+        /// The identity's client id.
+        client_id: String,
+        /// The client secret.
+        client_secret: SecretString,
+    },
+    /// A ready access token (Token Auth, or one minted by `infisical login`), used as is; it
+    /// cannot be renewed. (Legacy `st.` service tokens are not supported.)
+    Token(SecretString),
+    /// Machine identity with Kubernetes Auth: the pod's service-account JWT (read from
+    /// `token_path` at every login, since kubelet rotates it) is exchanged for an access token.
+    Kubernetes {
+        /// The machine identity's id.
+        identity_id: String,
+        /// The service-account token file.
+        token_path: PathBuf,
+    },
+}
+
+impl Auth {
+    /// Universal Auth.
+    pub fn universal(client_id: impl Into<String>, client_secret: SecretString) -> Self {
+        Self::UniversalAuth {
+            client_id: client_id.into(),
+            client_secret,
+        }
+    }
+
+    /// A given access token.
+    pub fn token(token: SecretString) -> Self {
+        Self::Token(token)
+    }
+
+    /// Kubernetes Auth with the token at `token_path`.
+    pub fn kubernetes(identity_id: impl Into<String>, token_path: impl Into<PathBuf>) -> Self {
+        Self::Kubernetes {
+            identity_id: identity_id.into(),
+            token_path: token_path.into(),
+        }
+    }
+
+    /// A short name for logs: `universal-auth`, `token`, `kubernetes-auth`.
+    pub fn method_name(&self) -> &'static str {
+        match self {
+            Self::UniversalAuth { .. } => "universal-auth",
+            Self::Token(_) => "token",
+            Self::Kubernetes { .. } => "kubernetes-auth",
+        }
+    }
+}
 
 /// What to do with the current token before the next request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

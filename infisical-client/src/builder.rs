@@ -1,77 +1,18 @@
-//! Configuration: [`Auth`], [`ClientBuilder`], the base-URL rules and the CLI's environment
-//! variables.
+//! Configuration: [`ClientBuilder`], the base-URL rules and the CLI's environment variables.
 
 use secrecy::SecretString;
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
 
+use crate::auth::{Auth, DEFAULT_KUBERNETES_TOKEN_PATH};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::retry::RetryConfig;
+use crate::transport::HttpOptions;
 
 /// Infisical Cloud (US), the CLI's default.
 pub const DEFAULT_SITE_URL: &str = "https://app.infisical.com";
-
-/// Where a pod's service-account token lives.
-pub const DEFAULT_KUBERNETES_TOKEN_PATH: &str =
-    "/var/run/secrets/kubernetes.io/serviceaccount/token";
-
-/// How the client authenticates.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Auth {
-    /// Machine identity with Universal Auth: logs in with client id and secret, renews the
-    /// access token before it expires and logs in again when renewal is no longer possible.
-    UniversalAuth {
-        /// The identity's client id.
-        client_id: String,
-        /// The client secret.
-        client_secret: SecretString,
-    },
-    /// A ready access token (Token Auth, or one minted by `infisical login`), used as is; it
-    /// cannot be renewed. (Legacy `st.` service tokens are not supported.)
-    Token(SecretString),
-    /// Machine identity with Kubernetes Auth: the pod's service-account JWT (read from
-    /// `token_path` at every login, since kubelet rotates it) is exchanged for an access token.
-    Kubernetes {
-        /// The machine identity's id.
-        identity_id: String,
-        /// The service-account token file.
-        token_path: PathBuf,
-    },
-}
-
-impl Auth {
-    /// Universal Auth.
-    pub fn universal(client_id: impl Into<String>, client_secret: SecretString) -> Self {
-        Self::UniversalAuth {
-            client_id: client_id.into(),
-            client_secret,
-        }
-    }
-
-    /// A given access token.
-    pub fn token(token: SecretString) -> Self {
-        Self::Token(token)
-    }
-
-    /// Kubernetes Auth with the token at `token_path`.
-    pub fn kubernetes(identity_id: impl Into<String>, token_path: impl Into<PathBuf>) -> Self {
-        Self::Kubernetes {
-            identity_id: identity_id.into(),
-            token_path: token_path.into(),
-        }
-    }
-
-    /// A short name for logs: `universal-auth`, `token`, `kubernetes-auth`.
-    pub fn method_name(&self) -> &'static str {
-        match self {
-            Self::UniversalAuth { .. } => "universal-auth",
-            Self::Token(_) => "token",
-            Self::Kubernetes { .. } => "kubernetes-auth",
-        }
-    }
-}
 
 /// Normalises a site URL the way the Infisical CLI treats domains: `https://host`,
 /// `https://host/`, `https://host/api` and `https://host/api/` all mean the same server; a path
@@ -84,6 +25,11 @@ impl Auth {
 /// let u = normalize_base_url("http://127.0.0.1:8080/infisical/api").unwrap();
 /// assert_eq!(u.as_str(), "http://127.0.0.1:8080/infisical/");
 /// ```
+///
+/// # Errors
+///
+/// [`Error::Config`] when the input is not an `http`/`https` URL with a host, or carries
+/// credentials.
 pub fn normalize_base_url(input: &str) -> Result<Url> {
     let trimmed = input.trim();
     let mut url =
@@ -127,30 +73,31 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// HTTP settings (timeouts, retry bounds).
-#[derive(Debug, Clone)]
-pub(crate) struct HttpOptions {
-    pub(crate) connect_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    /// Retries after the first attempt (429 always; 5xx/connect errors for idempotent requests).
-    pub(crate) max_retries: usize,
-    /// Longest single wait the client accepts from `Retry-After`.
-    pub(crate) max_retry_wait: Duration,
-    /// Longest total time spent waiting between attempts of one request.
-    pub(crate) max_total_wait: Duration,
-    pub(crate) min_backoff: Duration,
+/// Where the client accepts a plain `http://` base URL; see [`ClientBuilder::with_plain_http`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PlainHttp {
+    /// Only to `127.0.0.0/8`, `[::1]` and `localhost` (the default); `https://` anywhere.
+    #[default]
+    LoopbackOnly,
+    /// To any host (e.g. Infisical behind a trusted network segment). Credentials and secret
+    /// values then travel unencrypted.
+    AnyHost,
 }
 
-impl Default for HttpOptions {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            max_retries: 3,
-            max_retry_wait: Duration::from_secs(60),
-            max_total_wait: Duration::from_secs(120),
-            min_backoff: Duration::from_millis(250),
-        }
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client from the Infisical CLI's environment variables ([`ClientBuilder::from_vars`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::from_vars`] and [`ClientBuilder::build`].
+    pub fn from_env() -> Result<Self> {
+        ClientBuilder::from_env()?.build()
     }
 }
 
@@ -178,7 +125,7 @@ pub struct ClientBuilder {
     pub(crate) http: HttpOptions,
     pub(crate) refresh_at: Option<f64>,
     pub(crate) cache_ttl: Option<Duration>,
-    pub(crate) allow_plain_http: bool,
+    pub(crate) plain_http: PlainHttp,
 }
 
 impl ClientBuilder {
@@ -188,8 +135,16 @@ impl ClientBuilder {
     }
 
     /// Reads the Infisical CLI's environment variables; see [`ClientBuilder::from_vars`].
+    /// Variables whose name or value is not Unicode are ignored.
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::from_vars`].
     pub fn from_env() -> Result<Self> {
-        Self::from_vars(std::env::vars())
+        Self::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     /// Reads configuration from `(name, value)` pairs with the CLI's conventions:
@@ -205,20 +160,35 @@ impl ClientBuilder {
     /// * `INFISICAL_PROJECT_ID`, `INFISICAL_ENVIRONMENT` as defaults for every query.
     ///
     /// Empty values count as unset. Anything can still be overridden with the `with_*` methods.
+    ///
+    /// ```
+    /// use infisical_client::ClientBuilder;
+    ///
+    /// let client = ClientBuilder::from_vars([
+    ///     ("INFISICAL_DOMAIN", "https://infisical.lan"),
+    ///     ("INFISICAL_TOKEN", "at-…"),
+    ///     ("INFISICAL_PROJECT_ID", "6f0c…"),
+    /// ])?
+    /// .with_environment("prod")
+    /// .build()?;
+    /// assert_eq!(client.auth_method(), "token");
+    /// # Ok::<(), infisical_client::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when only one of the Universal Auth client id and secret is set.
     pub fn from_vars<I, K, V>(vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
-        V: Into<String>,
+        V: AsRef<str>,
     {
         let mut map = std::collections::HashMap::new();
         for (k, v) in vars {
-            let k = k.as_ref();
-            if k.starts_with("INFISICAL_") {
-                let v: String = v.into();
-                if !v.trim().is_empty() {
-                    map.insert(k.to_owned(), v);
-                }
+            let (k, v) = (k.as_ref(), v.as_ref());
+            if k.starts_with("INFISICAL_") && !v.trim().is_empty() {
+                map.insert(k.to_owned(), v.to_owned());
             }
         }
         let mut take = |k: &str| map.remove(k);
@@ -326,33 +296,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Retries after the first attempt (default 3). 429s are retried for every request, 5xx and
-    /// connection errors only for reads.
+    /// How requests are retried (default [`RetryConfig::default`]: 3 retries within 120 s,
+    /// backoff from 250 ms with full jitter, `Retry-After` up to 60 s honoured). 429s are
+    /// retried for every request, 502–504 and connection errors only for reads.
     #[must_use]
-    pub fn with_max_retries(mut self, n: usize) -> Self {
-        self.http.max_retries = n;
-        self
-    }
-
-    /// The longest `Retry-After` the client waits out (default 60 s); a longer one fails at once
-    /// with [`Error::RateLimited`].
-    #[must_use]
-    pub fn with_max_retry_wait(mut self, d: Duration) -> Self {
-        self.http.max_retry_wait = d;
-        self
-    }
-
-    /// The longest total wait between attempts of one request (default 120 s).
-    #[must_use]
-    pub fn with_max_total_wait(mut self, d: Duration) -> Self {
-        self.http.max_total_wait = d;
-        self
-    }
-
-    /// The first backoff delay for 5xx/connection retries (default 250 ms; jittered, doubling).
-    #[must_use]
-    pub fn with_min_backoff(mut self, d: Duration) -> Self {
-        self.http.min_backoff = d;
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.http.retry = retry;
         self
     }
 
@@ -364,12 +313,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Allows a plain `http://` base URL to a host other than loopback (default: refused, since
-    /// the client secret and every secret value would cross the network in clear text).
-    /// `http://127.0.0.1`, `http://[::1]` and `http://localhost` are always allowed.
+    /// Where a plain `http://` base URL is accepted (default [`PlainHttp::LoopbackOnly`]: to any
+    /// other host it is refused, since the client secret and every secret value would cross the
+    /// network in clear text).
     #[must_use]
-    pub fn with_plain_http_allowed(mut self, yes: bool) -> Self {
-        self.allow_plain_http = yes;
+    pub fn with_plain_http(mut self, plain_http: PlainHttp) -> Self {
+        self.plain_http = plain_http;
         self
     }
 
@@ -381,12 +330,21 @@ impl ClientBuilder {
     }
 
     /// Validates and builds the client (no network traffic yet).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the base URL is invalid, is plain `http://` to a host
+    /// [`PlainHttp`] does not allow, no auth is configured, the client id or identity id is
+    /// empty, or the HTTP client cannot be built.
     pub fn build(self) -> Result<Client> {
         let base = normalize_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_SITE_URL))?;
-        if base.scheme() == "http" && !self.allow_plain_http && !is_loopback(&base) {
+        if base.scheme() == "http"
+            && self.plain_http == PlainHttp::LoopbackOnly
+            && !is_loopback(&base)
+        {
             return Err(Error::config(format!(
                 "refusing plain http:// to {}: credentials and secrets would travel unencrypted \
-                 (use https://, or opt in with with_plain_http_allowed(true))",
+                 (use https://, or opt in with with_plain_http(PlainHttp::AnyHost))",
                 base.host_str().unwrap_or("?")
             )));
         }
@@ -454,11 +412,11 @@ mod tests {
 
     #[test]
     fn plain_http_only_to_loopback_unless_allowed() {
-        let build = |url: &str, allow: bool| {
+        let build = |url: &str, plain_http: PlainHttp| {
             ClientBuilder::new()
                 .with_base_url(url)
                 .with_token(SecretString::from("t"))
-                .with_plain_http_allowed(allow)
+                .with_plain_http(plain_http)
                 .build()
         };
         for ok in [
@@ -468,7 +426,7 @@ mod tests {
             "http://LOCALHOST:1",
             "https://infisical.lan",
         ] {
-            assert!(build(ok, false).is_ok(), "{ok}");
+            assert!(build(ok, PlainHttp::LoopbackOnly).is_ok(), "{ok}");
         }
         for refused in [
             "http://infisical.lan",
@@ -476,10 +434,13 @@ mod tests {
             "http://127.0.0.1.nip.io",
             "http://localhost.evil.example",
         ] {
-            let e = build(refused, false).unwrap_err();
+            let e = build(refused, PlainHttp::LoopbackOnly).unwrap_err();
             assert!(matches!(e, Error::Config { .. }), "{refused}: {e}");
             assert!(e.to_string().contains("plain http"), "{e}");
-            assert!(build(refused, true).is_ok(), "{refused} with opt-in");
+            assert!(
+                build(refused, PlainHttp::AnyHost).is_ok(),
+                "{refused} with opt-in"
+            );
         }
     }
 
@@ -561,5 +522,21 @@ mod tests {
         let b =
             ClientBuilder::from_vars([("INFISICAL_TOKEN", " "), ("INFISICAL_DOMAIN", "")]).unwrap();
         assert!(b.auth.is_none() && b.base_url.is_none());
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn base_urls_normalise_idempotently(prefix in "(/[a-z]{1,5}){0,2}", api in any::<bool>(), slash in any::<bool>()) {
+                let input = format!("https://infisical.lan{prefix}{}{}", if api { "/api" } else { "" }, if slash { "/" } else { "" });
+                let once = normalize_base_url(&input).unwrap();
+                prop_assert_eq!(once.as_str(), format!("https://infisical.lan{prefix}/"));
+                let twice = normalize_base_url(once.as_str()).unwrap();
+                prop_assert_eq!(twice, once);
+            }
+        }
     }
 }

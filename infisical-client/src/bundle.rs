@@ -20,6 +20,10 @@ pub struct Bundle {
 impl Bundle {
     /// Picks `keys` out of a listing; every missing key is named in one
     /// [`Error::MissingKeys`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingKeys`] naming every key of `keys` that `secrets` lacks.
     pub fn from_secrets(name: &str, secrets: &Secrets, keys: &[&str]) -> Result<Self> {
         let mut values = BTreeMap::new();
         let mut missing = Vec::new();
@@ -70,7 +74,11 @@ impl Bundle {
         self.values.get(key)
     }
 
-    /// The value of `key`, or [`Error::MissingKeys`].
+    /// The value of `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingKeys`] naming `key` when the bundle lacks it.
     pub fn require(&self, key: &str) -> Result<&SecretString> {
         self.values.get(key).ok_or_else(|| Error::MissingKeys {
             bundle: self.name.clone(),
@@ -126,6 +134,10 @@ pub trait CredentialBundle: Sized {
     /// Every key the bundle needs; missing ones are reported together.
     const KEYS: &'static [&'static str];
     /// Builds the typed value (all [`Self::KEYS`] are present).
+    ///
+    /// # Errors
+    ///
+    /// Whatever the implementation refuses, typically [`Error::InvalidValue`].
     fn from_bundle(bundle: &Bundle) -> Result<Self>;
 }
 

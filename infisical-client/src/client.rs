@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use crate::api::{self, ApiRequest, RawList, RawOne, RawToken, Scope};
-use crate::auth::{Plan, TokenState};
-use crate::builder::{Auth, ClientBuilder, HttpOptions};
+use crate::auth::{Auth, Plan, TokenState};
 use crate::bundle::{Bundle, CredentialBundle, GarageCredentials};
 use crate::error::{Error, Result};
 use crate::secrets::{Secret, Secrets, SecretsQuery};
+use crate::transport::HttpOptions;
 
 /// An Infisical client. Cheap to clone (shared state: token, bundle cache).
 ///
@@ -58,16 +58,6 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A builder.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// A client from the Infisical CLI's environment variables ([`ClientBuilder::from_vars`]).
-    pub fn from_env() -> Result<Self> {
-        ClientBuilder::from_env()?.build()
-    }
-
     pub(crate) fn from_parts(
         base: Url,
         auth: Auth,
@@ -105,6 +95,21 @@ impl Client {
 
     /// Logs in now (or renews), so that bad credentials surface early. Other calls log in on
     /// demand.
+    ///
+    /// ```no_run
+    /// # async fn run() -> infisical_client::Result<()> {
+    /// let client = infisical_client::Client::from_env()?;
+    /// client.login().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::is_unauthenticated`] when the client id and secret, the token or the
+    ///   service-account JWT are rejected;
+    /// * [`Error::TokenFile`] when the Kubernetes service-account token cannot be read;
+    /// * [`Error::RateLimited`], [`Error::Transport`], [`Error::Api`], [`Error::Decode`] or
+    ///   [`Error::Redirected`] as for every request (login is retried on 429 only).
     pub async fn login(&self) -> Result<()> {
         self.token().await.map(drop)
     }
@@ -274,6 +279,33 @@ impl Client {
     /// listing (403, [`Error::is_permission_denied`]) when the folder's own secrets are
     /// unreadable and leaves unreadable imported ones out; a value still served masked fails
     /// with [`Error::HiddenValue`].
+    ///
+    /// ```no_run
+    /// use infisical_client::SecretsQuery;
+    /// # async fn run(client: infisical_client::Client) -> infisical_client::Result<()> {
+    /// let secrets = client.list_secrets("/backups/restic").await?;
+    /// for s in &secrets {
+    ///     println!("{} from {:?}", s.key, s.source);
+    /// }
+    /// let staging = client
+    ///     .list_secrets(SecretsQuery::new("/backups").with_environment("staging").recursive())
+    ///     .await?;
+    /// # let _ = staging; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::FolderNotFound`] when the folder or environment does not exist;
+    /// * [`Error::HiddenValue`] naming every key whose value came back masked;
+    /// * [`Error::Config`] when no project id or environment is set (neither on the query nor
+    ///   on the builder);
+    /// * [`Error::is_unauthenticated`] when the credentials are rejected, also after the one
+    ///   fresh login a rejected token triggers;
+    /// * [`Error::is_permission_denied`] when the identity may not read the folder;
+    /// * [`Error::RateLimited`], [`Error::Transport`] or a 5xx [`Error::Api`] when retries (see
+    ///   [`RetryConfig`](crate::RetryConfig)) did not help;
+    /// * [`Error::Decode`] when the answer does not have Infisical's shape;
+    /// * [`Error::Redirected`] when something answered with a redirect.
     pub async fn list_secrets(&self, query: impl Into<SecretsQuery>) -> Result<Secrets> {
         let q = query.into();
         let scope = self.resolve(&q)?;
@@ -288,8 +320,31 @@ impl Client {
         api::merge_list(raw, scope.environment, &q.path)
     }
 
-    /// Reads one shared secret by name. Not found is an error with
-    /// [`Error::is_not_found`] true.
+    /// Reads one shared secret by name.
+    ///
+    /// ```no_run
+    /// use secrecy::ExposeSecret;
+    /// # async fn run(client: infisical_client::Client) -> infisical_client::Result<()> {
+    /// let pw = client.get_secret("/backups/restic", "RESTIC_PASSWORD").await?;
+    /// let _len = pw.value.expose_secret().len();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::is_not_found`] when the secret does not exist ([`Error::FolderNotFound`]
+    ///   when its folder does not);
+    /// * [`Error::is_permission_denied`] when the identity may not read its value,
+    ///   [`Error::HiddenValue`] when the value came back masked;
+    /// * [`Error::Config`] when no project id or environment is set (neither on the query nor
+    ///   on the builder);
+    /// * [`Error::is_unauthenticated`] when the credentials are rejected, also after the one
+    ///   fresh login a rejected token triggers;
+    /// * [`Error::is_permission_denied`] when the identity may not read the folder;
+    /// * [`Error::RateLimited`], [`Error::Transport`] or a 5xx [`Error::Api`] when retries (see
+    ///   [`RetryConfig`](crate::RetryConfig)) did not help;
+    /// * [`Error::Decode`] when the answer does not have Infisical's shape;
+    /// * [`Error::Redirected`] when something answered with a redirect.
     pub async fn get_secret(&self, query: impl Into<SecretsQuery>, key: &str) -> Result<Secret> {
         let q = query.into();
         let scope = self.resolve(&q)?;
@@ -314,22 +369,72 @@ impl Client {
     /// configured TTL). Missing keys fail with [`Error::MissingKeys`] naming all of them; a
     /// hidden value anywhere in the folder fails with [`Error::HiddenValue`] (an identity without
     /// read-value permission is a misconfiguration to fix, not something to work around).
+    ///
+    /// ```no_run
+    /// # async fn run(client: infisical_client::Client) -> infisical_client::Result<()> {
+    /// let b = client.bundle("/backups/pbs", &["PBS_TOKEN_ID", "PBS_TOKEN_SECRET"]).await?;
+    /// let _secret = b.require("PBS_TOKEN_SECRET")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::MissingKeys`] naming every key of `keys` the folder lacks;
+    /// * every error of [`Client::list_secrets`].
     pub async fn bundle(&self, query: impl Into<SecretsQuery>, keys: &[&str]) -> Result<Bundle> {
         self.named_bundle("bundle", query.into(), keys).await
     }
 
-    /// Reads a typed bundle from its default folder.
+    /// Reads a typed bundle from its default folder ([`CredentialBundle::DEFAULT_PATH`]).
+    ///
+    /// ```no_run
+    /// use infisical_client::GarageCredentials;
+    /// # async fn run(client: infisical_client::Client) -> infisical_client::Result<()> {
+    /// let garage: GarageCredentials = client.fetch().await?;
+    /// # let _ = garage; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::fetch_at`].
     pub async fn fetch<T: CredentialBundle>(&self) -> Result<T> {
         self.fetch_at::<T>(T::DEFAULT_PATH).await
     }
 
     /// Reads a typed bundle from another folder (or environment, project).
+    ///
+    /// ```no_run
+    /// use infisical_client::{GarageCredentials, SecretsQuery};
+    /// # async fn run(client: infisical_client::Client) -> infisical_client::Result<()> {
+    /// let q = SecretsQuery::new("/backups/garage").with_environment("staging");
+    /// let garage = client.fetch_at::<GarageCredentials>(q).await?;
+    /// # let _ = garage; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::MissingKeys`] naming every key of [`CredentialBundle::KEYS`] the folder lacks;
+    /// * whatever [`CredentialBundle::from_bundle`] refuses (e.g. [`Error::InvalidValue`]);
+    /// * every error of [`Client::list_secrets`].
     pub async fn fetch_at<T: CredentialBundle>(&self, query: impl Into<SecretsQuery>) -> Result<T> {
         let bundle = self.named_bundle(T::NAME, query.into(), T::KEYS).await?;
         T::from_bundle(&bundle)
     }
 
     /// Garage's credentials from `/backups/garage`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: infisical_client::Client) -> infisical_client::Result<()> {
+    /// let garage = client.garage_credentials().await?;
+    /// let mut restic = std::process::Command::new("restic");
+    /// restic.envs(garage.aws_env_map().exposed());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::fetch_at`]; [`Error::InvalidValue`] when `ENDPOINT` is not an http(s) URL or
+    /// carries credentials.
     pub async fn garage_credentials(&self) -> Result<GarageCredentials> {
         self.fetch::<GarageCredentials>().await
     }

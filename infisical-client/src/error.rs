@@ -191,7 +191,7 @@ pub enum Error {
 
     /// The request failed below HTTP (connect, TLS, timeout, body read).
     #[error("{endpoint}: request failed")]
-    Http {
+    Transport {
         /// Method and path of the request.
         endpoint: String,
         /// The transport error (its URL has the query removed).
@@ -223,7 +223,7 @@ impl Error {
             Self::Api { status, .. } => Some(*status),
             Self::RateLimited { .. } => Some(429),
             Self::Redirected { status, .. } => Some(*status),
-            Self::Http { source, .. } => source.status().map(|s| s.as_u16()),
+            Self::Transport { source, .. } => source.status().map(|s| s.as_u16()),
             _ => None,
         }
     }
@@ -295,7 +295,7 @@ impl Error {
         match self {
             Self::Api { status, .. } => *status == 429 || matches!(status, 502..=504),
             Self::RateLimited { .. } => true,
-            Self::Http { source, .. } => source.is_connect() || source.is_timeout(),
+            Self::Transport { source, .. } => source.is_connect() || source.is_timeout(),
             _ => false,
         }
     }
@@ -362,6 +362,197 @@ mod tests {
             api(418, "Teapot").api_kind(),
             Some(&ApiErrorKind::Other("Teapot".into()))
         );
+    }
+
+    fn decode_error() -> Error {
+        #[derive(Debug, serde::Deserialize)]
+        struct List {
+            #[allow(dead_code)]
+            secrets: Vec<String>,
+        }
+        let de = &mut serde_json::Deserializer::from_str(r#"{"secrets": 1}"#);
+        let source = serde_path_to_error::deserialize::<_, List>(de).unwrap_err();
+        Error::Decode {
+            endpoint: "GET /api/v4/secrets".into(),
+            source,
+        }
+    }
+
+    fn builder_transport_error() -> Error {
+        let source = reqwest::Client::new()
+            .get("not a url")
+            .build()
+            .unwrap_err()
+            .without_url();
+        Error::Transport {
+            endpoint: "GET /api/v4/secrets".into(),
+            source,
+        }
+    }
+
+    /// Every variant this crate can return, with a label.
+    fn all_kinds() -> Vec<(&'static str, Error)> {
+        vec![
+            ("config", Error::config("bad")),
+            ("api 400", api(400, "BadRequest")),
+            ("api 401", api(401, "UnauthorizedError")),
+            ("api 403 token", api(403, "TokenError")),
+            ("api 403 denied", api(403, "PermissionDenied")),
+            ("api 404", api(404, "NotFound")),
+            ("api 404 route", api(404, "Not Found")),
+            ("api 429", api(429, "RateLimitExceeded")),
+            ("api 500", api(500, "InternalServerError")),
+            ("api 502", api(502, "x")),
+            ("api 504", api(504, "GatewayTimeoutError")),
+            (
+                "rate limited",
+                Error::RateLimited {
+                    endpoint: "e".into(),
+                    retry_after: Some(Duration::from_secs(3)),
+                },
+            ),
+            (
+                "folder",
+                Error::FolderNotFound {
+                    environment: "prod".into(),
+                    path: "/x".into(),
+                },
+            ),
+            (
+                "hidden",
+                Error::HiddenValue {
+                    path: "/x".into(),
+                    keys: vec!["K".into()],
+                },
+            ),
+            (
+                "missing",
+                Error::MissingKeys {
+                    bundle: "B".into(),
+                    path: "/x".into(),
+                    missing: vec!["K".into()],
+                },
+            ),
+            (
+                "invalid",
+                Error::InvalidValue {
+                    bundle: "B".into(),
+                    path: "/x".into(),
+                    key: "K".into(),
+                    reason: "r".into(),
+                },
+            ),
+            (
+                "token file",
+                Error::TokenFile {
+                    path: "/t".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                },
+            ),
+            (
+                "redirected",
+                Error::Redirected {
+                    endpoint: "e".into(),
+                    status: 307,
+                },
+            ),
+            ("transport (builder)", builder_transport_error()),
+            ("decode", decode_error()),
+        ]
+    }
+
+    /// The labels of [`all_kinds`] for which `pred` holds.
+    fn holds(pred: fn(&Error) -> bool) -> Vec<&'static str> {
+        all_kinds()
+            .into_iter()
+            .filter(|(_, e)| pred(e))
+            .map(|(l, _)| l)
+            .collect()
+    }
+
+    #[test]
+    fn status_is_the_http_status_where_one_was_received() {
+        let got: Vec<(&str, Option<u16>)> = all_kinds()
+            .iter()
+            .map(|(l, e)| (*l, e.status()))
+            .filter(|(_, s)| s.is_some())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("api 400", Some(400)),
+                ("api 401", Some(401)),
+                ("api 403 token", Some(403)),
+                ("api 403 denied", Some(403)),
+                ("api 404", Some(404)),
+                ("api 404 route", Some(404)),
+                ("api 429", Some(429)),
+                ("api 500", Some(500)),
+                ("api 502", Some(502)),
+                ("api 504", Some(504)),
+                ("rate limited", Some(429)),
+                ("redirected", Some(307)),
+            ]
+        );
+    }
+
+    #[test]
+    fn is_not_found_predicate() {
+        assert_eq!(
+            holds(Error::is_not_found),
+            ["api 404", "api 404 route", "folder"]
+        );
+    }
+
+    #[test]
+    fn is_unauthenticated_predicate() {
+        assert_eq!(
+            holds(Error::is_unauthenticated),
+            ["api 401", "api 403 token"]
+        );
+    }
+
+    #[test]
+    fn is_permission_denied_predicate() {
+        assert_eq!(holds(Error::is_permission_denied), ["api 403 denied"]);
+    }
+
+    #[test]
+    fn is_retryable_predicate() {
+        assert_eq!(
+            holds(Error::is_retryable),
+            ["api 429", "api 502", "api 504", "rate limited"]
+        );
+    }
+
+    #[tokio::test]
+    async fn transport_errors_are_retryable_when_connecting_failed() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let source = reqwest::Client::new()
+            .get(format!("http://{closed}/"))
+            .send()
+            .await
+            .unwrap_err()
+            .without_url();
+        let e = Error::Transport {
+            endpoint: "GET /".into(),
+            source,
+        };
+        assert!(e.is_retryable(), "{e:?}");
+        assert_eq!(e.status(), None);
+        assert!(!e.is_not_found() && !e.is_unauthenticated() && !e.is_permission_denied());
+    }
+
+    #[test]
+    fn decode_errors_name_the_json_path() {
+        let e = decode_error();
+        match &e {
+            Error::Decode { source, .. } => assert_eq!(source.path().to_string(), "secrets"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //!   `/api/v3/secrets/raw` on older self-hosted servers), with environment, `recursive`, imports
 //!   and reference expansion always sent explicitly; imports merged like the Infisical CLI;
 //!   hidden values are an error, never a value; every value is a [`secrecy::SecretString`].
-//! * **Limits**: 429 waits for `Retry-After` (bounded in count and time); 5xx and connection
-//!   errors are retried for reads only.
+//! * **Limits**: [`RetryConfig`]: 429 waits for `Retry-After` (bounded in count and time);
+//!   502–504 and connection errors are retried for reads only.
 //! * **Bundles**: [`GarageCredentials`] from `/backups/garage`, any set of keys as a
 //!   [`Bundle`] or your own [`CredentialBundle`]; missing keys are reported together; a small
 //!   TTL cache; [`EnvMap`] for child processes.
@@ -46,8 +46,12 @@
 //!
 //! All I/O is async and needs a Tokio runtime (with the time driver enabled).
 //!
-//! The `testing` feature adds `testing::FakeInfisical`, a fake Infisical on loopback that
-//! downstream tests can seed with secrets and identities.
+//! # Crate features
+//!
+//! * `testing` (off by default): `testing::FakeInfisical`, a fake Infisical on loopback that
+//!   this crate's and downstream crates' tests seed with secrets and identities, with
+//!   `client_builder()` returning a [`ClientBuilder`] already pointed at it. For tests only; not
+//!   covered by semver.
 
 mod api;
 mod auth;
@@ -55,6 +59,7 @@ mod builder;
 mod bundle;
 mod client;
 mod error;
+mod retry;
 mod secrets;
 mod transport;
 
@@ -62,12 +67,12 @@ mod transport;
 pub mod testing;
 
 pub use api::HIDDEN_VALUE;
-pub use builder::{
-    Auth, ClientBuilder, DEFAULT_KUBERNETES_TOKEN_PATH, DEFAULT_SITE_URL, normalize_base_url,
-};
+pub use auth::{Auth, DEFAULT_KUBERNETES_TOKEN_PATH};
+pub use builder::{ClientBuilder, DEFAULT_SITE_URL, PlainHttp, normalize_base_url};
 pub use bundle::{Bundle, CredentialBundle, GarageCredentials};
 pub use client::Client;
 pub use error::{ApiErrorKind, Error, Result};
+pub use retry::{BackoffConfig, RetryConfig};
 pub use secrets::{EnvMap, Secret, SecretKind, SecretSource, Secrets, SecretsQuery};
 
 /// The README's example is compiled as a doc test.

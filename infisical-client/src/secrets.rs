@@ -4,7 +4,12 @@ use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::api::normalize_secret_path;
+/// Normalises a secret path the way the server does: leading `/`, no trailing `/`, no empty
+/// segments.
+pub(crate) fn normalize_secret_path(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    format!("/{}", parts.join("/"))
+}
 
 /// `shared` or `personal`, as the server reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +192,7 @@ impl<'a> IntoIterator for &'a Secrets {
 ///
 /// ```
 /// use infisical_client::SecretsQuery;
-/// let q = SecretsQuery::new("/backups/garage").with_environment("prod").recursive(true);
+/// let q = SecretsQuery::new("/backups/garage").with_environment("prod").recursive();
 /// assert_eq!(q.path(), "/backups/garage");
 /// let q: SecretsQuery = "backups/garage/".into();
 /// assert_eq!(q.path(), "/backups/garage");
@@ -235,24 +240,25 @@ impl SecretsQuery {
         self
     }
 
-    /// Also reads subfolders.
+    /// Also reads subfolders (default: only the folder itself).
     #[must_use]
-    pub fn recursive(mut self, yes: bool) -> Self {
-        self.recursive = yes;
+    pub fn recursive(mut self) -> Self {
+        self.recursive = true;
         self
     }
 
-    /// Merges the folder's secret imports (default true).
+    /// Leaves the folder's secret imports out (default: merged like the CLI).
     #[must_use]
-    pub fn include_imports(mut self, yes: bool) -> Self {
-        self.include_imports = yes;
+    pub fn without_imports(mut self) -> Self {
+        self.include_imports = false;
         self
     }
 
-    /// Lets the server expand `${KEY}` / `${env.path.KEY}` references (default true).
+    /// Returns `${KEY}` / `${env.path.KEY}` references as written instead of letting the server
+    /// expand them (default: expanded).
     #[must_use]
-    pub fn expand_references(mut self, yes: bool) -> Self {
-        self.expand_references = yes;
+    pub fn without_reference_expansion(mut self) -> Self {
+        self.expand_references = false;
         self
     }
 }

@@ -1,17 +1,35 @@
 //! The only module that touches reqwest: sends an [`ApiRequest`], maps the answer, retries
 //! within bounds.
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 use tracing::Instrument;
 use url::Url;
 
 use crate::api::{self, ApiRequest, Method};
-use crate::builder::HttpOptions;
 use crate::error::{Error, Result};
+use crate::retry::{Delays, RetryConfig};
 
 const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+/// HTTP settings (timeouts, retries).
+#[derive(Debug, Clone)]
+pub(crate) struct HttpOptions {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) retry: RetryConfig,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryConfig::default(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
@@ -61,17 +79,13 @@ impl Transport {
     ) -> Result<Vec<u8>> {
         let endpoint = req.endpoint();
         let span = tracing::debug_span!("infisical.request", endpoint = %endpoint);
-        let max_retry_wait = self.opts.max_retry_wait;
-        let max_total = self.opts.max_total_wait;
-        let mut waited = Duration::ZERO;
-        let backoff = ExponentialBuilder::default()
-            .with_jitter()
-            .with_min_delay(self.opts.min_backoff)
-            .with_max_delay(Duration::from_secs(10))
-            .with_max_times(self.opts.max_retries);
+        let retry = &self.opts.retry;
+        let max_wait = retry.backoff.max_backoff;
+        let retry_timeout = retry.retry_timeout;
+        let started = tokio::time::Instant::now();
         let idempotent = req.idempotent;
         (|| self.once(req, token, &endpoint))
-            .retry(backoff)
+            .retry(Delays::new(retry))
             .sleep(tokio::time::sleep)
             .when(|f: &Failure| match &f.error {
                 // The server refused before doing anything: always safe to resend.
@@ -82,15 +96,15 @@ impl Transport {
                 // `next` is None once the retry count is used up: stop, whatever the server says.
                 let next = next?;
                 let wait = match f.retry_after {
-                    Some(ra) if ra > max_retry_wait => return None,
+                    Some(ra) if ra > max_wait => return None,
                     // Retry-After is whole seconds; a little slack avoids arriving early.
                     Some(ra) => ra + Duration::from_millis(50),
                     None => next,
                 };
-                if waited + wait > max_total {
+                // No retry starts after the time budget.
+                if started.elapsed() + wait > retry_timeout {
                     return None;
                 }
-                waited += wait;
                 Some(wait)
             })
             .notify(|f: &Failure, wait: Duration| {
@@ -132,7 +146,7 @@ impl Transport {
                 .body(body.expose_secret().to_owned());
         }
         let http_err = |source: reqwest::Error| {
-            Failure::from(Error::Http {
+            Failure::from(Error::Transport {
                 endpoint: endpoint.to_owned(),
                 source: source.without_url(),
             })

@@ -19,7 +19,7 @@ mod secrets;
 mod security;
 
 use infisical_client::testing::FakeInfisical;
-use infisical_client::{Client, ClientBuilder};
+use infisical_client::{BackoffConfig, Client, ClientBuilder, RetryConfig};
 use secrecy::SecretString;
 
 /// The Universal Auth client id every test identity uses.
@@ -29,7 +29,7 @@ pub const CLIENT_SECRET: &str = "cs-9f2b7c4e1a";
 
 /// A fake with the Universal Auth identity [`CLIENT_ID`] / [`CLIENT_SECRET`].
 pub async fn fake() -> FakeInfisical {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     fake.with_identity(CLIENT_ID, CLIENT_SECRET);
     fake
 }
@@ -42,7 +42,17 @@ pub fn builder(fake: &FakeInfisical) -> ClientBuilder {
         .with_universal_auth(CLIENT_ID, SecretString::from(CLIENT_SECRET))
         .with_project_id(fake.project_id())
         .with_environment("prod")
-        .with_min_backoff(std::time::Duration::from_millis(10))
+        .with_retry(retry())
+}
+
+/// Backoff with short delays (10 ms first cap), otherwise the defaults.
+pub fn backoff() -> BackoffConfig {
+    BackoffConfig::default().with_init_backoff(std::time::Duration::from_millis(10))
+}
+
+/// The default retries with [`backoff`]'s short delays.
+pub fn retry() -> RetryConfig {
+    RetryConfig::default().with_backoff(backoff())
 }
 
 /// [`builder`], built.

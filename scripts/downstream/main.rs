@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("backup-policy: {} findings on the seed matrix", findings.len());
 
     // infisical-client: universal auth and one secret from the published fake.
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await?;
     fake.with_identity("downstream-id", "downstream-secret")
         .with_secret("prod", "/backups/restic", "RESTIC_PASSWORD", "from-infisical");
     let infisical = Infisical::builder()

@@ -105,7 +105,11 @@ fn fetch(cli: &Cli, config: &Config) -> Result<Fetched> {
             .with_universal_auth(client_id, client_secret)
             .with_project_id(&inf.project_id)
             .with_environment(&inf.environment)
-            .with_plain_http_allowed(inf.allow_plain_http)
+            .with_plain_http(if inf.allow_plain_http {
+                infisical_client::PlainHttp::AnyHost
+            } else {
+                infisical_client::PlainHttp::LoopbackOnly
+            })
             .with_request_timeout(Duration::from_secs(20))
             .build()
             .context("building the Infisical client")?;

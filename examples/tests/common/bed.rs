@@ -220,7 +220,7 @@ pub async fn start_bed() -> Bed {
             ))
             .expect("insert backup");
     }
-    let infisical = FakeInfisical::start().await;
+    let infisical = FakeInfisical::start().await.expect("fake Infisical starts");
     infisical.with_identity(INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET);
     for (key, value) in [
         ("ACCESS_KEY_ID", garage.access_key_id().to_owned()),

@@ -323,7 +323,7 @@ fn secrets_show_redacted_and_run_with_the_bundle() {
     const CLIENT_SECRET: &str = "runbook-identity-secret-canary";
     const ACCESS_KEY: &str = "GKaccess-key-canary-0001";
     const SECRET_KEY: &str = "secret-access-key-canary-abcdefghijkl";
-    let inf = FakeInfisical::start_blocking();
+    let inf = FakeInfisical::start_blocking().expect("fake Infisical starts");
     inf.with_identity(CLIENT_ID, CLIENT_SECRET);
     for (k, v) in [
         ("ACCESS_KEY_ID", ACCESS_KEY),
@@ -420,7 +420,7 @@ fn secrets_show_redacted_and_run_with_the_bundle() {
 fn secrets_run_starts_the_child_with_a_clean_environment() {
     const CLIENT_ID: &str = "runbook-identity";
     const CLIENT_SECRET: &str = "parent-env-client-secret-canary";
-    let inf = FakeInfisical::start_blocking();
+    let inf = FakeInfisical::start_blocking().expect("fake Infisical starts");
     inf.with_identity(CLIENT_ID, CLIENT_SECRET);
     for (k, v) in [
         ("ACCESS_KEY_ID", "GKchild-access-key"),

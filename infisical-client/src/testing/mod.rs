@@ -1,6 +1,9 @@
 //! A faithful fake Infisical on loopback, for tests of this crate and of its users
 //! (feature `testing`).
 //!
+//! This module is for tests: its API is **not covered by semver** and may change in any
+//! release.
+//!
 //! It serves the routes this crate uses, with the shapes of Infisical's own answers (see the
 //! crate README for the sources):
 //!
@@ -23,24 +26,25 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> infisical_client::Result<()> {
-//! use infisical_client::{testing::FakeInfisical, Client};
-//! use secrecy::{ExposeSecret, SecretString};
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use infisical_client::testing::FakeInfisical;
+//! use secrecy::ExposeSecret;
 //!
-//! let fake = FakeInfisical::start().await;
-//! fake.with_identity("cid", "csecret")
-//!     .with_secret("prod", "/backups/garage", "ACCESS_KEY_ID", "GK123")
-//!     .with_secret("prod", "/backups/garage", "SECRET_ACCESS_KEY", "s3cr3t")
-//!     .with_secret("prod", "/backups/garage", "ENDPOINT", "http://127.0.0.1:3900")
-//!     .with_secret("prod", "/backups/garage", "ADMIN_TOKEN", "adm1n");
-//! let client = Client::builder()
-//!     .with_base_url(fake.base_url())
-//!     .with_universal_auth("cid", SecretString::from("csecret"))
-//!     .with_project_id(fake.project_id())
-//!     .with_environment("prod")
-//!     .build()?;
+//! let fake = FakeInfisical::start().await?;
+//! fake.with_garage_bundle("GK123", "s3cr3t", "http://127.0.0.1:3900", "adm1n");
+//! let client = fake.client_builder().build()?;
 //! let garage = client.garage_credentials().await?;
 //! assert_eq!(garage.secret_access_key.expose_secret(), "s3cr3t");
+//!
+//! // Other identities, folders and failures are seeded the same way.
+//! fake.with_identity("cid", "csecret")
+//!     .with_secret("prod", "/backups/restic", "RESTIC_PASSWORD", "pw");
+//! let other = fake
+//!     .client_builder()
+//!     .with_universal_auth("cid", "csecret".into())
+//!     .build()?;
+//! let pw = other.get_secret("/backups/restic", "RESTIC_PASSWORD").await?;
+//! assert_eq!(pw.value.expose_secret(), "pw");
 //! # Ok(()) }
 //! ```
 
@@ -48,16 +52,24 @@ mod reads;
 mod server;
 mod tokens;
 
+use secrecy::SecretString;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::builder::ClientBuilder;
 pub use server::RecordedRequest;
 use server::{FakeImport, FakeSecret, Identity, State};
 
 /// The project id the fake serves by default.
 pub const DEFAULT_PROJECT_ID: &str = "6f0c2d1e-backups-homelab";
+
+/// The client id of the Universal Auth identity every fake starts with.
+pub const DEFAULT_CLIENT_ID: &str = "fake-infisical-client";
+
+/// That identity's client secret.
+pub const DEFAULT_CLIENT_SECRET: &str = "fake-infisical-secret";
 
 /// A fake Infisical listening on `127.0.0.1:<random port>`; stops when dropped.
 ///
@@ -78,30 +90,26 @@ impl fmt::Debug for FakeInfisical {
 }
 
 impl FakeInfisical {
-    /// Starts the fake on a random loopback port.
+    /// Starts the fake on a random loopback port, with the Universal Auth identity
+    /// [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`] that [`FakeInfisical::client_builder`]
+    /// logs in with.
     ///
     /// The server runs on its own thread with its own runtime, so a test may block (e.g. wait
     /// for a child process that talks to the fake) without stalling it.
     ///
-    /// # Panics
-    /// If no loopback port can be bound (use [`FakeInfisical::try_start`] to handle that).
-    pub async fn start() -> Self {
+    /// # Errors
+    ///
+    /// When no loopback port can be bound or the server's thread cannot be started.
+    pub async fn start() -> std::io::Result<Self> {
         Self::start_blocking()
     }
 
     /// [`FakeInfisical::start`] for synchronous tests (no runtime needed).
     ///
-    /// # Panics
-    /// If no loopback port can be bound.
-    pub fn start_blocking() -> Self {
-        match Self::try_start() {
-            Ok(f) => f,
-            Err(e) => panic!("cannot start the fake Infisical on 127.0.0.1: {e}"),
-        }
-    }
-
-    /// Starts the fake on a random loopback port, on its own thread.
-    pub fn try_start() -> std::io::Result<Self> {
+    /// # Errors
+    ///
+    /// As [`FakeInfisical::start`].
+    pub fn start_blocking() -> std::io::Result<Self> {
         let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -125,11 +133,24 @@ impl FakeInfisical {
                         .await;
                 });
             })?;
-        Ok(Self {
+        let fake = Self {
             addr,
             state,
             shutdown: Some(tx),
-        })
+        };
+        fake.with_identity(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
+        Ok(fake)
+    }
+
+    /// A [`ClientBuilder`] pointed at the fake: its [`base_url`](Self::base_url), Universal Auth
+    /// as [`DEFAULT_CLIENT_ID`], the default project and environment `prod` (where
+    /// [`FakeInfisical::with_garage_bundle`] seeds). Every setting can still be changed.
+    pub fn client_builder(&self) -> ClientBuilder {
+        ClientBuilder::new()
+            .with_base_url(self.base_url())
+            .with_universal_auth(DEFAULT_CLIENT_ID, SecretString::from(DEFAULT_CLIENT_SECRET))
+            .with_project_id(DEFAULT_PROJECT_ID)
+            .with_environment("prod")
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -257,7 +278,7 @@ impl FakeInfisical {
         self.state().folders.push((
             DEFAULT_PROJECT_ID.into(),
             env.into(),
-            crate::api::normalize_secret_path(path),
+            crate::secrets::normalize_secret_path(path),
         ));
         self
     }
@@ -268,9 +289,9 @@ impl FakeInfisical {
         self.state().imports.push(FakeImport {
             project: DEFAULT_PROJECT_ID.into(),
             env: env.into(),
-            path: crate::api::normalize_secret_path(path),
+            path: crate::secrets::normalize_secret_path(path),
             from_env: from_env.into(),
-            from_path: crate::api::normalize_secret_path(from_path),
+            from_path: crate::secrets::normalize_secret_path(from_path),
         });
         self
     }

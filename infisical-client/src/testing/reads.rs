@@ -25,7 +25,7 @@
 use serde_json::{Value, json};
 
 use super::server::{FakeSecret, Reply, State};
-use crate::api::normalize_secret_path;
+use crate::secrets::normalize_secret_path;
 
 pub(super) struct SecretsQuery {
     pub(super) project: String,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{reads, tokens};
-use crate::api::normalize_secret_path;
+use crate::secrets::normalize_secret_path;
 
 /// One request the fake received.
 #[derive(Debug, Clone)]

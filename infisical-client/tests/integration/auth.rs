@@ -51,7 +51,7 @@ async fn wrong_client_secret_is_a_typed_401() {
 
 #[tokio::test]
 async fn given_token_is_used_as_is_and_never_relogs_in() {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     fake.with_token("tok-static-1")
         .with_secret("prod", "/app", "A", "1");
     let c = Client::builder()
@@ -73,7 +73,7 @@ async fn given_token_is_used_as_is_and_never_relogs_in() {
 
 #[tokio::test]
 async fn kubernetes_auth_reads_the_service_account_token_file() {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     let jwt = "eyJhbGciOiJSUzI1NiJ9.sa-token.sig";
     fake.with_kubernetes_identity("ident-velero", jwt)
         .with_secret("prod", "/backups/garage", "A", "1");
@@ -132,7 +132,7 @@ async fn expired_token_triggers_exactly_one_relogin() {
 
 #[tokio::test]
 async fn a_token_rejected_again_after_relogin_is_an_error_not_a_loop() {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     // Tokens of this identity are dead on arrival.
     fake.with_identity(CLIENT_ID, CLIENT_SECRET)
         .issue_expired_tokens()
@@ -146,7 +146,7 @@ async fn a_token_rejected_again_after_relogin_is_an_error_not_a_loop() {
 
 #[tokio::test]
 async fn token_is_renewed_before_it_expires() {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     fake.with_identity_ttl(
         CLIENT_ID,
         CLIENT_SECRET,
@@ -168,7 +168,7 @@ async fn token_is_renewed_before_it_expires() {
 
 #[tokio::test]
 async fn renewal_past_max_ttl_logs_in_again() {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     fake.with_identity_ttl(
         CLIENT_ID,
         CLIENT_SECRET,

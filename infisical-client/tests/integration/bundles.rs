@@ -192,7 +192,8 @@ async fn custom_typed_bundles_and_imported_keys() {
 fn fake_serves_while_the_test_thread_blocks() {
     // Runbook tests wait synchronously for a child process that talks to the fake: the fake
     // must not depend on the test's runtime.
-    let fake = infisical_client::testing::FakeInfisical::start_blocking();
+    let fake =
+        infisical_client::testing::FakeInfisical::start_blocking().expect("fake Infisical starts");
     fake.with_identity(crate::CLIENT_ID, crate::CLIENT_SECRET);
     seed_garage(&fake);
     let vars = fake.env_vars(crate::CLIENT_ID, crate::CLIENT_SECRET);
@@ -213,4 +214,34 @@ fn fake_serves_while_the_test_thread_blocks() {
     });
     let endpoint = child.join().unwrap().unwrap();
     assert_eq!(endpoint, "http://127.0.0.1:3900");
+}
+
+#[tokio::test]
+async fn the_fakes_client_builder_is_ready_to_use() {
+    let fake = infisical_client::testing::FakeInfisical::start()
+        .await
+        .expect("fake Infisical starts");
+    crate::seed_garage(&fake);
+    let client = fake.client_builder().build().unwrap();
+    assert_eq!(client.base_url().as_str(), format!("{}/", fake.base_url()));
+    assert_eq!(client.auth_method(), "universal-auth");
+    let garage = client.garage_credentials().await.unwrap();
+    assert_eq!(
+        garage.access_key_id.expose_secret(),
+        "GK31c2f218a2e44f485b94239e"
+    );
+    let logins: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/auth/universal-auth/login")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(logins, [200]);
+    let list = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v4/secrets")
+        .expect("a list request");
+    assert_eq!(list.param("projectId"), Some(fake.project_id()));
+    assert_eq!(list.param("environment"), Some("prod"));
 }

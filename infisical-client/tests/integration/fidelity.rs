@@ -36,7 +36,7 @@ async fn a_missing_folder_is_a_typed_error_naming_the_path_not_missing_keys() {
     assert_eq!(fake.count("/api/v3"), 0);
     // Same for a recursive listing, a single read and an unknown environment.
     let err = c
-        .list_secrets(SecretsQuery::new("/nope").recursive(true))
+        .list_secrets(SecretsQuery::new("/nope").recursive())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::FolderNotFound { .. }), "{err:?}");
@@ -99,12 +99,12 @@ async fn unreadable_values_fail_closed_local_403_and_imports_left_out() {
     fake.with_secret("prod", "/parent/sub", "SUB_OK", "s")
         .with_hidden_secret("prod", "/parent/sub", "SUB_LOCKED");
     let deep = c
-        .list_secrets(SecretsQuery::new("/parent").recursive(true))
+        .list_secrets(SecretsQuery::new("/parent").recursive())
         .await
         .unwrap();
     assert_eq!(deep.keys().collect::<Vec<_>>(), ["SUB_OK"]);
     let err = c
-        .list_secrets(SecretsQuery::new("/app").recursive(true))
+        .list_secrets(SecretsQuery::new("/app").recursive())
         .await
         .unwrap_err();
     assert!(err.is_permission_denied(), "{err:?}");
@@ -176,7 +176,7 @@ async fn renew_scenario(fake: &FakeInfisical) {
 
 #[tokio::test]
 async fn renewal_uses_the_new_token_current_servers_sign() {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     renew_scenario(&fake).await;
     assert_eq!(fake.count(LOGIN), 1);
     assert_eq!(fake.count(RENEW), 1);
@@ -184,7 +184,7 @@ async fn renewal_uses_the_new_token_current_servers_sign() {
 
 #[tokio::test]
 async fn renewal_on_older_servers_that_return_the_same_token_logs_in_instead() {
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     fake.legacy_tokens();
     renew_scenario(&fake).await;
     // The renewal could not move the token's expiry: the client logged in instead, and did
@@ -198,7 +198,7 @@ async fn the_fake_expires_an_old_token_at_its_own_time_after_renewal() {
     // The fake's model, checked directly: after a renewal the old token still expires at its
     // original time (current servers) and the same token keeps its expiry (older servers).
     for legacy in [false, true] {
-        let fake = FakeInfisical::start().await;
+        let fake = FakeInfisical::start().await.expect("fake Infisical starts");
         fake.with_identity_ttl(
             CLIENT_ID,
             CLIENT_SECRET,

@@ -1,7 +1,8 @@
 //! Rate limits and retries: 429 honours Retry-After within bounds; 5xx retried for reads only.
 
-use crate::{builder, client, fake};
+use crate::{backoff, builder, client, fake, retry};
 use infisical_client::Error;
+use infisical_client::RetryConfig;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
@@ -33,7 +34,7 @@ async fn retry_after_beyond_the_cap_fails_at_once() {
     fake.with_secret("prod", "/app", "A", "1")
         .with_rate_limit(1, Duration::from_secs(30));
     let c = builder(&fake)
-        .with_max_retry_wait(Duration::from_secs(2))
+        .with_retry(retry().with_backoff(backoff().with_max_backoff(Duration::from_secs(2))))
         .build()
         .unwrap();
     c.list_secrets("/app").await.unwrap();
@@ -58,7 +59,10 @@ async fn retry_after_beyond_the_cap_fails_at_once() {
 async fn retries_are_bounded() {
     let fake = fake().await;
     fake.with_secret("prod", "/app", "A", "1");
-    let c = builder(&fake).with_max_retries(2).build().unwrap();
+    let c = builder(&fake)
+        .with_retry(retry().with_max_retries(2))
+        .build()
+        .unwrap();
     c.login().await.unwrap();
     fake.clear_requests().fail_next(100, 429);
     let err = c.list_secrets("/app").await.unwrap_err();
@@ -128,12 +132,12 @@ async fn retry_after_on_503_is_honoured_for_reads() {
 }
 
 #[tokio::test]
-async fn total_wait_is_bounded() {
+async fn retry_timeout_bounds_the_waits() {
     let fake = fake().await;
     fake.with_secret("prod", "/app", "A", "1")
         .with_rate_limit(1, Duration::from_secs(1));
     let c = builder(&fake)
-        .with_max_total_wait(Duration::from_millis(500))
+        .with_retry(retry().with_retry_timeout(Duration::from_millis(500)))
         .build()
         .unwrap();
     c.list_secrets("/app").await.unwrap();
@@ -153,5 +157,52 @@ async fn total_wait_is_bounded() {
             }
         ),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn disabled_retries_send_once() {
+    let fake = fake().await;
+    fake.with_secret("prod", "/app", "A", "1");
+    let c = builder(&fake)
+        .with_retry(RetryConfig::disabled())
+        .build()
+        .unwrap();
+    c.login().await.unwrap();
+    fake.clear_requests().fail_next(1, 429);
+    let err = c.list_secrets("/app").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err}");
+    fake.clear_requests().fail_next(1, 503);
+    let err = c.list_secrets("/app").await.unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err}");
+    assert_eq!(fake.count("/api/v4/secrets"), 1);
+}
+
+#[tokio::test]
+async fn retry_timeout_counts_from_the_first_attempt() {
+    let fake = fake().await;
+    fake.with_secret("prod", "/app", "A", "1");
+    // Ten retries are allowed and every `Retry-After` (1 s) is within the cap, but the budget
+    // counts from the first attempt: after one wait of 1 s a second retry would start after
+    // 1.4 s, so it is not made.
+    let c = builder(&fake)
+        .with_retry(
+            retry()
+                .with_max_retries(10)
+                .with_retry_timeout(Duration::from_millis(1400)),
+        )
+        .build()
+        .unwrap();
+    c.login().await.unwrap();
+    fake.clear_requests()
+        .fail_next_with_retry_after(100, 503, Duration::from_secs(1));
+    let t0 = Instant::now();
+    let err = c.list_secrets("/app").await.unwrap_err();
+    let took = t0.elapsed();
+    assert_eq!(err.status(), Some(503), "{err}");
+    assert_eq!(fake.count("/api/v4/secrets"), 2);
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_millis(1400),
+        "{took:?}"
     );
 }

@@ -94,7 +94,7 @@ async fn no_public_type_prints_a_secret() {
         out: logs.clone(),
         ids: AtomicU64::new(1),
     });
-    let fake = FakeInfisical::start().await;
+    let fake = FakeInfisical::start().await.expect("fake Infisical starts");
     let client_secret = canary("client-secret");
     let static_token = canary("static-token");
     let jwt = canary("sa-jwt");
@@ -219,7 +219,10 @@ async fn no_public_type_prints_a_secret() {
     fake.with_rate_limit(0, std::time::Duration::from_secs(60));
     let limited = builder(&fake)
         .with_universal_auth(CLIENT_ID, SecretString::from(client_secret.clone()))
-        .with_max_retry_wait(std::time::Duration::from_secs(1))
+        .with_retry(
+            crate::retry()
+                .with_backoff(crate::backoff().with_max_backoff(std::time::Duration::from_secs(1))),
+        )
         .build()
         .unwrap();
     errors.push((
@@ -233,10 +236,10 @@ async fn no_public_type_prints_a_secret() {
     let unreachable = Client::builder()
         .with_base_url(format!("http://{closed}"))
         .with_universal_auth(CLIENT_ID, SecretString::from(client_secret.clone()))
-        .with_max_retries(0)
+        .with_retry(infisical_client::RetryConfig::disabled())
         .build()
         .unwrap();
-    errors.push(("Http", unreachable.login().await.unwrap_err()));
+    errors.push(("Transport", unreachable.login().await.unwrap_err()));
 
     let kinds: Vec<&str> = errors.iter().map(|(k, _)| *k).collect();
     for (what, e) in &errors {
@@ -263,9 +266,9 @@ async fn no_public_type_prints_a_secret() {
     assert!(matches!(get("TokenFile"), Error::TokenFile { .. }));
     assert!(matches!(get("RateLimited"), Error::RateLimited { .. }));
     assert!(
-        matches!(get("Http"), Error::Http { .. }),
+        matches!(get("Transport"), Error::Transport { .. }),
         "{:?}",
-        get("Http")
+        get("Transport")
     );
 
     // What went over the wire is visible to the fake; its log keeps no secret either.

@@ -62,7 +62,7 @@ fn run_script(fake: &FakeInfisical) -> (bool, String, String) {
 
 #[test]
 fn official_python_sdk_accepts_the_fake() {
-    let fake = FakeInfisical::start_blocking();
+    let fake = FakeInfisical::start_blocking().expect("fake Infisical starts");
     fake.with_identity(CLIENT_ID, CLIENT_SECRET);
     seed_garage(&fake);
     fake.with_secret("prod", "/shared", "SHARED_ONLY", "from-the-import")

@@ -16,8 +16,8 @@ async fn v4_list_sends_every_flag_explicitly() {
     let c = client(&fake);
     c.list_secrets(
         SecretsQuery::new("backups/garage/")
-            .recursive(true)
-            .include_imports(false),
+            .recursive()
+            .without_imports(),
     )
     .await
     .unwrap();
@@ -98,7 +98,7 @@ async fn imports_merge_like_the_cli() {
     assert_eq!(s.get("A").unwrap().source, SecretSource::Local);
     // Imports switched off explicitly (the fake defaults v4 imports to on, like Infisical 2026).
     let own = c
-        .list_secrets(SecretsQuery::new("/app").include_imports(false))
+        .list_secrets(SecretsQuery::new("/app").without_imports())
         .await
         .unwrap();
     assert_eq!(own.keys().collect::<Vec<_>>(), ["A"]);
@@ -130,7 +130,7 @@ async fn references_are_expanded_unless_switched_off() {
         Some("postgres://db.lan/x via http://127.0.0.1:3900")
     );
     let raw = c
-        .list_secrets(SecretsQuery::new("/app").expand_references(false))
+        .list_secrets(SecretsQuery::new("/app").without_reference_expansion())
         .await
         .unwrap();
     assert_eq!(
@@ -150,7 +150,7 @@ async fn recursive_listing_includes_subfolders_with_their_paths() {
     let flat = c.list_secrets("/backups").await.unwrap();
     assert_eq!(flat.keys().collect::<Vec<_>>(), ["TOP"]);
     let deep = c
-        .list_secrets(SecretsQuery::new("/backups").recursive(true))
+        .list_secrets(SecretsQuery::new("/backups").recursive())
         .await
         .unwrap();
     let mut got: Vec<(String, String)> = deep

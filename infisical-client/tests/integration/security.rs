@@ -95,7 +95,7 @@ fn plain_http_is_refused_except_loopback_unless_opted_in() {
     assert!(!err.to_string().contains(CLIENT_SECRET));
     assert!(
         b().with_base_url("http://infisical.lan/api")
-            .with_plain_http_allowed(true)
+            .with_plain_http(infisical_client::PlainHttp::AnyHost)
             .build()
             .is_ok()
     );
