@@ -6,8 +6,8 @@
 use std::hint::black_box;
 
 use backup_policy::restic::{
-    ForgetOptions, ForgetPolicy, GroupBy, Semantics, Snapshot, SnapshotTime, forget, group_snapshots,
-    group_snapshots_hashbrown,
+    ForgetOptions, ForgetPolicy, GroupBy, Semantics, Snapshot, SnapshotTime, forget,
+    group_snapshots,
 };
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use jiff::Timestamp;
@@ -72,18 +72,9 @@ fn bench(c: &mut Criterion) {
     });
     drop(one);
     let many = snapshots(1000);
-    assert_eq!(
-        group_snapshots(&many, GroupBy::default()),
-        group_snapshots_hashbrown(&many, GroupBy::default())
-    );
-    for round in 0..3 {
-        g.bench_function(format!("group 1M snapshots, 1000 groups, open addressing #{round}"), |b| {
-            b.iter(|| black_box(group_snapshots(&many, GroupBy::default())))
-        });
-        g.bench_function(format!("group 1M snapshots, 1000 groups, hashbrown #{round}"), |b| {
-            b.iter(|| black_box(group_snapshots_hashbrown(&many, GroupBy::default())))
-        });
-    }
+    g.bench_function("group 1M snapshots, 1000 groups", |b| {
+        b.iter(|| black_box(group_snapshots(&many, GroupBy::default())))
+    });
     g.bench_function("forget 1M snapshots, 1000 groups", |b| {
         b.iter(|| black_box(forget(&many, GroupBy::default(), &policy, &opts).unwrap()))
     });

@@ -104,14 +104,6 @@ fn sorted_copy(v: &[String]) -> Cow<'_, [String]> {
     Cow::Owned(o)
 }
 
-#[doc(hidden)]
-pub fn group_snapshots_hashbrown(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<usize>)> {
-    group_entries_hashbrown(snapshots, by)
-        .into_iter()
-        .map(|(k, es)| (k, es.iter().map(|e| e.idx as usize).collect()))
-        .collect()
-}
-
 /// Groups snapshots like restic (`host`, sorted `paths`, sorted `tags`); groups come out sorted
 /// by key, members in input order.
 pub fn group_snapshots(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<usize>)> {
@@ -252,113 +244,11 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 const BATCH: usize = 128;
 
 /// Groups snapshots into restic's group order, each group's members as engine entries in input
-/// order. Every key is hashed once into an open-addressing table of group ids (verified by full
-/// comparison), and each snapshot's time goes straight into its group's compact entry list, so
-/// applying the policy never goes back to the snapshots.
+/// order. Every key is hashed once into a `hashbrown::HashTable` of group ids (verified by full
+/// comparison; it replaced a hand-written open-addressing table, which it matched or beat: 68.8
+/// vs 71.5 ms median for 1M snapshots in 1,000 groups), and each snapshot's time goes straight
+/// into its group's compact entry list, so applying the policy never goes back to the snapshots.
 pub(super) fn group_entries(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<Entry>)> {
-    // per group: key hash, key's range in `arena`, first member (the key's source), members
-    let mut hashes: Vec<u64> = Vec::new();
-    let mut spans: Vec<(u32, u32)> = Vec::new();
-    let mut firsts: Vec<usize> = Vec::new();
-    let mut groups: Vec<Vec<Entry>> = Vec::new();
-    let mut arena: Vec<u8> = Vec::new();
-    // slot = group id + 1, 0 = empty; capacity a power of two, at most half full
-    let mut bits = 4u32;
-    let mut slots: Vec<u32> = vec![0; 1 << bits];
-    let mut hs = [0u64; BATCH];
-    // After the first eighth of a large input, each group seen so far reserves room for its
-    // projected share of the rest: growing 1,000 member lists by doubling cost more than the
-    // hashing. The projection reserves at most the input's length in total (address space only
-    // until written), and groups first seen later grow as usual.
-    let checkpoint = if snapshots.len() >= 1 << 14 {
-        (snapshots.len() / 8).div_ceil(BATCH)
-    } else {
-        usize::MAX
-    };
-    for (b, batch) in snapshots.chunks(BATCH).enumerate() {
-        if b == checkpoint {
-            let seen = b * BATCH;
-            let rest = snapshots.len() - seen;
-            for members in &mut groups {
-                members.reserve(members.len() * rest / seen);
-            }
-        }
-        for (h, s) in hs.iter_mut().zip(batch) {
-            let host = if by.host { s.hostname.as_bytes() } else { &[] };
-            *h = hash_list(
-                hash_list(hash_bytes(0, host), by.paths.then_some(&s.paths[..])),
-                by.tags.then_some(&s.tags[..]),
-            );
-        }
-        for (j, (&h, s)) in hs.iter().zip(batch).enumerate() {
-            let host = if by.host { s.hostname.as_bytes() } else { &[] };
-            let paths = by.paths.then(|| sorted(&s.paths));
-            let tags = by.tags.then(|| sorted(&s.tags));
-            let lists = [paths.as_deref(), tags.as_deref()];
-            let mask = (1usize << bits) - 1;
-            let mut at = (h >> (64 - bits)) as usize;
-            let g = loop {
-                let slot = slots[at];
-                if slot == 0 {
-                    let g = groups.len();
-                    slots[at] = (g + 1) as u32;
-                    let start = arena.len();
-                    encode_key(&mut arena, host, lists);
-                    spans.push((start as u32, (arena.len() - start) as u32));
-                    hashes.push(h);
-                    firsts.push(b * BATCH + j);
-                    groups.push(Vec::new());
-                    if groups.len() * 2 > slots.len() {
-                        bits += 1;
-                        slots = vec![0; 1 << bits];
-                        let m = (1usize << bits) - 1;
-                        for (k, &hk) in hashes.iter().enumerate() {
-                            let mut a = (hk >> (64 - bits)) as usize;
-                            while slots[a] != 0 {
-                                a = (a + 1) & m;
-                            }
-                            slots[a] = (k + 1) as u32;
-                        }
-                    }
-                    break g;
-                }
-                let g = (slot - 1) as usize;
-                if hashes[g] == h {
-                    let (start, len) = spans[g];
-                    let enc = &arena[start as usize..(start + len) as usize];
-                    if key_matches(enc, host, lists) {
-                        break g;
-                    }
-                }
-                at = (at + 1) & mask;
-            };
-            groups[g].push(Entry::new(&s.time, b * BATCH + j));
-        }
-    }
-    let mut out: Vec<(GroupKey, Vec<Entry>)> = firsts
-        .into_iter()
-        .zip(groups)
-        .map(|(first, members)| {
-            let s = &snapshots[first];
-            let list =
-                |on: bool, l: &[String]| (on && !l.is_empty()).then(|| sorted(l).into_owned());
-            let key = GroupKey {
-                hostname: if by.host {
-                    s.hostname.clone()
-                } else {
-                    String::new()
-                },
-                paths: list(by.paths, &s.paths),
-                tags: list(by.tags, &s.tags),
-            };
-            (key, members)
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-pub(super) fn group_entries_hashbrown(snapshots: &[Snapshot], by: GroupBy) -> Vec<(GroupKey, Vec<Entry>)> {
     // per group: key hash, key's range in `arena`, first member (the key's source), members
     let mut hashes: Vec<u64> = Vec::new();
     let mut spans: Vec<(u32, u32)> = Vec::new();

@@ -50,7 +50,7 @@ pub(crate) use apply::apply_all;
 use apply::apply_entries;
 pub use duration::ResticDuration;
 use group::group_entries;
-pub use group::{GroupBy, GroupKey, GroupPlan, group_snapshots, group_snapshots_hashbrown};
+pub use group::{GroupBy, GroupKey, GroupPlan, group_snapshots};
 pub use policy::{
     Bucket, Counters, ForgetOptions, ForgetPlan, ForgetPolicy, KeepMatch, KeepReason,
 };
