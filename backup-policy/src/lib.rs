@@ -108,6 +108,11 @@
 //! (`velero-prod/daily runs in UTC ([zones]): 02:00 UTC = 03:00 BST`).
 //!
 //! The whole seed is `matrix/homelab.toml` in this crate ([`matrix::HOMELAB_TOML`]).
+//!
+//! # Crate features
+//!
+//! None: the crate is pure (no I/O, no tokio, no clock read inside; `clippy.toml` forbids
+//! `Timestamp::now` here), so every caller passes "now" and the same inputs give the same plan.
 
 mod applicable;
 pub mod backrest;
