@@ -637,13 +637,8 @@ impl VeleroClient {
 mod tests {
     use super::*;
     use crate::transport::DEFAULT_MAX_LOG_LINE_BYTES;
+    use crate::transport::tests::gz;
     use futures::TryStreamExt;
-
-    fn gz(data: &[u8]) -> Vec<u8> {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(data).unwrap();
-        enc.finish().unwrap()
-    }
 
     fn lines_from(chunks: Vec<Vec<u8>>) -> LogLines {
         lines_capped(chunks, DEFAULT_MAX_LOG_LINE_BYTES)

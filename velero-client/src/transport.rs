@@ -164,11 +164,12 @@ pub const DEFAULT_MAX_LOG_LINE_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_MAX_DOWNLOAD_BYTES: usize = 256 * 1024 * 1024;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
 
-    fn gz(data: &[u8]) -> Vec<u8> {
+    /// `data` gzipped, as Velero's object store serves logs and results (download.rs's tests too).
+    pub(crate) fn gz(data: &[u8]) -> Vec<u8> {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(data).unwrap();
         enc.finish().unwrap()
