@@ -660,18 +660,7 @@ pub fn assemble(
 }
 
 fn fmt_age(d: Option<jiff::SignedDuration>) -> String {
-    let Some(d) = d else {
-        return "-".to_owned();
-    };
-    let secs = d.as_secs().max(0);
-    let (days, hours, mins) = (secs / 86_400, (secs % 86_400) / 3_600, (secs % 3_600) / 60);
-    if days > 0 {
-        format!("{days}d {hours}h")
-    } else if hours > 0 {
-        format!("{hours}h {mins}m")
-    } else {
-        format!("{mins}m")
-    }
+    d.map_or_else(|| "-".to_owned(), crate::cli::human_age)
 }
 
 fn fmt_time(t: Option<Timestamp>, tz: &jiff::tz::TimeZone) -> String {
@@ -821,86 +810,9 @@ pub fn tool_name(tool: Tool) -> &'static str {
     }
 }
 
-fn label_value(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// Renders node_exporter textfile-collector metrics.
+/// Renders node_exporter textfile-collector metrics (with `prometheus-client`, as `/metrics`).
 pub fn render_prometheus(audit: &Audit) -> String {
-    let mut out = String::new();
-    let labels = |r: &AuditRow| {
-        format!(
-            "target=\"{}\",schedule=\"{}\",tool=\"{}\"",
-            label_value(&r.report.target),
-            label_value(r.report.schedule.as_deref().unwrap_or("")),
-            tool_name(r.report.tool)
-        )
-    };
-    out.push_str("# HELP backup_audit_last_success_timestamp_seconds Time of the newest usable backup of a matrix row.\n");
-    out.push_str("# TYPE backup_audit_last_success_timestamp_seconds gauge\n");
-    for r in &audit.rows {
-        if let Some(t) = r.report.last_good {
-            let _ = writeln!(
-                out,
-                "backup_audit_last_success_timestamp_seconds{{{}}} {}",
-                labels(r),
-                t.as_second()
-            );
-        }
-    }
-    out.push_str(
-        "# HELP backup_audit_status Verdict of a matrix row (1 for the current status).\n",
-    );
-    out.push_str("# TYPE backup_audit_status gauge\n");
-    for r in &audit.rows {
-        for s in ALL_STATUSES {
-            let _ = writeln!(
-                out,
-                "backup_audit_status{{{},status=\"{s}\"}} {}",
-                labels(r),
-                u8::from(r.status.as_str() == s)
-            );
-        }
-    }
-    out.push_str(
-        "# HELP backup_audit_last_size_bytes Size of the newest usable backup of a matrix row.\n",
-    );
-    out.push_str("# TYPE backup_audit_last_size_bytes gauge\n");
-    for r in &audit.rows {
-        if let Some(b) = r.report.last_size_bytes {
-            let _ = writeln!(out, "backup_audit_last_size_bytes{{{}}} {b}", labels(r));
-        }
-    }
-    out.push_str("# HELP backup_audit_retained Usable backups observed for a matrix row.\n");
-    out.push_str("# TYPE backup_audit_retained gauge\n");
-    for r in &audit.rows {
-        let _ = writeln!(
-            out,
-            "backup_audit_retained{{{}}} {}",
-            labels(r),
-            r.report.retained
-        );
-    }
-    out.push_str("# HELP backup_audit_system_up Whether a backup system answered the audit.\n");
-    out.push_str("# TYPE backup_audit_system_up gauge\n");
-    for s in &audit.systems {
-        let _ = writeln!(
-            out,
-            "backup_audit_system_up{{system=\"{}\"}} {}",
-            label_value(&s.system),
-            u8::from(s.up)
-        );
-    }
-    out.push_str("# HELP backup_audit_timestamp_seconds When the audit ran.\n");
-    out.push_str("# TYPE backup_audit_timestamp_seconds gauge\n");
-    let _ = writeln!(
-        out,
-        "backup_audit_timestamp_seconds {}",
-        audit.now.as_second()
-    );
-    out
+    crate::monitor::metrics::render_textfile(audit)
 }
 
 /// Writes a file atomically, so the textfile collector never reads half a file: a temp file in

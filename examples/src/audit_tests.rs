@@ -131,3 +131,45 @@ fn restic_run_time_comes_from_the_summary() {
     let reversed = serde_json::json!({"backup_start": "2026-11-27T03:00:00Z", "backup_end": "2026-11-27T02:00:00Z"});
     assert_eq!(restic_run_time(&reversed), None);
 }
+
+#[test]
+fn textfile_escapes_hostile_label_values_and_keeps_every_series() {
+    let mut audit = failing_audit();
+    audit.rows[0].report.target = "we\"ird\\name\nnext".to_owned();
+    audit.systems = vec![SystemSummary {
+        system: "pbs\n\"".to_owned(),
+        up: false,
+        error: Some("connection refused".to_owned()),
+        observations: 0,
+        elapsed_ms: 3,
+    }];
+    let text = render_prometheus(&audit);
+    assert!(
+        text.contains(r#"backup_audit_system_up{system="pbs\n\""} 0"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"target="we\"ird\\name\nnext""#),
+        "label value not escaped:\n{text}"
+    );
+    // Every sample line stays one line: the newline never splits a series.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(
+            line.starts_with("backup_audit_"),
+            "a stray line: {line:?}\n{text}"
+        );
+    }
+    for family in [
+        "backup_audit_status",
+        "backup_audit_retained",
+        "backup_audit_system_up",
+        "backup_audit_timestamp_seconds",
+    ] {
+        assert!(text.contains(&format!("# TYPE {family} gauge")), "{family}");
+    }
+    let statuses = text
+        .lines()
+        .filter(|l| l.starts_with("backup_audit_status{"))
+        .count();
+    assert_eq!(statuses, audit.rows.len() * ALL_STATUSES.len());
+}

@@ -244,6 +244,50 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// A duration as every runbook prints it (jiff's friendly printer, compact units): whole units
+/// from days (of 24 hours) down to `smallest`, truncated, zero as `0` of `smallest`: `3d 4h 5m`,
+/// `1h 30m`, `15m`, `0ms`. A negative duration (a clock ahead of the server's) prints as zero.
+pub fn human_duration(d: jiff::SignedDuration, smallest: jiff::Unit) -> String {
+    use jiff::{RoundMode, SignedDuration, Span, SpanRound, Unit};
+    let d = d.max(SignedDuration::ZERO);
+    let printer = jiff::fmt::friendly::SpanPrinter::new().zero_unit(smallest);
+    let rounding = SpanRound::new()
+        .largest(Unit::Day)
+        .smallest(smallest)
+        .mode(RoundMode::Trunc)
+        .days_are_24_hours();
+    match Span::try_from(d).and_then(|span| span.round(rounding)) {
+        Ok(span) => printer.span_to_string(&span),
+        // Beyond a span's range (centuries): hours are still right.
+        Err(_) => printer.duration_to_string(&d),
+    }
+}
+
+/// An age or a gap to a glance: the two largest units ([`human_duration`] down to the unit
+/// below the largest): `3d 4h`, `4h 5m`, `5m 3s`, `42s`.
+pub fn human_age(d: jiff::SignedDuration) -> String {
+    use jiff::Unit;
+    let secs = d.as_secs();
+    let smallest = match secs {
+        86_400.. => Unit::Hour,
+        3_600.. => Unit::Minute,
+        _ => Unit::Second,
+    };
+    human_duration(d, smallest)
+}
+
+/// A measured wall time, to a tenth of a second: `0.4s`, `2.5s`, `1m 3.2s`.
+pub fn human_elapsed(d: std::time::Duration) -> String {
+    use jiff::fmt::friendly::{FractionalUnit, SpanPrinter};
+    let d = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
+    // Truncate to tenths first: the printer's precision alone would round 59.96s up to "60.0s".
+    let tenths = jiff::SignedDuration::from_millis(d.as_millis() as i64 / 100 * 100);
+    SpanPrinter::new()
+        .fractional(Some(FractionalUnit::Second))
+        .precision(Some(1))
+        .duration_to_string(&tenths)
+}
+
 /// [`human_bytes`], or `-` when the size is unknown.
 pub fn bytes_or_dash(n: Option<u64>) -> String {
     n.map_or_else(|| "-".to_owned(), human_bytes)
@@ -251,7 +295,39 @@ pub fn bytes_or_dash(n: Option<u64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{bytes_or_dash, human_bytes, parse_now};
+    use super::{bytes_or_dash, human_age, human_bytes, human_duration, human_elapsed, parse_now};
+    use jiff::{SignedDuration, Unit};
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_human() {
+        let secs = SignedDuration::from_secs;
+        assert_eq!(human_duration(secs(900), Unit::Millisecond), "15m");
+        assert_eq!(human_duration(secs(3600), Unit::Millisecond), "1h");
+        assert_eq!(human_duration(secs(90), Unit::Millisecond), "1m 30s");
+        assert_eq!(
+            human_duration(SignedDuration::ZERO, Unit::Millisecond),
+            "0ms"
+        );
+        assert_eq!(human_duration(secs(93_784), Unit::Minute), "1d 2h 3m");
+        assert_eq!(
+            human_duration(secs(59), Unit::Minute),
+            "0m",
+            "truncated, not rounded"
+        );
+        assert_eq!(human_duration(secs(-60), Unit::Minute), "0m");
+        assert_eq!(human_duration(secs(400 * 86_400), Unit::Day), "400d");
+        // Far beyond a span's range: still a duration, never a panic.
+        assert!(human_duration(SignedDuration::MAX, Unit::Second).ends_with('s'));
+        assert_eq!(human_age(secs(3 * 86_400 + 4 * 3600 + 59)), "3d 4h");
+        assert_eq!(human_age(secs(4 * 3600 + 5 * 60 + 7)), "4h 5m");
+        assert_eq!(human_age(secs(303)), "5m 3s");
+        assert_eq!(human_age(secs(42)), "42s");
+        assert_eq!(human_elapsed(Duration::from_millis(2_549)), "2.5s");
+        assert_eq!(human_elapsed(Duration::from_millis(59_960)), "59.9s");
+        assert_eq!(human_elapsed(Duration::from_millis(63_250)), "1m 3.2s");
+        assert_eq!(human_elapsed(Duration::ZERO), "0.0s");
+    }
 
     #[test]
     fn sizes_are_human() {

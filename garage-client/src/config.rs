@@ -166,6 +166,34 @@ impl RetryConfig {
         self.backoff = backoff;
         self
     }
+
+    /// The longest delay before retry number `retry` (0-based): `init_backoff × base^retry`,
+    /// at most `max_backoff`.
+    pub(crate) fn ceiling(&self, retry: usize) -> Duration {
+        let b = &self.backoff;
+        let exp = i32::try_from(retry).unwrap_or(i32::MAX);
+        let secs = b.init_backoff.as_secs_f64() * b.base.max(1.0).powi(exp);
+        let max = b.max_backoff.as_secs_f64();
+        Duration::from_secs_f64(if secs.is_finite() { secs.min(max) } else { max })
+    }
+
+    /// Full jitter: uniform in `[0, ceiling(retry))`, so clients failing together do not
+    /// retry together.
+    pub(crate) fn delay(&self, retry: usize) -> Duration {
+        self.ceiling(retry).mul_f64(unit_random())
+    }
+}
+
+/// A uniform `f64` in `[0, 1)` from std's randomly keyed SipHash (jitter needs no better, and
+/// no random-number crate).
+fn unit_random() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    h.write_u32(nanos);
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Exponential backoff between retries: `init_backoff`, multiplied by `base` after each
@@ -448,5 +476,24 @@ mod tests {
             .with_part_size(2)
             .with_concurrency(3);
         assert_eq!((dl.threshold, dl.part_size, dl.concurrency), (1, 2, 3));
+    }
+
+    #[test]
+    fn backoff_grows_caps_and_jitters_below_its_ceiling() {
+        let r = RetryConfig::default();
+        assert_eq!(r.ceiling(0), Duration::from_millis(100));
+        assert_eq!(r.ceiling(1), Duration::from_millis(200));
+        assert_eq!(r.ceiling(5), Duration::from_millis(3200));
+        assert_eq!(
+            r.ceiling(6),
+            Duration::from_secs(5),
+            "capped at max_backoff"
+        );
+        assert_eq!(r.ceiling(usize::MAX), Duration::from_secs(5), "no overflow");
+        let delays: Vec<Duration> = (0..200).map(|_| r.delay(3)).collect();
+        assert!(delays.iter().all(|d| *d < r.ceiling(3)));
+        // Full jitter spreads the delays: not all the same, some in each half of the range.
+        let half = r.ceiling(3) / 2;
+        assert!(delays.iter().any(|d| *d < half) && delays.iter().any(|d| *d >= half));
     }
 }

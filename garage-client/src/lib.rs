@@ -55,6 +55,9 @@
 //! - `bench-peers` (off by default): the `aws-sdk-s3` and `object_store` peers of the `s3`
 //!   benchmark (`cargo bench -p garage-client --features bench-peers --bench s3`); never needed
 //!   by the library or its tests.
+//! - `http2` (off by default): HTTP/2 over TLS (ALPN) through reqwest, for a reverse proxy in front
+//!   of Garage that speaks it. Garage itself serves HTTP/1.1, so the default build leaves the h2
+//!   stack out.
 
 pub mod admin;
 mod config;

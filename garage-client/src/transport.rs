@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use backon::BackoffBuilder;
 use bytes::Bytes;
-use futures::stream::{BoxStream, StreamExt};
+use futures_util::stream::{BoxStream, StreamExt};
 use http::{HeaderMap, Method, StatusCode};
 use tracing::Instrument;
 use url::Url;
@@ -120,13 +119,7 @@ impl Transport {
     ) -> Result<Response> {
         let started = Instant::now();
         let retry = &self.cfg.retry;
-        let mut delays = backon::ExponentialBuilder::default()
-            .with_min_delay(retry.backoff.init_backoff)
-            .with_max_delay(retry.backoff.max_backoff)
-            .with_factor(retry.backoff.base as f32)
-            .with_max_times(retry.max_retries)
-            .with_jitter()
-            .build();
+        let mut retries = 0;
         loop {
             let req = build()?;
             let (method, url) = (req.method.clone(), redact(&req.url));
@@ -148,10 +141,13 @@ impl Transport {
             if !idempotent {
                 return result;
             }
-            let Some(backoff) = delays.next() else {
+            if retries >= retry.max_retries {
                 return result;
-            };
-            let delay = server_delay.unwrap_or(backoff).min(Duration::from_secs(30));
+            }
+            let delay = server_delay
+                .unwrap_or_else(|| retry.delay(retries))
+                .min(Duration::from_secs(30));
+            retries += 1;
             if started.elapsed() + delay > retry.retry_timeout {
                 return result;
             }

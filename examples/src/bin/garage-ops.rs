@@ -445,13 +445,7 @@ async fn uploads(
 }
 
 fn human_age(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
-    }
+    examples::cli::human_age(jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX))
 }
 
 #[cfg(test)]
@@ -468,7 +462,7 @@ mod tests {
         assert!(parse_age("d").is_err());
         assert!(parse_age("3y").is_err());
         assert!(parse_age("99999999999999999999w").is_err());
-        assert_eq!(human_age(Duration::from_secs(90_061)), "1d01h");
-        assert_eq!(human_age(Duration::from_secs(3_700)), "1h01m");
+        assert_eq!(human_age(Duration::from_secs(90_061)), "1d 1h");
+        assert_eq!(human_age(Duration::from_secs(3_700)), "1h 1m");
     }
 }

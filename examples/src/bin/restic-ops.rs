@@ -13,14 +13,13 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use backup_policy::matrix::{Matrix, Retention};
 use backup_policy::restic::{GroupBy, Semantics, SnapshotTime};
 use clap::{Parser, Subcommand};
 use examples::cli::CommonArgs;
-use examples::cli::human_bytes;
+use examples::cli::{human_bytes, human_elapsed};
 use examples::{clients, progress};
 use futures::TryStreamExt as _;
 use jiff::Timestamp;
@@ -359,7 +358,7 @@ async fn restore(
             "restored {snapshot} of {} into {target}: {} in {}",
             cli.plan,
             human_bytes(bytes),
-            fmt_duration(elapsed)
+            human_elapsed(elapsed)
         );
     }
     Ok(true)
@@ -555,10 +554,6 @@ async fn forget(
         }
     }
     Ok(agree)
-}
-
-fn fmt_duration(d: Duration) -> String {
-    format!("{:.1}s", d.as_secs_f64())
 }
 
 #[cfg(test)]

@@ -437,7 +437,7 @@ mod tests {
     fn rto_formatting() {
         assert_eq!(fmt_duration(Duration::from_secs(900)), "15m");
         assert_eq!(fmt_duration(Duration::from_secs(3600)), "1h");
-        assert_eq!(fmt_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(fmt_duration(Duration::from_secs(90)), "1m 30s");
         assert_eq!(fmt_duration(Duration::ZERO), "0ms");
     }
 

@@ -171,18 +171,10 @@ pub fn tool_name(tool: Tool) -> &'static str {
     }
 }
 
-/// `15m`, `1h`, `90s`, `0ms`.
+/// An RTO or a drill's time as the drill reports print it: `15m`, `1h`, `1m 30s`, `0ms`.
 pub fn fmt_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s == 0 {
-        format!("{}ms", d.as_millis())
-    } else if s.is_multiple_of(3600) {
-        format!("{}h", s / 3600)
-    } else if s.is_multiple_of(60) {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
+    let d = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX);
+    crate::cli::human_duration(d, jiff::Unit::Millisecond)
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
-use futures::stream::BoxStream;
+use futures_util::TryStreamExt;
+use futures_util::stream::BoxStream;
 use serde::Deserialize;
 use serde_json::json;
 

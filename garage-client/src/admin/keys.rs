@@ -1,7 +1,7 @@
 //! Access keys: listing, info, creation, import, flags, expiration, deletion.
 
-use futures::TryStreamExt;
-use futures::stream::BoxStream;
+use futures_util::TryStreamExt;
+use futures_util::stream::BoxStream;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 

@@ -10,7 +10,7 @@ mod types;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::stream::{BoxStream, StreamExt};
+use futures_util::stream::{BoxStream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -610,7 +610,7 @@ impl AdminClient {
             offset: None,
             done: false,
         };
-        futures::stream::unfold(st, move |mut st| async move {
+        futures_util::stream::unfold(st, move |mut st| async move {
             if st.done {
                 return None;
             }
@@ -640,7 +640,7 @@ impl AdminClient {
                     vec![Err(e)]
                 }
             };
-            Some((futures::stream::iter(items), st))
+            Some((futures_util::stream::iter(items), st))
         })
         .flatten()
         .boxed()

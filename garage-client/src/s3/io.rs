@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
-use futures::stream::StreamExt;
+use futures_util::stream::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinHandle;
 use tokio_util::sync::PollSender;
@@ -82,7 +82,7 @@ impl S3Client {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(1);
         let finished = Arc::new(AtomicBool::new(false));
         let done = finished.clone();
-        let body = futures::stream::poll_fn(move |cx| match ready!(rx.poll_recv(cx)) {
+        let body = futures_util::stream::poll_fn(move |cx| match ready!(rx.poll_recv(cx)) {
             Some(item) => Poll::Ready(Some(item)),
             None if done.load(Ordering::SeqCst) => Poll::Ready(None),
             // The writer went away without shutdown(): fail (and so abort) the upload.

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use futures::stream::{BoxStream, Stream, StreamExt};
+use futures_util::stream::{BoxStream, Stream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method};
 use url::Url;
 
@@ -567,7 +567,7 @@ impl S3Client {
             token: None,
             done: false,
         };
-        futures::stream::unfold(st, |mut st| async move {
+        futures_util::stream::unfold(st, |mut st| async move {
             if st.done {
                 return None;
             }
@@ -596,8 +596,10 @@ impl S3Client {
     ) -> BoxStream<'static, Result<ListedObject>> {
         self.list_pages(bucket, options)
             .flat_map(|page| match page {
-                Ok(p) => futures::stream::iter(p.objects.into_iter().map(Ok).collect::<Vec<_>>()),
-                Err(e) => futures::stream::iter(vec![Err(e)]),
+                Ok(p) => {
+                    futures_util::stream::iter(p.objects.into_iter().map(Ok).collect::<Vec<_>>())
+                }
+                Err(e) => futures_util::stream::iter(vec![Err(e)]),
             })
             .boxed()
     }
@@ -1239,7 +1241,8 @@ mod tests {
         crc_of: &[u8],
     ) -> GetObject {
         let stream =
-            futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c)))).boxed();
+            futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c))))
+                .boxed();
         GetObject {
             meta: ObjectMeta::default(),
             bucket: "b".into(),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
+use futures_util::stream::BoxStream;
 
 use crate::error::S3ErrorCode;
 
@@ -227,7 +227,9 @@ impl PutPayload {
         PutPayload::File(path.into())
     }
     /// A stream of chunks.
-    pub fn stream(s: impl futures::Stream<Item = std::io::Result<Bytes>> + Send + 'static) -> Self {
+    pub fn stream(
+        s: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    ) -> Self {
         PutPayload::Stream(Box::pin(s))
     }
 }

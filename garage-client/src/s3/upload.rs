@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use bytes::{Bytes, BytesMut};
-use futures::stream::{BoxStream, StreamExt};
+use futures_util::stream::{BoxStream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method};
 use tokio::task::JoinSet;
 
@@ -573,7 +573,7 @@ mod tests {
             Ok(Bytes::from_static(b"i")),
         ];
         let mut r = Reader::Stream {
-            stream: futures::stream::iter(chunks).boxed(),
+            stream: futures_util::stream::iter(chunks).boxed(),
             pending: Bytes::new(),
             eof: false,
         };

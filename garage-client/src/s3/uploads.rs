@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::{BoxStream, StreamExt};
+use futures_util::stream::{BoxStream, StreamExt};
 use http::{HeaderMap, HeaderValue, Method};
 use serde::{Deserialize, Serialize};
 
@@ -622,7 +622,7 @@ impl S3Client {
             marker: None,
             done: false,
         };
-        futures::stream::unfold(st, |mut st| async move {
+        futures_util::stream::unfold(st, |mut st| async move {
             if st.done {
                 return None;
             }
@@ -644,7 +644,7 @@ impl S3Client {
                     vec![Err(e)]
                 }
             };
-            Some((futures::stream::iter(items), st))
+            Some((futures_util::stream::iter(items), st))
         })
         .flatten()
         .boxed()

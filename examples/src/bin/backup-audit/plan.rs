@@ -53,18 +53,6 @@ fn load(args: &PlanArgs) -> Result<Matrix> {
     examples::cli::matrix_file(args.matrix.as_deref())
 }
 
-fn human(d: SignedDuration) -> String {
-    let s = d.as_secs().max(0);
-    let days = s / 86_400;
-    if days >= 2 {
-        format!("{days}d")
-    } else if s >= 3600 {
-        format!("{}h", s / 3600)
-    } else {
-        format!("{}m", s / 60)
-    }
-}
-
 fn local(t: Timestamp, tz: &TimeZone, fmt: &str) -> String {
     t.to_zoned(tz.clone()).strftime(fmt).to_string()
 }
@@ -311,7 +299,10 @@ fn plan(args: &PlanArgs) -> Result<ExitCode> {
                         .map_or("never".into(), |n| local(*n, &tz, "%a %d %b %H:%M")),
                 ),
                 Cell::new(r.keeps.map_or("?".into(), |k| k.0.to_string())),
-                Cell::new(r.keeps.map_or("?".into(), |k| human(k.1))),
+                Cell::new(
+                    r.keeps
+                        .map_or("?".into(), |k| examples::cli::human_age(k.1)),
+                ),
             )
         };
         t.add_row(vec![
@@ -432,7 +423,7 @@ fn plan(args: &PlanArgs) -> Result<ExitCode> {
         t.add_row(vec![
             Cell::new(&r.system),
             match r.window {
-                Some(w) => Cell::new(human(w)),
+                Some(w) => Cell::new(examples::cli::human_age(w)),
                 None => Cell::new("never backed up").fg(Color::Red),
             },
             Cell::new(
@@ -597,7 +588,11 @@ struct Plan<'a> {
 
 /// `60m assumed`, `45m observed`, `60m configured, queued in pve-weekly`.
 fn duration_text(r: &PlannedRun<'_>) -> String {
-    let mut t = format!("{} {}", human(r.end.duration_since(r.start)), r.source);
+    let mut t = format!(
+        "{} {}",
+        examples::cli::human_age(r.end.duration_since(r.start)),
+        r.source
+    );
     if r.start > r.scheduled
         && let Some(j) = r.job
     {

@@ -203,19 +203,9 @@ fn longest_gap(s: &ScheduleSpec) -> Option<SignedDuration> {
     (gap > SignedDuration::ZERO).then_some(gap)
 }
 
+/// `1d 2h 3m`: an alert's threshold in its description and its unit test's name.
 fn human(secs: i64) -> String {
-    let (d, h, m) = (secs / 86_400, (secs % 86_400) / 3_600, (secs % 3_600) / 60);
-    let mut out = String::new();
-    if d > 0 {
-        out.push_str(&format!("{d}d"));
-    }
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 || out.is_empty() {
-        out.push_str(&format!("{m}m"));
-    }
-    out
+    examples::cli::human_duration(SignedDuration::from_secs(secs), jiff::Unit::Minute)
 }
 
 fn too_old_rule(matrix: &Matrix, t: &Target, s: &ScheduleSpec) -> Result<Rule> {

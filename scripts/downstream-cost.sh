@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# What each crate costs a downstream tool that depends on it alone, default features: the crates
+# it compiles (`cargo tree -e normal`) and a clean `cargo build --release` of a one-line binary.
+# object_store's S3 client (`default-features = false, features = ["aws"]`) is the peer, built
+# first and last in the same run so that machine drift shows; quote the ratios, not the seconds.
+#
+#   scripts/downstream-cost.sh              # all six crates and the peer
+#   scripts/downstream-cost.sh garage-client
+#
+# Versions are pinned by the workspace's Cargo.lock (copied into each downstream crate), so the
+# figures are those of the graph the test command builds. Uses CARGO_BUILD_JOBS if set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+crates=("$@")
+[ ${#crates[@]} -gt 0 ] || crates=(backup-policy infisical-client pbs-client restic-remote garage-client velero-client)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# measure NAME DEPENDENCY-LINE: prints "NAME crates seconds".
+measure() {
+    local name=$1 dep=$2 dir="$scratch/$1-$RANDOM"
+    mkdir -p "$dir/src"
+    printf '[package]\nname = "downstream"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[workspace]\n\n[dependencies]\n%s\n' "$dep" >"$dir/Cargo.toml"
+    echo 'fn main() {}' >"$dir/src/main.rs"
+    cp "$root/Cargo.lock" "$dir/Cargo.lock"
+    (
+        cd "$dir"
+        cargo fetch --quiet
+        local crates started secs
+        # The downstream crate itself is not a dependency.
+        crates=$(($(cargo tree --quiet -e normal --prefix none | sed 's/ (\*)$//; s/ (proc-macro)$//' | sort -u | wc -l) - 1))
+        started=$EPOCHREALTIME
+        CARGO_TARGET_DIR="$dir/target" cargo build --quiet --release --offline
+        secs=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+        printf '%s %s %.1f\n' "$name" "$crates" "$secs"
+    )
+    rm -rf "$dir"
+}
+
+peer='object_store = { version = "0.14", default-features = false, features = ["aws"] }'
+results=$(
+    measure object_store "$peer"
+    for c in "${crates[@]}"; do
+        measure "$c" "$c = { path = \"$root/$c\" }"
+    done
+    measure object_store "$peer"
+)
+echo "$results" >&2
+echo
+echo "| crate | crates compiled | clean release build | vs object_store |"
+echo "|---|---|---|---|"
+peer_secs=$(echo "$results" | awk '$1 == "object_store" { s += $3; n++ } END { printf "%.1f", s / n }')
+echo "$results" | awk -v p="$peer_secs" '
+    $1 == "object_store" { if (seen++) next; printf "| object_store (aws, peer; mean of first and last) | %s | %.1f s | 1.00 |\n", $2, p; next }
+    { printf "| %s | %s | %.1f s | %.2f |\n", $1, $2, $3, $3 / p }'
