@@ -991,7 +991,15 @@ password = {{ file = "{password}" }}
     for (code, body) in &burst {
         assert_eq!(*code, 503, "{body:#}");
     }
-    let checks = serve.stderr().matches("check done").count();
+    // The log line and the answers race: wait for the line, then count.
+    let checks = wait_for("the check's log line", Duration::from_secs(10), || {
+        let err = serve.stderr();
+        async move {
+            let n = err.matches("check done").count();
+            (n > 0).then_some(n)
+        }
+    })
+    .await;
     assert!(
         (1..=2).contains(&checks),
         "{checks} checks for 1 start-up check + 5 concurrent requests: {}",

@@ -108,8 +108,9 @@ impl HttpConfig {
 /// transport errors and on 429, 500, 502, 503 and 504, after the server's `Retry-After` (at
 /// most 30 s) or else an exponential backoff with jitter.
 ///
-/// The defaults (10 retries within 30 s, backoff 0.1 s doubling up to 5 s: about 20 s of
-/// retrying) outlast a Garage restart (0.7–0.9 s from spawn to healthy for a single node on
+/// The defaults (10 retries within 180 s, backoff 0.1 s doubling up to 5 s: about 20 s of
+/// waiting between attempts) retry a timed-out request (the budget holds two whole timeouts)
+/// and outlast a Garage restart (0.7–0.9 s from spawn to healthy for a single node on
 /// loopback; the test `misc::default_retries_outlast_a_garage_restart` adds a 3 s outage) with
 /// room for a slower host.
 ///
@@ -127,7 +128,8 @@ impl HttpConfig {
 pub struct RetryConfig {
     /// Retries after the first attempt; 0 disables retrying (default 10).
     pub max_retries: usize,
-    /// Time budget from the first attempt: no retry starts after it (default 30 s).
+    /// Time budget from the first attempt: no retry starts after it (default 180 s, as
+    /// object_store's: room for two timed-out attempts at the default timeouts and a third).
     pub retry_timeout: Duration,
     /// Delays between attempts (always with jitter).
     pub backoff: BackoffConfig,
@@ -137,7 +139,7 @@ impl Default for RetryConfig {
     fn default() -> Self {
         RetryConfig {
             max_retries: 10,
-            retry_timeout: Duration::from_secs(30),
+            retry_timeout: Duration::from_secs(180),
             backoff: BackoffConfig::default(),
         }
     }
@@ -452,7 +454,7 @@ mod tests {
         let d = RetryConfig::default();
         assert_eq!(
             (d.max_retries, d.retry_timeout),
-            (10, Duration::from_secs(30))
+            (10, Duration::from_secs(180))
         );
         assert_eq!(
             (
@@ -495,5 +497,17 @@ mod tests {
         // Full jitter spreads the delays: not all the same, some in each half of the range.
         let half = r.ceiling(3) / 2;
         assert!(delays.iter().any(|d| *d < half) && delays.iter().any(|d| *d >= half));
+    }
+
+    #[test]
+    fn default_retry_budget_outlasts_two_timed_out_attempts() {
+        // A timed-out attempt has used a whole timeout before the budget is checked: a budget
+        // shorter than that never retries a timeout at all (it was 30 s against 60 s timeouts).
+        let d = HttpConfig::default();
+        let slowest_attempt = d.read_timeout.max(d.request_timeout) + Duration::from_secs(2);
+        assert!(
+            d.retry.retry_timeout > 2 * (slowest_attempt + d.retry.backoff.max_backoff),
+            "{d:?}"
+        );
     }
 }

@@ -13,8 +13,8 @@
 //! keeps reading its standard input: when it reaches end-of-file — the client dropped the command,
 //! hit its timeout, or the connection died — it sends restic `SIGINT` (restic removes its lock
 //! and exits 130), then `SIGKILL` if restic is still there ten seconds later (polling each second, so
-//! nothing of the wrapper lingers for long). So no restic
-//! outlives its caller.
+//! nothing of the wrapper lingers for long). The script reaps that watcher before it exits, so
+//! when the wrapper has ended no process of it is left. So no restic outlives its caller.
 //!
 //! restic's standard output and error do not go straight to the channel: they go through two
 //! FIFOs (made in a private `mktemp -d` directory that is removed at once; the open descriptors
@@ -56,7 +56,7 @@ wid=$!
 exec 3<&-
 wait "$pid"; rc=$?
 kill "$wid" 2>/dev/null
-wait "$ro" "$re"
+wait "$wid" "$ro" "$re"
 exit "$rc""#;
 
 /// Exit status of the script when its preamble fails (bad variable line).

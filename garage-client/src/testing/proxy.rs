@@ -1,6 +1,7 @@
 //! A loopback HTTP/1.1 proxy in front of a real server that injects faults into chosen
 //! exchanges: answer an error instead of forwarding, forward and then answer an error (the
-//! server acted, the client hears it failed), or cut a response body after some bytes.
+//! server acted, the client hears it failed), cut a response body after some bytes, or never
+//! answer.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,6 +47,9 @@ pub enum Fault {
     /// Forward, relay the response head and the first `n` bytes of the body, then reset the
     /// connection.
     CutBodyAfter(u64),
+    /// Read the request and never answer, as a stalled server or a lost response would: the
+    /// connection stays open until the client gives up.
+    Stall,
 }
 
 /// The request line and headers of one proxied request.
@@ -254,6 +258,12 @@ async fn serve(
             };
             return respond(client.get_mut(), status, body).await;
         }
+        if fault == Fault::Stall {
+            tokio::io::copy(&mut (&mut client).take(len), &mut tokio::io::sink()).await?;
+            // Until the client closes (its timeout), then end without a word.
+            tokio::io::copy(&mut client, &mut tokio::io::sink()).await?;
+            return Ok(());
+        }
         let mut u = match up.take() {
             Some(u) => u,
             None => BufReader::new(TcpStream::connect(upstream).await?),
@@ -295,7 +305,7 @@ async fn serve(
                 drop(sock);
                 return Ok(());
             }
-            Fault::None | Fault::Respond(_) | Fault::RespondXml(..) => {
+            Fault::None | Fault::Respond(_) | Fault::RespondXml(..) | Fault::Stall => {
                 client.get_mut().write_all(&resp_raw).await?;
                 relay_body(&mut u, client.get_mut(), framing, u64::MAX).await?;
             }

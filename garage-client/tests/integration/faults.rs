@@ -366,3 +366,96 @@ async fn a_get_that_keeps_being_cut_fails_after_the_retry_budget() {
         "two resumptions, then the error"
     );
 }
+
+/// A client through `proxy` with short timeouts (a stalled 5 MiB part times out after ≈2 s)
+/// and `retry`.
+fn impatient_client_via(
+    proxy: &FaultProxy,
+    g: &GarageServer,
+    retry: garage_client::RetryConfig,
+) -> S3Client {
+    let mut mp = MultipartConfig::default();
+    mp.threshold = 5 << 20;
+    mp.part_size = 5 << 20;
+    let http = garage_client::HttpConfig::default()
+        .with_read_timeout(std::time::Duration::from_secs(1))
+        .with_request_timeout(std::time::Duration::from_secs(1))
+        .with_retry(retry);
+    S3Client::builder()
+        .with_endpoint(proxy.endpoint())
+        .with_credentials(credentials(g))
+        .with_multipart(mp)
+        .with_http_config(http)
+        .build()
+        .unwrap()
+}
+
+/// A proxy on which the first attempt of part 2 is never answered.
+async fn stall_part_two(g: &GarageServer) -> (FaultProxy, Arc<AtomicUsize>) {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let n = attempts.clone();
+    let proxy = FaultProxy::start(g.ports().s3, move |r| {
+        // Only three parts: `partNumber=2` names part 2 alone.
+        let part_two = r.method == "PUT" && r.target.contains("partNumber=2");
+        if part_two && n.fetch_add(1, Ordering::SeqCst) == 0 {
+            Fault::Stall
+        } else {
+            Fault::None
+        }
+    })
+    .await
+    .unwrap();
+    (proxy, attempts)
+}
+
+#[tokio::test]
+async fn a_stalled_part_times_out_and_is_retried_within_the_default_budget() {
+    let g = start().await;
+    let (proxy, attempts) = stall_part_two(&g).await;
+    // The default budget, with timeouts scaled down as the defaults' ratio stands (the budget
+    // holds several timed-out attempts).
+    let c = impatient_client_via(&proxy, &g, garage_client::RetryConfig::default());
+    let body = data(11 << 20, 43);
+    let put = c
+        .put_object(
+            g.bucket(),
+            "big",
+            body.clone().into(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(put.parts, 3);
+    assert_eq!(attempts.load(Ordering::SeqCst), 2, "part 2 sent twice");
+    assert_stored(&c, g.bucket(), "big", &body).await;
+}
+
+#[tokio::test]
+async fn a_stalled_part_past_the_budget_fails_typed_and_stores_nothing() {
+    let g = start().await;
+    let (proxy, attempts) = stall_part_two(&g).await;
+    // A budget shorter than one timed-out attempt: no retry may start.
+    let retry = garage_client::RetryConfig::default()
+        .with_retry_timeout(std::time::Duration::from_millis(500));
+    let c = impatient_client_via(&proxy, &g, retry);
+    let err = c
+        .put_object(
+            g.bucket(),
+            "big",
+            data(11 << 20, 44).into(),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "a timeout is retryable: {err:?}");
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        1,
+        "no retry after the budget"
+    );
+    let head = c.head_object(g.bucket(), "big").await;
+    assert!(
+        head.as_ref().is_err_and(|e| e.is_not_found()),
+        "no object may be stored: {head:?}"
+    );
+}

@@ -443,7 +443,7 @@ async fn presigned_urls_work_with_a_plain_http_client() {
 async fn server_killed_during_upload_gives_a_typed_error_and_no_partial_object_then_retry_succeeds()
 {
     let mut g = start().await;
-    // A short retry budget: the default (30 s) would keep retrying the dead server.
+    // A short retry budget: the default (180 s) would keep retrying the dead server.
     let http = garage_client::HttpConfig::default().with_retry(
         garage_client::RetryConfig::default().with_retry_timeout(Duration::from_secs(2)),
     );
