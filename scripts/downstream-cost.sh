@@ -7,8 +7,10 @@
 #   scripts/downstream-cost.sh              # all six crates and the peer
 #   scripts/downstream-cost.sh garage-client
 #
-# Versions are pinned by the workspace's Cargo.lock (copied into each downstream crate), so the
-# figures are those of the graph the test command builds. Uses CARGO_BUILD_JOBS if set.
+# Each downstream crate resolves its own lock file, as a new tool would (the newest versions
+# allowed: the workspace's Cargo.lock is not copied). The internal crates that depend on
+# backup-policy name the `homelab` registry, so its (never contacted) address is configured.
+# A first object_store build, untimed, warms the caches. Uses CARGO_BUILD_JOBS if set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -16,6 +18,8 @@ crates=("$@")
 [ ${#crates[@]} -gt 0 ] || crates=(backup-policy infisical-client pbs-client restic-remote garage-client velero-client)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$scratch/.cargo"
+cp "$root/.cargo/config.toml" "$scratch/.cargo/config.toml"
 
 # measure NAME DEPENDENCY-LINE: prints "NAME crates seconds".
 measure() {
@@ -23,7 +27,6 @@ measure() {
     mkdir -p "$dir/src"
     printf '[package]\nname = "downstream"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[workspace]\n\n[dependencies]\n%s\n' "$dep" >"$dir/Cargo.toml"
     echo 'fn main() {}' >"$dir/src/main.rs"
-    cp "$root/Cargo.lock" "$dir/Cargo.lock"
     (
         cd "$dir"
         cargo fetch --quiet
@@ -39,6 +42,7 @@ measure() {
 }
 
 peer='object_store = { version = "0.14", default-features = false, features = ["aws"] }'
+measure object_store "$peer" >/dev/null
 results=$(
     measure object_store "$peer"
     for c in "${crates[@]}"; do

@@ -546,7 +546,7 @@ impl Client {
             filter: TaskFilter,
             start: u64,
             page_size: u64,
-            seen: HashSet<String>,
+            seen: HashSet<Upid>,
             ready: VecDeque<TaskListItem>,
             done: bool,
         }

@@ -75,7 +75,7 @@ pub struct DataStoreListItem {
 #[non_exhaustive]
 pub struct GarbageCollectionStatus {
     /// UPID of the last GC task.
-    pub upid: Option<String>,
+    pub upid: Option<crate::Upid>,
     /// Index files processed.
     pub index_file_count: u64,
     /// Bytes referenced by the indexes.
@@ -251,7 +251,7 @@ pub struct SnapshotVerifyState {
     /// Result.
     pub state: VerifyState,
     /// UPID of the verify task.
-    pub upid: String,
+    pub upid: crate::Upid,
 }
 
 /// A file of a snapshot.
@@ -332,9 +332,9 @@ mod tests {
     #[test]
     fn snapshot_with_unknown_fields_and_values() {
         let body = br#"{"data":[{"backup-type":"vm","backup-id":"100","backup-time":1717200000,
-            "verification":{"state":"ok","upid":"UPID:x"},"files":[{"filename":"index.json.blob","crypt-mode":"none","size":12}],
+            "verification":{"state":"ok","upid":"UPID:pbs:000003E8:0000AAAA:00000001:65F00000:verify:store1:root@pam:"},"files":[{"filename":"index.json.blob","crypt-mode":"none","size":12}],
             "size":12,"owner":"root@pam","protected":true,"new-4x-field":{"a":1}},
-            {"backup-type":"appliance","backup-id":"x","backup-time":1,"verification":{"state":"partial","upid":"u"}}]}"#;
+            {"backup-type":"appliance","backup-id":"x","backup-time":1,"verification":{"state":"partial","upid":"UPID:pbs:000003E8:0000AAAA:00000001:65F00000:verify:store1:root@pam:"}}]}"#;
         let v: Vec<SnapshotListItem> = decode_data("/s", body).unwrap();
         assert_eq!(v.len(), 2);
         assert!(v[0].protected);

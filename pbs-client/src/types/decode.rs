@@ -85,6 +85,30 @@ mod tests {
                 .is_decode()
         );
     }
+
+    #[test]
+    fn task_ids_decode_as_upids_and_a_bad_one_is_a_decode_error_with_its_path() {
+        use crate::types::TaskListItem;
+        let item = |upid: &str| {
+            serde_json::json!({"upid": upid, "node": "localhost", "pid": 1000, "pstart": 43690,
+                "starttime": 1710227456, "worker_type": "verify", "user": "root@pam"})
+            .to_string()
+        };
+        let good =
+            r"UPID:pbs:000003E8:0000AAAA:00000001:65F00000:verify:store1\x3avm\x2d100:root@pam:";
+        let body = format!(r#"{{"data":[{}],"total":1}}"#, item(good));
+        let (tasks, _) = decode_list_with_total::<TaskListItem>("/tasks", body.as_bytes()).unwrap();
+        assert_eq!(tasks[0].upid.worker_id.as_deref(), Some("store1:vm-100"));
+        assert_eq!(tasks[0].upid.to_string(), good);
+        let body = format!(
+            r#"{{"data":[{},{}],"total":2}}"#,
+            item(good),
+            item("UPID:x")
+        );
+        let e = decode_list_with_total::<TaskListItem>("/tasks", body.as_bytes()).unwrap_err();
+        assert!(e.is_decode(), "{e:?}");
+        assert!(e.to_string().contains("data[1].upid"), "{e}");
+    }
 }
 
 #[cfg(test)]
@@ -93,7 +117,7 @@ mod proptests {
     use crate::types::*;
     use proptest::prelude::*;
 
-    const SNAPSHOTS: &str = r#"{"data":[{"backup-type":"vm","backup-id":"100","backup-time":1717200000,"verification":{"state":"ok","upid":"UPID:x"},"files":[{"filename":"index.json.blob","crypt-mode":"none","size":12}],"size":12,"owner":"root@pam","protected":true}],"total":1}"#;
+    const SNAPSHOTS: &str = r#"{"data":[{"backup-type":"vm","backup-id":"100","backup-time":1717200000,"verification":{"state":"ok","upid":"UPID:pbs:000003E8:0000AAAA:00000001:65F00000:verify:store1:root@pam:"},"files":[{"filename":"index.json.blob","crypt-mode":"none","size":12}],"size":12,"owner":"root@pam","protected":true}],"total":1}"#;
 
     proptest! {
         #[test]

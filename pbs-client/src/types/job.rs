@@ -14,7 +14,7 @@ pub struct JobScheduleStatus {
     /// State of the last run.
     pub last_run_state: Option<TaskState>,
     /// UPID of the last run.
-    pub last_run_upid: Option<String>,
+    pub last_run_upid: Option<crate::Upid>,
     /// End of the last run, epoch seconds.
     pub last_run_endtime: Option<i64>,
 }

@@ -93,8 +93,8 @@ impl<'de> Deserialize<'de> for TaskState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TaskListItem {
-    /// The UPID string (see [`crate::Upid`]).
-    pub upid: String,
+    /// The task's id.
+    pub upid: crate::Upid,
     /// Node (always `localhost`).
     pub node: String,
     /// Worker pid.
@@ -122,8 +122,8 @@ pub struct TaskListItem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TaskStatus {
-    /// The UPID string.
-    pub upid: String,
+    /// The task's id.
+    pub upid: crate::Upid,
     /// Node.
     pub node: String,
     /// Worker pid.
@@ -407,7 +407,7 @@ mod tests {
     #[test]
     fn task_page_more_follows_extjs_total() {
         let item: TaskListItem = serde_json::from_value(serde_json::json!({
-            "upid": "u", "node": "localhost", "pid": 1, "pstart": 1, "starttime": 1,
+            "upid": "UPID:pbs:000003E8:0000AAAA:00000001:65F00000:verify:store1:root@pam:", "node": "localhost", "pid": 1, "pstart": 1, "starttime": 1,
             "worker_type": "gc", "user": "root@pam"}))
         .unwrap();
         let page = |start, n, total| TaskPage {

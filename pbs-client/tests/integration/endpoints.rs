@@ -345,10 +345,7 @@ async fn garbage_collection_start_status_and_conflict() {
         "{again:?}"
     );
     let running = c.datastore("store1").gc_status().await.unwrap();
-    assert_eq!(
-        running.status.upid.as_deref(),
-        Some(upid.to_string().as_str())
-    );
+    assert_eq!(running.status.upid.as_ref(), Some(&upid));
     assert_eq!(running.last_run_state, None);
     c.wait_task(&upid, WAIT).await.unwrap();
     let done = c.datastore("store1").gc_status().await.unwrap();
@@ -370,7 +367,7 @@ async fn gc_status_of_a_server_before_3_2_2_has_no_store() {
     assert_eq!(gc.store, None);
     assert_eq!(gc.schedule, None);
     assert_eq!(gc.last_run_state, None);
-    assert_eq!(gc.status.upid.as_deref(), Some(upid.to_string().as_str()));
+    assert_eq!(gc.status.upid.as_ref(), Some(&upid));
 }
 
 #[tokio::test]
@@ -403,10 +400,7 @@ async fn jobs_with_last_run_state_and_run_now() {
     assert_eq!(upid.worker_type, "syncjob");
     c.wait_task(&upid, WAIT).await.unwrap();
     let sync = c.sync_jobs(None).await.unwrap();
-    assert_eq!(
-        sync[0].state.last_run_upid.as_deref(),
-        Some(upid.to_string().as_str())
-    );
+    assert_eq!(sync[0].state.last_run_upid.as_ref(), Some(&upid));
     assert_eq!(sync[0].state.last_run_state, Some(TaskState::Ok));
     assert!(sync[0].state.next_run.is_some());
     assert!(
@@ -443,13 +437,13 @@ async fn task_list_filters_and_total() {
         .unwrap()
         .tasks;
     assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].upid, v.to_string());
+    assert_eq!(errors[0].upid, v);
     let gcs = c
         .tasks(&TaskFilter::new().with_type("garbage"))
         .await
         .unwrap()
         .tasks;
-    assert_eq!(gcs[0].upid.parse::<pbs_client::Upid>().unwrap(), gc);
+    assert_eq!(gcs[0].upid, gc);
     assert_eq!(gcs[0].status, Some(TaskState::Ok));
     let page = c.tasks(&TaskFilter::new().with_limit(1)).await.unwrap();
     assert_eq!((page.tasks.len(), page.total), (1, 2));

@@ -27,7 +27,7 @@ async fn wait_until_stopped() {
     let done = c.wait_task(&upid, Duration::from_secs(10)).await.unwrap();
     assert!(!done.is_running());
     assert_eq!(done.exitstatus, Some(TaskState::Ok));
-    assert_eq!(done.upid, upid.to_string());
+    assert_eq!(done.upid, upid);
     // PBS reports the node of the UPID in the status.
     assert_eq!(done.node, upid.node);
     let log = c.task_log(&upid, 2, 0).await.unwrap();
@@ -173,7 +173,7 @@ async fn task_list_total_is_extjs_paging_and_tasks_stream_pages_through() {
             "start {start}"
         );
         let want = &newest_first[start as usize..start as usize + len];
-        let got: Vec<&str> = page.tasks.iter().map(|t| t.upid.as_str()).collect();
+        let got: Vec<String> = page.tasks.iter().map(|t| t.upid.to_string()).collect();
         assert_eq!(got, want, "start {start}");
     }
     let before = pbs.requests();
@@ -183,7 +183,7 @@ async fn task_list_total_is_extjs_paging_and_tasks_stream_pages_through() {
         .try_collect::<Vec<_>>()
         .await
         .unwrap();
-    let got: Vec<String> = all.iter().map(|t| t.upid.clone()).collect();
+    let got: Vec<String> = all.iter().map(|t| t.upid.to_string()).collect();
     assert_eq!(got, newest_first);
     // Pages of 2: 2 + 2 + 1, and the short page ends it.
     assert_eq!(pbs.requests() - before, 3);
@@ -220,7 +220,7 @@ async fn errors_filter_keeps_warnings_unknown_and_running_tasks() {
     );
     let running = c.datastore("store1").start_gc().await.unwrap();
     let page = c.tasks(&TaskFilter::new().with_errors()).await.unwrap();
-    let got: HashSet<String> = page.tasks.iter().map(|t| t.upid.clone()).collect();
+    let got: HashSet<String> = page.tasks.iter().map(|t| t.upid.to_string()).collect();
     let want: HashSet<String> = [&warn, &unknown, &failed, &running]
         .iter()
         .map(|u| u.to_string())
@@ -235,7 +235,7 @@ async fn errors_filter_keeps_warnings_unknown_and_running_tasks() {
         )
         .await
         .unwrap();
-    let got: HashSet<String> = page.tasks.iter().map(|t| t.upid.clone()).collect();
+    let got: HashSet<String> = page.tasks.iter().map(|t| t.upid.to_string()).collect();
     assert_eq!(got, HashSet::from([warn.to_string(), unknown.to_string()]));
 }
 
@@ -277,7 +277,7 @@ async fn a_snapshot_with_its_backup_task_lists_the_run() {
     assert_eq!(run.starttime, 1_764_291_600);
     assert_eq!(run.endtime, Some(1_764_291_600 + 17 * 60));
     assert_eq!(run.status, Some(TaskState::Ok));
-    let upid: Upid = run.upid.parse().unwrap();
+    let upid: Upid = run.upid.clone();
     assert_eq!(upid.starttime, run.starttime);
     // another store's filter does not see it
     let other = c
