@@ -1,9 +1,10 @@
-//! `/metrics`: the audit's series, rendered with the `prometheus-client` library.
+//! The audit's series, rendered with the `prometheus-client` library: serve's `/metrics`
+//! ([`render`]) and the node_exporter textfile `check --prometheus` writes ([`render_textfile`]).
 //!
-//! The names and labels are those `check --prometheus` writes for the textfile collector (the
-//! generated alert rules read them), plus what only a long-running process knows: per-system
-//! check duration and last check time. A fresh registry is built per scrape from the last
-//! result, so a row or system that disappears leaves no stale series behind.
+//! Both share the names and labels the generated alert rules read; `/metrics` adds what only a
+//! long-running process knows: per-system check duration and last check time. A fresh registry
+//! is built per scrape from the last result, so a row or system that disappears leaves no stale
+//! series behind.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;

@@ -41,6 +41,21 @@ async fn first_complete(g: &GarageServer, fault: Fault) -> (FaultProxy, Arc<Atom
     (proxy, completes)
 }
 
+/// PUTs `body` as `big` in `g`'s bucket (multipart through [`client_via`]'s 5 MiB parts).
+async fn put_big(
+    c: &S3Client,
+    g: &GarageServer,
+    body: &[u8],
+) -> garage_client::Result<garage_client::s3::PutResult> {
+    c.put_object(
+        g.bucket(),
+        "big",
+        body.to_vec().into(),
+        PutOptions::default(),
+    )
+    .await
+}
+
 async fn assert_stored(c: &S3Client, bucket: &str, key: &str, body: &[u8]) {
     let got = c
         .get_object(bucket, key, GetOptions::default())
@@ -58,15 +73,7 @@ async fn a_complete_answered_503_is_retried() {
     let (proxy, completes) = first_complete(&g, Fault::Respond(503)).await;
     let c = client_via(&proxy, &g);
     let body = data(11 << 20, 41);
-    let put = c
-        .put_object(
-            g.bucket(),
-            "big",
-            body.clone().into(),
-            PutOptions::default(),
-        )
-        .await
-        .unwrap();
+    let put = put_big(&c, &g, &body).await.unwrap();
     assert_eq!(put.parts, 3);
     assert_eq!(completes.load(Ordering::SeqCst), 2, "Complete sent twice");
     assert_stored(&c, g.bucket(), "big", &body).await;
@@ -79,15 +86,7 @@ async fn a_complete_that_succeeded_but_was_answered_503_is_accepted_after_a_head
     let (proxy, completes) = first_complete(&g, Fault::ForwardThenRespond(503)).await;
     let c = client_via(&proxy, &g);
     let body = data(11 << 20, 42);
-    let put = c
-        .put_object(
-            g.bucket(),
-            "big",
-            body.clone().into(),
-            PutOptions::default(),
-        )
-        .await
-        .unwrap();
+    let put = put_big(&c, &g, &body).await.unwrap();
     assert_eq!(completes.load(Ordering::SeqCst), 2);
     let head = c.head_object(g.bucket(), "big").await.unwrap();
     assert_eq!(head.etag.as_deref(), Some(put.etag.as_str()));
@@ -416,15 +415,7 @@ async fn a_stalled_part_times_out_and_is_retried_within_the_default_budget() {
     // holds several timed-out attempts).
     let c = impatient_client_via(&proxy, &g, garage_client::RetryConfig::default());
     let body = data(11 << 20, 43);
-    let put = c
-        .put_object(
-            g.bucket(),
-            "big",
-            body.clone().into(),
-            PutOptions::default(),
-        )
-        .await
-        .unwrap();
+    let put = put_big(&c, &g, &body).await.unwrap();
     assert_eq!(put.parts, 3);
     assert_eq!(attempts.load(Ordering::SeqCst), 2, "part 2 sent twice");
     assert_stored(&c, g.bucket(), "big", &body).await;
@@ -438,15 +429,7 @@ async fn a_stalled_part_past_the_budget_fails_typed_and_stores_nothing() {
     let retry = garage_client::RetryConfig::default()
         .with_retry_timeout(std::time::Duration::from_millis(500));
     let c = impatient_client_via(&proxy, &g, retry);
-    let err = c
-        .put_object(
-            g.bucket(),
-            "big",
-            data(11 << 20, 44).into(),
-            PutOptions::default(),
-        )
-        .await
-        .unwrap_err();
+    let err = put_big(&c, &g, &data(11 << 20, 44)).await.unwrap_err();
     assert!(err.is_retryable(), "a timeout is retryable: {err:?}");
     assert_eq!(
         attempts.load(Ordering::SeqCst),
