@@ -21,26 +21,30 @@ fn completed_backup(name: &str, schedule: Option<&str>, start: &str) -> serde_js
     })
 }
 
+/// `count` completed backups of schedule `schedule`, named `<schedule>-2026112<i><hour>0000`.
+fn insert_scheduled(
+    cluster: &velero_client::testing::FakeCluster,
+    schedule: &str,
+    hour: &str,
+    count: u32,
+) {
+    for i in 0..count {
+        cluster
+            .insert_json(completed_backup(
+                &format!("{schedule}-2026112{i}{hour}0000"),
+                Some(schedule),
+                &format!("2026-11-20T{hour}:00:00Z"),
+            ))
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn lists_are_paged_and_filtered_by_label() {
     let (fake, client) = setup("prod").await;
     let prod = fake.cluster("prod").unwrap();
-    for i in 0..5 {
-        prod.insert_json(completed_backup(
-            &format!("daily-2026112{i}020000"),
-            Some("daily"),
-            "2026-11-20T02:00:00Z",
-        ))
-        .unwrap();
-    }
-    for i in 0..2 {
-        prod.insert_json(completed_backup(
-            &format!("weekly-2026112{i}030000"),
-            Some("weekly"),
-            "2026-11-20T03:00:00Z",
-        ))
-        .unwrap();
-    }
+    insert_scheduled(prod, "daily", "02", 5);
+    insert_scheduled(prod, "weekly", "03", 2);
     let opts = ListOptions::default().with_page_size(3);
     let p1 = client.list_backups_page(&opts, None).await.unwrap();
     assert_eq!(p1.items.len(), 3);
@@ -90,14 +94,7 @@ async fn lists_are_paged_and_filtered_by_label() {
 async fn lists_stream_page_by_page() {
     let (fake, client) = setup("prod").await;
     let prod = fake.cluster("prod").unwrap();
-    for i in 0..7 {
-        prod.insert_json(completed_backup(
-            &format!("daily-2026112{i}020000"),
-            Some("daily"),
-            "2026-11-20T02:00:00Z",
-        ))
-        .unwrap();
-    }
+    insert_scheduled(prod, "daily", "02", 7);
     prod.insert_json(json!({
         "kind": "Schedule",
         "metadata": { "name": "daily" },
